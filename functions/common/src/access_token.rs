@@ -1,0 +1,170 @@
+//! Access tokens: RFC 9068 JWTs (`typ: at+jwt`), signed with the deployment's current key.
+
+use std::sync::Arc;
+
+use jsonwebtoken::Header;
+use serde_json::{Map, Value};
+
+use crate::keys::SigningKey;
+use crate::scope::Scopes;
+use crate::secret::random_token;
+
+/// Claims Tollgate sets itself; user details can never override them.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "client_id",
+    "scope",
+    "auth_time",
+    "typ",
+    "cnf",
+];
+
+/// Keeps only the details the operator allows through, and never a reserved claim.
+pub fn allowed_details(details: &Map<String, Value>, allow: &[String]) -> Map<String, Value> {
+    details
+        .iter()
+        .filter(|(k, _)| allow.iter().any(|a| a == *k) && !RESERVED_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Issues access tokens; built once at cold start.
+#[derive(Debug)]
+pub struct AccessTokenIssuer {
+    pub issuer: String,
+    pub audience: String,
+    key: Arc<SigningKey>,
+    header: Header,
+}
+
+/// One issued token and what the response says about it.
+#[derive(Debug, Clone)]
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+/// What goes into one access token.
+#[derive(Debug, Clone)]
+pub struct AccessTokenClaims<'a> {
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a Scopes,
+    pub details: &'a Map<String, Value>,
+    pub auth_time: u64,
+    pub now: u64,
+    pub ttl: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("failed to sign access token")]
+pub struct SignError(#[source] jsonwebtoken::errors::Error);
+
+impl AccessTokenIssuer {
+    pub fn new(issuer: String, audience: String, key: Arc<SigningKey>) -> Self {
+        let mut header = Header::new(key.alg.algorithm());
+        header.typ = Some("at+jwt".to_owned());
+        header.kid = Some(key.kid.clone());
+        Self {
+            issuer,
+            audience,
+            key,
+            header,
+        }
+    }
+
+    pub fn issue(&self, c: &AccessTokenClaims<'_>) -> Result<IssuedAccessToken, SignError> {
+        let mut claims = c.details.clone();
+        let mut set = |k: &str, v: Value| {
+            claims.insert(k.to_owned(), v);
+        };
+        set("iss", self.issuer.clone().into());
+        set("sub", c.sub.into());
+        set("aud", self.audience.clone().into());
+        set("iat", c.now.into());
+        set("exp", (c.now + c.ttl).into());
+        set("jti", random_token(16).into());
+        set("client_id", c.client_id.into());
+        set("scope", c.scope.to_string().into());
+        set("auth_time", c.auth_time.into());
+        let token = jsonwebtoken::encode(&self.header, &claims, self.key.encoding_key())
+            .map_err(SignError)?;
+        Ok(IssuedAccessToken {
+            token,
+            expires_in: c.ttl,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{SigningAlg, generate_pem};
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    #[test]
+    fn details_cannot_override_reserved_claims() {
+        let details: Map<String, Value> =
+            serde_json::from_str(r#"{"sub":"evil","scope":"admin","email":"a@b","secret":"x"}"#)
+                .unwrap_or_default();
+        let kept = allowed_details(&details, &["email".into(), "sub".into(), "scope".into()]);
+        assert_eq!(Value::Object(kept), serde_json::json!({"email": "a@b"}));
+    }
+
+    #[test]
+    fn issued_token_is_an_rfc9068_jwt() {
+        let key = SigningKey::from_pem(
+            &generate_pem(SigningAlg::Es256).unwrap_or_default(),
+            SigningAlg::Es256,
+            None,
+        );
+        let Ok(key) = key else { panic!("key") };
+        let key = Arc::new(key);
+        let issuer =
+            AccessTokenIssuer::new("https://issuer.example".into(), "api".into(), key.clone());
+        let scope = Scopes::parse("read write").unwrap_or_default();
+        let details = serde_json::from_str(r#"{"email":"a@b"}"#).unwrap_or_default();
+        let now = jsonwebtoken::get_current_timestamp();
+        let t = issuer
+            .issue(&AccessTokenClaims {
+                sub: "u1",
+                client_id: "c1",
+                scope: &scope,
+                details: &details,
+                auth_time: now,
+                now,
+                ttl: 60,
+            })
+            .map(|t| t.token)
+            .unwrap_or_default();
+        let header = jsonwebtoken::decode_header(&t).ok();
+        assert_eq!(
+            header.as_ref().and_then(|h| h.typ.clone()).as_deref(),
+            Some("at+jwt")
+        );
+        assert_eq!(header.and_then(|h| h.kid), Some(key.kid.clone()));
+        let dk = DecodingKey::from_jwk(key.public_jwk());
+        let Ok(dk) = dk else { panic!("decoding key") };
+        let mut v = Validation::new(jsonwebtoken::Algorithm::ES256);
+        v.set_audience(&["api"]);
+        v.set_issuer(&["https://issuer.example"]);
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(&t, &dk, &v)
+            .map(|d| d.claims)
+            .ok();
+        let Some(claims) = claims else {
+            panic!("token did not verify")
+        };
+        assert_eq!(claims["sub"], "u1");
+        assert_eq!(claims["client_id"], "c1");
+        assert_eq!(claims["scope"], "read write");
+        assert_eq!(claims["email"], "a@b");
+        assert_eq!(claims["exp"].as_u64(), Some(now + 60));
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 20));
+    }
+}

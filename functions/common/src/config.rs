@@ -1,0 +1,228 @@
+//! The token function's configuration, read once at cold start. `from_env` fails fast and names
+//! the variable that is missing or malformed.
+
+use std::time::Duration;
+
+use crate::auth_endpoint::AuthEndpointConfig;
+use crate::grant::GrantPolicy;
+use crate::keys::SigningAlg;
+use crate::lockout::LockoutPolicy;
+use crate::secret::Secret;
+use crate::tables;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{name} is malformed: {why}")]
+    Malformed { name: &'static str, why: String },
+}
+
+/// Where the signing key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Pem(Secret),
+    File(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub clients_table: String,
+    pub tokens_table: String,
+    pub lockouts_table: String,
+    pub dynamodb_timeout: Duration,
+    pub auth_endpoint: AuthEndpointConfig,
+    pub policy: GrantPolicy,
+    pub signing_alg: SigningAlg,
+    pub signing_key: KeySource,
+    pub signing_key_id: Option<String>,
+    /// Older public keys (a JWKS document) still published for verification.
+    pub additional_jwks: Option<String>,
+}
+
+/// Reads variables through `get`, so tests need not touch the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn opt(&self, name: &'static str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+    fn req(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.opt(name).ok_or(ConfigError::Missing(name))
+    }
+    fn num(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.opt(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| ConfigError::Malformed {
+                name,
+                why: format!("{v:?} is not a whole number"),
+            }),
+        }
+    }
+    fn positive(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        let v = self.num(name, default)?;
+        if v == 0 {
+            return Err(ConfigError::Malformed {
+                name,
+                why: "must be greater than 0".into(),
+            });
+        }
+        Ok(v)
+    }
+}
+
+impl TokenConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&Env(|k| std::env::var(k).ok()))
+    }
+
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let signing_key = match (env.opt("SIGNING_KEY_PEM"), env.opt("SIGNING_KEY_FILE")) {
+            (Some(pem), None) => KeySource::Pem(Secret::new(pem)),
+            (None, Some(path)) => KeySource::File(path),
+            (None, None) => {
+                return Err(ConfigError::Missing("SIGNING_KEY_PEM or SIGNING_KEY_FILE"));
+            }
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Malformed {
+                    name: "SIGNING_KEY_PEM",
+                    why: "set SIGNING_KEY_PEM or SIGNING_KEY_FILE, not both".into(),
+                });
+            }
+        };
+        let signing_alg = env
+            .opt("SIGNING_ALG")
+            .unwrap_or_else(|| "ES256".into())
+            .parse()
+            .map_err(|e: crate::keys::KeyError| ConfigError::Malformed {
+                name: "SIGNING_ALG",
+                why: e.to_string(),
+            })?;
+        let credential = match (
+            env.opt("AUTH_ENDPOINT_CREDENTIAL_HEADER"),
+            env.opt("AUTH_ENDPOINT_CREDENTIAL"),
+        ) {
+            (Some(h), Some(v)) => Some((h, Secret::new(v))),
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL")),
+            (None, Some(_)) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL_HEADER")),
+        };
+        let access_token_ttl = env.positive("ACCESS_TOKEN_TTL", 900)?;
+        let refresh_family_ttl = env.positive("REFRESH_FAMILY_TTL", 30 * 24 * 3600)?;
+        let refresh_token_ttl = env.positive("REFRESH_TOKEN_TTL", 14 * 24 * 3600)?;
+        let max_failures = env.num("LOCKOUT_MAX_FAILURES", 5)?;
+        let max_failures = u32::try_from(max_failures).map_err(|_| ConfigError::Malformed {
+            name: "LOCKOUT_MAX_FAILURES",
+            why: "too large".into(),
+        })?;
+        Ok(Self {
+            issuer: env.req("ISSUER")?,
+            audience: env.req("AUDIENCE")?,
+            clients_table: env.req(tables::CLIENTS.env_var)?,
+            tokens_table: env.req(tables::TOKENS.env_var)?,
+            lockouts_table: env.req(tables::LOCKOUTS.env_var)?,
+            dynamodb_timeout: Duration::from_millis(env.positive("DYNAMODB_TIMEOUT_MS", 2000)?),
+            auth_endpoint: AuthEndpointConfig {
+                url: env.req("AUTH_ENDPOINT_URL")?,
+                connect_timeout: Duration::from_millis(
+                    env.positive("AUTH_ENDPOINT_CONNECT_TIMEOUT_MS", 1000)?,
+                ),
+                timeout: Duration::from_millis(env.positive("AUTH_ENDPOINT_TIMEOUT_MS", 3000)?),
+                credential,
+            },
+            policy: GrantPolicy {
+                access_token_ttl,
+                refresh_token_ttl,
+                refresh_family_ttl,
+                lockout: LockoutPolicy {
+                    max_failures,
+                    window_secs: env.positive("LOCKOUT_WINDOW_SECONDS", 900)?,
+                    lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
+                },
+                user_claims: env
+                    .opt("USER_CLAIMS")
+                    .map(|v| {
+                        v.split(',')
+                            .map(|c| c.trim().to_owned())
+                            .filter(|c| !c.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            signing_alg,
+            signing_key,
+            signing_key_id: env.opt("SIGNING_KEY_ID"),
+            additional_jwks: env.opt("ADDITIONAL_JWKS"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("ISSUER", "https://auth.example"),
+            ("AUDIENCE", "api"),
+            ("CLIENTS_TABLE", "c"),
+            ("TOKENS_TABLE", "t"),
+            ("LOCKOUTS_TABLE", "l"),
+            ("AUTH_ENDPOINT_URL", "http://127.0.0.1:1/auth"),
+            ("SIGNING_KEY_FILE", "/dev/null"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<TokenConfig, ConfigError> {
+        TokenConfig::from_lookup(&Env(|k| vars.get(k).map(|v| (*v).to_owned())))
+    }
+
+    #[test]
+    fn defaults_apply_when_only_required_variables_are_set() {
+        let c = load(&base()).unwrap();
+        assert_eq!(c.policy.access_token_ttl, 900);
+        assert_eq!(c.policy.lockout.max_failures, 5);
+        assert_eq!(c.signing_alg, SigningAlg::Es256);
+        assert_eq!(c.auth_endpoint.timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn missing_variable_is_named() {
+        let mut v = base();
+        v.remove("ISSUER");
+        assert_eq!(
+            load(&v).err().map(|e| e.to_string()),
+            Some("ISSUER is required".into())
+        );
+    }
+
+    #[test]
+    fn malformed_number_is_named() {
+        let mut v = base();
+        v.insert("ACCESS_TOKEN_TTL", "15m");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap();
+        assert!(msg.starts_with("ACCESS_TOKEN_TTL is malformed"), "{msg}");
+    }
+
+    #[test]
+    fn user_claims_are_a_comma_list() {
+        let mut v = base();
+        v.insert("USER_CLAIMS", "email, name,,groups");
+        assert_eq!(
+            load(&v).unwrap().policy.user_claims,
+            ["email", "name", "groups"]
+        );
+    }
+
+    #[test]
+    fn unknown_algorithm_is_refused() {
+        let mut v = base();
+        v.insert("SIGNING_ALG", "HS256");
+        assert!(load(&v).is_err());
+    }
+}

@@ -1,0 +1,443 @@
+//! DynamoDB adapters for the stores. The same code runs in AWS and against DynamoDB Local:
+//! `AWS_ENDPOINT_URL_DYNAMODB` points the SDK at the local server.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+
+use crate::client::{Client as OAuthClient, ClientStore, ClientStoreError, GrantType};
+use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError};
+use crate::refresh::{NewFamily, RefreshStore, RefreshStoreError};
+use crate::scope::Scopes;
+
+type Item = HashMap<String, AttributeValue>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Builds the SDK client once at cold start. Each attempt is bounded so a slow DynamoDB becomes
+/// a quick 503, not a Lambda timeout.
+pub async fn sdk_client(operation_timeout: Duration) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(operation_timeout / 2)
+        .operation_timeout(operation_timeout)
+        .build();
+    let cfg = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await;
+    Client::new(&cfg)
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn list(items: impl IntoIterator<Item = String>) -> AttributeValue {
+    AttributeValue::L(items.into_iter().map(AttributeValue::S).collect())
+}
+
+fn get_s(item: &Item, k: &str) -> Result<String, String> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| format!("{k} missing or not a string"))
+}
+fn get_n(item: &Item, k: &str) -> Result<Option<u64>, String> {
+    match item.get(k) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{k} is not a whole number")),
+        Some(_) => Err(format!("{k} is not a number")),
+    }
+}
+fn get_list(item: &Item, k: &str) -> Result<Vec<String>, String> {
+    match item.get(k) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .map(|v| {
+                v.as_s()
+                    .cloned()
+                    .map_err(|_| format!("{k} holds a non-string"))
+            })
+            .collect(),
+        Some(AttributeValue::Ss(l)) => Ok(l.clone()),
+        Some(_) => Err(format!("{k} is not a list")),
+    }
+}
+
+/// Client records, keyed by `client_id`.
+#[derive(Debug, Clone)]
+pub struct DynamoClientStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoClientStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+pub fn client_to_item(c: &OAuthClient) -> Item {
+    let mut item = Item::from([
+        ("client_id".into(), s(&c.client_id)),
+        ("name".into(), s(&c.name)),
+        ("secret_hash".into(), s(&c.secret_hash)),
+        ("enabled".into(), AttributeValue::Bool(c.enabled)),
+        (
+            "grant_types".into(),
+            list(c.grant_types.iter().map(|g| g.as_str().to_owned())),
+        ),
+        ("allowed_scopes".into(), list(c.allowed_scopes.to_vec())),
+        ("default_scopes".into(), list(c.default_scopes.to_vec())),
+        ("created_at".into(), n(c.created_at)),
+    ]);
+    for (k, v) in [
+        ("access_token_ttl", c.access_token_ttl),
+        ("refresh_token_ttl", c.refresh_token_ttl),
+        ("refresh_family_ttl", c.refresh_family_ttl),
+    ] {
+        if let Some(v) = v {
+            item.insert(k.into(), n(v));
+        }
+    }
+    item
+}
+
+pub fn client_from_item(item: &Item) -> Result<OAuthClient, String> {
+    let grant_types = get_list(item, "grant_types")?
+        .iter()
+        .map(|g| GrantType::parse(g).ok_or_else(|| format!("unknown grant type {g:?}")))
+        .collect::<Result<_, _>>()?;
+    let scopes = |k| -> Result<Scopes, String> {
+        let v = get_list(item, k)?;
+        let joined = v.join(" ");
+        Scopes::parse(&joined).map_err(|_| format!("{k} holds an invalid scope"))
+    };
+    Ok(OAuthClient {
+        client_id: get_s(item, "client_id")?,
+        name: get_s(item, "name").unwrap_or_default(),
+        secret_hash: get_s(item, "secret_hash")?,
+        enabled: item
+            .get("enabled")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        grant_types,
+        allowed_scopes: scopes("allowed_scopes")?,
+        default_scopes: scopes("default_scopes")?,
+        access_token_ttl: get_n(item, "access_token_ttl")?,
+        refresh_token_ttl: get_n(item, "refresh_token_ttl")?,
+        refresh_family_ttl: get_n(item, "refresh_family_ttl")?,
+        created_at: get_n(item, "created_at")?.unwrap_or(0),
+    })
+}
+
+#[async_trait]
+impl ClientStore for DynamoClientStore {
+    async fn get(&self, client_id: &str) -> Result<Option<OAuthClient>, ClientStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("client_id", s(client_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| ClientStoreError::Unavailable(e.into()))?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => client_from_item(&item)
+                .map(Some)
+                .map_err(ClientStoreError::Malformed),
+        }
+    }
+
+    async fn create(&self, c: &OAuthClient) -> Result<(), ClientStoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(client_to_item(c)))
+            .condition_expression("attribute_not_exists(client_id)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ClientStoreError::AlreadyExists)
+            }
+            Err(e) => Err(ClientStoreError::Unavailable(e.into())),
+        }
+    }
+}
+
+/// Refresh-token families and tokens, in one table keyed by `pk`:
+/// `family#<id>` holds the family's state and the hash of its one live token;
+/// `token#<sha256>` holds what the token stands for. Both expire through TTL (`expires_at`).
+#[derive(Debug, Clone)]
+pub struct DynamoRefreshStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRefreshStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+pub fn family_key(family_id: &str) -> String {
+    format!("family#{family_id}")
+}
+pub fn token_key(token_hash: &str) -> String {
+    format!("token#{token_hash}")
+}
+
+fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+#[async_trait]
+impl RefreshStore for DynamoRefreshStore {
+    async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
+        let g = &f.grant;
+        let details = serde_json::to_string(&g.details)
+            .map_err(|e| RefreshStoreError::Malformed(e.to_string()))?;
+        let family = Item::from([
+            ("pk".into(), s(family_key(&f.family_id))),
+            ("kind".into(), s("family")),
+            ("client_id".into(), s(&g.client_id)),
+            ("sub".into(), s(&g.sub)),
+            ("status".into(), s("active")),
+            ("current_token".into(), s(&f.token_hash)),
+            ("created_at".into(), n(f.issued_at)),
+            ("expires_at".into(), n(f.family_expires_at)),
+        ]);
+        let token = Item::from([
+            ("pk".into(), s(token_key(&f.token_hash))),
+            ("kind".into(), s("token")),
+            ("family_id".into(), s(&f.family_id)),
+            ("client_id".into(), s(&g.client_id)),
+            ("sub".into(), s(&g.sub)),
+            ("scope".into(), s(g.scope.to_string())),
+            ("details".into(), s(details)),
+            ("auth_time".into(), n(g.auth_time)),
+            ("status".into(), s("active")),
+            ("issued_at".into(), n(f.issued_at)),
+            ("expires_at".into(), n(f.token_expires_at)),
+            ("family_expires_at".into(), n(f.family_expires_at)),
+        ]);
+        let items = vec![
+            put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
+            put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
+        Ok(())
+    }
+}
+
+/// Login-failure counters keyed by `pk` (a hash of the lower-cased username).
+#[derive(Debug, Clone)]
+pub struct DynamoLockoutStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoLockoutStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> LockoutStoreError {
+    LockoutStoreError::Unavailable(Box::new(e))
+}
+
+#[async_trait]
+impl LockoutStore for DynamoLockoutStore {
+    async fn locked_until(&self, key: &str, now: u64) -> Result<Option<u64>, LockoutStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .projection_expression("locked_until")
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let until = out
+            .item
+            .as_ref()
+            .and_then(|i| get_n(i, "locked_until").ok().flatten());
+        Ok(until.filter(|&u| u > now))
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: u64,
+        p: &LockoutPolicy,
+    ) -> Result<Option<u64>, LockoutStoreError> {
+        let cutoff = now.saturating_sub(p.window_secs);
+        let expires = now + p.window_secs + p.lockout_secs;
+        // Two conditional writes, never read-then-write: count into the open window, or open a
+        // new one. Losing either race just means the other writer changed the item; try again.
+        let mut failures = None;
+        for _ in 0..4 {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(key))
+                .update_expression("SET failures = failures + :one, expires_at = :exp")
+                .condition_expression("attribute_exists(pk) AND window_start > :cutoff")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(expires))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match counted {
+                Ok(out) => {
+                    failures = out
+                        .attributes
+                        .as_ref()
+                        .and_then(|i| get_n(i, "failures").ok().flatten());
+                    break;
+                }
+                Err(e)
+                    if !e
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    return Err(unavailable(e));
+                }
+                Err(_) => {}
+            }
+            let opened = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(key))
+                .update_expression("SET failures = :one, window_start = :now, expires_at = :exp")
+                .condition_expression("attribute_not_exists(pk) OR window_start <= :cutoff")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":exp", n(expires))
+                .expression_attribute_values(":cutoff", n(cutoff))
+                .send()
+                .await;
+            match opened {
+                Ok(_) => {
+                    failures = Some(1);
+                    break;
+                }
+                Err(e)
+                    if !e
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    return Err(unavailable(e));
+                }
+                Err(_) => {}
+            }
+        }
+        let Some(failures) = failures else {
+            // Four lost races in a row: someone else is counting this username right now.
+            return Ok(None);
+        };
+        if failures < u64::from(p.max_failures) {
+            return Ok(None);
+        }
+        let until = now + p.lockout_secs;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET locked_until = :until, failures = :zero, expires_at = :exp")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":exp", n(until + p.window_secs))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(Some(until))
+    }
+
+    async fn reset(&self, key: &str) -> Result<(), LockoutStoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_record_round_trips() {
+        let c = OAuthClient {
+            client_id: "c1".into(),
+            name: "Demo".into(),
+            secret_hash: "sha256:x".into(),
+            enabled: true,
+            grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+            allowed_scopes: Scopes::parse("a b").unwrap(),
+            default_scopes: Scopes::parse("a").unwrap(),
+            access_token_ttl: Some(60),
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
+            created_at: 7,
+        };
+        assert_eq!(client_from_item(&client_to_item(&c)), Ok(c));
+    }
+
+    #[test]
+    fn malformed_client_record_is_an_error_not_a_panic() {
+        let mut item = Item::new();
+        item.insert("client_id".into(), s("c1"));
+        assert!(client_from_item(&item).is_err());
+        item.insert("secret_hash".into(), AttributeValue::N("1".into()));
+        assert!(client_from_item(&item).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Tollgate's domain: clients, grants, tokens, scopes and OAuth errors, the ports (traits) the
+//! token function depends on, and their adapters for DynamoDB, the auth endpoint and keys.
+
+pub mod access_token;
+pub mod auth_endpoint;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod dynamo;
+pub mod error;
+pub mod grant;
+pub mod keys;
+pub mod lockout;
+pub mod memory;
+pub mod refresh;
+pub mod scope;
+pub mod secret;
+pub mod tables;
+
+pub use error::{ErrorCode, OAuthError};

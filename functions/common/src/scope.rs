@@ -1,0 +1,142 @@
+//! Scopes (RFC 6749 §3.3): parsing the space-delimited list and the subset rules.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::error::OAuthError;
+
+/// A set of scope tokens, kept sorted so that the string form is canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scopes(BTreeSet<String>);
+
+impl Scopes {
+    /// Parses `scope` as sent by a client. Tokens are separated by single or repeated spaces;
+    /// each must be made of the characters RFC 6749 §3.3 allows.
+    pub fn parse(raw: &str) -> Result<Self, OAuthError> {
+        let mut set = BTreeSet::new();
+        for token in raw.split(' ').filter(|t| !t.is_empty()) {
+            if !token.bytes().all(is_scope_char) {
+                return Err(OAuthError::invalid_scope(
+                    "scope contains a character RFC 6749 §3.3 does not allow",
+                ));
+            }
+            set.insert(token.to_owned());
+        }
+        Ok(Self(set))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_subset_of(&self, other: &Scopes) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.contains(token)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.0.iter().cloned().collect()
+    }
+
+    /// The scopes to grant: what was asked for if the client may have all of it, else
+    /// `invalid_scope`; nothing asked means the client's defaults.
+    pub fn resolve(
+        requested: Option<&str>,
+        allowed: &Scopes,
+        default: &Scopes,
+    ) -> Result<Scopes, OAuthError> {
+        let scopes = match requested {
+            Some(raw) => Scopes::parse(raw)?,
+            None => default.clone(),
+        };
+        if scopes.is_empty() && requested.is_some() {
+            return Err(OAuthError::invalid_scope("scope is empty"));
+        }
+        if !scopes.is_subset_of(allowed) {
+            return Err(OAuthError::invalid_scope(
+                "the requested scope is not allowed for this client",
+            ));
+        }
+        Ok(scopes)
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(items: I) -> Self {
+        Self(items.into_iter().map(Into::into).collect())
+    }
+}
+
+fn is_scope_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for s in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(s)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn s(v: &str) -> Scopes {
+        Scopes::parse(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn parse_is_canonical_and_deduplicated() {
+        assert_eq!(s("b a  b").to_string(), "a b");
+    }
+
+    #[test]
+    fn forbidden_characters_are_invalid_scope() {
+        for bad in ["a\"b", "a\\b", "é", "a\tb"] {
+            let err = Scopes::parse(bad).err().map(|e| e.code);
+            assert_eq!(err, Some(ErrorCode::InvalidScope), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn absent_scope_means_client_defaults() {
+        let got = Scopes::resolve(None, &s("a b c"), &s("a")).ok();
+        assert_eq!(got, Some(s("a")));
+    }
+
+    #[test]
+    fn requested_scope_must_be_a_subset_of_allowed() {
+        assert_eq!(
+            Scopes::resolve(Some("a b"), &s("a b c"), &s("a")).ok(),
+            Some(s("a b"))
+        );
+        let err = Scopes::resolve(Some("a d"), &s("a b c"), &s("a"))
+            .err()
+            .map(|e| e.code);
+        assert_eq!(err, Some(ErrorCode::InvalidScope));
+    }
+
+    #[test]
+    fn blank_requested_scope_is_invalid() {
+        let err = Scopes::resolve(Some("  "), &s("a"), &s("a"))
+            .err()
+            .map(|e| e.code);
+        assert_eq!(err, Some(ErrorCode::InvalidScope));
+    }
+}

@@ -1,0 +1,198 @@
+//! HTTP in, HTTP out: routes a request, parses it into the domain's terms, and maps every
+//! outcome to a response in one place. No business rule lives here.
+
+use std::time::Instant;
+
+use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use tollgate_common::OAuthError;
+use tollgate_common::grant::TokenResponse;
+use tracing::{info, warn};
+
+use crate::form::{self, FormError};
+use crate::state::AppState;
+
+/// What the request was, for the one log line it gets. Never holds a credential.
+#[derive(Debug, Default)]
+struct Outcome {
+    route: &'static str,
+    client_id: Option<String>,
+    grant_type: Option<String>,
+    error: Option<&'static str>,
+}
+
+/// The Lambda entry point. It never fails: every outcome is a response.
+pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let started = Instant::now();
+    let mut outcome = Outcome::default();
+    let resp = route(state, &req, &mut outcome).await;
+    info!(
+        route = outcome.route,
+        method = %req.method(),
+        status = resp.status().as_u16(),
+        error = outcome.error,
+        client_id = outcome.client_id.as_deref(),
+        grant_type = outcome.grant_type.as_deref(),
+        latency_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(resp)
+}
+
+async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
+    let path = req.uri().path().trim_end_matches('/');
+    // Match by suffix so the function works behind any stage or base path.
+    if path.ends_with("/.well-known/jwks.json") {
+        outcome.route = "jwks";
+        return get_only(req, outcome)
+            .unwrap_or_else(|| json(StatusCode::OK, state.jwks.clone(), "public, max-age=300"));
+    }
+    if path.ends_with("/.well-known/oauth-authorization-server") {
+        outcome.route = "metadata";
+        return get_only(req, outcome).unwrap_or_else(|| {
+            json(
+                StatusCode::OK,
+                state.metadata.clone(),
+                "public, max-age=300",
+            )
+        });
+    }
+    if path.ends_with("/token") || path == "/token" {
+        outcome.route = "token";
+        if req.method() != Method::POST {
+            outcome.error = Some("invalid_request");
+            let mut r = error_response(&OAuthError::invalid_request("use POST"), false);
+            *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("POST"));
+            return r;
+        }
+        return token(state, req, outcome).await;
+    }
+    outcome.route = "unknown";
+    outcome.error = Some("not_found");
+    json(
+        StatusCode::NOT_FOUND,
+        r#"{"error":"not_found","error_description":"no such endpoint"}"#.into(),
+        "no-store",
+    )
+}
+
+fn get_only(req: &Request, outcome: &mut Outcome) -> Option<Response<Body>> {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    outcome.error = Some("method_not_allowed");
+    let mut r = json(
+        StatusCode::METHOD_NOT_ALLOWED,
+        r#"{"error":"invalid_request","error_description":"use GET"}"#.into(),
+        "no-store",
+    );
+    r.headers_mut()
+        .insert("allow", HeaderValue::from_static("GET"));
+    Some(r)
+}
+
+async fn token(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !form::is_form(content_type) {
+        let e =
+            OAuthError::invalid_request("Content-Type must be application/x-www-form-urlencoded");
+        outcome.error = Some(e.code.as_str());
+        return error_response(&e, false);
+    }
+    let authorization = match req.headers().get("authorization").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => {
+            return form_error(
+                &FormError::BadClient {
+                    description: "malformed Authorization header",
+                    basic: true,
+                },
+                outcome,
+            );
+        }
+    };
+    let parsed =
+        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization));
+    let token_req = match parsed {
+        Ok(r) => r,
+        Err(e) => return form_error(&e, outcome),
+    };
+    outcome.client_id = token_req.credentials.as_ref().map(|c| c.client_id.clone());
+    outcome.grant_type = token_req.params.get("grant_type").cloned();
+    let basic = token_req.credentials.as_ref().is_none_or(|c| c.via_basic);
+    match state.service.token(&token_req).await {
+        Ok(t) => success(&t),
+        Err(e) => {
+            outcome.error = Some(e.code.as_str());
+            if e.status() >= 500 {
+                warn!(
+                    error = e.code.as_str(),
+                    "token request failed on a dependency"
+                );
+            }
+            error_response(&e, basic)
+        }
+    }
+}
+
+fn form_error(e: &FormError, outcome: &mut Outcome) -> Response<Body> {
+    let oauth = e.to_oauth();
+    outcome.error = Some(oauth.code.as_str());
+    let mut resp = error_response(
+        &oauth,
+        matches!(e, FormError::BadClient { basic: true, .. }),
+    );
+    if *e == FormError::TooLarge {
+        *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    }
+    resp
+}
+
+fn success(t: &TokenResponse) -> Response<Body> {
+    let body = serde_json::json!({
+        "access_token": t.access_token,
+        "token_type": "Bearer",
+        "expires_in": t.expires_in,
+        "refresh_token": t.refresh_token.expose(),
+        "scope": t.scope.to_string(),
+    });
+    json(StatusCode::OK, body.to_string(), "no-store")
+}
+
+/// RFC 6749 §5.2. A 401 carries `WWW-Authenticate: Basic` when the client used Basic or sent
+/// no credentials at all, so it learns which scheme to use.
+pub fn error_response(e: &OAuthError, basic_challenge: bool) -> Response<Body> {
+    let body = serde_json::json!({ "error": e.code.as_str(), "error_description": e.description });
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut resp = json(status, body.to_string(), "no-store");
+    if status == StatusCode::UNAUTHORIZED && basic_challenge {
+        resp.headers_mut().insert(
+            "www-authenticate",
+            HeaderValue::from_static(r#"Basic realm="tollgate""#),
+        );
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("5"));
+    }
+    resp
+}
+
+fn json(status: StatusCode, body: String, cache: &'static str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
+    if cache == "no-store" {
+        h.insert("pragma", HeaderValue::from_static("no-cache"));
+    }
+    resp
+}

@@ -1,0 +1,6 @@
+//! Tollgate's token function: `POST /token` and the discovery documents behind API Gateway.
+//! `main.rs` wires it at cold start; `handler` translates HTTP to the domain and back.
+
+pub mod form;
+pub mod handler;
+pub mod state;

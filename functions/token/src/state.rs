@@ -1,0 +1,63 @@
+//! Everything built once at cold start: the token service with its adapters, and the discovery
+//! documents rendered ahead of time.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tollgate_common::access_token::AccessTokenIssuer;
+use tollgate_common::auth_endpoint::HttpPasswordVerifier;
+use tollgate_common::clock::SystemClock;
+use tollgate_common::config::{KeySource, TokenConfig};
+use tollgate_common::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, sdk_client,
+};
+use tollgate_common::grant::TokenService;
+use tollgate_common::keys::{SigningKey, published_jwks};
+
+pub struct AppState {
+    pub service: TokenService,
+    pub jwks: String,
+    pub metadata: String,
+}
+
+impl AppState {
+    pub async fn from_config(cfg: TokenConfig) -> anyhow::Result<Self> {
+        let pem = match &cfg.signing_key {
+            KeySource::Pem(p) => p.expose().to_owned(),
+            KeySource::File(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read SIGNING_KEY_FILE {path}"))?,
+        };
+        let key = SigningKey::from_pem(&pem, cfg.signing_alg, cfg.signing_key_id.clone())?;
+        let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
+        let metadata = metadata(&cfg.issuer).to_string();
+
+        let dynamo = sdk_client(cfg.dynamodb_timeout).await;
+        let service = TokenService {
+            clients: Arc::new(DynamoClientStore::new(dynamo.clone(), &cfg.clients_table)),
+            refresh: Arc::new(DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table)),
+            lockout: Arc::new(DynamoLockoutStore::new(dynamo, &cfg.lockouts_table)),
+            verifier: Arc::new(HttpPasswordVerifier::new(&cfg.auth_endpoint)?),
+            issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
+            policy: cfg.policy.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        Ok(Self {
+            service,
+            jwks,
+            metadata,
+        })
+    }
+}
+
+/// RFC 8414 metadata. The issuer is the base URL the endpoints hang off.
+fn metadata(issuer: &str) -> serde_json::Value {
+    let base = issuer.trim_end_matches('/');
+    serde_json::json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["password"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": [],
+    })
+}

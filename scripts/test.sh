@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `make test`: everything, from a fresh clone. Lints, unit tests, integration tests against
+# DynamoDB Local (started and stopped here), and end-to-end tests of the token function served by
+# `cargo lambda watch`. One debug build is shared by every stage.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+START=$SECONDS
+stage() { log "$1 (at $((SECONDS - START)) s)"; }
+
+ensure_cargo_lambda
+ensure_dynamodb_local
+RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-test.XXXXXX")"
+PGIDS=""
+cleanup() { stop_all; }
+trap cleanup EXIT INT TERM
+
+stage "cargo fmt --check"
+cargo fmt --all --check
+
+stage "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+stage "build (binaries and tests)"
+cargo build --workspace --bins --locked
+cargo test --workspace --no-run --locked
+
+stage "unit tests"
+cargo test --workspace --lib --bins --locked
+
+stage "starting DynamoDB Local"
+DDB_PORT="$(free_port)"
+DYNAMODB_LOG="$RUN/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dynamodb_local $DDB_PORT; wait" &
+PGIDS="$PGIDS $!"
+wait_for_port 127.0.0.1 "$DDB_PORT" 60 "DynamoDB Local"
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+
+stage "starting the dev auth endpoint and the token function under cargo lambda watch"
+AUTH_PORT="$(free_port)"
+setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
+PGIDS="$PGIDS $!"
+wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
+
+SUFFIX="e2e-$RANDOM$RANDOM"
+export CLIENTS_TABLE="clients-$SUFFIX" TOKENS_TABLE="tokens-$SUFFIX" LOCKOUTS_TABLE="lockouts-$SUFFIX"
+target/debug/tollgate-admin create-tables >/dev/null
+target/debug/tollgate-admin generate-key --out "$RUN/signing-key.pem" >/dev/null
+
+WATCH_PORT="$(free_port)"
+DOWN_PORT="$(free_port)"
+CLOSED_PORT="$(free_port)" # nothing listens here: the auth endpoint is "down"
+write_env() { # auth-url issuer
+  cat <<ENV
+ISSUER=$2
+AUDIENCE=tollgate-test-api
+CLIENTS_TABLE=$CLIENTS_TABLE
+TOKENS_TABLE=$TOKENS_TABLE
+LOCKOUTS_TABLE=$LOCKOUTS_TABLE
+AUTH_ENDPOINT_URL=$1
+AUTH_ENDPOINT_TIMEOUT_MS=1000
+AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=500
+SIGNING_KEY_FILE=$RUN/signing-key.pem
+USER_CLAIMS=email,name,groups
+LOCKOUT_MAX_FAILURES=3
+LOCKOUT_WINDOW_SECONDS=300
+LOCKOUT_DURATION_SECONDS=300
+AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
+AWS_REGION=$AWS_REGION
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+RUST_LOG=debug
+NO_COLOR=1
+ENV
+}
+BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
+DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
+write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" >"$RUN/token.env"
+write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" >"$RUN/token-down.env"
+start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
+warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
+start_watch "$RUN/token-down.env" "$DOWN_PORT" "$RUN/watch-down.log"; PGIDS="$PGIDS $WATCH_PID"
+warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
+
+stage "integration and end-to-end tests"
+TOLLGATE_E2E_URL="$BASE" \
+TOLLGATE_E2E_AUTH_DOWN_URL="$DOWN_BASE" \
+TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
+TOLLGATE_E2E_ISSUER="$BASE" \
+TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
+TOLLGATE_E2E_LOG="$RUN/watch.log" \
+  cargo test -p tollgate-tests --test it --locked
+
+stage "all tests passed"

@@ -1,0 +1,322 @@
+//! The DynamoDB adapters against Amazon's DynamoDB Local.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use serde_json::json;
+use tollgate_common::client::{ClientStore, ClientStoreError, GrantType};
+use tollgate_common::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
+};
+use tollgate_common::lockout::{LockoutPolicy, LockoutStore, lockout_key};
+use tollgate_common::refresh::{NewFamily, RefreshGrant, RefreshStore};
+use tollgate_common::scope::Scopes;
+use tollgate_common::secret::Secret;
+use tollgate_common::tables;
+use tollgate_tests::{ClientSpec, create_tables, dynamo};
+
+#[tokio::test]
+async fn created_tables_match_the_shared_definition() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    for (spec, name) in [
+        (tables::CLIENTS, &t.clients),
+        (tables::TOKENS, &t.tokens),
+        (tables::LOCKOUTS, &t.lockouts),
+    ] {
+        let desc = db
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let keys = desc.key_schema();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].attribute_name(), spec.hash_key);
+        let ttl = db
+            .describe_time_to_live()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
+        let ttl = ttl.time_to_live_description();
+        match spec.ttl_attribute {
+            Some(attr) => {
+                assert_eq!(ttl.and_then(|t| t.attribute_name()), Some(attr));
+                assert_eq!(
+                    ttl.and_then(|t| t.time_to_live_status()),
+                    Some(&TimeToLiveStatus::Enabled)
+                );
+            }
+            None => assert_ne!(
+                ttl.and_then(|t| t.time_to_live_status()),
+                Some(&TimeToLiveStatus::Enabled)
+            ),
+        }
+    }
+    // Creating again leaves them alone.
+    assert!(
+        !tables::create_table(&db, &tables::CLIENTS, &t.clients)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn client_store_round_trips_and_never_overwrites() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let (id, secret) = ClientSpec::default().create(&db, &t.clients).await;
+    let store = DynamoClientStore::new(db.clone(), &t.clients);
+    let c = store.get(&id).await.unwrap().unwrap();
+    assert!(Secret::new(secret.clone()).matches(&c.secret_hash));
+    assert_eq!(
+        c.grant_types,
+        [GrantType::Password, GrantType::RefreshToken]
+    );
+    assert_eq!(
+        c.allowed_scopes.to_string(),
+        "orders:read orders:write profile"
+    );
+    assert!(c.enabled);
+    assert!(matches!(
+        store.create(&c).await,
+        Err(ClientStoreError::AlreadyExists)
+    ));
+    assert!(store.get("no-such-client").await.unwrap().is_none());
+
+    // The secret itself is nowhere in the stored item.
+    let raw = db
+        .get_item()
+        .table_name(&t.clients)
+        .key("client_id", AttributeValue::S(id))
+        .send()
+        .await
+        .unwrap();
+    assert!(!format!("{:?}", raw.item).contains(&secret));
+}
+
+#[tokio::test]
+async fn malformed_client_record_is_an_error_not_a_panic() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    db.put_item()
+        .table_name(&t.clients)
+        .item("client_id", AttributeValue::S("broken".into()))
+        .item("secret_hash", AttributeValue::N("12".into()))
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoClientStore::new(db, &t.clients);
+    assert!(matches!(
+        store.get("broken").await,
+        Err(ClientStoreError::Malformed(_))
+    ));
+}
+
+#[tokio::test]
+async fn unreachable_dynamodb_is_an_unavailable_error() {
+    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .endpoint_url("http://127.0.0.1:9")
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_secs(3))
+                .build(),
+        )
+        .load()
+        .await;
+    let store = DynamoClientStore::new(aws_sdk_dynamodb::Client::new(&cfg), "clients");
+    assert!(matches!(
+        store.get("x").await,
+        Err(ClientStoreError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn new_family_stores_only_the_token_hash_with_ttls() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = DynamoRefreshStore::new(db.clone(), &t.tokens);
+    let token = Secret::generate();
+    let family = NewFamily {
+        family_id: "fam1".into(),
+        token_hash: token.hash(),
+        grant: RefreshGrant {
+            client_id: "c1".into(),
+            sub: "u1".into(),
+            scope: Scopes::parse("a b").unwrap(),
+            details: serde_json::from_value(json!({"email": "a@b"})).unwrap(),
+            auth_time: 100,
+        },
+        issued_at: 100,
+        token_expires_at: 200,
+        family_expires_at: 300,
+    };
+    store.create_family(&family).await.unwrap();
+
+    let fam = db
+        .get_item()
+        .table_name(&t.tokens)
+        .key("pk", AttributeValue::S(family_key("fam1")))
+        .send()
+        .await
+        .unwrap();
+    let fam = fam.item.unwrap();
+    assert_eq!(fam["current_token"].as_s().unwrap(), &token.hash());
+    assert_eq!(fam["status"].as_s().unwrap(), "active");
+    assert_eq!(fam["expires_at"].as_n().unwrap(), "300");
+
+    let tok = db
+        .get_item()
+        .table_name(&t.tokens)
+        .key("pk", AttributeValue::S(token_key(&token.hash())))
+        .send()
+        .await
+        .unwrap();
+    let tok = tok.item.unwrap();
+    assert_eq!(tok["family_id"].as_s().unwrap(), "fam1");
+    assert_eq!(tok["expires_at"].as_n().unwrap(), "200");
+    assert_eq!(tok["scope"].as_s().unwrap(), "a b");
+    assert_eq!(tok["details"].as_s().unwrap(), r#"{"email":"a@b"}"#);
+
+    let all = db.scan().table_name(&t.tokens).send().await.unwrap();
+    assert_eq!(all.count(), 2);
+    assert!(
+        !format!("{:?}", all.items()).contains(token.expose()),
+        "the plain token must never be stored"
+    );
+
+    // The same family cannot be written twice: both puts are conditional.
+    assert!(store.create_family(&family).await.is_err());
+}
+
+fn policy() -> LockoutPolicy {
+    LockoutPolicy {
+        max_failures: 3,
+        window_secs: 60,
+        lockout_secs: 120,
+    }
+}
+
+#[tokio::test]
+async fn lockout_counts_locks_and_expires() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = DynamoLockoutStore::new(db.clone(), &t.lockouts);
+    let key = lockout_key("Someone@Example.com");
+    let now = 1_000_000;
+    assert_eq!(store.locked_until(&key, now).await.unwrap(), None);
+    assert_eq!(
+        store.record_failure(&key, now, &policy()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_failure(&key, now + 1, &policy())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_failure(&key, now + 2, &policy())
+            .await
+            .unwrap(),
+        Some(now + 122)
+    );
+    assert_eq!(
+        store.locked_until(&key, now + 3).await.unwrap(),
+        Some(now + 122)
+    );
+    assert_eq!(store.locked_until(&key, now + 122).await.unwrap(), None);
+
+    let raw = db
+        .get_item()
+        .table_name(&t.lockouts)
+        .key("pk", AttributeValue::S(key.clone()))
+        .send()
+        .await
+        .unwrap();
+    let raw = raw.item.unwrap();
+    assert!(
+        raw["expires_at"].as_n().unwrap().parse::<u64>().unwrap() >= now + 122,
+        "TTL must outlive the lock"
+    );
+    assert!(
+        !format!("{raw:?}").to_lowercase().contains("someone"),
+        "usernames are stored hashed"
+    );
+
+    // After the lock, the user has a fresh set of attempts.
+    assert_eq!(
+        store
+            .record_failure(&key, now + 200, &policy())
+            .await
+            .unwrap(),
+        None
+    );
+    store.reset(&key).await.unwrap();
+    assert_eq!(store.locked_until(&key, now + 201).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn failures_outside_the_window_start_a_new_count() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = DynamoLockoutStore::new(db, &t.lockouts);
+    let key = lockout_key("bob");
+    store.record_failure(&key, 1000, &policy()).await.unwrap();
+    store.record_failure(&key, 1001, &policy()).await.unwrap();
+    assert_eq!(
+        store.record_failure(&key, 1070, &policy()).await.unwrap(),
+        None,
+        "window passed: count restarts"
+    );
+    assert_eq!(
+        store.record_failure(&key, 1071, &policy()).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .record_failure(&key, 1072, &policy())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts));
+    let key = lockout_key("carol");
+    let wide = LockoutPolicy {
+        max_failures: 1000,
+        window_secs: 60,
+        lockout_secs: 60,
+    };
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move { store.record_failure(&key, 5000, &wide).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let raw = db
+        .get_item()
+        .table_name(&t.lockouts)
+        .key("pk", AttributeValue::S(key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.item.unwrap()["failures"].as_n().unwrap(), "16");
+}

@@ -1,0 +1,9 @@
+//! Black-box tests, compiled into one binary. Adapter tests run against DynamoDB Local, each in
+//! its own tables; HTTP tests drive the token function under `cargo lambda watch`.
+
+mod auth_endpoint;
+mod dynamo_adapters;
+mod logs;
+mod oauth2_client;
+mod template;
+mod token_endpoint;

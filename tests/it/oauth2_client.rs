@@ -1,0 +1,70 @@
+//! A real OAuth client library that no one here wrote gets a token: the `oauth2` crate's
+//! resource-owner password exchange, with both of its client authentication styles.
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthType, ClientId, ClientSecret, HttpRequest, HttpResponse, ResourceOwnerPassword,
+    ResourceOwnerUsername, Scope, TokenResponse, TokenUrl,
+};
+use tollgate_tests::{ClientSpec, Served, dynamo, http};
+
+/// oauth2 5 takes any async function from `http::Request` to `http::Response` as its client.
+async fn send(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+    let (parts, body) = req.into_parts();
+    let resp = http()
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await?;
+    let mut out = http::Response::builder().status(resp.status());
+    for (k, v) in resp.headers() {
+        out = out.header(k, v);
+    }
+    let body = resp.bytes().await?.to_vec();
+    Ok(out
+        .body(body)
+        .expect("response parts come from a valid response"))
+}
+
+async fn exchange(auth: AuthType) {
+    let served = Served::from_env();
+    let (id, secret) = ClientSpec::default()
+        .create(&dynamo().await, &served.clients_table)
+        .await;
+    let client = BasicClient::new(ClientId::new(id.clone()))
+        .set_client_secret(ClientSecret::new(secret))
+        .set_auth_type(auth)
+        .set_token_uri(TokenUrl::new(served.token_url()).unwrap());
+    let token = client
+        .exchange_password(
+            &ResourceOwnerUsername::new("demo".into()),
+            &ResourceOwnerPassword::new("demo-password".into()),
+        )
+        .add_scope(Scope::new("orders:read".into()))
+        .request_async(&send)
+        .await
+        .unwrap_or_else(|e| panic!("oauth2 password exchange failed: {e:?}"));
+    assert!(!token.access_token().secret().is_empty());
+    assert!(token.refresh_token().is_some());
+    assert_eq!(token.expires_in().map(|d| d.as_secs()), Some(900));
+    let scopes: Vec<_> = token
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(scopes, ["orders:read"]);
+    let claims = crate::token_endpoint::verify(&served, token.access_token().secret()).await;
+    assert_eq!(claims["client_id"], id.as_str());
+}
+
+#[tokio::test]
+async fn oauth2_crate_password_exchange_with_basic_auth() {
+    exchange(AuthType::BasicAuth).await;
+}
+
+#[tokio::test]
+async fn oauth2_crate_password_exchange_with_body_credentials() {
+    exchange(AuthType::RequestBody).await;
+}

@@ -1,0 +1,444 @@
+//! `POST /token` over HTTP, served by `cargo lambda watch`, backed by DynamoDB Local and the dev
+//! auth endpoint. Every error case of the password grant asserts status, `error` and no-store.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use tollgate_common::client::GrantType;
+use tollgate_tests::{ClientSpec, Served, basic_header, dynamo, http, post_token, send, unique};
+
+async fn client(spec: ClientSpec) -> (Served, String, String) {
+    let served = Served::from_env();
+    let db = dynamo().await;
+    let (id, secret) = spec.create(&db, &served.clients_table).await;
+    (served, id, secret)
+}
+
+const DEMO: [(&str, &str); 3] = [
+    ("grant_type", "password"),
+    ("username", "demo"),
+    ("password", "demo-password"),
+];
+
+async fn jwks(served: &Served) -> JwkSet {
+    let a = send(http().get(format!("{}/.well-known/jwks.json", served.base))).await;
+    assert_eq!(a.status, 200);
+    serde_json::from_value(a.json).unwrap()
+}
+
+/// Verifies an access token against the published JWKS, as a resource server would.
+pub async fn verify(served: &Served, token: &str) -> HashMap<String, Value> {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.alg, Algorithm::ES256);
+    let set = jwks(served).await;
+    let jwk = set
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid is published");
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = Validation::new(Algorithm::ES256);
+    v.set_issuer(&[&served.issuer]);
+    v.set_audience(&[&served.audience]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
+    jsonwebtoken::decode::<HashMap<String, Value>>(token, &key, &v)
+        .unwrap()
+        .claims
+}
+
+#[tokio::test]
+async fn password_grant_with_basic_returns_tokens_that_verify_against_the_jwks() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let a = post_token(&served.token_url(), Some((&id, &secret)), &DEMO).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    a.assert_no_store();
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    assert_eq!(a.json["token_type"], "Bearer");
+    assert_eq!(a.json["expires_in"], 900);
+    assert_eq!(a.json["scope"], "profile");
+    let refresh = a.json["refresh_token"].as_str().unwrap();
+    assert!(refresh.len() >= 43);
+
+    let claims = verify(&served, a.json["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims["sub"], "user-0001");
+    assert_eq!(claims["client_id"], id.as_str());
+    assert_eq!(claims["scope"], "profile");
+    assert_eq!(claims["email"], "demo@example.com");
+    assert_eq!(claims["groups"], serde_json::json!(["staff", "beta"]));
+    assert!(
+        !claims.contains_key("internal_id"),
+        "claims outside USER_CLAIMS must not pass"
+    );
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        900
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    assert!(claims.contains_key("auth_time"));
+}
+
+#[tokio::test]
+async fn password_grant_with_body_credentials_and_a_narrower_scope() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let mut p = DEMO.to_vec();
+    p.extend([
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+        ("scope", "orders:read profile"),
+    ]);
+    let a = post_token(&served.token_url(), None, &p).await;
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json["scope"], "orders:read profile");
+    let other = post_token(&served.token_url(), None, &p).await;
+    assert_ne!(a.json["refresh_token"], other.json["refresh_token"]);
+    assert_ne!(a.json["access_token"], other.json["access_token"]);
+}
+
+#[tokio::test]
+async fn discovery_documents_are_published() {
+    let served = Served::from_env();
+    let m = send(http().get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        served.base
+    )))
+    .await;
+    assert_eq!(m.status, 200);
+    assert_eq!(m.json["issuer"], served.issuer.as_str());
+    assert_eq!(m.json["token_endpoint"], served.token_url().as_str());
+    assert_eq!(
+        m.json["grant_types_supported"],
+        serde_json::json!(["password"])
+    );
+    let set = jwks(&served).await;
+    assert!(!set.keys.is_empty());
+    let raw = serde_json::to_string(&set).unwrap();
+    assert!(!raw.contains("\"d\""), "no private key material");
+}
+
+#[tokio::test]
+async fn missing_grant_type_is_invalid_request() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let a = post_token(
+        &served.token_url(),
+        Some((&id, &secret)),
+        &[("username", "demo"), ("password", "x")],
+    )
+    .await;
+    a.assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn missing_username_or_password_is_invalid_request() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let a = post_token(
+        &served.token_url(),
+        Some((&id, &secret)),
+        &[("grant_type", "password"), ("username", "demo")],
+    )
+    .await;
+    a.assert_error(400, "invalid_request");
+    let a = post_token(
+        &served.token_url(),
+        Some((&id, &secret)),
+        &[("grant_type", "password"), ("password", "x")],
+    )
+    .await;
+    a.assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn duplicate_parameter_is_invalid_request() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let mut p = DEMO.to_vec();
+    p.push(("scope", "profile"));
+    p.push(("scope", "orders:read"));
+    post_token(&served.token_url(), Some((&id, &secret)), &p)
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_invalid_request() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let a = send(
+        http()
+            .post(served.token_url())
+            .header("authorization", basic_header(&id, &secret))
+            .header("content-type", "application/json")
+            .body(r#"{"grant_type":"password","username":"demo","password":"demo-password"}"#),
+    )
+    .await;
+    a.assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn oversized_body_is_refused() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let big = "x".repeat(20 * 1024);
+    let mut p = DEMO.to_vec();
+    p.push(("padding", &big));
+    post_token(&served.token_url(), Some((&id, &secret)), &p)
+        .await
+        .assert_error(413, "invalid_request");
+}
+
+#[tokio::test]
+async fn basic_and_body_credentials_together_are_invalid_request() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let mut p = DEMO.to_vec();
+    p.extend([
+        ("client_id", id.as_str()),
+        ("client_secret", secret.as_str()),
+    ]);
+    post_token(&served.token_url(), Some((&id, &secret)), &p)
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn unknown_client_is_invalid_client_with_basic_challenge() {
+    let served = Served::from_env();
+    let a = post_token(
+        &served.token_url(),
+        Some(("no-such-client", "whatever")),
+        &DEMO,
+    )
+    .await;
+    a.assert_error(401, "invalid_client");
+    assert!(
+        a.header("www-authenticate")
+            .is_some_and(|h| h.starts_with("Basic")),
+        "{a:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_secret_is_invalid_client() {
+    let (served, id, _) = client(ClientSpec::default()).await;
+    let a = post_token(&served.token_url(), Some((&id, "wrong-secret")), &DEMO).await;
+    a.assert_error(401, "invalid_client");
+    assert!(
+        a.header("www-authenticate")
+            .is_some_and(|h| h.starts_with("Basic")),
+        "{a:?}"
+    );
+
+    let mut p = DEMO.to_vec();
+    p.extend([
+        ("client_id", id.as_str()),
+        ("client_secret", "wrong-secret"),
+    ]);
+    let a = post_token(&served.token_url(), None, &p).await;
+    a.assert_error(401, "invalid_client");
+}
+
+#[tokio::test]
+async fn missing_client_credentials_is_invalid_client() {
+    let served = Served::from_env();
+    post_token(&served.token_url(), None, &DEMO)
+        .await
+        .assert_error(401, "invalid_client");
+}
+
+#[tokio::test]
+async fn disabled_client_is_invalid_client() {
+    let (served, id, secret) = client(ClientSpec {
+        enabled: false,
+        ..ClientSpec::default()
+    })
+    .await;
+    post_token(&served.token_url(), Some((&id, &secret)), &DEMO)
+        .await
+        .assert_error(401, "invalid_client");
+}
+
+#[tokio::test]
+async fn grant_not_allowed_for_the_client_is_unauthorized_client() {
+    let (served, id, secret) = client(ClientSpec {
+        grant_types: vec![GrantType::RefreshToken],
+        ..ClientSpec::default()
+    })
+    .await;
+    post_token(&served.token_url(), Some((&id, &secret)), &DEMO)
+        .await
+        .assert_error(400, "unauthorized_client");
+}
+
+#[tokio::test]
+async fn unknown_grant_type_is_unsupported_grant_type() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let a = post_token(
+        &served.token_url(),
+        Some((&id, &secret)),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    a.assert_error(400, "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn wrong_password_is_invalid_grant() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let p = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "not-alices"),
+    ];
+    post_token(&served.token_url(), Some((&id, &secret)), &p)
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn unknown_user_is_invalid_grant() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let user = unique("nobody");
+    let p = [
+        ("grant_type", "password"),
+        ("username", user.as_str()),
+        ("password", "x"),
+    ];
+    post_token(&served.token_url(), Some((&id, &secret)), &p)
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn scope_the_client_may_not_have_is_invalid_scope() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let mut p = DEMO.to_vec();
+    p.push(("scope", "profile admin"));
+    post_token(&served.token_url(), Some((&id, &secret)), &p)
+        .await
+        .assert_error(400, "invalid_scope");
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_username_even_for_the_right_password() {
+    // The served function runs with LOCKOUT_MAX_FAILURES=3 (scripts/test.sh).
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let bad = [
+        ("grant_type", "password"),
+        ("username", "lockme"),
+        ("password", "wrong"),
+    ];
+    for _ in 0..2 {
+        post_token(&served.token_url(), Some((&id, &secret)), &bad)
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    let third = post_token(&served.token_url(), Some((&id, &secret)), &bad).await;
+    third.assert_error(400, "invalid_grant");
+    assert!(
+        third.json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed attempts"),
+        "{third:?}"
+    );
+    let good = [
+        ("grant_type", "password"),
+        ("username", "lockme"),
+        ("password", "lockme-password"),
+    ];
+    let a = post_token(&served.token_url(), Some((&id, &secret)), &good).await;
+    a.assert_error(400, "invalid_grant");
+    assert!(
+        a.json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed attempts")
+    );
+    // Case variants share the count.
+    let upper = [
+        ("grant_type", "password"),
+        ("username", "LOCKME"),
+        ("password", "lockme-password"),
+    ];
+    post_token(&served.token_url(), Some((&id, &secret)), &upper)
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+async fn expect_unavailable(url: &str, username: &str) {
+    let (_, id, secret) = client(ClientSpec::default()).await;
+    let started = Instant::now();
+    let p = [
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", "x"),
+    ];
+    let a = post_token(url, Some((&id, &secret)), &p).await;
+    a.assert_error(503, "temporarily_unavailable");
+    assert!(a.header("retry-after").is_some());
+    // The served function has a 1 s auth timeout: never a hang.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{username}: took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn auth_endpoint_slow_past_its_timeout_is_503() {
+    expect_unavailable(&Served::from_env().token_url(), "slow").await;
+}
+
+#[tokio::test]
+async fn auth_endpoint_500_is_503() {
+    expect_unavailable(&Served::from_env().token_url(), "broken").await;
+}
+
+#[tokio::test]
+async fn auth_endpoint_answering_not_json_is_503() {
+    expect_unavailable(&Served::from_env().token_url(), "garbage").await;
+}
+
+#[tokio::test]
+async fn auth_endpoint_hanging_up_is_503() {
+    expect_unavailable(&Served::from_env().token_url(), "hangup").await;
+}
+
+#[tokio::test]
+async fn auth_endpoint_down_is_503() {
+    let served = Served::from_env();
+    expect_unavailable(&format!("{}/token", served.base_auth_down), "demo").await;
+}
+
+#[tokio::test]
+async fn get_on_the_token_endpoint_is_405() {
+    let served = Served::from_env();
+    let a = send(http().get(served.token_url())).await;
+    assert_eq!(a.status, 405);
+    assert_eq!(a.header("allow"), Some("POST"));
+    a.assert_no_store();
+}
+
+#[tokio::test]
+async fn malformed_bodies_never_crash_the_function() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    for body in [
+        "%",
+        "%zz=1",
+        "=x",
+        "grant_type=%ff",
+        "&&&",
+        "a=b=c&grant_type=password",
+    ] {
+        let a = send(
+            http()
+                .post(served.token_url())
+                .header("authorization", basic_header(&id, &secret))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_owned()),
+        )
+        .await;
+        assert!(a.status == 400 || a.status == 401, "{body:?}: {a:?}");
+        a.assert_no_store();
+    }
+    // And the function still answers afterwards.
+    let a = post_token(&served.token_url(), Some((&id, &secret)), &DEMO).await;
+    assert_eq!(a.status, 200);
+}

@@ -1,0 +1,259 @@
+//! Shared by the black-box tests: DynamoDB Local (which must be running; there is no silent
+//! skip), tables with a random suffix per test, the dev auth endpoint in-process, and the
+//! token function that `scripts/test.sh` serves under `cargo lambda watch`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use tokio::net::TcpListener;
+use tollgate_common::client::{Client, ClientStore, GrantType};
+use tollgate_common::dynamo::DynamoClientStore;
+use tollgate_common::scope::Scopes;
+use tollgate_common::secret::{Secret, random_token};
+use tollgate_common::tables;
+use tollgate_dev_auth::{Settings, User};
+
+const HOW_TO_START: &str = "DynamoDB Local is needed. Run `make test` (it starts everything), or start it with \
+`make dynamodb` and export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 before `cargo test`";
+
+/// An SDK client for DynamoDB Local; panics with instructions when it is not there.
+pub async fn dynamo() -> aws_sdk_dynamodb::Client {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| panic!("{HOW_TO_START}"));
+    let cfg = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .endpoint_url(&endpoint)
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&cfg);
+    let probe = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.list_tables().limit(1).send(),
+    )
+    .await;
+    match probe {
+        Ok(Ok(_)) => client,
+        Ok(Err(e)) => panic!("DynamoDB Local at {endpoint} failed: {e:?}. {HOW_TO_START}"),
+        Err(_) => panic!("DynamoDB Local at {endpoint} did not answer in 10 s. {HOW_TO_START}"),
+    }
+}
+
+/// One test's own tables.
+#[derive(Debug, Clone)]
+pub struct TestTables {
+    pub clients: String,
+    pub tokens: String,
+    pub lockouts: String,
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", random_token(6).replace(['-', '_'], "x"))
+}
+
+pub async fn create_tables(db: &aws_sdk_dynamodb::Client) -> TestTables {
+    let t = TestTables {
+        clients: unique("clients"),
+        tokens: unique("tokens"),
+        lockouts: unique("lockouts"),
+    };
+    for (spec, name) in [
+        (tables::CLIENTS, &t.clients),
+        (tables::TOKENS, &t.tokens),
+        (tables::LOCKOUTS, &t.lockouts),
+    ] {
+        tables::create_table(db, &spec, name)
+            .await
+            .unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
+    }
+    t
+}
+
+/// What a test client looks like; adjust before `create`.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub grant_types: Vec<GrantType>,
+    pub scopes: &'static str,
+    pub default_scopes: &'static str,
+    pub enabled: bool,
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        Self {
+            grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+            scopes: "profile orders:read orders:write",
+            default_scopes: "profile",
+            enabled: true,
+        }
+    }
+}
+
+impl ClientSpec {
+    /// Creates a client with a random id and secret in `table`; returns (id, secret).
+    pub async fn create(self, db: &aws_sdk_dynamodb::Client, table: &str) -> (String, String) {
+        let id = unique("client");
+        let secret = Secret::generate();
+        let client = Client {
+            client_id: id.clone(),
+            name: "test".into(),
+            secret_hash: secret.hash(),
+            enabled: self.enabled,
+            grant_types: self.grant_types,
+            allowed_scopes: Scopes::parse(self.scopes).expect("scopes"),
+            default_scopes: Scopes::parse(self.default_scopes).expect("scopes"),
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
+            created_at: 0,
+        };
+        DynamoClientStore::new(db.clone(), table)
+            .create(&client)
+            .await
+            .expect("create client");
+        (id, secret.expose().to_owned())
+    }
+}
+
+/// The users file the tests' auth endpoints serve.
+pub fn test_users() -> Vec<User> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/users.json");
+    tollgate_dev_auth::load_users(path).expect("tests/fixtures/users.json")
+}
+
+/// Starts the dev auth endpoint in this process on a free port; returns its URL.
+pub async fn start_auth_endpoint(credential: Option<(&str, &str)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let settings = Settings {
+        users: test_users(),
+        credential: credential.map(|(h, v)| (h.into(), v.into())),
+    };
+    tokio::spawn(tollgate_dev_auth::serve(listener, Arc::new(settings)));
+    format!("http://{addr}/")
+}
+
+/// The token function as `scripts/test.sh` serves it under `cargo lambda watch`.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Base URL: `{base}/token`, `{base}/.well-known/jwks.json`.
+    pub base: String,
+    /// The same function configured with an auth endpoint that refuses connections.
+    pub base_auth_down: String,
+    pub clients_table: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Where the function's output (its logs) is written.
+    pub log_path: String,
+}
+
+impl Served {
+    pub fn from_env() -> Self {
+        let get = |k: &str| {
+            std::env::var(k).unwrap_or_else(|_| {
+                panic!("{k} is not set: these tests drive the token function under `cargo lambda watch`; run them with `make test`")
+            })
+        };
+        Self {
+            base: get("TOLLGATE_E2E_URL"),
+            base_auth_down: get("TOLLGATE_E2E_AUTH_DOWN_URL"),
+            clients_table: get("TOLLGATE_E2E_CLIENTS_TABLE"),
+            issuer: get("TOLLGATE_E2E_ISSUER"),
+            audience: get("TOLLGATE_E2E_AUDIENCE"),
+            log_path: get("TOLLGATE_E2E_LOG"),
+        }
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.base)
+    }
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub json: serde_json::Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.json.get("error").and_then(|v| v.as_str())
+    }
+    /// RFC 6749 §5.1/§5.2: every token endpoint answer is uncacheable.
+    pub fn assert_no_store(&self) {
+        assert_eq!(self.header("cache-control"), Some("no-store"), "{self:?}");
+        assert_eq!(self.header("pragma"), Some("no-cache"), "{self:?}");
+    }
+    /// Asserts an RFC 6749 §5.2 error with this status and code.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.error()),
+            (status, Some(code)),
+            "{self:?}"
+        );
+        assert!(
+            self.json
+                .get("error_description")
+                .and_then(|d| d.as_str())
+                .is_some_and(|d| !d.is_empty())
+        );
+        self.assert_no_store();
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let resp = req.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+/// POSTs a form to the token endpoint, with Basic credentials when given.
+pub async fn post_token(url: &str, basic: Option<(&str, &str)>, pairs: &[(&str, &str)]) -> Answer {
+    let mut req = http()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs));
+    if let Some((id, secret)) = basic {
+        req = req.header("authorization", basic_header(id, secret));
+    }
+    send(req).await
+}
+
+/// RFC 6749 §2.3.1: the id and secret are form-urlencoded before base64.
+pub fn basic_header(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
+}

@@ -1,0 +1,49 @@
+//! `dev-auth --listen 127.0.0.1:9001 --users dev/users.json [--credential-header H --credential V]`
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tollgate_dev_auth::{Settings, load_users, serve};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut listen = "127.0.0.1:9001".to_owned();
+    let mut users = "dev/users.json".to_owned();
+    let mut header = None;
+    let mut credential = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--listen" => listen = value()?,
+            "--users" => users = value()?,
+            "--credential-header" => header = Some(value()?),
+            "--credential" => credential = Some(value()?),
+            "-h" | "--help" => {
+                println!(
+                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE]"
+                );
+                println!(
+                    "A development stand-in for the organisation's auth endpoint. Never deploy it."
+                );
+                return Ok(());
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    let credential = match (header, credential) {
+        (Some(h), Some(v)) => Some((h, v)),
+        (None, None) => None,
+        _ => bail!("--credential-header and --credential go together"),
+    };
+    let users = load_users(&users)?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("failed to listen on {listen}"))?;
+    eprintln!(
+        "dev-auth: {} users, listening on http://{listen}/",
+        users.len()
+    );
+    serve(listener, Arc::new(Settings { users, credential })).await;
+    Ok(())
+}
