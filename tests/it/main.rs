@@ -1,6 +1,8 @@
 //! Black-box tests, compiled into one binary. Adapter tests run against DynamoDB Local, each in
 //! its own tables; HTTP tests drive the token function under `cargo lambda watch`.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
 mod auth_endpoint;
 mod dynamo_adapters;
 mod logs;

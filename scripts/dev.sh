@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# `make dev`: the whole local stack in the foreground; Ctrl-C stops all of it.
+#   DynamoDB Local (or the one AWS_ENDPOINT_URL_DYNAMODB names), the tables, the demo client and
+#   a dev signing key, the dev auth endpoint with the demo user, and every function under
+#   `cargo lambda watch` (which rebuilds on change).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+WATCH_PORT="${WATCH_PORT:-9000}"
+AUTH_PORT="${AUTH_PORT:-9001}"
+DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
+DEMO_CLIENT_ID=demo-client
+DEMO_CLIENT_SECRET=demo-secret-for-local-development-only
+DEV="$ROOT/.dev"
+mkdir -p "$DEV"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$WATCH_PORT" "$AUTH_PORT"; do
+  port_free "$p" || die "port $p is in use (another make dev?); stop it or set WATCH_PORT / AUTH_PORT"
+done
+
+ensure_cargo_lambda
+ensure_dynamodb_local
+PGIDS=""
+trap 'log "stopping"; stop_all; exit 0' INT TERM
+trap 'stop_all' EXIT
+
+if [[ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
+  log "using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
+else
+  port_free "$DYNAMODB_PORT" || die "port $DYNAMODB_PORT is in use; set DYNAMODB_PORT, or AWS_ENDPOINT_URL_DYNAMODB to use that server"
+  log "starting DynamoDB Local on port $DYNAMODB_PORT (in memory)"
+  DYNAMODB_LOG="$DEV/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dynamodb_local $DYNAMODB_PORT; wait" &
+  PGIDS="$PGIDS $!"
+  wait_for_port 127.0.0.1 "$DYNAMODB_PORT" 60 "DynamoDB Local"
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
+fi
+
+log "building the admin CLI and the dev auth endpoint"
+cargo build --quiet -p tollgate-admin -p tollgate-dev-auth
+
+export CLIENTS_TABLE=tollgate-clients TOKENS_TABLE=tollgate-tokens LOCKOUTS_TABLE=tollgate-lockouts
+target/debug/tollgate-admin create-tables
+printf '%s' "$DEMO_CLIENT_SECRET" | target/debug/tollgate-admin create-client --if-not-exists \
+  --id "$DEMO_CLIENT_ID" --name "Demo client" --secret-stdin \
+  --scopes "profile orders:read orders:write" --default-scopes "profile orders:read"
+[[ -f "$DEV/signing-key.pem" ]] || target/debug/tollgate-admin generate-key --out "$DEV/signing-key.pem"
+
+log "starting the dev auth endpoint on port $AUTH_PORT (users: dev/users.json)"
+setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json &
+PGIDS="$PGIDS $!"
+wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
+
+BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
+cat >"$DEV/token.env" <<ENV
+ISSUER=$BASE
+AUDIENCE=tollgate-demo-api
+CLIENTS_TABLE=$CLIENTS_TABLE
+TOKENS_TABLE=$TOKENS_TABLE
+LOCKOUTS_TABLE=$LOCKOUTS_TABLE
+AUTH_ENDPOINT_URL=http://127.0.0.1:$AUTH_PORT/
+SIGNING_KEY_FILE=$DEV/signing-key.pem
+USER_CLAIMS=email,name,groups
+AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
+AWS_REGION=$AWS_REGION
+AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
+AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
+ENV
+
+log "starting the functions under cargo lambda watch on port $WATCH_PORT (the first request compiles)"
+setsid cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$DEV/token.env" &
+WATCH_PID=$!
+PGIDS="$PGIDS $WATCH_PID"
+wait_for_port 127.0.0.1 "$WATCH_PORT" 120 "cargo lambda watch"
+warm_up "$BASE/.well-known/jwks.json" "the token function"
+
+cat <<EOF2
+
+  Tollgate is running.
+    token endpoint   $BASE/token
+    JWKS             $BASE/.well-known/jwks.json
+    metadata         $BASE/.well-known/oauth-authorization-server
+    auth endpoint    http://127.0.0.1:$AUTH_PORT/   (dev stand-in, users in dev/users.json)
+    DynamoDB         $AWS_ENDPOINT_URL_DYNAMODB
+
+  Get a token for the demo user:
+    curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=demo -d password=demo-password $BASE/token
+
+  The same, with the client credentials in the body and a narrower scope:
+    curl -s -d grant_type=password -d client_id=$DEMO_CLIENT_ID -d client_secret=$DEMO_CLIENT_SECRET -d username=demo -d password=demo-password -d scope=profile $BASE/token
+
+  A wrong password (invalid_grant), and an auth endpoint that is too slow (503):
+    curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=demo -d password=wrong $BASE/token
+    curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=slow -d password=demo-password $BASE/token
+
+  The public keys:
+    curl -s $BASE/.well-known/jwks.json
+
+  Ctrl-C stops everything.
+EOF2
+wait "$WATCH_PID"
