@@ -37,10 +37,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-wait_for_port() { # host port seconds what
+wait_for_port() { # host port seconds what [pid [log]]
   local i
   for ((i = 0; i < $3 * 10; i++)); do
     if (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; then return 0; fi
+    if [[ -n "${5:-}" ]] && ! kill -0 "$5" 2>/dev/null; then
+      [[ -n "${6:-}" ]] && tail -20 "$6" >&2
+      die "$4 exited before listening on $1:$2"
+    fi
     sleep 0.1
   done
   die "$4 did not start listening on $1:$2 within $3 s"
@@ -63,7 +67,7 @@ start_watch() {
   local env_file="$1" port="$2" out="$3"
   setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
   WATCH_PID=$!
-  wait_for_port 127.0.0.1 "$port" 120 "cargo lambda watch"
+  wait_for_port 127.0.0.1 "$port" 120 "cargo lambda watch" "$WATCH_PID" "$out"
 }
 
 # The first request makes `cargo lambda watch` compile the function; wait for it to answer.
@@ -71,6 +75,12 @@ warm_up() { # url what
   local code
   code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1200 "$1" || true)"
   [[ "$code" == 200 ]] || die "$2 did not answer $1 (HTTP $code); see its log"
+}
+
+# The same for a function reached through the Lambda Invoke API: any answer will do.
+warm_up_invoke() { # base-url function what
+  curl -s -o /dev/null --max-time 1200 -X POST -d '{}' "$1/2015-03-31/functions/$2/invocations" \
+    || die "$3 did not answer through $1 (see its log)"
 }
 
 # Kills the process groups named in PGIDS (set by the caller) and their children.

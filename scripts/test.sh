@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: everything, from a fresh clone. Lints, unit tests, integration tests against
-# DynamoDB Local (started and stopped here), and end-to-end tests of the token function served by
-# `cargo lambda watch`. One debug build is shared by every stage.
+# DynamoDB Local (started and stopped here), and end-to-end tests of the functions served by
+# `cargo lambda watch`. One debug build is shared by every stage: every cargo command here works
+# on the whole workspace, so features resolve the same way and nothing is compiled twice.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -45,6 +46,7 @@ SUFFIX="e2e-$RANDOM$RANDOM"
 export CLIENTS_TABLE="clients-$SUFFIX" TOKENS_TABLE="tokens-$SUFFIX" LOCKOUTS_TABLE="lockouts-$SUFFIX"
 target/debug/tollgate-admin create-tables >/dev/null
 target/debug/tollgate-admin generate-key --out "$RUN/signing-key.pem" >/dev/null
+target/debug/tollgate-admin public-jwks --key "$RUN/signing-key.pem" >"$RUN/jwks.json"
 
 WATCH_PORT="$(free_port)"
 DOWN_PORT="$(free_port)"
@@ -61,6 +63,8 @@ AUTH_ENDPOINT_TIMEOUT_MS=1000
 AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=500
 SIGNING_KEY_FILE=$RUN/signing-key.pem
 USER_CLAIMS=email,name,groups
+JWKS_FILE=$RUN/jwks.json
+ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
 LOCKOUT_MAX_FAILURES=3
 LOCKOUT_WINDOW_SECONDS=300
 LOCKOUT_DURATION_SECONDS=300
@@ -78,6 +82,8 @@ write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" >"$RUN/token.env"
 write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" >"$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
+warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)"
+warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend (log: $RUN/watch.log)"
 start_watch "$RUN/token-down.env" "$DOWN_PORT" "$RUN/watch-down.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
 
@@ -88,6 +94,7 @@ TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
-  cargo test -p tollgate-tests --test it --locked
+TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
+  cargo test --workspace --test it --locked
 
 stage "all tests passed"

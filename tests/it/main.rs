@@ -4,8 +4,11 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod auth_endpoint;
+mod authorizer;
 mod dynamo_adapters;
+mod flow;
 mod logs;
 mod oauth2_client;
 mod template;
 mod token_endpoint;
+mod whoami;

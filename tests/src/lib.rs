@@ -148,6 +148,8 @@ pub struct Served {
     pub audience: String,
     /// Where the function's output (its logs) is written.
     pub log_path: String,
+    /// `cargo lambda watch`'s Lambda Invoke API: `{invoke}/2015-03-31/functions/{name}/invocations`.
+    pub invoke: String,
 }
 
 impl Served {
@@ -164,11 +166,33 @@ impl Served {
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),
+            invoke: get("TOLLGATE_E2E_INVOKE_URL"),
         }
     }
 
     pub fn token_url(&self) -> String {
         format!("{}/token", self.base)
+    }
+
+    /// Invokes a function through the Lambda Invoke API, as API Gateway would; returns the
+    /// HTTP status and the payload (the function's answer, or its error).
+    pub async fn invoke(&self, function: &str, payload: &[u8]) -> (u16, serde_json::Value) {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.invoke
+        );
+        let resp = http()
+            .post(url)
+            .body(payload.to_vec())
+            .send()
+            .await
+            .expect("invoke");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 }
 
@@ -256,4 +280,40 @@ pub fn basic_header(id: &str, secret: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
     )
+}
+
+/// Reads a recorded API Gateway event from `tests/fixtures/events/`.
+pub fn event_fixture(name: &str) -> serde_json::Value {
+    let path = format!("{}/fixtures/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Evaluates an authorizer's IAM policy for a method ARN the way API Gateway does: an explicit
+/// Deny wins, then an Allow, else the implicit deny.
+pub fn iam_allows(policy: &serde_json::Value, method_arn: &str) -> bool {
+    let matches = |stmt: &serde_json::Value| {
+        let resources = match &stmt["Resource"] {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => vec![],
+        };
+        stmt["Action"] == "execute-api:Invoke"
+            && resources
+                .iter()
+                .any(|r| tollgate_common::route::glob(r, method_arn))
+    };
+    let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+    if statements
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && matches(s))
+    {
+        return false;
+    }
+    statements
+        .iter()
+        .any(|s| s["Effect"] == "Allow" && matches(s))
 }

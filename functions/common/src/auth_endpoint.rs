@@ -4,11 +4,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+#[cfg(feature = "http")]
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
+#[cfg(feature = "http")]
 /// Answers over this size are treated as nonsense: a user record is small.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -26,14 +28,16 @@ pub enum PasswordCheck {
     Invalid,
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why the endpoint could not give an answer. None of these carries the password or the URL's
-/// credentials (`reqwest` errors are stripped of their URL).
+/// credentials (HTTP client errors are stripped of their URL).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthEndpointError {
     #[error("auth endpoint timed out")]
-    Timeout(#[source] reqwest::Error),
+    Timeout(#[source] BoxError),
     #[error("auth endpoint unreachable")]
-    Unreachable(#[source] reqwest::Error),
+    Unreachable(#[source] BoxError),
     #[error("auth endpoint answered status {0}")]
     UnexpectedStatus(u16),
     #[error("auth endpoint answered an unusable body: {0}")]
@@ -60,6 +64,7 @@ pub struct AuthEndpointConfig {
     pub credential: Option<(String, Secret)>,
 }
 
+#[cfg(feature = "http")]
 /// The HTTP adapter: one pooled client over rustls, built once at cold start.
 pub struct HttpPasswordVerifier {
     client: reqwest::Client,
@@ -67,6 +72,7 @@ pub struct HttpPasswordVerifier {
     credential: Option<(HeaderName, HeaderValue)>,
 }
 
+#[cfg(feature = "http")]
 #[derive(Debug, thiserror::Error)]
 pub enum AuthEndpointSetupError {
     #[error("AUTH_ENDPOINT_URL is not a valid http(s) URL")]
@@ -77,6 +83,7 @@ pub enum AuthEndpointSetupError {
     Client(#[source] reqwest::Error),
 }
 
+#[cfg(feature = "http")]
 impl HttpPasswordVerifier {
     pub fn new(cfg: &AuthEndpointConfig) -> Result<Self, AuthEndpointSetupError> {
         let url = reqwest::Url::parse(&cfg.url).map_err(|_| AuthEndpointSetupError::BadUrl)?;
@@ -110,6 +117,7 @@ impl HttpPasswordVerifier {
     }
 }
 
+#[cfg(feature = "http")]
 #[async_trait]
 impl PasswordVerifier for HttpPasswordVerifier {
     async fn verify(
@@ -145,12 +153,13 @@ impl PasswordVerifier for HttpPasswordVerifier {
     }
 }
 
+#[cfg(feature = "http")]
 fn classify(e: reqwest::Error) -> AuthEndpointError {
     let e = e.without_url();
     if e.is_timeout() {
-        AuthEndpointError::Timeout(e)
+        AuthEndpointError::Timeout(Box::new(e))
     } else {
-        AuthEndpointError::Unreachable(e)
+        AuthEndpointError::Unreachable(Box::new(e))
     }
 }
 
@@ -203,6 +212,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "http")]
     #[test]
     fn setup_rejects_non_http_urls() {
         let cfg = AuthEndpointConfig {

@@ -6,6 +6,7 @@ pub mod auth_endpoint;
 pub mod client;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod error;
 pub mod grant;
@@ -13,8 +14,10 @@ pub mod keys;
 pub mod lockout;
 pub mod memory;
 pub mod refresh;
+pub mod route;
 pub mod scope;
 pub mod secret;
 pub mod tables;
+pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};

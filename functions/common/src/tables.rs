@@ -1,12 +1,6 @@
 //! The DynamoDB tables Tollgate uses: one definition, read by the admin CLI that creates them
 //! locally, by the adapters, and by the test that checks `template.yaml` agrees.
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
-
 /// One table's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableSpec {
@@ -41,86 +35,7 @@ pub const LOCKOUTS: TableSpec = TableSpec {
 
 pub const ALL: [TableSpec; 3] = [CLIENTS, TOKENS, LOCKOUTS];
 
-#[derive(Debug, thiserror::Error)]
-pub enum CreateTableError {
-    #[error("failed to create table {name}")]
-    Create {
-        name: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("failed to enable TTL on table {name}")]
-    Ttl {
-        name: String,
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-}
-
-/// Creates `name` shaped as `spec`, on-demand, with TTL enabled. An existing table is left as it is.
-pub async fn create_table(
-    client: &Client,
-    spec: &TableSpec,
-    name: &str,
-) -> Result<bool, CreateTableError> {
-    let attr = AttributeDefinition::builder()
-        .attribute_name(spec.hash_key)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|e| CreateTableError::Create {
-            name: name.into(),
-            source: e.into(),
-        })?;
-    let key = KeySchemaElement::builder()
-        .attribute_name(spec.hash_key)
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|e| CreateTableError::Create {
-            name: name.into(),
-            source: e.into(),
-        })?;
-    let created = client
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(attr)
-        .key_schema(key)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await;
-    match created {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            return Ok(false);
-        }
-        Err(e) => {
-            return Err(CreateTableError::Create {
-                name: name.into(),
-                source: e.into(),
-            });
-        }
-    }
-    if let Some(ttl) = spec.ttl_attribute {
-        let spec = TimeToLiveSpecification::builder()
-            .attribute_name(ttl)
-            .enabled(true)
-            .build()
-            .map_err(|e| CreateTableError::Ttl {
-                name: name.into(),
-                source: e.into(),
-            })?;
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(spec)
-            .send()
-            .await
-            .map_err(|e| CreateTableError::Ttl {
-                name: name.into(),
-                source: e.into(),
-            })?;
-    }
-    Ok(true)
-}
+#[cfg(feature = "aws")]
+mod create;
+#[cfg(feature = "aws")]
+pub use create::{CreateTableError, create_table};

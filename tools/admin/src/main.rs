@@ -87,6 +87,18 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Print the public JWKS of a private key file: what the authorizer is configured with.
+    PublicJwks {
+        /// The PKCS#8 PEM private key (from generate-key).
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// ES256 (default), RS256 or EdDSA: the key's algorithm.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        /// The kid, if the token function is configured with SIGNING_KEY_ID.
+        #[arg(long)]
+        kid: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -194,6 +206,16 @@ async fn main() -> anyhow::Result<()> {
             println!("kid: {}", key.kid);
             println!("jwk: {}", serde_json::to_string(key.public_jwk())?);
             println!("private key written to {}", out.display());
+        }
+        Command::PublicJwks { key, alg, kid } => {
+            let alg: SigningAlg = alg.parse()?;
+            let pem = std::fs::read_to_string(&key)
+                .with_context(|| format!("failed to read {}", key.display()))?;
+            let key = SigningKey::from_pem(&pem, alg, kid)?;
+            let set = jsonwebtoken::jwk::JwkSet {
+                keys: vec![key.public_jwk().clone()],
+            };
+            println!("{}", serde_json::to_string(&set)?);
         }
     }
     Ok(())

@@ -1,0 +1,168 @@
+//! The IAM policy an Allow returns. API Gateway caches the answer per token and applies it to
+//! later calls on *other* routes, so the policy covers every route of this API and stage the
+//! token may reach, and denies the ones it may not: never just the `methodArn` of the first call.
+
+use serde_json::{Value, json};
+use tollgate_common::route::{RouteRules, Unlisted};
+use tollgate_common::scope::Scopes;
+
+/// A parsed `methodArn`/`routeArn`:
+/// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteArn {
+    /// Everything up to and including `{stage}/`.
+    pub prefix: String,
+    pub method: String,
+    /// Starts with `/`.
+    pub path: String,
+}
+
+impl RouteArn {
+    pub fn parse(arn: &str) -> Option<Self> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "execute-api" {
+            return None;
+        }
+        let mut segs = parts[5].splitn(4, '/');
+        let (api, stage, method) = (segs.next()?, segs.next()?, segs.next()?);
+        let path = format!("/{}", segs.next().unwrap_or(""));
+        if api.is_empty() || stage.is_empty() || method.is_empty() {
+            return None;
+        }
+        let prefix = format!("{}:{api}/{stage}/", parts[..5].join(":"));
+        Some(Self {
+            prefix,
+            method: method.to_owned(),
+            path,
+        })
+    }
+
+    fn resource(&self, method: &str, path: &str) -> String {
+        format!("{}{}{}", self.prefix, method, path)
+    }
+}
+
+/// Allow for everything the token's scopes reach in this API and stage, Deny for the rest.
+/// A request must satisfy every rule that matches it, the same rule IAM applies when a Deny
+/// statement overrides an Allow, so the cached policy and a fresh decision always agree.
+pub fn policy_document(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> Value {
+    let (satisfied, unsatisfied): (Vec<_>, Vec<_>) = routes
+        .rules
+        .iter()
+        .partition(|r| r.scopes.is_subset_of(scopes));
+    let allow: Vec<String> = match routes.unlisted {
+        Unlisted::Allow => vec![format!("{}*", arn.prefix)],
+        Unlisted::Deny => satisfied
+            .iter()
+            .map(|r| arn.resource(&r.method, &r.path))
+            .collect(),
+    };
+    let deny: Vec<String> = unsatisfied
+        .iter()
+        .map(|r| arn.resource(&r.method, &r.path))
+        .collect();
+    let mut statements = Vec::new();
+    if !allow.is_empty() {
+        statements
+            .push(json!({ "Action": "execute-api:Invoke", "Effect": "Allow", "Resource": allow }));
+    }
+    if !deny.is_empty() {
+        statements
+            .push(json!({ "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": deny }));
+    }
+    if statements.is_empty() {
+        // Nothing is reachable: an explicit Deny of the whole stage.
+        statements.push(json!({ "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{}*", arn.prefix)] }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Decides `arn` itself the way IAM will evaluate `policy_document` for it.
+pub fn allows(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> bool {
+    routes.allows(scopes, &arn.method, &arn.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arn(s: &str) -> RouteArn {
+        RouteArn::parse(s).unwrap()
+    }
+
+    #[test]
+    fn arns_split_into_prefix_method_and_path() {
+        let a = arn("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42");
+        assert_eq!(
+            a.prefix,
+            "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/"
+        );
+        assert_eq!(a.method, "GET");
+        assert_eq!(a.path, "/orders/42");
+        assert_eq!(
+            arn("arn:aws:execute-api:us-west-2:1:ymy8tbxw7b/*/GET/").path,
+            "/"
+        );
+        for bad in [
+            "",
+            "arn:aws:s3:::bucket",
+            "arn:aws:execute-api:r:a:api",
+            "arn:aws:execute-api:r:a:api/stage",
+        ] {
+            assert!(RouteArn::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn policy_allows_the_stage_and_denies_unsatisfied_routes() {
+        let rules = RouteRules::parse(
+            "GET /orders/*=orders:read; POST /orders=orders:write",
+            Unlisted::Allow,
+        )
+        .unwrap();
+        let scopes = Scopes::parse("orders:read").unwrap();
+        let a = arn("arn:aws:execute-api:us-east-1:1:api/prod/GET/orders/1");
+        let doc = policy_document(&rules, &scopes, &a);
+        assert_eq!(doc["Statement"][0]["Effect"], "Allow");
+        assert_eq!(
+            doc["Statement"][0]["Resource"],
+            json!(["arn:aws:execute-api:us-east-1:1:api/prod/*"])
+        );
+        assert_eq!(doc["Statement"][1]["Effect"], "Deny");
+        assert_eq!(
+            doc["Statement"][1]["Resource"],
+            json!(["arn:aws:execute-api:us-east-1:1:api/prod/POST/orders"])
+        );
+        assert!(allows(&rules, &scopes, &a));
+        assert!(!allows(
+            &rules,
+            &scopes,
+            &arn("arn:aws:execute-api:us-east-1:1:api/prod/POST/orders")
+        ));
+    }
+
+    #[test]
+    fn deny_by_default_lists_only_reachable_routes() {
+        let rules = RouteRules::parse(
+            "GET /orders/*=orders:read; ANY /admin/*=admin",
+            Unlisted::Deny,
+        )
+        .unwrap();
+        let scopes = Scopes::parse("orders:read").unwrap();
+        let a = arn("arn:aws:execute-api:r:1:api/s/GET/orders/1");
+        let doc = policy_document(&rules, &scopes, &a);
+        assert_eq!(
+            doc["Statement"][0]["Resource"],
+            json!(["arn:aws:execute-api:r:1:api/s/GET/orders/*"])
+        );
+        assert_eq!(
+            doc["Statement"][1]["Resource"],
+            json!(["arn:aws:execute-api:r:1:api/s/*/admin/*"])
+        );
+        assert!(!allows(
+            &rules,
+            &scopes,
+            &arn("arn:aws:execute-api:r:1:api/s/GET/health")
+        ));
+    }
+}

@@ -1,0 +1,247 @@
+//! Verifying access tokens as a resource server does (RFC 9068 §4), with public keys only.
+//! Keys and validation settings are built once; each verification pins the algorithm to the one
+//! the key was published for, so a token cannot choose how it is checked.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::scope::Scopes;
+
+/// Tokens longer than this are refused before any parsing: real ones are well under 2 KiB.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Why a token was refused. For the log only: every reason is the same 401 to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Missing,
+    Malformed,
+    TooLarge,
+    WrongType,
+    AlgorithmNotAllowed,
+    UnknownKey,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongIssuer,
+    WrongAudience,
+    MissingClaim,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "no bearer token",
+            Self::Malformed => "token is malformed",
+            Self::TooLarge => "token is too large",
+            Self::WrongType => "token typ is not at+jwt",
+            Self::AlgorithmNotAllowed => "algorithm not allowed",
+            Self::UnknownKey => "unknown kid",
+            Self::BadSignature => "bad signature",
+            Self::Expired => "token expired",
+            Self::NotYetValid => "token not yet valid",
+            Self::WrongIssuer => "wrong issuer",
+            Self::WrongAudience => "wrong audience",
+            Self::MissingClaim => "required claim missing or mistyped",
+        })
+    }
+}
+
+/// A token that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    pub sub: String,
+    pub client_id: String,
+    pub scope: Scopes,
+    pub exp: u64,
+    /// Every claim, including the user details the token function let through.
+    pub claims: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifierSetupError {
+    #[error("the JWKS is not a valid JWK set: {0}")]
+    BadJwks(String),
+    #[error("key {kid:?} in the JWKS is unusable: {why}")]
+    BadKey { kid: String, why: String },
+    #[error("the JWKS has no key with an allowed algorithm")]
+    NoKeys,
+    #[error("unsupported algorithm {0:?} (allowed: ES256, RS256, EdDSA)")]
+    BadAlgorithm(String),
+}
+
+/// What a valid token must look like.
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    pub leeway: u64,
+    pub algorithms: Vec<Algorithm>,
+}
+
+pub fn parse_algorithm(s: &str) -> Result<Algorithm, VerifierSetupError> {
+    match s.trim() {
+        "ES256" => Ok(Algorithm::ES256),
+        "RS256" => Ok(Algorithm::RS256),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        other => Err(VerifierSetupError::BadAlgorithm(other.to_owned())),
+    }
+}
+
+struct Key {
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+pub struct AccessTokenVerifier {
+    keys: HashMap<String, Key>,
+}
+
+impl fmt::Debug for AccessTokenVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessTokenVerifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn key_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
+    match alg {
+        KeyAlgorithm::ES256 => Some(Algorithm::ES256),
+        KeyAlgorithm::RS256 => Some(Algorithm::RS256),
+        KeyAlgorithm::EdDSA => Some(Algorithm::EdDSA),
+        _ => None,
+    }
+}
+
+impl AccessTokenVerifier {
+    /// Builds decoding keys and one `Validation` per key from a JWKS. Every key needs a `kid`;
+    /// its algorithm comes from the key's `alg`, or else its type, and must be allowed. Keys of
+    /// other algorithms (or symmetric keys) are skipped, never trusted.
+    pub fn new(jwks: &str, cfg: &VerifierConfig) -> Result<Self, VerifierSetupError> {
+        let set: JwkSet =
+            serde_json::from_str(jwks).map_err(|e| VerifierSetupError::BadJwks(e.to_string()))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .ok_or_else(|| VerifierSetupError::BadJwks("a key has no kid".into()))?;
+            let alg = match (
+                jwk.common.key_algorithm.and_then(key_algorithm),
+                &jwk.algorithm,
+            ) {
+                (Some(a), _) => a,
+                (None, AlgorithmParameters::EllipticCurve(_)) => Algorithm::ES256,
+                (None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
+                (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                (None, _) => continue,
+            };
+            if !cfg.algorithms.contains(&alg)
+                || matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_))
+            {
+                continue;
+            }
+            let decoding = DecodingKey::from_jwk(jwk).map_err(|e| VerifierSetupError::BadKey {
+                kid: kid.clone(),
+                why: e.to_string(),
+            })?;
+            let mut validation = Validation::new(alg);
+            validation.set_issuer(&[&cfg.issuer]);
+            validation.set_audience(&[&cfg.audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.leeway = cfg.leeway;
+            validation.validate_nbf = true;
+            keys.insert(
+                kid,
+                Key {
+                    decoding,
+                    validation,
+                },
+            );
+        }
+        if keys.is_empty() {
+            return Err(VerifierSetupError::NoKeys);
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
+    /// Checks a bare token (no `Bearer ` prefix).
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, Rejection> {
+        if token.is_empty() {
+            return Err(Rejection::Missing);
+        }
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Rejection::TooLarge);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
+        let typ_ok = header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if !typ_ok {
+            return Err(Rejection::WrongType);
+        }
+        let kid = header.kid.as_deref().ok_or(Rejection::UnknownKey)?;
+        let key = self.keys.get(kid).ok_or(Rejection::UnknownKey)?;
+        // The key decides the algorithm; a header naming another one is refused outright.
+        if !key.validation.algorithms.contains(&header.alg) {
+            return Err(Rejection::AlgorithmNotAllowed);
+        }
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &key.validation)
+                .map_err(|e| classify(e.kind()))?;
+        let claims = data.claims;
+        let text = |k: &str| {
+            claims
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or(Rejection::MissingClaim)
+        };
+        let sub = text("sub")?;
+        let client_id = text("client_id")?;
+        let scope = Scopes::parse(&text("scope")?).map_err(|_| Rejection::MissingClaim)?;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or(Rejection::MissingClaim)?;
+        // RFC 9068 §2.2 requires iat; jsonwebtoken does not check its presence.
+        claims
+            .get("iat")
+            .and_then(Value::as_u64)
+            .ok_or(Rejection::MissingClaim)?;
+        if sub.is_empty() {
+            return Err(Rejection::MissingClaim);
+        }
+        Ok(VerifiedToken {
+            sub,
+            client_id,
+            scope,
+            exp,
+            claims,
+        })
+    }
+}
+
+fn classify(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::InvalidSignature => Rejection::BadSignature,
+        K::ExpiredSignature => Rejection::Expired,
+        K::ImmatureSignature => Rejection::NotYetValid,
+        K::InvalidIssuer => Rejection::WrongIssuer,
+        K::InvalidAudience => Rejection::WrongAudience,
+        K::MissingRequiredClaim(_) => Rejection::MissingClaim,
+        K::InvalidAlgorithm => Rejection::AlgorithmNotAllowed,
+        _ => Rejection::Malformed,
+    }
+}
