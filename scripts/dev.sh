@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make dev`: the whole local stack in the foreground; Ctrl-C stops all of it.
 #   DynamoDB Local (or the one AWS_ENDPOINT_URL_DYNAMODB names), the tables, the demo client and
-#   a dev signing key, the dev auth endpoint with the demo user, and every function under
-#   `cargo lambda watch` (which rebuilds on change).
+#   a dev signing key (and its public JWKS for the authorizer), the dev auth endpoint with the
+#   demo user, and every function (token, authorizer, whoami) under `cargo lambda watch`, which
+#   rebuilds on change.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -45,6 +46,7 @@ printf '%s' "$DEMO_CLIENT_SECRET" | target/debug/tollgate-admin create-client --
   --id "$DEMO_CLIENT_ID" --name "Demo client" --secret-stdin \
   --scopes "profile orders:read orders:write" --default-scopes "profile orders:read"
 [[ -f "$DEV/signing-key.pem" ]] || target/debug/tollgate-admin generate-key --out "$DEV/signing-key.pem"
+target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" >"$DEV/jwks.json"
 
 log "starting the dev auth endpoint on port $AUTH_PORT (users: dev/users.json)"
 setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json &
@@ -61,6 +63,8 @@ LOCKOUTS_TABLE=$LOCKOUTS_TABLE
 AUTH_ENDPOINT_URL=http://127.0.0.1:$AUTH_PORT/
 SIGNING_KEY_FILE=$DEV/signing-key.pem
 USER_CLAIMS=email,name,groups
+JWKS_FILE=$DEV/jwks.json
+ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
@@ -73,6 +77,8 @@ WATCH_PID=$!
 PGIDS="$PGIDS $WATCH_PID"
 wait_for_port 127.0.0.1 "$WATCH_PORT" 120 "cargo lambda watch"
 warm_up "$BASE/.well-known/jwks.json" "the token function"
+warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer" tests/fixtures/events/sam-rest-token.json
+warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend" tests/fixtures/events/sam-rest-proxy.json
 
 cat <<EOF2
 
@@ -95,6 +101,13 @@ cat <<EOF2
 
   The public keys:
     curl -s $BASE/.well-known/jwks.json
+
+  The authorizer and the demo backend (Lambda Invoke API), the whole flow in one script:
+    bash scripts/demo-flow.sh GET /orders/42      # allowed: the demo client has orders:read
+    bash scripts/demo-flow.sh POST /orders        # 403: the token's default scopes lack orders:write
+
+  The authorizer alone, for a REST API TOKEN event (paste a token):
+    curl -s -X POST http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/authorizer/invocations -d '{"type":"TOKEN","authorizationToken":"Bearer PASTE_TOKEN","methodArn":"arn:aws:execute-api:us-east-1:123456789012:demoapi/dev/GET/orders/42"}'
 
   Ctrl-C stops everything.
 EOF2

@@ -78,8 +78,8 @@ warm_up() { # url what
 }
 
 # The same for a function reached through the Lambda Invoke API: any answer will do.
-warm_up_invoke() { # base-url function what
-  curl -s -o /dev/null --max-time 1200 -X POST -d '{}' "$1/2015-03-31/functions/$2/invocations" \
+warm_up_invoke() { # base-url function what [event-file]
+  curl -s -o /dev/null --max-time 1200 -X POST --data-binary "@${4:-/dev/null}" "$1/2015-03-31/functions/$2/invocations" \
     || die "$3 did not answer through $1 (see its log)"
 }
 

@@ -82,8 +82,8 @@ write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" >"$RUN/token.env"
 write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" >"$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
-warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)"
-warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend (log: $RUN/watch.log)"
+warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-token.json
+warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-proxy.json
 start_watch "$RUN/token-down.env" "$DOWN_PORT" "$RUN/watch-down.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
 
