@@ -9,6 +9,7 @@ mod dynamo_adapters;
 mod flow;
 mod logs;
 mod oauth2_client;
+mod refresh;
 mod template;
 mod token_endpoint;
 mod whoami;

@@ -68,3 +68,44 @@ async fn oauth2_crate_password_exchange_with_basic_auth() {
 async fn oauth2_crate_password_exchange_with_body_credentials() {
     exchange(AuthType::RequestBody).await;
 }
+
+#[tokio::test]
+async fn oauth2_crate_refresh_exchange_rotates() {
+    let served = Served::from_env();
+    let (id, secret) = ClientSpec::default()
+        .create(&dynamo().await, &served.clients_table)
+        .await;
+    let client = BasicClient::new(ClientId::new(id))
+        .set_client_secret(ClientSecret::new(secret))
+        .set_token_uri(TokenUrl::new(served.token_url()).unwrap());
+    let first = client
+        .exchange_password(
+            &ResourceOwnerUsername::new("demo".into()),
+            &ResourceOwnerPassword::new("demo-password".into()),
+        )
+        .request_async(&send)
+        .await
+        .unwrap();
+    let old = first.refresh_token().unwrap().clone();
+    let second = client
+        .exchange_refresh_token(&old)
+        .request_async(&send)
+        .await
+        .unwrap_or_else(|e| panic!("oauth2 refresh exchange failed: {e:?}"));
+    let new = second.refresh_token().expect("a rotated refresh token");
+    assert_ne!(new.secret(), old.secret());
+    assert!(!second.access_token().secret().is_empty());
+    let reuse = client
+        .exchange_refresh_token(&old)
+        .request_async(&send)
+        .await;
+    match reuse {
+        Err(oauth2::RequestTokenError::ServerResponse(r)) => {
+            assert_eq!(
+                r.error(),
+                &oauth2::basic::BasicErrorResponseType::InvalidGrant
+            )
+        }
+        other => panic!("reusing a rotated token must be invalid_grant, got {other:?}"),
+    }
+}

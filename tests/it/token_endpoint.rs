@@ -109,8 +109,9 @@ async fn discovery_documents_are_published() {
     assert_eq!(m.json["token_endpoint"], served.token_url().as_str());
     assert_eq!(
         m.json["grant_types_supported"],
-        serde_json::json!(["password"])
+        serde_json::json!(["password", "refresh_token"])
     );
+    assert_eq!(m.json["revocation_endpoint"], served.revoke_url().as_str());
     let set = jwks(&served).await;
     assert!(!set.keys.is_empty());
     let raw = serde_json::to_string(&set).unwrap();

@@ -79,6 +79,8 @@ pub struct ClientSpec {
     pub scopes: &'static str,
     pub default_scopes: &'static str,
     pub enabled: bool,
+    pub refresh_token_ttl: Option<u64>,
+    pub refresh_family_ttl: Option<u64>,
 }
 
 impl Default for ClientSpec {
@@ -88,6 +90,8 @@ impl Default for ClientSpec {
             scopes: "profile orders:read orders:write",
             default_scopes: "profile",
             enabled: true,
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
         }
     }
 }
@@ -106,8 +110,8 @@ impl ClientSpec {
             allowed_scopes: Scopes::parse(self.scopes).expect("scopes"),
             default_scopes: Scopes::parse(self.default_scopes).expect("scopes"),
             access_token_ttl: None,
-            refresh_token_ttl: None,
-            refresh_family_ttl: None,
+            refresh_token_ttl: self.refresh_token_ttl,
+            refresh_family_ttl: self.refresh_family_ttl,
             created_at: 0,
         };
         DynamoClientStore::new(db.clone(), table)
@@ -172,6 +176,10 @@ impl Served {
 
     pub fn token_url(&self) -> String {
         format!("{}/token", self.base)
+    }
+
+    pub fn revoke_url(&self) -> String {
+        format!("{}/revoke", self.base)
     }
 
     /// Invokes a function through the Lambda Invoke API, as API Gateway would; returns the
@@ -251,8 +259,11 @@ pub async fn send(req: reqwest::RequestBuilder) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.expect("body");
-    let json =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    let json = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"))
+    };
     Answer {
         status,
         headers,

@@ -72,7 +72,9 @@ pub fn policy_document(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> 
     }
     if statements.is_empty() {
         // Nothing is reachable: an explicit Deny of the whole stage.
-        statements.push(json!({ "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{}*", arn.prefix)] }));
+        statements.push(
+            json!({ "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{}*", arn.prefix)] }),
+        );
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }

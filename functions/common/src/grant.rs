@@ -6,13 +6,17 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 
-use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, allowed_details};
+use crate::access_token::{
+    AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, allowed_details,
+};
 use crate::auth_endpoint::{PasswordCheck, PasswordVerifier};
 use crate::client::{self, ClientCredentials, ClientStore, GrantType};
 use crate::clock::Clock;
 use crate::error::{ErrorCode, OAuthError};
 use crate::lockout::{LockoutPolicy, LockoutStore, lockout_key};
-use crate::refresh::{NewFamily, RefreshGrant, RefreshStore};
+use crate::refresh::{
+    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, Successor, TokenStatus,
+};
 use crate::scope::Scopes;
 use crate::secret::{Secret, random_token};
 
@@ -70,17 +74,7 @@ impl TokenService {
     /// users until its client credentials are good.
     pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
         let grant_type = req.required("grant_type")?;
-        let Some(creds) = &req.credentials else {
-            return Err(OAuthError::invalid_client(
-                "client authentication is required",
-            ));
-        };
-        let client = client::authenticate(self.clients.as_ref(), creds)
-            .await
-            .map_err(|e| {
-                warn!(client_id = %creds.client_id, reason = %e, "client authentication failed");
-                e.to_oauth()
-            })?;
+        let client = self.client(req).await?;
         let Some(grant) = GrantType::parse(grant_type) else {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -95,11 +89,143 @@ impl TokenService {
         }
         match grant {
             GrantType::Password => self.password_grant(&client, req).await,
-            GrantType::RefreshToken => Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "the refresh_token grant is not available yet",
-            )),
+            GrantType::RefreshToken => self.refresh_grant(&client, req).await,
         }
+    }
+
+    /// Authenticates the client of a request that needs one (`/token`, `/revoke`).
+    async fn client(&self, req: &TokenRequest) -> Result<client::Client, OAuthError> {
+        let Some(creds) = &req.credentials else {
+            return Err(OAuthError::invalid_client(
+                "client authentication is required",
+            ));
+        };
+        client::authenticate(self.clients.as_ref(), creds)
+            .await
+            .map_err(|e| {
+                warn!(client_id = %creds.client_id, reason = %e, "client authentication failed");
+                e.to_oauth()
+            })
+    }
+
+    /// RFC 6749 §6 with rotation and reuse detection (RFC 9700 §4.14.2): every use retires the
+    /// token and returns its successor; presenting a retired token revokes the whole family.
+    async fn refresh_grant(
+        &self,
+        client: &client::Client,
+        req: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let presented = Secret::new(req.required("refresh_token")?);
+        let now = self.clock.now();
+        let unavailable = |e: RefreshStoreError| {
+            warn!(error = %e, source = ?std::error::Error::source(&e), "refresh-token store failed");
+            OAuthError::unavailable()
+        };
+        let Some(old) = self
+            .refresh
+            .get_token(&presented.hash())
+            .await
+            .map_err(unavailable)?
+        else {
+            return Err(bad_refresh_token());
+        };
+        if old.grant.client_id != client.client_id {
+            warn!(client_id = %client.client_id, "refresh token presented by a client it was not issued to");
+            return Err(bad_refresh_token());
+        }
+        if old.status == TokenStatus::Rotated {
+            warn!(client_id = %client.client_id, family = %old.family_id, "refresh token reused: revoking its family");
+            self.refresh
+                .revoke_family(&old.family_id, now)
+                .await
+                .map_err(unavailable)?;
+            return Err(bad_refresh_token());
+        }
+        if now >= old.expires_at || now >= old.family_expires_at {
+            return Err(bad_refresh_token());
+        }
+        // The new access token may narrow the scope, never widen it, and never exceed what the
+        // client is allowed today. The successor refresh token keeps the original scope (§6).
+        let scope = match req.param("scope") {
+            None => old.grant.scope.intersection(&client.allowed_scopes),
+            Some(raw) => {
+                let asked = Scopes::parse(raw)?;
+                if asked.is_empty()
+                    || !asked.is_subset_of(&old.grant.scope)
+                    || !asked.is_subset_of(&client.allowed_scopes)
+                {
+                    return Err(OAuthError::invalid_scope(
+                        "the requested scope exceeds the scope originally granted",
+                    ));
+                }
+                asked
+            }
+        };
+        let access = self.sign(client, &old.grant, &scope, now)?;
+        let refresh = Secret::generate();
+        let refresh_ttl = client
+            .refresh_token_ttl
+            .unwrap_or(self.policy.refresh_token_ttl);
+        let successor = Successor {
+            token_hash: refresh.hash(),
+            issued_at: now,
+            expires_at: (now + refresh_ttl).min(old.family_expires_at),
+        };
+        match self
+            .refresh
+            .rotate(&old, &successor, now)
+            .await
+            .map_err(unavailable)?
+        {
+            Rotation::Rotated => Ok(TokenResponse {
+                access_token: access.token,
+                expires_in: access.expires_in,
+                refresh_token: refresh,
+                scope,
+            }),
+            Rotation::Refused => {
+                // Used already, used concurrently, revoked or expired: in every case nobody
+                // should hold a working token of this family any more.
+                warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
+                self.refresh
+                    .revoke_family(&old.family_id, now)
+                    .await
+                    .map_err(unavailable)?;
+                Err(bad_refresh_token())
+            }
+        }
+    }
+
+    /// RFC 7009. The client must authenticate; a refresh token it owns has its whole family
+    /// revoked. Unknown tokens, tokens of other clients, and access tokens (short-lived JWTs,
+    /// not stored) are accepted without effect, so the answer reveals nothing.
+    pub async fn revoke(&self, req: &TokenRequest) -> Result<(), OAuthError> {
+        let client = self.client(req).await?;
+        let token = Secret::new(req.required("token")?);
+        let now = self.clock.now();
+        let unavailable = |e: RefreshStoreError| {
+            warn!(error = %e, "refresh-token store failed");
+            OAuthError::unavailable()
+        };
+        match self
+            .refresh
+            .get_token(&token.hash())
+            .await
+            .map_err(unavailable)?
+        {
+            Some(t) if t.grant.client_id == client.client_id => {
+                self.refresh
+                    .revoke_family(&t.family_id, now)
+                    .await
+                    .map_err(unavailable)?;
+                info!(client_id = %client.client_id, family = %t.family_id, "refresh-token family revoked");
+            }
+            Some(_) => {
+                warn!(client_id = %client.client_id, "revocation of another client's token ignored")
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     async fn password_grant(
@@ -177,6 +303,32 @@ impl TokenService {
         self.issue(client, grant, now).await
     }
 
+    fn sign(
+        &self,
+        client: &client::Client,
+        grant: &RefreshGrant,
+        scope: &Scopes,
+        now: u64,
+    ) -> Result<IssuedAccessToken, OAuthError> {
+        let ttl = client
+            .access_token_ttl
+            .unwrap_or(self.policy.access_token_ttl);
+        self.issuer
+            .issue(&AccessTokenClaims {
+                sub: &grant.sub,
+                client_id: &grant.client_id,
+                scope,
+                details: &grant.details,
+                auth_time: grant.auth_time,
+                now,
+                ttl,
+            })
+            .map_err(|e| {
+                warn!(error = %e, "signing failed");
+                OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
+            })
+    }
+
     /// Issues an access token and starts a refresh-token family for `grant`.
     async fn issue(
         &self,
@@ -184,9 +336,6 @@ impl TokenService {
         grant: RefreshGrant,
         now: u64,
     ) -> Result<TokenResponse, OAuthError> {
-        let access_ttl = client
-            .access_token_ttl
-            .unwrap_or(self.policy.access_token_ttl);
         let family_ttl = client
             .refresh_family_ttl
             .unwrap_or(self.policy.refresh_family_ttl);
@@ -194,21 +343,7 @@ impl TokenService {
             .refresh_token_ttl
             .unwrap_or(self.policy.refresh_token_ttl)
             .min(family_ttl);
-        let access = self
-            .issuer
-            .issue(&AccessTokenClaims {
-                sub: &grant.sub,
-                client_id: &grant.client_id,
-                scope: &grant.scope,
-                details: &grant.details,
-                auth_time: grant.auth_time,
-                now,
-                ttl: access_ttl,
-            })
-            .map_err(|e| {
-                warn!(error = %e, "signing failed");
-                OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
-            })?;
+        let access = self.sign(client, &grant, &grant.scope, now)?;
         let refresh = Secret::generate();
         let family = NewFamily {
             family_id: random_token(16),
@@ -229,6 +364,11 @@ impl TokenService {
             scope: family.grant.scope,
         })
     }
+}
+
+/// One answer for every bad refresh token, so a caller cannot tell unknown from revoked.
+fn bad_refresh_token() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }
 
 fn locked_error() -> OAuthError {
@@ -266,7 +406,21 @@ mod tests {
             created_at: 0,
         };
         clients
-            .create(&mk("app", "app-secret", true, vec![GrantType::Password]))
+            .create(&mk(
+                "app",
+                "app-secret",
+                true,
+                vec![GrantType::Password, GrantType::RefreshToken],
+            ))
+            .await
+            .unwrap();
+        clients
+            .create(&mk(
+                "other",
+                "other-secret",
+                true,
+                vec![GrantType::Password, GrantType::RefreshToken],
+            ))
             .await
             .unwrap();
         clients
@@ -364,16 +518,16 @@ mod tests {
             .unwrap();
         assert_eq!(resp.scope.to_string(), "read");
         assert_eq!(resp.expires_in, 900);
-        let families = f.refresh.0.lock().unwrap();
-        assert_eq!(families.len(), 1);
-        assert_eq!(families[0].token_hash, resp.refresh_token.hash());
-        assert_eq!(families[0].grant.sub, "u-1");
+        let tokens = f.refresh.tokens.lock().unwrap();
+        assert_eq!(tokens.len(), 1);
+        let t = &tokens[&resp.refresh_token.hash()];
+        assert_eq!(t.grant.sub, "u-1");
         assert_eq!(
-            serde_json::Value::Object(families[0].grant.details.clone()),
+            serde_json::Value::Object(t.grant.details.clone()),
             serde_json::json!({"email": "a@b"})
         );
-        assert_eq!(families[0].token_expires_at, 1_000_000 + 3600);
-        assert_eq!(families[0].family_expires_at, 1_000_000 + 7200);
+        assert_eq!(t.expires_at, 1_000_000 + 3600);
+        assert_eq!(t.family_expires_at, 1_000_000 + 7200);
     }
 
     #[tokio::test]
@@ -508,6 +662,204 @@ mod tests {
                 .token(&req("app", "app-secret", &to_params(&good)))
                 .await
                 .is_ok()
+        );
+    }
+
+    async fn login(f: &Fixture, scope: Option<&str>) -> TokenResponse {
+        let mut p = password("alice", "pw");
+        if let Some(scope) = scope {
+            p.push(("scope", scope.into()));
+        }
+        f.service
+            .token(&req("app", "app-secret", &to_params(&p)))
+            .await
+            .unwrap()
+    }
+
+    async fn refresh(
+        f: &Fixture,
+        client: (&str, &str),
+        token: &Secret,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let mut p = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token.expose()),
+        ];
+        if let Some(scope) = scope {
+            p.push(("scope", scope));
+        }
+        f.service.token(&req(client.0, client.1, &p)).await
+    }
+
+    const APP: (&str, &str) = ("app", "app-secret");
+
+    #[tokio::test]
+    async fn refresh_rotates_and_the_old_token_stops_working() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+        assert_ne!(first.refresh_token, second.refresh_token);
+        assert_eq!(second.scope.to_string(), "read");
+        let again = refresh(&f, APP, &first.refresh_token, None)
+            .await
+            .unwrap_err();
+        assert_eq!(again.code, ErrorCode::InvalidGrant);
+    }
+
+    #[tokio::test]
+    async fn rotated_refresh_token_reuse_revokes_family() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+        let third = refresh(&f, APP, &second.refresh_token, None).await.unwrap();
+        // The thief replays the first token: the newest token of the family dies with it.
+        assert_eq!(
+            refresh(&f, APP, &first.refresh_token, None)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidGrant
+        );
+        assert_eq!(
+            refresh(&f, APP, &third.refresh_token, None)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidGrant
+        );
+        // Other families are untouched.
+        let other = login(&f, None).await;
+        assert!(refresh(&f, APP, &other.refresh_token, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn refresh_token_of_another_client_is_invalid_grant_and_stays_usable() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        let err = refresh(&f, ("other", "other-secret"), &first.refresh_token, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidGrant);
+        assert!(refresh(&f, APP, &first.refresh_token, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn refresh_scope_may_narrow_but_never_widen() {
+        let f = fixture().await;
+        let first = login(&f, Some("read write")).await;
+        let narrow = refresh(&f, APP, &first.refresh_token, Some("write"))
+            .await
+            .unwrap();
+        assert_eq!(narrow.scope.to_string(), "write");
+        // The successor keeps the original scope (RFC 6749 §6).
+        let back = refresh(&f, APP, &narrow.refresh_token, None).await.unwrap();
+        assert_eq!(back.scope.to_string(), "read write");
+
+        let reader = login(&f, Some("read")).await;
+        let err = refresh(&f, APP, &reader.refresh_token, Some("read write"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidScope);
+        assert!(
+            refresh(&f, APP, &reader.refresh_token, None).await.is_ok(),
+            "a refused scope does not use the token"
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_refresh_token_and_expired_family_are_invalid_grant() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        f.clock.advance(3600);
+        assert_eq!(
+            refresh(&f, APP, &first.refresh_token, None)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidGrant
+        );
+
+        // Rotating keeps the family alive only until its absolute end (7200 s).
+        let f = fixture().await;
+        let mut current = login(&f, None).await.refresh_token;
+        for _ in 0..3 {
+            f.clock.advance(2000);
+            current = refresh(&f, APP, &current, None)
+                .await
+                .unwrap()
+                .refresh_token;
+        }
+        f.clock.advance(1201);
+        assert_eq!(
+            refresh(&f, APP, &current, None).await.unwrap_err().code,
+            ErrorCode::InvalidGrant
+        );
+    }
+
+    #[tokio::test]
+    async fn refresh_carries_the_same_user_details() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+        let claims = |t: &str| -> serde_json::Value {
+            let payload = t.split('.').nth(1).unwrap();
+            use base64::Engine;
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let (a, b) = (claims(&first.access_token), claims(&second.access_token));
+        for k in ["sub", "email", "client_id", "auth_time"] {
+            assert_eq!(a[k], b[k], "{k}");
+        }
+    }
+
+    #[tokio::test]
+    async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        let revoke = |client: (&'static str, &'static str), token: String| TokenRequest {
+            credentials: Some(ClientCredentials {
+                client_id: client.0.into(),
+                secret: Secret::new(client.1),
+                via_basic: true,
+            }),
+            params: [("token".to_owned(), token)].into_iter().collect(),
+        };
+        f.service
+            .revoke(&revoke(
+                ("other", "other-secret"),
+                first.refresh_token.expose().into(),
+            ))
+            .await
+            .unwrap();
+        let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+        f.service
+            .revoke(&revoke(APP, "no-such-token".into()))
+            .await
+            .unwrap();
+        f.service
+            .revoke(&revoke(APP, second.refresh_token.expose().into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            refresh(&f, APP, &second.refresh_token, None)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidGrant
+        );
+        let unauthenticated = TokenRequest {
+            credentials: None,
+            params: HashMap::new(),
+        };
+        assert_eq!(
+            f.service.revoke(&unauthenticated).await.unwrap_err().code,
+            ErrorCode::InvalidClient
         );
     }
 }

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use crate::auth_endpoint::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::client::{Client, ClientStore, ClientStoreError};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError};
-use crate::refresh::{NewFamily, RefreshStore, RefreshStoreError};
+use crate::refresh::{
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
+    TokenStatus,
+};
 use crate::secret::Secret;
 
 #[derive(Debug, Default)]
@@ -30,13 +33,87 @@ impl ClientStore for MemoryClients {
     }
 }
 
+/// Families and tokens in memory, with the same conditional rules as the DynamoDB adapter.
 #[derive(Debug, Default)]
-pub struct MemoryRefresh(pub Mutex<Vec<NewFamily>>);
+pub struct MemoryRefresh {
+    pub families: Mutex<HashMap<String, StoredFamily>>,
+    pub tokens: Mutex<HashMap<String, StoredToken>>,
+}
 
 #[async_trait]
 impl RefreshStore for MemoryRefresh {
-    async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError> {
-        lock(&self.0).push(family.clone());
+    async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
+        lock(&self.families).insert(
+            f.family_id.clone(),
+            StoredFamily {
+                family_id: f.family_id.clone(),
+                client_id: f.grant.client_id.clone(),
+                revoked: false,
+                current_token: f.token_hash.clone(),
+                expires_at: f.family_expires_at,
+            },
+        );
+        lock(&self.tokens).insert(
+            f.token_hash.clone(),
+            StoredToken {
+                token_hash: f.token_hash.clone(),
+                family_id: f.family_id.clone(),
+                grant: f.grant.clone(),
+                status: TokenStatus::Active,
+                issued_at: f.issued_at,
+                expires_at: f.token_expires_at,
+                family_expires_at: f.family_expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn get_token(&self, hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+        Ok(lock(&self.tokens).get(hash).cloned())
+    }
+
+    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        Ok(lock(&self.families).get(id).cloned())
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoredToken,
+        new: &Successor,
+        now: u64,
+    ) -> Result<Rotation, RefreshStoreError> {
+        let mut families = lock(&self.families);
+        let mut tokens = lock(&self.tokens);
+        let family_ok = families
+            .get(&old.family_id)
+            .is_some_and(|f| !f.revoked && f.current_token == old.token_hash && f.expires_at > now);
+        let token_ok = tokens
+            .get(&old.token_hash)
+            .is_some_and(|t| t.status == TokenStatus::Active);
+        if !family_ok || !token_ok || tokens.contains_key(&new.token_hash) {
+            return Ok(Rotation::Refused);
+        }
+        if let Some(f) = families.get_mut(&old.family_id) {
+            f.current_token = new.token_hash.clone();
+        }
+        if let Some(t) = tokens.get_mut(&old.token_hash) {
+            t.status = TokenStatus::Rotated;
+        }
+        let successor = StoredToken {
+            token_hash: new.token_hash.clone(),
+            status: TokenStatus::Active,
+            issued_at: new.issued_at,
+            expires_at: new.expires_at,
+            ..old.clone()
+        };
+        tokens.insert(new.token_hash.clone(), successor);
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_family(&self, id: &str, _now: u64) -> Result<(), RefreshStoreError> {
+        if let Some(f) = lock(&self.families).get_mut(id) {
+            f.revoked = true;
+        }
         Ok(())
     }
 }

@@ -33,9 +33,67 @@ pub struct NewFamily {
     pub family_expires_at: u64,
 }
 
+/// A refresh token as stored, found by its hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub grant: RefreshGrant,
+    pub status: TokenStatus,
+    pub issued_at: u64,
+    pub expires_at: u64,
+    pub family_expires_at: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// The family's live token, unless the family was revoked.
+    Active,
+    /// Used once and replaced by its successor; presenting it again is reuse.
+    Rotated,
+}
+
+impl TokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+        }
+    }
+}
+
+/// A family as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFamily {
+    pub family_id: String,
+    pub client_id: String,
+    pub revoked: bool,
+    /// Hash of the one token that may still be used.
+    pub current_token: String,
+    pub expires_at: u64,
+}
+
+/// The successor written by a rotation.
+#[derive(Debug, Clone)]
+pub struct Successor {
+    pub token_hash: String,
+    pub issued_at: u64,
+    pub expires_at: u64,
+}
+
+/// How a rotation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The old token is retired and the successor is the family's one live token.
+    Rotated,
+    /// A condition failed: the old token was already used, the family was revoked or expired,
+    /// or another use of the same token won the race. Nothing was written.
+    Refused,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshStoreError {
-    #[error("failed to write refresh token")]
+    #[error("failed to read or write refresh tokens")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("refresh token record is malformed: {0}")]
     Malformed(String),
@@ -45,4 +103,17 @@ pub enum RefreshStoreError {
 pub trait RefreshStore: Send + Sync {
     /// Stores a new family and its first token in one transaction.
     async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError>;
+    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError>;
+    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError>;
+    /// In one transaction, on the conditions that `old` is still active, its family still active,
+    /// unexpired and naming `old` as current: retire `old`, make `new` the family's current
+    /// token, and store `new`. Of concurrent rotations of one token at most one succeeds.
+    async fn rotate(
+        &self,
+        old: &StoredToken,
+        new: &Successor,
+        now: u64,
+    ) -> Result<Rotation, RefreshStoreError>;
+    /// Marks the family revoked: none of its tokens works again. Revoking twice is harmless.
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError>;
 }

@@ -33,6 +33,10 @@ impl Scopes {
         self.0.is_subset(&other.0)
     }
 
+    pub fn intersection(&self, other: &Scopes) -> Scopes {
+        Self(self.0.intersection(&other.0).cloned().collect())
+    }
+
     pub fn contains(&self, token: &str) -> bool {
         self.0.contains(token)
     }

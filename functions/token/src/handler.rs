@@ -58,8 +58,15 @@ async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Respon
             )
         });
     }
-    if path.ends_with("/token") || path == "/token" {
-        outcome.route = "token";
+    let endpoint = if path.ends_with("/token") {
+        Some((FormEndpoint::Token, "token"))
+    } else if path.ends_with("/revoke") {
+        Some((FormEndpoint::Revoke, "revoke"))
+    } else {
+        None
+    };
+    if let Some((endpoint, name)) = endpoint {
+        outcome.route = name;
         if req.method() != Method::POST {
             outcome.error = Some("invalid_request");
             let mut r = error_response(&OAuthError::invalid_request("use POST"), false);
@@ -68,7 +75,7 @@ async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Respon
                 .insert("allow", HeaderValue::from_static("POST"));
             return r;
         }
-        return token(state, req, outcome).await;
+        return form_post(state, req, endpoint, outcome).await;
     }
     outcome.route = "unknown";
     outcome.error = Some("not_found");
@@ -94,7 +101,21 @@ fn get_only(req: &Request, outcome: &mut Outcome) -> Option<Response<Body>> {
     Some(r)
 }
 
-async fn token(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
+/// Which form endpoint a POST reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FormEndpoint {
+    Token,
+    Revoke,
+}
+
+/// `POST /token` and `POST /revoke`: the same form and client-authentication rules, then the
+/// domain decides.
+async fn form_post(
+    state: &AppState,
+    req: &Request,
+    endpoint: FormEndpoint,
+    outcome: &mut Outcome,
+) -> Response<Body> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -109,37 +130,42 @@ async fn token(state: &AppState, req: &Request, outcome: &mut Outcome) -> Respon
         None => None,
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => {
-            return form_error(
-                &FormError::BadClient {
-                    description: "malformed Authorization header",
-                    basic: true,
-                },
-                outcome,
-            );
+            let e = FormError::BadClient {
+                description: "malformed Authorization header",
+                basic: true,
+            };
+            return form_error(&e, outcome);
         }
     };
     let parsed =
         form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization));
-    let token_req = match parsed {
+    let form_req = match parsed {
         Ok(r) => r,
         Err(e) => return form_error(&e, outcome),
     };
-    outcome.client_id = token_req.credentials.as_ref().map(|c| c.client_id.clone());
-    outcome.grant_type = token_req.params.get("grant_type").cloned();
-    let basic = token_req.credentials.as_ref().is_none_or(|c| c.via_basic);
-    match state.service.token(&token_req).await {
-        Ok(t) => success(&t),
-        Err(e) => {
-            outcome.error = Some(e.code.as_str());
-            if e.status() >= 500 {
-                warn!(
-                    error = e.code.as_str(),
-                    "token request failed on a dependency"
-                );
-            }
-            error_response(&e, basic)
+    outcome.client_id = form_req.credentials.as_ref().map(|c| c.client_id.clone());
+    outcome.grant_type = form_req.params.get("grant_type").cloned();
+    let basic = form_req.credentials.as_ref().is_none_or(|c| c.via_basic);
+    let result = match endpoint {
+        FormEndpoint::Token => state.service.token(&form_req).await.map(|t| success(&t)),
+        FormEndpoint::Revoke => state.service.revoke(&form_req).await.map(|()| revoked()),
+    };
+    result.unwrap_or_else(|e| {
+        outcome.error = Some(e.code.as_str());
+        if e.status() >= 500 {
+            warn!(error = e.code.as_str(), "request failed on a dependency");
         }
-    }
+        error_response(&e, basic)
+    })
+}
+
+/// RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+fn revoked() -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    let h = resp.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("pragma", HeaderValue::from_static("no-cache"));
+    resp
 }
 
 fn form_error(e: &FormError, outcome: &mut Outcome) -> Response<Body> {

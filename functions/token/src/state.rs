@@ -56,8 +56,10 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "issuer": issuer,
         "token_endpoint": format!("{base}/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "grant_types_supported": ["password"],
+        "revocation_endpoint": format!("{base}/revoke"),
+        "grant_types_supported": ["password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": [],
     })
 }
