@@ -99,6 +99,10 @@ cat <<EOF2
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=demo -d password=wrong $BASE/token
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=slow -d password=demo-password $BASE/token
 
+  Refresh (paste the refresh_token from above; each one works once), and revoke its family:
+    curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=refresh_token -d refresh_token=PASTE_REFRESH_TOKEN $BASE/token
+    curl -s -i -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d token=PASTE_REFRESH_TOKEN $BASE/revoke
+
   The public keys:
     curl -s $BASE/.well-known/jwks.json
 
