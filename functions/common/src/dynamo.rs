@@ -207,6 +207,20 @@ impl DynamoRefreshStore {
             table: table.into(),
         }
     }
+
+    /// One item by key, strongly consistent: a token just rotated must read as rotated.
+    async fn get(&self, pk: String) -> Result<Option<Item>, RefreshStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
+        Ok(out.item)
+    }
 }
 
 pub fn family_key(family_id: &str) -> String {
@@ -263,32 +277,14 @@ impl RefreshStore for DynamoRefreshStore {
     }
 
     async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(token_key(token_hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
-        out.item
-            .map(|i| token_from_item(token_hash, &i).map_err(RefreshStoreError::Malformed))
+        let item = self.get(token_key(token_hash)).await?;
+        item.map(|i| token_from_item(token_hash, &i).map_err(RefreshStoreError::Malformed))
             .transpose()
     }
 
     async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(family_key(family_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
-        out.item
-            .map(|i| family_from_item(family_id, &i).map_err(RefreshStoreError::Malformed))
+        let item = self.get(family_key(family_id)).await?;
+        item.map(|i| family_from_item(family_id, &i).map_err(RefreshStoreError::Malformed))
             .transpose()
     }
 
