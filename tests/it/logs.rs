@@ -45,6 +45,19 @@ async fn logs_of_successful_and_failed_requests_hold_no_secrets() {
     .await;
     assert_eq!(refused.status, 401);
 
+    // A client that swapped its id and secret: the "id" it sends is its secret.
+    let swapped = post_token(
+        &served.token_url(),
+        None,
+        &[
+            ("grant_type", "password"),
+            ("client_id", &secret),
+            ("client_secret", &id),
+        ],
+    )
+    .await;
+    assert_eq!(swapped.status, 401);
+
     // The function logs each request as it ends; give the log a moment to reach the file.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let logs = std::fs::read_to_string(&served.log_path).unwrap();

@@ -100,22 +100,40 @@ pub async fn authenticate(
         .map_err(AuthenticateError::Store)?;
     let Some(client) = client else {
         let _ = creds.secret.matches(NO_CLIENT_HASH);
-        return Err(AuthenticateError::Rejected("unknown client"));
+        return Err(AuthenticateError::Rejected(ClientRejection::Unknown));
     };
     if !creds.secret.matches(&client.secret_hash) {
-        return Err(AuthenticateError::Rejected("wrong client secret"));
+        return Err(AuthenticateError::Rejected(ClientRejection::WrongSecret));
     }
     if !client.enabled {
-        return Err(AuthenticateError::Rejected("client disabled"));
+        return Err(AuthenticateError::Rejected(ClientRejection::Disabled));
     }
     Ok(client)
+}
+
+/// Why a client was refused; for the log only, the client always hears `invalid_client`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRejection {
+    Unknown,
+    WrongSecret,
+    Disabled,
+}
+
+impl std::fmt::Display for ClientRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unknown => "unknown client",
+            Self::WrongSecret => "wrong client secret",
+            Self::Disabled => "client disabled",
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticateError {
     /// The credentials are not good; the reason is for the log only.
     #[error("client authentication failed: {0}")]
-    Rejected(&'static str),
+    Rejected(ClientRejection),
     #[error(transparent)]
     Store(ClientStoreError),
 }

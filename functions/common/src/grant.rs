@@ -10,7 +10,9 @@ use crate::access_token::{
     AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, allowed_details,
 };
 use crate::auth_endpoint::{PasswordCheck, PasswordVerifier};
-use crate::client::{self, ClientCredentials, ClientStore, GrantType};
+use crate::client::{
+    self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
+};
 use crate::clock::Clock;
 use crate::error::{ErrorCode, OAuthError};
 use crate::lockout::{LockoutPolicy, LockoutStore, lockout_key};
@@ -18,7 +20,7 @@ use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, Successor, TokenStatus,
 };
 use crate::scope::Scopes;
-use crate::secret::{Secret, random_token};
+use crate::secret::{Secret, hash_str, random_token};
 
 /// Lifetimes and limits that apply to every client unless its record overrides them.
 #[derive(Debug, Clone)]
@@ -103,7 +105,15 @@ impl TokenService {
         client::authenticate(self.clients.as_ref(), creds)
             .await
             .map_err(|e| {
-                warn!(client_id = %creds.client_id, reason = %e, "client authentication failed");
+                // An unknown client_id may be anything (even a secret sent in the wrong field):
+                // log a short hash of it, which still lets repeated probes be correlated.
+                match e {
+                    AuthenticateError::Rejected(ClientRejection::Unknown) => {
+                        let id_hash = hash_str(&creds.client_id);
+                        warn!(client_id_hash = &id_hash[7..19], reason = %e, "client authentication failed");
+                    }
+                    _ => warn!(client_id = %creds.client_id, reason = %e, "client authentication failed"),
+                }
                 e.to_oauth()
             })
     }

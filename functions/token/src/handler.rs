@@ -6,8 +6,9 @@ use std::time::Instant;
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use tollgate_common::OAuthError;
+use tollgate_common::client::GrantType;
 use tollgate_common::grant::TokenResponse;
+use tollgate_common::{ErrorCode, OAuthError};
 use tracing::{info, warn};
 
 use crate::form::{self, FormError};
@@ -18,7 +19,7 @@ use crate::state::AppState;
 struct Outcome {
     route: &'static str,
     client_id: Option<String>,
-    grant_type: Option<String>,
+    grant_type: Option<&'static str>,
     error: Option<&'static str>,
 }
 
@@ -33,7 +34,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
         status = resp.status().as_u16(),
         error = outcome.error,
         client_id = outcome.client_id.as_deref(),
-        grant_type = outcome.grant_type.as_deref(),
+        grant_type = outcome.grant_type,
         latency_ms = started.elapsed().as_millis() as u64,
         "request"
     );
@@ -143,13 +144,22 @@ async fn form_post(
         Ok(r) => r,
         Err(e) => return form_error(&e, outcome),
     };
-    outcome.client_id = form_req.credentials.as_ref().map(|c| c.client_id.clone());
-    outcome.grant_type = form_req.params.get("grant_type").cloned();
+    let client_id = form_req.credentials.as_ref().map(|c| c.client_id.clone());
+    // Only names Tollgate knows reach the log: never an arbitrary string a client sent.
+    outcome.grant_type = form_req
+        .params
+        .get("grant_type")
+        .map(|g| GrantType::parse(g).map_or("other", GrantType::as_str));
     let basic = form_req.credentials.as_ref().is_none_or(|c| c.via_basic);
     let result = match endpoint {
         FormEndpoint::Token => state.service.token(&form_req).await.map(|t| success(&t)),
         FormEndpoint::Revoke => state.service.revoke(&form_req).await.map(|()| revoked()),
     };
+    // A client_id that failed authentication may be anything, even a secret pasted into the
+    // wrong field: the domain's own log line names it safely, this one leaves it out.
+    if !matches!(&result, Err(e) if e.code == ErrorCode::InvalidClient) {
+        outcome.client_id = client_id;
+    }
     result.unwrap_or_else(|e| {
         outcome.error = Some(e.code.as_str());
         if e.status() >= 500 {
