@@ -48,7 +48,8 @@ pub struct TokenConfig {
     pub signing_alg: SigningAlg,
     pub signing_key: KeySource,
     pub signing_key_id: Option<String>,
-    /// Older public keys (a JWKS document) still published for verification.
+    /// Other public keys (a JWKS document) published beside the signing key's: a rotation's
+    /// next or previous key.
     pub additional_jwks: Option<String>,
     /// Set when the auth endpoint's credential is in Secrets Manager; `auth_endpoint.credential`
     /// is then filled in at cold start.
