@@ -155,6 +155,81 @@ impl ClientUpdate {
     }
 }
 
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            client_id: "app-1".into(),
+            name: "App".into(),
+            secret_hash: "sha256:x".into(),
+            enabled: true,
+            grant_types: vec![GrantType::Password],
+            allowed_scopes: Scopes::parse("a b").unwrap_or_default(),
+            default_scopes: Scopes::parse("a").unwrap_or_default(),
+            access_token_ttl: Some(60),
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names() {
+        let u = ClientUpdate {
+            enabled: Some(false),
+            access_token_ttl: Some(None),
+            ..ClientUpdate::default()
+        };
+        let after = u.apply_to(&client());
+        assert!(!after.enabled);
+        assert_eq!(after.access_token_ttl, None);
+        assert_eq!(
+            Client {
+                enabled: true,
+                access_token_ttl: Some(60),
+                ..after
+            },
+            client()
+        );
+        assert!(ClientUpdate::default().is_empty() && !u.is_empty());
+    }
+
+    #[test]
+    fn records_that_break_a_rule_are_refused() {
+        assert_eq!(client().check(), Ok(()));
+        let narrowed = ClientUpdate {
+            allowed_scopes: Scopes::parse("b").ok(),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            narrowed.apply_to(&client()).check(),
+            Err(ClientRuleError::DefaultScopesOutside)
+        );
+        let no_grants = ClientUpdate {
+            grant_types: Some(vec![]),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            no_grants.apply_to(&client()).check(),
+            Err(ClientRuleError::NoGrantTypes)
+        );
+        let zero = ClientUpdate {
+            refresh_token_ttl: Some(Some(0)),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            zero.apply_to(&client()).check(),
+            Err(ClientRuleError::ZeroLifetime("refresh-token"))
+        );
+        for bad in ["", "has space", "ümlaut", "a/b", &"x".repeat(129)] {
+            assert!(!is_valid_client_id(bad), "{bad:?}");
+        }
+        assert!(is_valid_client_id("my-app_2.prod"));
+    }
+}
+
 /// Failures of a client store. The source is kept so throttling stays distinguishable.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientStoreError {
