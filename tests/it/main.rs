@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+mod admin;
 mod auth_endpoint;
 mod authorizer;
 mod dynamo_adapters;
 mod flow;
+mod least_privilege;
 mod logs;
 mod oauth2_client;
 mod refresh;

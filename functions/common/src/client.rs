@@ -54,6 +54,180 @@ impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// The rules every stored record keeps; the admin CLI checks them before each write.
+    pub fn check(&self) -> Result<(), ClientRuleError> {
+        if !is_valid_client_id(&self.client_id) {
+            return Err(ClientRuleError::BadId);
+        }
+        if self.grant_types.is_empty() {
+            return Err(ClientRuleError::NoGrantTypes);
+        }
+        if !self.default_scopes.is_subset_of(&self.allowed_scopes) {
+            return Err(ClientRuleError::DefaultScopesOutside);
+        }
+        for (name, ttl) in [
+            ("access-token", self.access_token_ttl),
+            ("refresh-token", self.refresh_token_ttl),
+            ("refresh-family", self.refresh_family_ttl),
+        ] {
+            if ttl == Some(0) {
+                return Err(ClientRuleError::ZeroLifetime(name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A client_id is 1 to 128 letters, digits, '-', '_' or '.': safe in a Basic header, a log line
+/// and a table key without escaping.
+pub fn is_valid_client_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// Why a client record would break a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientRuleError {
+    #[error("a client_id is 1 to 128 letters, digits, '-', '_' or '.'")]
+    BadId,
+    #[error("a client needs at least one grant type (password, refresh_token)")]
+    NoGrantTypes,
+    #[error("the default scopes must be within the allowed scopes")]
+    DefaultScopesOutside,
+    #[error("the {0} lifetime must be greater than 0 (or the deployment's default)")]
+    ZeroLifetime(&'static str),
+}
+
+/// Changes to a client record; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientUpdate {
+    pub name: Option<String>,
+    pub secret_hash: Option<String>,
+    pub enabled: Option<bool>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub allowed_scopes: Option<Scopes>,
+    pub default_scopes: Option<Scopes>,
+    /// `Some(None)` returns the lifetime to the deployment's default.
+    pub access_token_ttl: Option<Option<u64>>,
+    pub refresh_token_ttl: Option<Option<u64>>,
+    pub refresh_family_ttl: Option<Option<u64>>,
+}
+
+impl ClientUpdate {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The record as it will be after the update.
+    pub fn apply_to(&self, c: &Client) -> Client {
+        let mut c = c.clone();
+        if let Some(v) = &self.name {
+            c.name.clone_from(v);
+        }
+        if let Some(v) = &self.secret_hash {
+            c.secret_hash.clone_from(v);
+        }
+        if let Some(v) = self.enabled {
+            c.enabled = v;
+        }
+        if let Some(v) = &self.grant_types {
+            c.grant_types.clone_from(v);
+        }
+        if let Some(v) = &self.allowed_scopes {
+            c.allowed_scopes = v.clone();
+        }
+        if let Some(v) = &self.default_scopes {
+            c.default_scopes = v.clone();
+        }
+        if let Some(v) = self.access_token_ttl {
+            c.access_token_ttl = v;
+        }
+        if let Some(v) = self.refresh_token_ttl {
+            c.refresh_token_ttl = v;
+        }
+        if let Some(v) = self.refresh_family_ttl {
+            c.refresh_family_ttl = v;
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client {
+            client_id: "app-1".into(),
+            name: "App".into(),
+            secret_hash: "sha256:x".into(),
+            enabled: true,
+            grant_types: vec![GrantType::Password],
+            allowed_scopes: Scopes::parse("a b").unwrap_or_default(),
+            default_scopes: Scopes::parse("a").unwrap_or_default(),
+            access_token_ttl: Some(60),
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_names() {
+        let u = ClientUpdate {
+            enabled: Some(false),
+            access_token_ttl: Some(None),
+            ..ClientUpdate::default()
+        };
+        let after = u.apply_to(&client());
+        assert!(!after.enabled);
+        assert_eq!(after.access_token_ttl, None);
+        assert_eq!(
+            Client {
+                enabled: true,
+                access_token_ttl: Some(60),
+                ..after
+            },
+            client()
+        );
+        assert!(ClientUpdate::default().is_empty() && !u.is_empty());
+    }
+
+    #[test]
+    fn records_that_break_a_rule_are_refused() {
+        assert_eq!(client().check(), Ok(()));
+        let narrowed = ClientUpdate {
+            allowed_scopes: Scopes::parse("b").ok(),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            narrowed.apply_to(&client()).check(),
+            Err(ClientRuleError::DefaultScopesOutside)
+        );
+        let no_grants = ClientUpdate {
+            grant_types: Some(vec![]),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            no_grants.apply_to(&client()).check(),
+            Err(ClientRuleError::NoGrantTypes)
+        );
+        let zero = ClientUpdate {
+            refresh_token_ttl: Some(Some(0)),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            zero.apply_to(&client()).check(),
+            Err(ClientRuleError::ZeroLifetime("refresh-token"))
+        );
+        for bad in ["", "has space", "ümlaut", "a/b", &"x".repeat(129)] {
+            assert!(!is_valid_client_id(bad), "{bad:?}");
+        }
+        assert!(is_valid_client_id("my-app_2.prod"));
+    }
 }
 
 /// Failures of a client store. The source is kept so throttling stays distinguishable.
@@ -65,6 +239,10 @@ pub enum ClientStoreError {
     Malformed(String),
     #[error("client already exists")]
     AlreadyExists,
+    #[error("no such client")]
+    NotFound,
+    #[error("failed to write client record")]
+    WriteFailed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[async_trait]
@@ -72,6 +250,17 @@ pub trait ClientStore: Send + Sync {
     async fn get(&self, client_id: &str) -> Result<Option<Client>, ClientStoreError>;
     /// Creates the record; fails with `AlreadyExists` rather than overwrite.
     async fn create(&self, client: &Client) -> Result<(), ClientStoreError>;
+    /// Every client, ordered by client_id.
+    async fn list(&self) -> Result<Vec<Client>, ClientStoreError>;
+    /// Changes an existing record and returns it as stored; `NotFound` if there is none (an
+    /// update never creates a client).
+    async fn update(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+    ) -> Result<Client, ClientStoreError>;
+    /// Removes the record; `NotFound` if there is none.
+    async fn delete(&self, client_id: &str) -> Result<(), ClientStoreError>;
 }
 
 /// Client credentials as presented, before they are checked.

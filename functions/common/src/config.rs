@@ -23,6 +23,16 @@ pub enum ConfigError {
 pub enum KeySource {
     Pem(Secret),
     File(String),
+    /// The ARN (or name) of an AWS Secrets Manager secret whose text is the PEM.
+    SecretsManager(String),
+}
+
+/// The auth endpoint's shared credential, when it lives in AWS Secrets Manager: the header it
+/// goes in and the secret that holds it, read at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialSecret {
+    pub header: String,
+    pub secret_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -38,8 +48,12 @@ pub struct TokenConfig {
     pub signing_alg: SigningAlg,
     pub signing_key: KeySource,
     pub signing_key_id: Option<String>,
-    /// Older public keys (a JWKS document) still published for verification.
+    /// Other public keys (a JWKS document) published beside the signing key's: a rotation's
+    /// next or previous key.
     pub additional_jwks: Option<String>,
+    /// Set when the auth endpoint's credential is in Secrets Manager; `auth_endpoint.credential`
+    /// is then filled in at cold start.
+    pub auth_endpoint_credential_secret: Option<CredentialSecret>,
 }
 
 /// Reads variables through `get`, so tests need not touch the process environment.
@@ -81,16 +95,24 @@ impl TokenConfig {
     }
 
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let signing_key = match (env.opt("SIGNING_KEY_PEM"), env.opt("SIGNING_KEY_FILE")) {
-            (Some(pem), None) => KeySource::Pem(Secret::new(pem)),
-            (None, Some(path)) => KeySource::File(path),
-            (None, None) => {
-                return Err(ConfigError::Missing("SIGNING_KEY_PEM or SIGNING_KEY_FILE"));
+        let signing_key = match (
+            env.opt("SIGNING_KEY_PEM"),
+            env.opt("SIGNING_KEY_FILE"),
+            env.opt("SIGNING_KEY_SECRET_ARN"),
+        ) {
+            (Some(pem), None, None) => KeySource::Pem(Secret::new(pem)),
+            (None, Some(path), None) => KeySource::File(path),
+            (None, None, Some(arn)) => KeySource::SecretsManager(arn),
+            (None, None, None) => {
+                return Err(ConfigError::Missing(
+                    "SIGNING_KEY_SECRET_ARN, SIGNING_KEY_FILE or SIGNING_KEY_PEM",
+                ));
             }
-            (Some(_), Some(_)) => {
+            _ => {
                 return Err(ConfigError::Malformed {
-                    name: "SIGNING_KEY_PEM",
-                    why: "set SIGNING_KEY_PEM or SIGNING_KEY_FILE, not both".into(),
+                    name: "SIGNING_KEY_SECRET_ARN",
+                    why: "set one of SIGNING_KEY_SECRET_ARN, SIGNING_KEY_FILE and SIGNING_KEY_PEM"
+                        .into(),
                 });
             }
         };
@@ -102,14 +124,29 @@ impl TokenConfig {
                 name: "SIGNING_ALG",
                 why: e.to_string(),
             })?;
-        let credential = match (
+        let (credential, credential_secret) = match (
             env.opt("AUTH_ENDPOINT_CREDENTIAL_HEADER"),
             env.opt("AUTH_ENDPOINT_CREDENTIAL"),
+            env.opt("AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN"),
         ) {
-            (Some(h), Some(v)) => Some((h, Secret::new(v))),
-            (None, None) => None,
-            (Some(_), None) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL")),
-            (None, Some(_)) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL_HEADER")),
+            (None, None, None) => (None, None),
+            (Some(h), Some(v), None) => (Some((h, Secret::new(v))), None),
+            (Some(header), None, Some(secret_id)) => {
+                (None, Some(CredentialSecret { header, secret_id }))
+            }
+            (Some(_), None, None) => {
+                return Err(ConfigError::Missing(
+                    "AUTH_ENDPOINT_CREDENTIAL or AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+                ));
+            }
+            (None, _, _) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL_HEADER")),
+            (Some(_), Some(_), Some(_)) => {
+                return Err(ConfigError::Malformed {
+                    name: "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+                    why: "set AUTH_ENDPOINT_CREDENTIAL or AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN, not both"
+                        .into(),
+                });
+            }
         };
         let access_token_ttl = env.positive("ACCESS_TOKEN_TTL", 900)?;
         let refresh_family_ttl = env.positive("REFRESH_FAMILY_TTL", 30 * 24 * 3600)?;
@@ -157,6 +194,7 @@ impl TokenConfig {
             signing_key,
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
+            auth_endpoint_credential_secret: credential_secret,
         })
     }
 }
@@ -216,6 +254,63 @@ mod tests {
         assert_eq!(
             load(&v).unwrap().policy.user_claims,
             ["email", "name", "groups"]
+        );
+    }
+
+    #[test]
+    fn signing_key_comes_from_exactly_one_source() {
+        let mut v = base();
+        v.remove("SIGNING_KEY_FILE");
+        v.insert(
+            "SIGNING_KEY_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf",
+        );
+        assert!(matches!(
+            load(&v).map(|c| c.signing_key),
+            Ok(KeySource::SecretsManager(arn)) if arn.ends_with(":secret:k-AbCdEf")
+        ));
+        v.insert("SIGNING_KEY_FILE", "/dev/null");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.starts_with("SIGNING_KEY_SECRET_ARN is malformed"),
+            "{msg}"
+        );
+        v.remove("SIGNING_KEY_FILE");
+        v.remove("SIGNING_KEY_SECRET_ARN");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("SIGNING_KEY_SECRET_ARN") && msg.ends_with("is required"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn auth_endpoint_credential_may_live_in_secrets_manager() {
+        let mut v = base();
+        v.insert("AUTH_ENDPOINT_CREDENTIAL_HEADER", "x-api-key");
+        assert!(
+            load(&v).is_err(),
+            "a header without a credential is refused"
+        );
+        v.insert(
+            "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c",
+        );
+        let c = load(&v).unwrap();
+        assert_eq!(
+            c.auth_endpoint_credential_secret,
+            Some(CredentialSecret {
+                header: "x-api-key".into(),
+                secret_id: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c".into()
+            })
+        );
+        assert!(c.auth_endpoint.credential.is_none());
+        v.insert("AUTH_ENDPOINT_CREDENTIAL", "plain");
+        assert!(load(&v).is_err(), "both sources at once are refused");
+        v.remove("AUTH_ENDPOINT_CREDENTIAL_HEADER");
+        assert!(
+            load(&v).is_err(),
+            "a credential without a header is refused"
         );
     }
 

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 
-use crate::client::{Client as OAuthClient, ClientStore, ClientStoreError, GrantType};
+use crate::client::{
+    Client as OAuthClient, ClientStore, ClientStoreError, ClientUpdate, GrantType,
+};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError};
 use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken,
@@ -21,19 +21,9 @@ use crate::scope::Scopes;
 type Item = HashMap<String, AttributeValue>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Builds the SDK client once at cold start. Each attempt is bounded so a slow DynamoDB becomes
-/// a quick 503, not a Lambda timeout.
+/// A DynamoDB client on the shared SDK configuration (`sdk::sdk_config`), built once at cold start.
 pub async fn sdk_client(operation_timeout: Duration) -> Client {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(operation_timeout / 2)
-        .operation_timeout(operation_timeout)
-        .build();
-    let cfg = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await;
-    Client::new(&cfg)
+    Client::new(&crate::sdk::sdk_config(operation_timeout).await)
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -187,6 +177,129 @@ impl ClientStore for DynamoClientStore {
                 Err(ClientStoreError::AlreadyExists)
             }
             Err(e) => Err(ClientStoreError::Unavailable(e.into())),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<OAuthClient>, ClientStoreError> {
+        let mut clients = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| ClientStoreError::Unavailable(e.into()))?;
+            for item in page.items() {
+                clients.push(client_from_item(item).map_err(ClientStoreError::Malformed)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(clients)
+    }
+
+    async fn update(
+        &self,
+        client_id: &str,
+        u: &ClientUpdate,
+    ) -> Result<OAuthClient, ClientStoreError> {
+        if u.is_empty() {
+            return self.get(client_id).await?.ok_or(ClientStoreError::NotFound);
+        }
+        // Every attribute goes through a placeholder: `name` is a DynamoDB reserved word.
+        let mut set: Vec<(&str, AttributeValue)> = Vec::new();
+        let mut remove: Vec<&str> = Vec::new();
+        if let Some(v) = &u.name {
+            set.push(("name", s(v)));
+        }
+        if let Some(v) = &u.secret_hash {
+            set.push(("secret_hash", s(v)));
+        }
+        if let Some(v) = u.enabled {
+            set.push(("enabled", AttributeValue::Bool(v)));
+        }
+        if let Some(v) = &u.grant_types {
+            let v = list(v.iter().map(|g| g.as_str().to_owned()));
+            set.push(("grant_types", v));
+        }
+        if let Some(v) = &u.allowed_scopes {
+            set.push(("allowed_scopes", list(v.to_vec())));
+        }
+        if let Some(v) = &u.default_scopes {
+            set.push(("default_scopes", list(v.to_vec())));
+        }
+        for (name, ttl) in [
+            ("access_token_ttl", u.access_token_ttl),
+            ("refresh_token_ttl", u.refresh_token_ttl),
+            ("refresh_family_ttl", u.refresh_family_ttl),
+        ] {
+            match ttl {
+                Some(Some(v)) => set.push((name, n(v))),
+                Some(None) => remove.push(name),
+                None => {}
+            }
+        }
+        let mut clauses = Vec::new();
+        if !set.is_empty() {
+            let parts: Vec<String> = set.iter().map(|(k, _)| format!("#{k} = :{k}")).collect();
+            clauses.push(format!("SET {}", parts.join(", ")));
+        }
+        if !remove.is_empty() {
+            let parts: Vec<String> = remove.iter().map(|k| format!("#{k}")).collect();
+            clauses.push(format!("REMOVE {}", parts.join(", ")));
+        }
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("client_id", s(client_id))
+            .update_expression(clauses.join(" "))
+            .condition_expression("attribute_exists(client_id)")
+            .return_values(ReturnValue::AllNew);
+        for k in set.iter().map(|(k, _)| k).chain(&remove) {
+            req = req.expression_attribute_names(format!("#{k}"), *k);
+        }
+        for (k, v) in set {
+            req = req.expression_attribute_values(format!(":{k}"), v);
+        }
+        match req.send().await {
+            Ok(out) => client_from_item(&out.attributes.unwrap_or_default())
+                .map_err(ClientStoreError::Malformed),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ClientStoreError::NotFound)
+            }
+            Err(e) => Err(ClientStoreError::WriteFailed(e.into())),
+        }
+    }
+
+    async fn delete(&self, client_id: &str) -> Result<(), ClientStoreError> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("client_id", s(client_id))
+            .condition_expression("attribute_exists(client_id)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ClientStoreError::NotFound)
+            }
+            Err(e) => Err(ClientStoreError::WriteFailed(e.into())),
         }
     }
 }

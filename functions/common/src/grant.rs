@@ -143,6 +143,12 @@ impl TokenService {
             warn!(client_id = %client.client_id, "refresh token presented by a client it was not issued to");
             return Err(bad_refresh_token());
         }
+        // A client deleted and created again under the same id must not inherit the old
+        // client's sessions: a family older than the client record is dead.
+        if old.grant.auth_time < client.created_at {
+            warn!(client_id = %client.client_id, "refresh token older than its client record");
+            return Err(bad_refresh_token());
+        }
         if old.status == TokenStatus::Rotated {
             warn!(client_id = %client.client_id, family = %old.family_id, "refresh token reused: revoking its family");
             self.refresh
@@ -389,7 +395,7 @@ fn locked_error() -> OAuthError {
 mod tests {
     use super::*;
     use crate::auth_endpoint::VerifiedUser;
-    use crate::clock::ManualClock;
+    use crate::clock::{Clock, ManualClock};
     use crate::keys::{SigningAlg, SigningKey, generate_pem};
     use crate::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
@@ -805,6 +811,23 @@ mod tests {
             refresh(&f, APP, &current, None).await.unwrap_err().code,
             ErrorCode::InvalidGrant
         );
+    }
+
+    #[tokio::test]
+    async fn a_recreated_client_does_not_inherit_old_refresh_tokens() {
+        let f = fixture().await;
+        let first = login(&f, None).await;
+        let mut client = f.service.clients.get("app").await.unwrap().unwrap();
+        f.service.clients.delete("app").await.unwrap();
+        f.clock.advance(10);
+        client.created_at = f.clock.now();
+        f.service.clients.create(&client).await.unwrap();
+        let err = refresh(&f, APP, &first.refresh_token, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidGrant);
+        let fresh = login(&f, None).await;
+        assert!(refresh(&f, APP, &fresh.refresh_token, None).await.is_ok());
     }
 
     #[tokio::test]

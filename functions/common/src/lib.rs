@@ -1,5 +1,6 @@
 //! Tollgate's domain: clients, grants, tokens, scopes and OAuth errors, the ports (traits) the
-//! token function depends on, and their adapters for DynamoDB, the auth endpoint and keys.
+//! token function depends on, and their adapters for DynamoDB, Secrets Manager, the auth endpoint
+//! and keys.
 
 pub mod access_token;
 pub mod auth_endpoint;
@@ -16,7 +17,11 @@ pub mod memory;
 pub mod refresh;
 pub mod route;
 pub mod scope;
+#[cfg(feature = "aws")]
+pub mod sdk;
 pub mod secret;
+#[cfg(feature = "aws")]
+pub mod secrets_manager;
 pub mod tables;
 pub mod verify;
 

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::auth_endpoint::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
-use crate::client::{Client, ClientStore, ClientStoreError};
+use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
@@ -30,6 +30,27 @@ impl ClientStore for MemoryClients {
         }
         map.insert(client.client_id.clone(), client.clone());
         Ok(())
+    }
+    async fn list(&self) -> Result<Vec<Client>, ClientStoreError> {
+        let mut all: Vec<Client> = lock(&self.0).values().cloned().collect();
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(all)
+    }
+    async fn update(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+    ) -> Result<Client, ClientStoreError> {
+        let mut map = lock(&self.0);
+        let c = map.get_mut(client_id).ok_or(ClientStoreError::NotFound)?;
+        *c = update.apply_to(c);
+        Ok(c.clone())
+    }
+    async fn delete(&self, client_id: &str) -> Result<(), ClientStoreError> {
+        lock(&self.0)
+            .remove(client_id)
+            .map(|_| ())
+            .ok_or(ClientStoreError::NotFound)
     }
 }
 

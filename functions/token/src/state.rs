@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::sync::OnceCell;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::auth_endpoint::HttpPasswordVerifier;
 use tollgate_common::clock::SystemClock;
@@ -13,6 +14,9 @@ use tollgate_common::dynamo::{
 };
 use tollgate_common::grant::TokenService;
 use tollgate_common::keys::{SigningKey, published_jwks};
+use tollgate_common::sdk::sdk_config;
+use tollgate_common::secret::Secret;
+use tollgate_common::secrets_manager::SecretsManager;
 
 pub struct AppState {
     pub service: TokenService,
@@ -21,13 +25,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub async fn from_config(cfg: TokenConfig) -> anyhow::Result<Self> {
+    pub async fn from_config(mut cfg: TokenConfig) -> anyhow::Result<Self> {
+        // Secrets Manager's client is built only when a secret lives there (in AWS, not locally).
+        let secrets = OnceCell::new();
+        let timeout = cfg.dynamodb_timeout;
+        let secrets_manager =
+            || secrets.get_or_init(|| async { SecretsManager::new(&sdk_config(timeout).await) });
         let pem = match &cfg.signing_key {
-            KeySource::Pem(p) => p.expose().to_owned(),
-            KeySource::File(path) => std::fs::read_to_string(path)
-                .with_context(|| format!("failed to read SIGNING_KEY_FILE {path}"))?,
+            KeySource::Pem(p) => p.clone(),
+            KeySource::File(path) => Secret::new(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("failed to read SIGNING_KEY_FILE {path}"))?,
+            ),
+            KeySource::SecretsManager(id) => secrets_manager()
+                .await
+                .read(id)
+                .await
+                .context("failed to read the signing key (SIGNING_KEY_SECRET_ARN)")?,
         };
-        let key = SigningKey::from_pem(&pem, cfg.signing_alg, cfg.signing_key_id.clone())?;
+        if let Some(c) = &cfg.auth_endpoint_credential_secret {
+            let value = secrets_manager().await.read(&c.secret_id).await.context(
+                "failed to read the auth endpoint credential (AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN)",
+            )?;
+            cfg.auth_endpoint.credential = Some((c.header.clone(), value));
+        }
+        let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let metadata = metadata(&cfg.issuer).to_string();
 

@@ -1,0 +1,298 @@
+//! `template.yaml` grants each function only what it uses: the authorizer and the demo backend
+//! nothing but their logs, the token function only named actions on named tables and secrets.
+//! The API routes what the README says, open or behind the authorizer.
+
+use serde_yaml::Value;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn yaml(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap()
+}
+
+/// `!Ref X` / `!GetAtt X.Arn` as `(tag, value)`.
+fn tagged(v: &Value) -> Option<(String, String)> {
+    match v {
+        Value::Tagged(t) => Some((t.tag.to_string(), t.value.as_str()?.to_owned())),
+        _ => None,
+    }
+}
+
+/// What a function's `Policies` grant: inline statements (both branches of an `!If`), and any
+/// policy that is not an inline statement (a managed policy or a SAM policy template), which
+/// this test cannot see into.
+#[derive(Debug, Default)]
+struct Grants {
+    statements: Vec<Value>,
+    opaque: Vec<Value>,
+}
+
+fn grants(function: &Value) -> Grants {
+    fn statement(s: &Value, g: &mut Grants) {
+        match s {
+            Value::Tagged(t) if t.tag == "!If" => {
+                for branch in t.value.as_sequence().unwrap().iter().skip(1) {
+                    statement(branch, g);
+                }
+            }
+            Value::Tagged(t) if t.tag == "!Ref" && t.value == "AWS::NoValue" => {}
+            _ => g.statements.push(s.clone()),
+        }
+    }
+    let mut g = Grants::default();
+    let policies = &function["Properties"]["Policies"];
+    for p in policies.as_sequence().into_iter().flatten() {
+        match p.get("Statement").and_then(Value::as_sequence) {
+            Some(list) => list.iter().for_each(|s| statement(s, &mut g)),
+            None => g.opaque.push(p.clone()),
+        }
+    }
+    if let Some(single) = policies.as_str() {
+        g.opaque.push(Value::String(single.into()));
+    }
+    g
+}
+
+fn actions(s: &Value) -> Vec<String> {
+    match &s["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Sequence(l) => l
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        other => panic!("Action must be a string or a list: {other:?}"),
+    }
+}
+
+fn resources(s: &Value) -> Vec<Value> {
+    match &s["Resource"] {
+        Value::Sequence(l) => l.clone(),
+        Value::Null => panic!("every statement names its resources: {s:?}"),
+        one => vec![one.clone()],
+    }
+}
+
+const DYNAMODB_READS: [&str; 4] = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+];
+
+#[test]
+fn authorizer_has_no_dynamodb_write_and_no_private_key() {
+    let t = template();
+    let f = &t["Resources"]["AuthorizerFunction"];
+    assert!(
+        f["Properties"].get("Role").is_none(),
+        "no hand-made role: SAM's carries only what Policies name"
+    );
+    let g = grants(f);
+    assert!(g.opaque.is_empty(), "{:?}", g.opaque);
+    for s in &g.statements {
+        for a in actions(s) {
+            assert!(
+                a.starts_with("dynamodb:") && DYNAMODB_READS.contains(&a.as_str()),
+                "the authorizer may at most read DynamoDB, not {a}"
+            );
+        }
+    }
+    // The authorizer never even learns where the private key is.
+    let whole = yaml(f);
+    for forbidden in [
+        "SigningKeySecretArn",
+        "secretsmanager",
+        "SIGNING_KEY",
+        "Table",
+    ] {
+        assert!(
+            !whole.contains(forbidden),
+            "authorizer mentions {forbidden}"
+        );
+    }
+    // No other resource attaches a policy to its role.
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let ty = r["Type"].as_str().unwrap_or_default();
+        if ty.starts_with("AWS::IAM::") {
+            assert!(
+                !yaml(r).contains("AuthorizerFunction"),
+                "{name:?} grants the authorizer something"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_token_function_can_read_the_signing_key() {
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if r["Type"] == "AWS::Serverless::Function" {
+            for s in grants(r).statements {
+                let names_key = resources(&s)
+                    .iter()
+                    .any(|res| tagged(res) == Some(("!Ref".into(), "SigningKeySecretArn".into())));
+                if names_key {
+                    assert_eq!(name, "TokenFunction");
+                    assert_eq!(actions(&s), ["secretsmanager:GetSecretValue"]);
+                }
+            }
+        } else if r["Type"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("AWS::IAM::")
+            || r["Type"] == "AWS::SecretsManager::ResourcePolicy"
+        {
+            assert!(
+                !yaml(r).contains("SigningKeySecretArn"),
+                "{name} touches the key"
+            );
+        }
+    }
+    let token = grants(&t["Resources"]["TokenFunction"]);
+    assert!(token.statements.iter().any(|s| {
+        resources(s)
+            .iter()
+            .any(|res| tagged(res) == Some(("!Ref".into(), "SigningKeySecretArn".into())))
+    }));
+}
+
+#[test]
+fn every_grant_names_its_actions_and_resources() {
+    let t = template();
+    // What each table's users may do to it: the token function never writes client records
+    // (the admin CLI does, with the operator's own credentials).
+    let allowed: [(&str, &[&str]); 3] = [
+        ("ClientsTable.Arn", &["dynamodb:GetItem"]),
+        (
+            "TokensTable.Arn",
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:ConditionCheckItem",
+            ],
+        ),
+        (
+            "LockoutsTable.Arn",
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+            ],
+        ),
+    ];
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let g = grants(r);
+        assert!(g.opaque.is_empty(), "{name:?}: {:?}", g.opaque);
+        for s in &g.statements {
+            assert_eq!(s["Effect"], "Allow");
+            let acts = actions(s);
+            for a in &acts {
+                assert!(!a.contains('*'), "{name:?}: wildcard action {a}");
+            }
+            for res in resources(s) {
+                let (tag, target) = tagged(&res).unwrap_or_else(|| {
+                    panic!("{name:?}: resource {res:?} is not a !Ref or !GetAtt")
+                });
+                if acts.iter().any(|a| a.starts_with("dynamodb:")) {
+                    assert_eq!(tag, "!GetAtt");
+                    let (_, ok) = allowed
+                        .iter()
+                        .find(|(table, _)| *table == target)
+                        .unwrap_or_else(|| panic!("{name:?}: DynamoDB on {target}"));
+                    for a in &acts {
+                        assert!(ok.contains(&a.as_str()), "{name:?}: {a} on {target}");
+                    }
+                } else {
+                    assert_eq!(acts, ["secretsmanager:GetSecretValue"], "{name:?}");
+                    assert_eq!(tag, "!Ref");
+                    assert!(target.ends_with("SecretArn"), "{name:?}: {target}");
+                }
+            }
+        }
+    }
+    for quiet in ["WhoamiFunction", "AuthorizerFunction"] {
+        assert!(
+            grants(&t["Resources"][quiet]).statements.is_empty(),
+            "{quiet} needs no permissions"
+        );
+    }
+}
+
+#[test]
+fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
+    let t = template();
+    let body = &t["Resources"]["TokenApi"]["Properties"]["DefinitionBody"];
+    let function_names: Vec<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|r| tagged(&r["Properties"]["FunctionName"]).map(|(_, v)| v))
+        .collect();
+    let expect = [
+        ("/token", "post", "token", false),
+        ("/revoke", "post", "token", false),
+        ("/.well-known/jwks.json", "get", "token", false),
+        (
+            "/.well-known/oauth-authorization-server",
+            "get",
+            "token",
+            false,
+        ),
+        ("/whoami", "get", "whoami", true),
+    ];
+    let paths = body["paths"].as_mapping().unwrap();
+    assert_eq!(paths.len(), expect.len(), "every route is listed here");
+    for (path, method, function, protected) in expect {
+        let op = &body["paths"][path][method];
+        let (_, uri) = tagged(&op["x-amazon-apigateway-integration"]["uri"]).unwrap();
+        let target = format!("${{AWS::StackName}}-{function}");
+        assert!(
+            uri.ends_with(&format!(":function:{target}/invocations")),
+            "{path}: {uri}"
+        );
+        assert!(
+            function_names.contains(&target),
+            "{path}: no function named {target}"
+        );
+        let security = yaml(&op["security"]);
+        assert_eq!(security.contains("TollgateAuthorizer"), protected, "{path}");
+    }
+    let (_, authorizer_uri) = tagged(
+        &body["securityDefinitions"]["TollgateAuthorizer"]["x-amazon-apigateway-authorizer"]["authorizerUri"],
+    )
+    .unwrap();
+    assert!(authorizer_uri.ends_with(":function:${AWS::StackName}-authorizer/invocations"));
+    // RFC 6750 §3: a Bearer challenge on the authorizer's 401 and 403.
+    let responses = &t["Resources"]["TokenApi"]["Properties"]["GatewayResponses"];
+    for (kind, status, error) in [
+        ("UNAUTHORIZED", 401, "invalid_token"),
+        ("ACCESS_DENIED", 403, "insufficient_scope"),
+    ] {
+        let r = &responses[kind];
+        assert_eq!(r["StatusCode"].as_u64(), Some(status));
+        let challenge = r["ResponseParameters"]["Headers"]["WWW-Authenticate"]
+            .as_str()
+            .unwrap();
+        assert!(
+            challenge.starts_with("'Bearer realm=") && challenge.contains(error),
+            "{challenge}"
+        );
+        assert!(
+            r["ResponseParameters"]["Headers"]
+                .get("Access-Control-Allow-Origin")
+                .is_some()
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(r["ResponseTemplates"]["application/json"].as_str().unwrap())
+                .unwrap();
+        assert_eq!(json["error"], error);
+    }
+}
