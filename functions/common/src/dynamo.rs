@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 
 use crate::client::{
@@ -13,17 +14,26 @@ use crate::client::{
 };
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError};
 use crate::refresh::{
-    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken,
-    Successor, TokenStatus,
+    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
+    TokenStatus,
 };
 use crate::scope::Scopes;
 
 type Item = HashMap<String, AttributeValue>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+pub use aws_sdk_dynamodb::Client as DynamoClient;
+
 /// A DynamoDB client on the shared SDK configuration (`sdk::sdk_config`), built once at cold start.
 pub async fn sdk_client(operation_timeout: Duration) -> Client {
     Client::new(&crate::sdk::sdk_config(operation_timeout).await)
+}
+
+/// Whether a call failed only because its condition did not hold (as opposed to a throttle,
+/// a timeout or anything else that makes DynamoDB unavailable).
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -170,12 +180,7 @@ impl ClientStore for DynamoClientStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ClientStoreError::AlreadyExists)
-            }
+            Err(e) if condition_failed(&e) => Err(ClientStoreError::AlreadyExists),
             Err(e) => Err(ClientStoreError::Unavailable(e.into())),
         }
     }
@@ -272,12 +277,7 @@ impl ClientStore for DynamoClientStore {
         match req.send().await {
             Ok(out) => client_from_item(&out.attributes.unwrap_or_default())
                 .map_err(ClientStoreError::Malformed),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ClientStoreError::NotFound)
-            }
+            Err(e) if condition_failed(&e) => Err(ClientStoreError::NotFound),
             Err(e) => Err(ClientStoreError::WriteFailed(e.into())),
         }
     }
@@ -293,12 +293,7 @@ impl ClientStore for DynamoClientStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ClientStoreError::NotFound)
-            }
+            Err(e) if condition_failed(&e) => Err(ClientStoreError::NotFound),
             Err(e) => Err(ClientStoreError::WriteFailed(e.into())),
         }
     }
@@ -395,12 +390,6 @@ impl RefreshStore for DynamoRefreshStore {
             .transpose()
     }
 
-    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
-        let item = self.get(family_key(family_id)).await?;
-        item.map(|i| family_from_item(family_id, &i).map_err(RefreshStoreError::Malformed))
-            .transpose()
-    }
-
     async fn rotate(
         &self,
         old: &StoredToken,
@@ -494,12 +483,7 @@ impl RefreshStore for DynamoRefreshStore {
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
         }
     }
@@ -548,16 +532,6 @@ fn token_from_item(token_hash: &str, item: &Item) -> Result<StoredToken, String>
         issued_at: num("issued_at")?,
         expires_at: num("expires_at")?,
         family_expires_at: num("family_expires_at")?,
-    })
-}
-
-fn family_from_item(family_id: &str, item: &Item) -> Result<StoredFamily, String> {
-    Ok(StoredFamily {
-        family_id: family_id.to_owned(),
-        client_id: get_s(item, "client_id")?,
-        revoked: get_s(item, "status")? != "active",
-        current_token: get_s(item, "current_token")?,
-        expires_at: get_n(item, "expires_at")?.ok_or("expires_at missing")?,
     })
 }
 
@@ -634,11 +608,7 @@ impl LockoutStore for DynamoLockoutStore {
                         .and_then(|i| get_n(i, "failures").ok().flatten());
                     break;
                 }
-                Err(e)
-                    if !e
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
+                Err(e) if !condition_failed(&e) => {
                     return Err(unavailable(e));
                 }
                 Err(_) => {}
@@ -661,11 +631,7 @@ impl LockoutStore for DynamoLockoutStore {
                     failures = Some(1);
                     break;
                 }
-                Err(e)
-                    if !e
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
+                Err(e) if !condition_failed(&e) => {
                     return Err(unavailable(e));
                 }
                 Err(_) => {}

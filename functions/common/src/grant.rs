@@ -127,15 +127,11 @@ impl TokenService {
     ) -> Result<TokenResponse, OAuthError> {
         let presented = Secret::new(req.required("refresh_token")?);
         let now = self.clock.now();
-        let unavailable = |e: RefreshStoreError| {
-            warn!(error = %e, source = ?std::error::Error::source(&e), "refresh-token store failed");
-            OAuthError::unavailable()
-        };
         let Some(old) = self
             .refresh
             .get_token(&presented.hash())
             .await
-            .map_err(unavailable)?
+            .map_err(store_unavailable)?
         else {
             return Err(bad_refresh_token());
         };
@@ -154,7 +150,7 @@ impl TokenService {
             self.refresh
                 .revoke_family(&old.family_id, now)
                 .await
-                .map_err(unavailable)?;
+                .map_err(store_unavailable)?;
             return Err(bad_refresh_token());
         }
         if now >= old.expires_at || now >= old.family_expires_at {
@@ -191,7 +187,7 @@ impl TokenService {
             .refresh
             .rotate(&old, &successor, now)
             .await
-            .map_err(unavailable)?
+            .map_err(store_unavailable)?
         {
             Rotation::Rotated => Ok(TokenResponse {
                 access_token: access.token,
@@ -206,7 +202,7 @@ impl TokenService {
                 self.refresh
                     .revoke_family(&old.family_id, now)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_unavailable)?;
                 Err(bad_refresh_token())
             }
         }
@@ -219,21 +215,17 @@ impl TokenService {
         let client = self.client(req).await?;
         let token = Secret::new(req.required("token")?);
         let now = self.clock.now();
-        let unavailable = |e: RefreshStoreError| {
-            warn!(error = %e, "refresh-token store failed");
-            OAuthError::unavailable()
-        };
         match self
             .refresh
             .get_token(&token.hash())
             .await
-            .map_err(unavailable)?
+            .map_err(store_unavailable)?
         {
             Some(t) if t.grant.client_id == client.client_id => {
                 self.refresh
                     .revoke_family(&t.family_id, now)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_unavailable)?;
                 info!(client_id = %client.client_id, family = %t.family_id, "refresh-token family revoked");
             }
             Some(_) => {
@@ -380,6 +372,12 @@ impl TokenService {
             scope: family.grant.scope,
         })
     }
+}
+
+/// The refresh-token store failed: the cause goes to the log, the client gets a 503.
+fn store_unavailable(e: RefreshStoreError) -> OAuthError {
+    warn!(error = %e, source = ?std::error::Error::source(&e), "refresh-token store failed");
+    OAuthError::unavailable()
 }
 
 /// One answer for every bad refresh token, so a caller cannot tell unknown from revoked.

@@ -93,10 +93,6 @@ impl RefreshStore for MemoryRefresh {
         Ok(lock(&self.tokens).get(hash).cloned())
     }
 
-    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
-        Ok(lock(&self.families).get(id).cloned())
-    }
-
     async fn rotate(
         &self,
         old: &StoredToken,

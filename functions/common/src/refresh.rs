@@ -104,7 +104,6 @@ pub trait RefreshStore: Send + Sync {
     /// Stores a new family and its first token in one transaction.
     async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError>;
     async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError>;
-    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError>;
     /// In one transaction, on the conditions that `old` is still active, its family still active,
     /// unexpired and naming `old` as current: retire `old`, make `new` the family's current
     /// token, and store `new`. Of concurrent rotations of one token at most one succeeds.

@@ -5,8 +5,6 @@
 //! evaluates the policy the authorizer returns (a Deny overrides any Allow), so a cached policy
 //! and a fresh decision always agree.
 
-use std::fmt;
-
 use crate::scope::Scopes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,12 +98,6 @@ impl RouteRules {
             any = true;
         }
         any || self.unlisted == Unlisted::Allow
-    }
-}
-
-impl fmt::Display for RouteRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}={}", self.method, self.path, self.scopes)
     }
 }
 

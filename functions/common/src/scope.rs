@@ -37,14 +37,6 @@ impl Scopes {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
 
-    pub fn contains(&self, token: &str) -> bool {
-        self.0.contains(token)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
     pub fn to_vec(&self) -> Vec<String> {
         self.0.iter().cloned().collect()
     }

@@ -171,10 +171,6 @@ impl AccessTokenVerifier {
         Ok(Self { keys })
     }
 
-    pub fn kids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     /// Checks a bare token (no `Bearer ` prefix).
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, Rejection> {
         if token.is_empty() {

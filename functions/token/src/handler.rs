@@ -69,12 +69,7 @@ async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Respon
     if let Some((endpoint, name)) = endpoint {
         outcome.route = name;
         if req.method() != Method::POST {
-            outcome.error = Some("invalid_request");
-            let mut r = error_response(&OAuthError::invalid_request("use POST"), false);
-            *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-            r.headers_mut()
-                .insert("allow", HeaderValue::from_static("POST"));
-            return r;
+            return method_not_allowed("POST", outcome);
         }
         return form_post(state, req, endpoint, outcome).await;
     }
@@ -91,15 +86,18 @@ fn get_only(req: &Request, outcome: &mut Outcome) -> Option<Response<Body>> {
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
-    outcome.error = Some("method_not_allowed");
-    let mut r = json(
-        StatusCode::METHOD_NOT_ALLOWED,
-        r#"{"error":"invalid_request","error_description":"use GET"}"#.into(),
-        "no-store",
-    );
+    Some(method_not_allowed("GET", outcome))
+}
+
+/// 405 with `Allow`, as an RFC 6749 `invalid_request` body.
+fn method_not_allowed(allow: &'static str, outcome: &mut Outcome) -> Response<Body> {
+    let e = OAuthError::invalid_request(format!("use {allow}"));
+    outcome.error = Some(e.code.as_str());
+    let mut r = error_response(&e, false);
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     r.headers_mut()
-        .insert("allow", HeaderValue::from_static("GET"));
-    Some(r)
+        .insert("allow", HeaderValue::from_static(allow));
+    r
 }
 
 /// Which form endpoint a POST reached.

@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::OnceCell;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::auth_endpoint::HttpPasswordVerifier;
 use tollgate_common::clock::SystemClock;
 use tollgate_common::config::{KeySource, TokenConfig};
 use tollgate_common::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, sdk_client,
+    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore,
 };
 use tollgate_common::grant::TokenService;
 use tollgate_common::keys::{SigningKey, published_jwks};
@@ -26,11 +25,10 @@ pub struct AppState {
 
 impl AppState {
     pub async fn from_config(mut cfg: TokenConfig) -> anyhow::Result<Self> {
-        // Secrets Manager's client is built only when a secret lives there (in AWS, not locally).
-        let secrets = OnceCell::new();
-        let timeout = cfg.dynamodb_timeout;
-        let secrets_manager =
-            || secrets.get_or_init(|| async { SecretsManager::new(&sdk_config(timeout).await) });
+        // One SDK configuration for every AWS client. Loading it reads only the environment:
+        // nothing reaches AWS until a client makes a call, so the local stack never does.
+        let aws = sdk_config(cfg.dynamodb_timeout).await;
+        let secrets_manager = || SecretsManager::new(&aws);
         let pem = match &cfg.signing_key {
             KeySource::Pem(p) => p.clone(),
             KeySource::File(path) => Secret::new(
@@ -38,13 +36,12 @@ impl AppState {
                     .with_context(|| format!("failed to read SIGNING_KEY_FILE {path}"))?,
             ),
             KeySource::SecretsManager(id) => secrets_manager()
-                .await
                 .read(id)
                 .await
                 .context("failed to read the signing key (SIGNING_KEY_SECRET_ARN)")?,
         };
         if let Some(c) = &cfg.auth_endpoint_credential_secret {
-            let value = secrets_manager().await.read(&c.secret_id).await.context(
+            let value = secrets_manager().read(&c.secret_id).await.context(
                 "failed to read the auth endpoint credential (AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN)",
             )?;
             cfg.auth_endpoint.credential = Some((c.header.clone(), value));
@@ -53,7 +50,7 @@ impl AppState {
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let metadata = metadata(&cfg.issuer).to_string();
 
-        let dynamo = sdk_client(cfg.dynamodb_timeout).await;
+        let dynamo = DynamoClient::new(&aws);
         let service = TokenService {
             clients: Arc::new(DynamoClientStore::new(dynamo.clone(), &cfg.clients_table)),
             refresh: Arc::new(DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table)),
