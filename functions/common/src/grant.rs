@@ -419,37 +419,15 @@ mod tests {
             refresh_family_ttl: None,
             created_at: 0,
         };
-        clients
-            .create(&mk(
-                "app",
-                "app-secret",
-                true,
-                vec![GrantType::Password, GrantType::RefreshToken],
-            ))
-            .await
-            .unwrap();
-        clients
-            .create(&mk(
-                "other",
-                "other-secret",
-                true,
-                vec![GrantType::Password, GrantType::RefreshToken],
-            ))
-            .await
-            .unwrap();
-        clients
-            .create(&mk("off", "off-secret", false, vec![GrantType::Password]))
-            .await
-            .unwrap();
-        clients
-            .create(&mk(
-                "norop",
-                "norop-secret",
-                true,
-                vec![GrantType::RefreshToken],
-            ))
-            .await
-            .unwrap();
+        let both = vec![GrantType::Password, GrantType::RefreshToken];
+        for client in [
+            mk("app", "app-secret", true, both.clone()),
+            mk("other", "other-secret", true, both),
+            mk("off", "off-secret", false, vec![GrantType::Password]),
+            mk("norop", "norop-secret", true, vec![GrantType::RefreshToken]),
+        ] {
+            clients.create(&client).await.unwrap();
+        }
         let user = VerifiedUser {
             sub: "u-1".into(),
             details: serde_json::from_str(r#"{"sub":"u-1","email":"a@b","password_hash":"x"}"#)
