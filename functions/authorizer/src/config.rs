@@ -1,7 +1,7 @@
 //! The authorizer's configuration, read once at cold start; a missing or malformed variable
 //! stops the cold start with its name.
 
-use tollgate_common::route::{RouteRules, Unlisted};
+use tollgate_common::route::{PathCase, RouteRules, Unlisted};
 use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
 /// How answers to HTTP API (payload 2.0) events are shaped.
@@ -19,6 +19,53 @@ pub struct State {
     pub verifier: AccessTokenVerifier,
     pub routes: RouteRules,
     pub http_api_response: HttpApiResponse,
+    /// `ALLOWED_APIS`: the APIs and stages this authorizer answers for; `None` is any.
+    pub allowed_apis: Option<Vec<ApiStage>>,
+}
+
+/// One `apiId/stage` entry of `ALLOWED_APIS`; a stage of `*` is every stage of that API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiStage {
+    pub api: String,
+    pub stage: String,
+}
+
+impl ApiStage {
+    fn parse_list(raw: &str) -> anyhow::Result<Vec<Self>> {
+        let list = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|e| match e.split_once('/') {
+                Some((api, stage))
+                    if !api.is_empty()
+                        && !stage.is_empty()
+                        && !api.contains('*')
+                        && !stage.contains('/') =>
+                {
+                    Ok(Self {
+                        api: api.to_owned(),
+                        stage: stage.to_owned(),
+                    })
+                }
+                _ => anyhow::bail!("ALLOWED_APIS entry {e:?} is not apiId/stage"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if list.is_empty() {
+            anyhow::bail!("ALLOWED_APIS is set but names no apiId/stage");
+        }
+        Ok(list)
+    }
+
+    /// Whether `prefix` (`arn:...:{api}/{stage}/`) is this entry's API and stage.
+    pub fn covers(&self, prefix: &str) -> bool {
+        let Some(tail) = prefix.rsplit(':').next() else {
+            return false;
+        };
+        let mut it = tail.split('/');
+        let (api, stage) = (it.next().unwrap_or(""), it.next().unwrap_or(""));
+        api == self.api && (self.stage == "*" || stage == self.stage)
+    }
 }
 
 impl State {
@@ -62,21 +109,32 @@ impl State {
         let verifier =
             AccessTokenVerifier::new(&jwks, &cfg).map_err(|e| anyhow::anyhow!("JWKS: {e}"))?;
         let unlisted = match opt("UNLISTED_ROUTES").as_deref() {
-            None | Some("allow") => Unlisted::Allow,
-            Some("deny") => Unlisted::Deny,
+            None | Some("deny") => Unlisted::Deny,
+            Some("allow") => Unlisted::Allow,
             Some(other) => anyhow::bail!("UNLISTED_ROUTES must be allow or deny, not {other:?}"),
         };
-        let routes = RouteRules::parse(&opt("ROUTE_SCOPES").unwrap_or_default(), unlisted)
-            .map_err(|e| anyhow::anyhow!("ROUTE_SCOPES: {e}"))?;
+        let case = match opt("PATH_CASE").as_deref() {
+            None | Some("lower") => PathCase::Lower,
+            Some("exact") => PathCase::Exact,
+            Some(other) => anyhow::bail!("PATH_CASE must be lower or exact, not {other:?}"),
+        };
+        let routes =
+            RouteRules::parse_with(&opt("ROUTE_SCOPES").unwrap_or_default(), unlisted, case)
+                .map_err(|e| anyhow::anyhow!("ROUTE_SCOPES: {e}"))?;
+        // IAM policies by default: a simple yes/no cached per token would serve other routes.
         let http_api_response = match opt("HTTP_API_RESPONSE").as_deref() {
-            None | Some("simple") => HttpApiResponse::Simple,
-            Some("iam") => HttpApiResponse::Iam,
+            None | Some("iam") => HttpApiResponse::Iam,
+            Some("simple") => HttpApiResponse::Simple,
             Some(other) => anyhow::bail!("HTTP_API_RESPONSE must be simple or iam, not {other:?}"),
         };
+        let allowed_apis = opt("ALLOWED_APIS")
+            .map(|raw| ApiStage::parse_list(&raw))
+            .transpose()?;
         Ok(Self {
             verifier,
             routes,
             http_api_response,
+            allowed_apis,
         })
     }
 }

@@ -10,7 +10,8 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerV2Request,
 };
 use serde_json::{Map, Value, json};
-use tollgate_common::access_token::RESERVED_CLAIMS;
+use tollgate_common::access_token::{RESERVED_CLAIMS, is_gateway_context_key};
+use tollgate_common::route::{PathCase, refusal};
 use tollgate_common::verify::{Rejection, VerifiedToken};
 use tracing::info;
 
@@ -54,6 +55,50 @@ struct Incoming {
     shape: Shape,
     credential: Option<String>,
     arn: Option<String>,
+    /// The request path as the backend will see it (`rawPath`, or a REST event's `path`).
+    raw_path: Option<String>,
+}
+
+/// The one credential an event carries. `Authorization` under several names (`authorization`
+/// and `Authorization`), several multi-value entries, or identity sources and headers that
+/// disagree are refused: API Gateway caches the answer under its own identity source, so the
+/// value decided on must be the only one there is.
+fn single_credential(event: &Value) -> Result<Option<String>, &'static str> {
+    let mut seen: Vec<&Value> = Vec::new();
+    for field in ["headers", "multiValueHeaders"] {
+        let Some(map) = event.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        let mut names = 0;
+        for (name, v) in map {
+            if !name.eq_ignore_ascii_case("authorization") {
+                continue;
+            }
+            names += 1;
+            match v {
+                Value::Array(values) if values.len() > 1 => {
+                    return Err("several Authorization values");
+                }
+                Value::Array(values) => seen.extend(values),
+                other => seen.push(other),
+            }
+        }
+        if names > 1 {
+            return Err("Authorization sent under several names");
+        }
+    }
+    if let Some(sources) = event.get("identitySource").and_then(Value::as_array) {
+        seen.extend(sources);
+    }
+    let mut values = seen.into_iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    let first = first.as_str().ok_or("Authorization is not text")?;
+    if values.any(|v| v.as_str() != Some(first)) {
+        return Err("Authorization values disagree");
+    }
+    Ok(Some(first.to_owned()))
 }
 
 fn read_event(event: Value) -> Result<Incoming, &'static str> {
@@ -64,21 +109,14 @@ fn read_event(event: Value) -> Result<Incoming, &'static str> {
         .unwrap_or_default()
         .to_owned();
     if is_v2 {
+        let credential = single_credential(&event)?;
         let e: ApiGatewayV2CustomAuthorizerV2Request =
             serde_json::from_value(event).map_err(|_| "unreadable v2 event")?;
-        let from_header = e
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let credential = e
-            .identity_source
-            .and_then(|s| s.into_iter().next())
-            .or(from_header);
         return Ok(Incoming {
             shape: Shape::HttpApi,
             credential,
             arn: e.route_arn,
+            raw_path: e.raw_path,
         });
     }
     match kind.as_str() {
@@ -89,20 +127,18 @@ fn read_event(event: Value) -> Result<Incoming, &'static str> {
                 shape: Shape::RestToken,
                 credential: e.authorization_token,
                 arn: e.method_arn,
+                raw_path: None,
             })
         }
         "REQUEST" => {
+            let credential = single_credential(&event)?;
             let e: ApiGatewayCustomAuthorizerRequestTypeRequest =
                 serde_json::from_value(event).map_err(|_| "unreadable REQUEST event")?;
-            let credential = e
-                .headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
             Ok(Incoming {
                 shape: Shape::RestRequest,
                 credential,
                 arn: e.method_arn,
+                raw_path: e.path,
             })
         }
         _ => Err("not an API Gateway authorizer event"),
@@ -129,7 +165,7 @@ pub fn context(t: &VerifiedToken) -> Map<String, Value> {
     ctx.insert("client_id".into(), t.client_id.clone().into());
     ctx.insert("scope".into(), t.scope.to_string().into());
     for (k, v) in &t.claims {
-        if RESERVED_CLAIMS.contains(&k.as_str()) {
+        if RESERVED_CLAIMS.contains(&k.as_str()) || is_gateway_context_key(k) {
             continue;
         }
         let flat = match v {
@@ -183,6 +219,17 @@ fn evaluate(state: &State, incoming: Incoming) -> Result<Decision, Rejection> {
         .as_deref()
         .and_then(RouteArn::parse)
         .ok_or(Rejection::Malformed)?;
+    if let Some(apis) = &state.allowed_apis
+        && !apis.iter().any(|a| a.covers(&arn.prefix))
+    {
+        return Err(Rejection::ApiNotAllowed);
+    }
+    // The path the backend sees must not be a spelling the rules refuse either.
+    if let Some(raw) = &incoming.raw_path
+        && refusal(raw, PathCase::Exact).is_some()
+    {
+        return Err(Rejection::RefusedPath);
+    }
     let allowed = allows(&state.routes, &token.scope, &arn);
     let ctx = context(&token);
     let answer = match (incoming.shape, state.http_api_response) {

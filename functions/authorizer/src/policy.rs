@@ -3,7 +3,7 @@
 //! token may reach, and denies the ones it may not: never just the `methodArn` of the first call.
 
 use serde_json::{Value, json};
-use tollgate_common::route::{RouteRules, Unlisted};
+use tollgate_common::route::{RouteRules, Unlisted, refused_patterns};
 use tollgate_common::scope::Scopes;
 
 /// A parsed `methodArn`/`routeArn`:
@@ -25,8 +25,12 @@ impl RouteArn {
         }
         let mut segs = parts[5].splitn(4, '/');
         let (api, stage, method) = (segs.next()?, segs.next()?, segs.next()?);
-        let path = format!("/{}", segs.next().unwrap_or(""));
-        if api.is_empty() || stage.is_empty() || method.is_empty() {
+        // `.../GET` without the path's `/` would not match the policy's `.../GET/`.
+        let path = format!("/{}", segs.next()?);
+        // The prefix and method become part of IAM patterns. A `*` stage is what API Gateway's
+        // console test sends; `?` and a method that is not a plain verb never are.
+        let methodish = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
+        if api.is_empty() || stage.is_empty() || !methodish || parts[5].contains('?') {
             return None;
         }
         let prefix = format!("{}:{api}/{stage}/", parts[..5].join(":"));
@@ -44,7 +48,8 @@ impl RouteArn {
 
 /// Allow for everything the token's scopes reach in this API and stage, Deny for the rest.
 /// A request must satisfy every rule that matches it, the same rule IAM applies when a Deny
-/// statement overrides an Allow, so the cached policy and a fresh decision always agree.
+/// statement overrides an Allow, so the cached policy and a fresh decision always agree. Path
+/// spellings the rules refuse (dot segments, `//`, ...) are denied by a statement of their own.
 pub fn policy_document(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> Value {
     let (satisfied, unsatisfied): (Vec<_>, Vec<_>) = routes
         .rules
@@ -57,26 +62,28 @@ pub fn policy_document(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> 
             .map(|r| arn.resource(&r.method, &r.path))
             .collect(),
     };
+    if allow.is_empty() {
+        // Nothing is reachable: an explicit Deny of the whole stage.
+        return json!({ "Version": "2012-10-17", "Statement": [statement("Deny", vec![format!("{}*", arn.prefix)])] });
+    }
     let deny: Vec<String> = unsatisfied
         .iter()
         .map(|r| arn.resource(&r.method, &r.path))
         .collect();
-    let mut statements = Vec::new();
-    if !allow.is_empty() {
-        statements
-            .push(json!({ "Action": "execute-api:Invoke", "Effect": "Allow", "Resource": allow }));
-    }
+    let refused: Vec<String> = refused_patterns(routes.case)
+        .iter()
+        .map(|p| format!("{}{p}", arn.prefix))
+        .collect();
+    let mut statements = vec![statement("Allow", allow)];
     if !deny.is_empty() {
-        statements
-            .push(json!({ "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": deny }));
+        statements.push(statement("Deny", deny));
     }
-    if statements.is_empty() {
-        // Nothing is reachable: an explicit Deny of the whole stage.
-        statements.push(
-            json!({ "Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [format!("{}*", arn.prefix)] }),
-        );
-    }
+    statements.push(statement("Deny", refused));
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn statement(effect: &str, resources: Vec<String>) -> Value {
+    json!({ "Action": "execute-api:Invoke", "Effect": effect, "Resource": resources })
 }
 
 /// Decides `arn` itself the way IAM will evaluate `policy_document` for it.

@@ -25,6 +25,42 @@ pub const RESERVED_CLAIMS: &[&str] = &[
     "cnf",
 ];
 
+/// Keys API Gateway itself puts beside or around an authorizer's context (`principalId`,
+/// `integrationLatency`; `claims`, `scopes`, `jwt`, `lambda`, `iam` of its other authorizers).
+/// A user detail by one of these names could pass for what API Gateway says.
+pub const GATEWAY_CONTEXT_KEYS: &[&str] = &[
+    "principalId",
+    "integrationLatency",
+    "claims",
+    "scopes",
+    "jwt",
+    "lambda",
+    "iam",
+];
+
+/// Whether `name` is, in any letter case, a key API Gateway reserves in the authorizer context.
+pub fn is_gateway_context_key(name: &str) -> bool {
+    GATEWAY_CONTEXT_KEYS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// Refuses `USER_CLAIMS` names that would collide with a claim Tollgate sets or with API
+/// Gateway's context keys (the authorizer's own context is `sub`, `client_id`, `scope`).
+pub fn check_user_claims(names: &[String]) -> Result<(), String> {
+    for n in names {
+        if RESERVED_CLAIMS.iter().any(|r| r.eq_ignore_ascii_case(n)) {
+            return Err(format!("{n:?} is a claim Tollgate sets itself"));
+        }
+        if is_gateway_context_key(n) {
+            return Err(format!(
+                "{n:?} is a key API Gateway reserves in the authorizer context"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Keeps only the details the operator allows through, and never a reserved claim.
 pub fn allowed_details(details: &Map<String, Value>, allow: &[String]) -> Map<String, Value> {
     details

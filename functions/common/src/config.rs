@@ -180,15 +180,7 @@ impl TokenConfig {
                     window_secs: env.positive("LOCKOUT_WINDOW_SECONDS", 900)?,
                     lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
                 },
-                user_claims: env
-                    .opt("USER_CLAIMS")
-                    .map(|v| {
-                        v.split(',')
-                            .map(|c| c.trim().to_owned())
-                            .filter(|c| !c.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                user_claims: user_claims(env.opt("USER_CLAIMS"))?,
             },
             signing_alg,
             signing_key,
@@ -197,6 +189,23 @@ impl TokenConfig {
             auth_endpoint_credential_secret: credential_secret,
         })
     }
+}
+
+/// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.
+fn user_claims(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let names: Vec<String> = raw
+        .map(|v| {
+            v.split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::access_token::check_user_claims(&names).map_err(|why| ConfigError::Malformed {
+        name: "USER_CLAIMS",
+        why,
+    })?;
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -255,6 +264,22 @@ mod tests {
             load(&v).unwrap().policy.user_claims,
             ["email", "name", "groups"]
         );
+    }
+
+    #[test]
+    fn user_claims_colliding_with_context_keys_are_refused() {
+        for bad in [
+            "email, principalId",
+            "sub",
+            "Client_ID",
+            "scope",
+            "integrationLatency",
+        ] {
+            let mut v = base();
+            v.insert("USER_CLAIMS", bad);
+            let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.starts_with("USER_CLAIMS is malformed"), "{bad}: {msg}");
+        }
     }
 
     #[test]

@@ -124,11 +124,61 @@ impl SigningKey {
     }
 }
 
+/// Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037).
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Checks every key of a JWK set (as JSON) is a public signature-verification key: `kty` EC, RSA
+/// or OKP, no private or symmetric members, `use` (when present) `sig`, and `key_ops` (when
+/// present) including `verify`. The error names the offending key by `kid` (or position).
+pub fn check_public_jwks(raw: &str) -> Result<(), String> {
+    let set: serde_json::Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    let keys = set
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("no \"keys\" array")?;
+    for (i, key) in keys.iter().enumerate() {
+        let name = key
+            .get("kid")
+            .and_then(serde_json::Value::as_str)
+            .map_or_else(|| format!("#{i}"), |k| format!("{k:?}"));
+        check_public_jwk(key).map_err(|why| format!("key {name}: {why}"))?;
+    }
+    Ok(())
+}
+
+fn check_public_jwk(key: &serde_json::Value) -> Result<(), String> {
+    let obj = key.as_object().ok_or("not a JSON object")?;
+    match obj.get("kty").and_then(serde_json::Value::as_str) {
+        Some("EC" | "RSA" | "OKP") => {}
+        other => return Err(format!("kty {other:?} is not EC, RSA or OKP")),
+    }
+    if let Some(m) = PRIVATE_MEMBERS.iter().find(|m| obj.contains_key(**m)) {
+        return Err(format!(
+            "has the private member {m:?}; publish public keys only"
+        ));
+    }
+    match obj.get("use") {
+        None => {}
+        Some(u) if u == "sig" => {}
+        Some(u) => return Err(format!("use {u} is not \"sig\"")),
+    }
+    if let Some(ops) = obj.get("key_ops") {
+        let verify = ops
+            .as_array()
+            .is_some_and(|a| a.iter().any(|o| o == "verify"));
+        if !verify {
+            return Err(format!("key_ops {ops} does not include \"verify\""));
+        }
+    }
+    Ok(())
+}
+
 /// The keys the token function publishes: the signing key's public half first, then any older
 /// public keys still needed to verify unexpired tokens (rotation without downtime).
 pub fn published_jwks(signing: &SigningKey, additional: Option<&str>) -> Result<JwkSet, KeyError> {
     let mut keys = vec![signing.public_jwk().clone()];
     if let Some(raw) = additional.filter(|s| !s.trim().is_empty()) {
+        check_public_jwks(raw).map_err(KeyError::BadJwks)?;
         let extra: JwkSet =
             serde_json::from_str(raw).map_err(|e| KeyError::BadJwks(e.to_string()))?;
         for k in extra.keys {
@@ -213,6 +263,52 @@ mod tests {
         let pem = generate_pem(SigningAlg::Es256).unwrap_or_default();
         assert!(SigningKey::from_pem(&pem, SigningAlg::Rs256, None).is_err());
         assert!(SigningKey::from_pem("not a pem", SigningAlg::Es256, None).is_err());
+    }
+
+    fn signing() -> SigningKey {
+        SigningKey::from_pem(
+            &generate_pem(SigningAlg::Es256).unwrap_or_default(),
+            SigningAlg::Es256,
+            Some("new".into()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn additional_symmetric_private_or_encryption_keys_are_refused_by_name() {
+        let ec = r#""kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0""#;
+        for (bad, why) in [
+            (
+                r#"{"kty":"oct","kid":"sym","k":"c2VjcmV0"}"#.to_owned(),
+                "kty",
+            ),
+            (
+                format!(
+                    r#"{{{ec},"kid":"priv","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}}"#
+                ),
+                "private",
+            ),
+            (format!(r#"{{{ec},"kid":"enc","use":"enc"}}"#), "use"),
+            (
+                format!(r#"{{{ec},"kid":"ops","key_ops":["encrypt"]}}"#),
+                "key_ops",
+            ),
+        ] {
+            let raw = format!(r#"{{"keys":[{bad}]}}"#);
+            let msg = published_jwks(&signing(), Some(&raw))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let kid =
+                serde_json::from_str::<serde_json::Value>(&bad).unwrap_or_default()["kid"].clone();
+            assert!(
+                msg.contains(&format!("key {kid}")) && msg.contains(why),
+                "{bad}: {msg}"
+            );
+            assert!(!msg.contains("c2VjcmV0"), "a secret never reaches an error");
+        }
+        let good = format!(r#"{{"keys":[{{{ec},"kid":"old","use":"sig","key_ops":["verify"]}}]}}"#);
+        assert!(published_jwks(&signing(), Some(&good)).is_ok());
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! A request must satisfy *every* rule that matches it; rules have no order. That is how IAM
 //! evaluates the policy the authorizer returns (a Deny overrides any Allow), so a cached policy
 //! and a fresh decision always agree.
+//!
+//! Paths are matched as IAM matches resources: exactly. A backend router may treat other
+//! spellings as the same route (dot segments, doubled or trailing `/`, percent-encoding, case);
+//! IAM cannot canonicalise, so those spellings are *refused* (never allowed), by the fresh
+//! decision and by Deny patterns in the policy alike (see [`REFUSED_PATTERNS`]).
 
 use crate::scope::Scopes;
 
@@ -25,10 +30,22 @@ pub enum Unlisted {
     Deny,
 }
 
+/// How the letter case of a path is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathCase {
+    /// Paths with an upper-case ASCII letter are refused and rules must be lower-case, so a
+    /// case-insensitive backend router can never reach a route by another spelling.
+    Lower,
+    /// Paths are matched case-sensitively, as IAM does. Safe only for backends that route
+    /// case-sensitively too.
+    Exact,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRules {
     pub rules: Vec<RouteRule>,
     pub unlisted: Unlisted,
+    pub case: PathCase,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,8 +56,17 @@ pub struct RouteRuleError {
 }
 
 impl RouteRules {
-    /// Parses `GET /orders/*=orders:read; POST /orders=orders:write`.
+    /// Parses `GET /orders/*=orders:read; POST /orders=orders:write`, lower-case paths only.
     pub fn parse(raw: &str, unlisted: Unlisted) -> Result<Self, RouteRuleError> {
+        Self::parse_with(raw, unlisted, PathCase::Lower)
+    }
+
+    /// Parses rules for paths of the given case handling.
+    pub fn parse_with(
+        raw: &str,
+        unlisted: Unlisted,
+        case: PathCase,
+    ) -> Result<Self, RouteRuleError> {
         let mut rules = Vec::new();
         for rule in raw
             .split([';', '\n'])
@@ -66,6 +92,12 @@ impl RouteRules {
             if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '?') {
                 return Err(err("path must start with '/' and have no spaces or '?'"));
             }
+            if refusal(path, case).is_some() {
+                return Err(err(
+                    "path is a form requests are refused in (dot segment, '//', trailing '/', \
+                     '%', '\\', ';', or an upper-case letter)",
+                ));
+            }
             let scopes = Scopes::parse(scopes.trim()).map_err(|_| err("bad scope"))?;
             rules.push(RouteRule {
                 method,
@@ -73,7 +105,11 @@ impl RouteRules {
                 scopes,
             });
         }
-        Ok(Self { rules, unlisted })
+        Ok(Self {
+            rules,
+            unlisted,
+            case,
+        })
     }
 
     /// The rules that match this request.
@@ -83,13 +119,22 @@ impl RouteRules {
         path: &'a str,
     ) -> impl Iterator<Item = &'a RouteRule> + 'a {
         self.rules.iter().filter(move |r| {
-            (r.method == "*" || r.method.eq_ignore_ascii_case(method)) && glob(&r.path, path)
+            // Exact, as IAM compares the method in the ARN.
+            (r.method == "*" || r.method == method) && glob(&r.path, path)
         })
     }
 
-    /// Whether a token with `scopes` may call `method path`: every matching rule is satisfied,
-    /// and some rule matches unless unlisted routes are allowed.
+    /// Why `path` is refused whatever the token, if it is.
+    pub fn refusal(&self, path: &str) -> Option<&'static str> {
+        refusal(path, self.case)
+    }
+
+    /// Whether a token with `scopes` may call `method path`: the path is not refused, every
+    /// matching rule is satisfied, and some rule matches unless unlisted routes are allowed.
     pub fn allows(&self, scopes: &Scopes, method: &str, path: &str) -> bool {
+        if self.refusal(path).is_some() {
+            return false;
+        }
         let mut any = false;
         for rule in self.matching(method, path) {
             if !rule.scopes.is_subset_of(scopes) {
@@ -99,6 +144,51 @@ impl RouteRules {
         }
         any || self.unlisted == Unlisted::Allow
     }
+}
+
+/// Characters that fold to an ASCII letter under Unicode case mapping (`ſ`→S, `K`→k, `İ`→i,
+/// `ı`→I): a case-insensitive router (Java's `equalsIgnoreCase`) would read them as letters.
+const FOLDS_TO_ASCII: [char; 4] = ['\u{17f}', '\u{212a}', '\u{130}', '\u{131}'];
+
+/// Why a request path is refused outright, or `None`. Every reason is also expressible as an
+/// IAM resource pattern ([`refused_patterns`]), so a cached policy refuses the same paths.
+pub fn refusal(path: &str, case: PathCase) -> Option<&'static str> {
+    if path.contains("//") {
+        return Some("empty path segment ('//')");
+    }
+    if path.len() > 1 && path.ends_with('/') {
+        return Some("trailing '/'");
+    }
+    if path.split('/').any(|s| s == "." || s == "..") {
+        return Some("dot segment");
+    }
+    if path.contains(['%', '\\', ';']) {
+        return Some("percent-encoding, '\\' or ';'");
+    }
+    if path.contains(FOLDS_TO_ASCII) {
+        return Some("a character that case-folds to an ASCII letter");
+    }
+    if case == PathCase::Lower && path.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some("upper-case letter");
+    }
+    None
+}
+
+/// IAM resource patterns, to follow `{api}/{stage}/`, that match exactly the method-and-path
+/// tails ([`refusal`]) refuses. The method never contains `/`, so each pattern's first `/`
+/// lies in the path; a path always starts with `/`.
+pub fn refused_patterns(case: PathCase) -> Vec<String> {
+    let mut p: Vec<String> = [
+        "*//*", "*/*/", "*/./*", "*/.", "*/../*", "*/..", "*%*", "*\\*", "*;*",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    p.extend(FOLDS_TO_ASCII.iter().map(|c| format!("*{c}*")));
+    if case == PathCase::Lower {
+        p.extend((b'A'..=b'Z').map(|c| format!("*/*{}*", c as char)));
+    }
+    p
 }
 
 /// `*` matches any run of characters, `/` included; everything else matches itself.
@@ -191,5 +281,62 @@ mod tests {
             let e = RouteRules::parse(bad, Unlisted::Allow).unwrap_err();
             assert_eq!(e.rule, bad);
         }
+    }
+
+    #[test]
+    fn path_variants_are_refused_whatever_the_scopes() {
+        let r = RouteRules::parse(
+            "GET /orders/*=orders:read; ANY /admin/*=admin",
+            Unlisted::Allow,
+        )
+        .unwrap();
+        let all = scopes("orders:read admin");
+        for bad in [
+            "/orders/../admin/users",
+            "/orders/%2e%2e/admin/x",
+            "/orders/%2E%2E/admin/x",
+            "//admin/users",
+            "/ADMIN/users",
+            "/orders/",
+            "/orders/./1",
+            "/orders/..",
+            "/orders/1%2fadmin",
+            "/orders\\..\\admin",
+            "/orders/..;/admin",
+            "/admın/users",
+            "/orders/\u{17f}pecial",
+        ] {
+            assert!(r.refusal(bad).is_some(), "{bad}");
+            assert!(!r.allows(&all, "GET", bad), "{bad}");
+        }
+        assert!(r.allows(&all, "GET", "/orders/1"));
+        assert!(r.refusal("/").is_none());
+        let exact =
+            RouteRules::parse_with("GET /Orders/*=orders:read", Unlisted::Deny, PathCase::Exact)
+                .unwrap();
+        assert!(exact.allows(&all, "GET", "/Orders/A1"));
+        assert!(!exact.allows(&all, "GET", "/orders/A1"));
+    }
+
+    #[test]
+    fn rules_must_be_written_in_the_canonical_form() {
+        for bad in [
+            "GET /Orders=a",
+            "GET /orders/=a",
+            "GET //x=a",
+            "GET /a/../b=a",
+            "GET /a%2fb=a",
+        ] {
+            assert!(RouteRules::parse(bad, Unlisted::Deny).is_err(), "{bad}");
+        }
+        assert!(RouteRules::parse_with("GET /Orders=a", Unlisted::Deny, PathCase::Exact).is_ok());
+    }
+
+    #[test]
+    fn methods_match_exactly_as_iam_compares_them() {
+        let r = RouteRules::parse("GET /x=a; ANY /y=a", Unlisted::Deny).unwrap();
+        assert!(r.allows(&scopes("a"), "GET", "/x"));
+        assert!(!r.allows(&scopes("a"), "get", "/x"));
+        assert!(r.allows(&scopes("a"), "get", "/y"));
     }
 }

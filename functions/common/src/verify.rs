@@ -29,6 +29,9 @@ pub enum Rejection {
     WrongIssuer,
     WrongAudience,
     MissingClaim,
+    CriticalHeader,
+    ApiNotAllowed,
+    RefusedPath,
 }
 
 impl fmt::Display for Rejection {
@@ -46,6 +49,9 @@ impl fmt::Display for Rejection {
             Self::WrongIssuer => "wrong issuer",
             Self::WrongAudience => "wrong audience",
             Self::MissingClaim => "required claim missing or mistyped",
+            Self::CriticalHeader => "token has a crit header",
+            Self::ApiNotAllowed => "API or stage not in ALLOWED_APIS",
+            Self::RefusedPath => "request path is a refused spelling",
         })
     }
 }
@@ -119,10 +125,12 @@ fn key_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
 }
 
 impl AccessTokenVerifier {
-    /// Builds decoding keys and one `Validation` per key from a JWKS. Every key needs a `kid`;
-    /// its algorithm comes from the key's `alg`, or else its type, and must be allowed. Keys of
-    /// other algorithms (or symmetric keys) are skipped, never trusted.
+    /// Builds decoding keys and one `Validation` per key from a JWKS. Every key needs a `kid`
+    /// and must be a public verification key (symmetric, private or encryption keys stop the
+    /// cold start, naming the key); its algorithm comes from the key's `alg`, or else its type.
+    /// Keys of algorithms outside the allow-list are skipped, never trusted.
     pub fn new(jwks: &str, cfg: &VerifierConfig) -> Result<Self, VerifierSetupError> {
+        crate::keys::check_public_jwks(jwks).map_err(VerifierSetupError::BadJwks)?;
         let set: JwkSet =
             serde_json::from_str(jwks).map_err(|e| VerifierSetupError::BadJwks(e.to_string()))?;
         let mut keys = HashMap::new();
@@ -179,6 +187,9 @@ impl AccessTokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejection::TooLarge);
         }
+        if has_crit(token) {
+            return Err(Rejection::CriticalHeader);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
@@ -228,6 +239,19 @@ impl AccessTokenVerifier {
     }
 }
 
+/// RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not
+/// understand. Tollgate understands none, so any `crit` member is refused.
+fn has_crit(token: &str) -> bool {
+    use base64::Engine;
+    let Some(segment) = token.split('.').next() else {
+        return true;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment) else {
+        return true;
+    };
+    serde_json::from_slice::<Map<String, Value>>(&bytes).map_or(true, |h| h.contains_key("crit"))
+}
+
 fn classify(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
     use jsonwebtoken::errors::ErrorKind as K;
     match kind {
@@ -239,5 +263,105 @@ fn classify(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
         K::MissingRequiredClaim(_) => Rejection::MissingClaim,
         K::InvalidAlgorithm => Rejection::AlgorithmNotAllowed,
         _ => Rejection::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{SigningAlg, SigningKey, generate_pem};
+    use serde_json::json;
+
+    fn setup() -> (SigningKey, AccessTokenVerifier) {
+        let key = SigningKey::from_pem(
+            &generate_pem(SigningAlg::Es256).unwrap_or_default(),
+            SigningAlg::Es256,
+            Some("k1".into()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
+        let verifier = AccessTokenVerifier::new(&jwks, &config()).unwrap_or_else(|e| panic!("{e}"));
+        (key, verifier)
+    }
+
+    fn config() -> VerifierConfig {
+        VerifierConfig {
+            issuer: "https://i".into(),
+            audience: "api".into(),
+            leeway: 0,
+            algorithms: vec![Algorithm::ES256],
+        }
+    }
+
+    /// A token signed by `key` with `extra` members in its protected header.
+    fn token(key: &SigningKey, extra: Value) -> String {
+        use base64::Engine;
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let mut header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "k1"});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            header[k] = v;
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = json!({"iss": "https://i", "aud": "api", "sub": "u", "client_id": "c",
+            "scope": "a", "iat": now, "exp": now + 60});
+        let signing_input = format!("{}.{}", b64(&header), b64(&claims));
+        let sig = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            key.encoding_key(),
+            Algorithm::ES256,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        format!("{signing_input}.{sig}")
+    }
+
+    #[test]
+    fn a_well_formed_token_verifies() {
+        let (key, v) = setup();
+        assert!(v.verify(&token(&key, json!({}))).is_ok());
+    }
+
+    #[test]
+    fn crit_naming_any_extension_is_refused() {
+        let (key, v) = setup();
+        for crit in [
+            json!(["exp"]),
+            json!(["b64"]),
+            json!(["x-unknown"]),
+            json!([]),
+            json!("exp"),
+        ] {
+            let t = token(&key, json!({"crit": crit, "exp": 1, "b64": true}));
+            assert_eq!(
+                v.verify(&t).err(),
+                Some(Rejection::CriticalHeader),
+                "{crit}"
+            );
+        }
+    }
+
+    #[test]
+    fn symmetric_private_and_encryption_keys_stop_the_verifier_naming_the_key() {
+        let (key, _) = setup();
+        let public = serde_json::to_value(key.public_jwk()).unwrap_or_default();
+        let mut cases = vec![json!({"kty": "oct", "kid": "sym", "k": "c2VjcmV0", "alg": "HS256"})];
+        for (member, value) in [
+            ("d", json!("AAAA")),
+            ("use", json!("enc")),
+            ("key_ops", json!(["encrypt"])),
+        ] {
+            let mut k = public.clone();
+            k["kid"] = format!("bad-{member}").into();
+            k[member] = value;
+            cases.push(k);
+        }
+        for bad in cases {
+            let jwks = json!({ "keys": [public.clone(), bad.clone()] }).to_string();
+            let msg = AccessTokenVerifier::new(&jwks, &config())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(msg.contains(&format!("key {}", bad["kid"])), "{bad}: {msg}");
+        }
     }
 }
