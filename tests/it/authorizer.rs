@@ -58,11 +58,15 @@ fn new_keys() -> Keys {
 }
 
 fn state(keys: &Keys, extra: &[(&str, &str)]) -> State {
+    // These tests were written for unlisted routes open and simple HTTP API answers; the
+    // defaults are now deny and IAM (tests below cover them).
     let mut vars = vec![
         ("ISSUER", ISSUER),
         ("AUDIENCE", AUDIENCE),
         ("JWKS", keys.jwks.as_str()),
         ("ROUTE_SCOPES", ROUTES),
+        ("UNLISTED_ROUTES", "allow"),
+        ("HTTP_API_RESPONSE", "simple"),
     ];
     vars.extend_from_slice(extra);
     State::from_lookup(|k| {
@@ -167,7 +171,7 @@ fn rest_token_event_is_allowed_with_a_policy_for_the_whole_stage() {
     let policy = &out["policyDocument"];
     assert_eq!(policy["Version"], "2012-10-17");
     assert_eq!(
-        policy["Statement"],
+        policy["Statement"].as_array().unwrap()[..2],
         json!([
             {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"]},
             {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [
@@ -175,7 +179,16 @@ fn rest_token_event_is_allowed_with_a_policy_for_the_whole_stage() {
                 "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/admin/*"
             ]}
         ])
+        .as_array()
+        .unwrap()[..]
     );
+    // The third statement denies the path spellings the rules refuse.
+    let refused = &policy["Statement"][2];
+    assert_eq!(refused["Effect"], "Deny");
+    assert!(refused["Resource"].as_array().unwrap().contains(&json!(
+        "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/../*"
+    )));
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 3);
     assert!(iam_allows(policy, ORDERS_ARN));
 }
 

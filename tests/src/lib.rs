@@ -300,6 +300,36 @@ pub fn event_fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&raw).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// IAM's resource matching, written here independently of the product's glob: `*` matches
+/// any run of characters (`/` included), `?` exactly one character, everything else itself,
+/// case-sensitively.
+pub fn iam_glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // m[j]: the pattern so far matches t[..j].
+    let mut m = vec![false; t.len() + 1];
+    m[0] = true;
+    for &pc in &p {
+        let mut next = vec![false; t.len() + 1];
+        match pc {
+            '*' => {
+                let mut any = false;
+                for j in 0..=t.len() {
+                    any |= m[j];
+                    next[j] = any;
+                }
+            }
+            _ => {
+                for j in 1..=t.len() {
+                    next[j] = m[j - 1] && (pc == '?' || pc == t[j - 1]);
+                }
+            }
+        }
+        m = next;
+    }
+    m[t.len()]
+}
+
 /// Evaluates an authorizer's IAM policy for a method ARN the way API Gateway does: an explicit
 /// Deny wins, then an Allow, else the implicit deny.
 pub fn iam_allows(policy: &serde_json::Value, method_arn: &str) -> bool {
@@ -312,10 +342,7 @@ pub fn iam_allows(policy: &serde_json::Value, method_arn: &str) -> bool {
                 .collect(),
             _ => vec![],
         };
-        stmt["Action"] == "execute-api:Invoke"
-            && resources
-                .iter()
-                .any(|r| tollgate_common::route::glob(r, method_arn))
+        stmt["Action"] == "execute-api:Invoke" && resources.iter().any(|r| iam_glob(r, method_arn))
     };
     let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
     if statements
