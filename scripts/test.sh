@@ -70,6 +70,7 @@ SIGNING_KEY_FILE=$RUN/signing-key.pem
 USER_CLAIMS=email,name,groups
 JWKS_FILE=$RUN/jwks.json
 ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
+HTTP_API_RESPONSE=simple
 LOCKOUT_MAX_FAILURES=3
 LOCKOUT_WINDOW_SECONDS=300
 LOCKOUT_DURATION_SECONDS=300

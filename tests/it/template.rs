@@ -65,3 +65,143 @@ fn token_function_gets_every_table_by_its_variable() {
         assert_eq!(tagged.value.as_str(), Some(spec.logical_id));
     }
 }
+
+fn yaml(rel: &str) -> Value {
+    let path = format!("{}/../{rel}", env!("CARGO_MANIFEST_DIR"));
+    serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// A number, or the default of the parameter a `!Ref` names.
+fn number(doc: &Value, v: &Value) -> i64 {
+    match v {
+        Value::Tagged(t) if t.tag == "!Ref" => {
+            let name = t.value.as_str().unwrap();
+            doc["Parameters"][name]["MaxValue"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{name} needs a MaxValue"))
+        }
+        other => other
+            .as_i64()
+            .or_else(|| other.as_str().and_then(|s| s.parse().ok()))
+            .unwrap(),
+    }
+}
+
+const EVERY_TEMPLATE: [&str; 3] = [
+    "template.yaml",
+    "docs/attach-rest-api.yaml",
+    "docs/attach-http-api.yaml",
+];
+
+#[test]
+fn no_shipped_configuration_lets_a_cached_decision_cross_routes() {
+    let mut http_authorizers = 0;
+    for rel in EVERY_TEMPLATE {
+        let doc = yaml(rel);
+        for (name, res) in doc["Resources"].as_mapping().unwrap() {
+            let auth = &res["Properties"]["Auth"]["Authorizers"];
+            let Some(auths) = auth.as_mapping() else {
+                continue;
+            };
+            for (aname, a) in auths {
+                let what = format!("{rel}: {name:?}.{aname:?}");
+                let ttl = &a["Identity"]["ReauthorizeEvery"];
+                let cached = ttl.is_null() || number(&doc, ttl) > 0;
+                if res["Type"] == "AWS::Serverless::HttpApi" {
+                    http_authorizers += 1;
+                    // A simple yes/no is the first route's answer; cached, it serves others.
+                    let simple = a["EnableSimpleResponses"].as_bool().unwrap_or(false);
+                    assert!(!(simple && cached), "{what}: simple responses with a cache");
+                    assert_eq!(
+                        a["Identity"]["Headers"],
+                        serde_yaml::from_str::<Value>("[Authorization]").unwrap(),
+                        "{what}: one identity source"
+                    );
+                } else {
+                    // REST authorizers answer with a policy; only TOKEN and REQUEST exist.
+                    let kind = a["FunctionPayloadType"].as_str().unwrap_or("TOKEN");
+                    assert!(["TOKEN", "REQUEST"].contains(&kind), "{what}");
+                }
+            }
+        }
+    }
+    assert!(http_authorizers > 0, "the HTTP API example was checked");
+    // Tollgate's own default answer for HTTP APIs is a policy.
+    let t = template();
+    assert_eq!(t["Parameters"]["HttpApiResponse"]["Default"], "iam");
+    assert_eq!(t["Parameters"]["UnlistedRoutes"]["Default"], "deny");
+    assert_eq!(t["Parameters"]["PathCase"]["Default"], "lower");
+}
+
+#[test]
+fn a_cached_allow_never_outlives_the_shortest_access_token() {
+    let t = template();
+    let token_min = t["Parameters"]["AccessTokenTtl"]["MinValue"]
+        .as_i64()
+        .unwrap();
+    for rel in EVERY_TEMPLATE {
+        let doc = yaml(rel);
+        let cache = &doc["Parameters"]["AuthorizerCacheTtl"];
+        let max = cache["MaxValue"].as_i64().unwrap();
+        assert!(
+            max <= token_min,
+            "{rel}: cache {max} s > token {token_min} s"
+        );
+        assert!(cache["Default"].as_i64().unwrap() <= max);
+    }
+    // The template's own authorizer caches for AuthorizerCacheTtl.
+    let body = &t["Resources"]["TokenApi"]["Properties"]["DefinitionBody"];
+    let a = &body["securityDefinitions"]["TollgateAuthorizer"]["x-amazon-apigateway-authorizer"];
+    assert!(number(&t, &a["authorizerResultTtlInSeconds"]) <= token_min);
+}
+
+#[test]
+fn gateway_response_bodies_are_valid_json_with_a_quoted_message() {
+    let t = template();
+    let responses = t["Resources"]["TokenApi"]["Properties"]["GatewayResponses"]
+        .as_mapping()
+        .unwrap();
+    let mut checked = 0;
+    for rel in EVERY_TEMPLATE {
+        let doc = yaml(rel);
+        for (_, res) in doc["Resources"].as_mapping().unwrap() {
+            let Some(rs) = res["Properties"]["GatewayResponses"].as_mapping() else {
+                continue;
+            };
+            for (name, r) in rs.iter().chain(responses.iter()) {
+                for (_, body) in r["ResponseTemplates"].as_mapping().unwrap() {
+                    // API Gateway substitutes messageString already quoted (and escaped).
+                    let filled = body.as_str().unwrap().replace(
+                        "$context.error.messageString",
+                        r#""Missing \"Authentication\" Token""#,
+                    );
+                    assert!(!filled.contains("$context"), "{rel} {name:?}: {filled}");
+                    let json: serde_json::Value = serde_json::from_str(&filled)
+                        .unwrap_or_else(|e| panic!("{rel} {name:?}: {e}: {filled}"));
+                    assert!(json["error"].is_string() && json["error_description"].is_string());
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 7, "{checked}");
+}
+
+#[test]
+fn the_authorizer_answers_only_for_its_own_api_by_default() {
+    let t = template();
+    let vars = &t["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"];
+    let allowed = serde_yaml::to_string(&vars["ALLOWED_APIS"]).unwrap();
+    assert!(
+        allowed.contains("${TokenApi}/${StageName}"),
+        "ALLOWED_APIS: {allowed}"
+    );
+    for v in [
+        "UNLISTED_ROUTES",
+        "PATH_CASE",
+        "HTTP_API_RESPONSE",
+        "ROUTE_SCOPES",
+    ] {
+        assert!(!vars[v].is_null(), "{v} is set");
+    }
+}
