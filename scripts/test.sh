@@ -69,7 +69,7 @@ AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=500
 SIGNING_KEY_FILE=$RUN/signing-key.pem
 USER_CLAIMS=email,name,groups
 JWKS_FILE=$RUN/jwks.json
-ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
+ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin; GET /request=profile"
 HTTP_API_RESPONSE=simple
 LOCKOUT_MAX_FAILURES=3
 LOCKOUT_WINDOW_SECONDS=300

@@ -176,7 +176,14 @@ fn rest_token_event_is_allowed_with_a_policy_for_the_whole_stage() {
             {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*"]},
             {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [
                 "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/orders",
-                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/admin/*"
+                // ANY /admin/* as every method: `prod/*/admin/*` would also cover GET/x/admin/y.
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/admin/*",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/admin/*",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/PUT/admin/*",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/PATCH/admin/*",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/DELETE/admin/*",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/HEAD/admin/*",
+                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/OPTIONS/admin/*"
             ]}
         ])
         .as_array()

@@ -224,9 +224,10 @@ fn evaluate(state: &State, incoming: Incoming) -> Result<Decision, Rejection> {
     {
         return Err(Rejection::ApiNotAllowed);
     }
-    // The path the backend sees must not be a spelling the rules refuse either.
+    // The path the backend sees must not be a spelling the rules refuse either (a trailing `/`
+    // aside: an HTTP API's rawPath for a named stage's root may end in one; the ARN decides it).
     if let Some(raw) = &incoming.raw_path
-        && refusal(raw, PathCase::Exact).is_some()
+        && refusal(raw.trim_end_matches('/'), PathCase::Exact).is_some()
     {
         return Err(Rejection::RefusedPath);
     }

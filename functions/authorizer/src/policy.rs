@@ -3,7 +3,7 @@
 //! token may reach, and denies the ones it may not: never just the `methodArn` of the first call.
 
 use serde_json::{Value, json};
-use tollgate_common::route::{RouteRules, Unlisted, refused_patterns};
+use tollgate_common::route::{METHODS, RouteRule, RouteRules, Unlisted, refused_patterns};
 use tollgate_common::scope::Scopes;
 
 /// A parsed `methodArn`/`routeArn`:
@@ -28,9 +28,12 @@ impl RouteArn {
         // `.../GET` without the path's `/` would not match the policy's `.../GET/`.
         let path = format!("/{}", segs.next()?);
         // The prefix and method become part of IAM patterns. A `*` stage is what API Gateway's
-        // console test sends; `?` and a method that is not a plain verb never are.
-        let methodish = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
-        if api.is_empty() || stage.is_empty() || !methodish || parts[5].contains('?') {
+        // console test sends; `?` and a method API Gateway does not route never are.
+        if api.is_empty()
+            || stage.is_empty()
+            || !METHODS.contains(&method)
+            || parts[5].contains('?')
+        {
             return None;
         }
         let prefix = format!("{}:{api}/{stage}/", parts[..5].join(":"));
@@ -41,8 +44,11 @@ impl RouteArn {
         })
     }
 
-    fn resource(&self, method: &str, path: &str) -> String {
-        format!("{}{}{}", self.prefix, method, path)
+    /// Every resource ARN of `rule` in this API and stage.
+    fn resources<'a>(&'a self, rule: &'a RouteRule) -> impl Iterator<Item = String> + 'a {
+        rule.resources()
+            .into_iter()
+            .map(move |tail| format!("{}{tail}", self.prefix))
     }
 }
 
@@ -57,19 +63,13 @@ pub fn policy_document(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> 
         .partition(|r| r.scopes.is_subset_of(scopes));
     let allow: Vec<String> = match routes.unlisted {
         Unlisted::Allow => vec![format!("{}*", arn.prefix)],
-        Unlisted::Deny => satisfied
-            .iter()
-            .map(|r| arn.resource(&r.method, &r.path))
-            .collect(),
+        Unlisted::Deny => satisfied.iter().flat_map(|r| arn.resources(r)).collect(),
     };
     if allow.is_empty() {
         // Nothing is reachable: an explicit Deny of the whole stage.
         return json!({ "Version": "2012-10-17", "Statement": [statement("Deny", vec![format!("{}*", arn.prefix)])] });
     }
-    let deny: Vec<String> = unsatisfied
-        .iter()
-        .map(|r| arn.resource(&r.method, &r.path))
-        .collect();
+    let deny: Vec<String> = unsatisfied.iter().flat_map(|r| arn.resources(r)).collect();
     let refused: Vec<String> = refused_patterns(routes.case)
         .iter()
         .map(|p| format!("{}{p}", arn.prefix))
@@ -164,9 +164,15 @@ mod tests {
             doc["Statement"][0]["Resource"],
             json!(["arn:aws:execute-api:r:1:api/s/GET/orders/*"])
         );
+        // ANY is every method spelled out: `api/s/*/admin/*` would cover `GET/x/admin/y` too.
         assert_eq!(
             doc["Statement"][1]["Resource"],
-            json!(["arn:aws:execute-api:r:1:api/s/*/admin/*"])
+            json!(
+                METHODS
+                    .iter()
+                    .map(|m| format!("arn:aws:execute-api:r:1:api/s/{m}/admin/*"))
+                    .collect::<Vec<_>>()
+            )
         );
         assert!(!allows(
             &rules,

@@ -85,8 +85,10 @@ impl RouteRules {
             } else {
                 method
             };
-            if !(method == "*" || method.bytes().all(|b| b.is_ascii_uppercase())) {
-                return Err(err("bad method"));
+            if !(method == "*" || METHODS.contains(&method.as_str())) {
+                return Err(err(
+                    "bad method (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY)",
+                ));
             }
             let path = path.trim();
             if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '?') {
@@ -132,7 +134,7 @@ impl RouteRules {
     /// Whether a token with `scopes` may call `method path`: the path is not refused, every
     /// matching rule is satisfied, and some rule matches unless unlisted routes are allowed.
     pub fn allows(&self, scopes: &Scopes, method: &str, path: &str) -> bool {
-        if self.refusal(path).is_some() {
+        if self.refusal(path).is_some() || !METHODS.contains(&method) {
             return false;
         }
         let mut any = false;
@@ -143,6 +145,22 @@ impl RouteRules {
             any = true;
         }
         any || self.unlisted == Unlisted::Allow
+    }
+}
+
+/// The methods API Gateway puts in a method ARN. A rule for `ANY` becomes one IAM resource per
+/// method: `{stage}/*/orders` would also match `GET/x/orders`, since IAM's `*` crosses `/`.
+pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+impl RouteRule {
+    /// The method-and-path tails, to follow `{api}/{stage}/`, that this rule covers in IAM.
+    pub fn resources(&self) -> Vec<String> {
+        let one = [self.method.as_str()];
+        let methods: &[&str] = if self.method == "*" { &METHODS } else { &one };
+        methods
+            .iter()
+            .map(|m| format!("{m}{}", self.path))
+            .collect()
     }
 }
 
@@ -337,6 +355,14 @@ mod tests {
         let r = RouteRules::parse("GET /x=a; ANY /y=a", Unlisted::Deny).unwrap();
         assert!(r.allows(&scopes("a"), "GET", "/x"));
         assert!(!r.allows(&scopes("a"), "get", "/x"));
-        assert!(r.allows(&scopes("a"), "get", "/y"));
+        assert!(r.allows(&scopes("a"), "PATCH", "/y"));
+        // A method API Gateway never sends matches nothing, not even ANY: IAM could not say so.
+        assert!(!r.allows(&scopes("a"), "get", "/y"));
+        assert!(!r.allows(&scopes("a"), "TRACE", "/y"));
+        assert!(RouteRules::parse("FOO /x=a", Unlisted::Deny).is_err());
+        assert_eq!(
+            r.rules[1].resources(),
+            METHODS.iter().map(|m| format!("{m}/y")).collect::<Vec<_>>()
+        );
     }
 }
