@@ -12,7 +12,7 @@ use tollgate_common::scope::Scopes;
 use tollgate_tests::iam_allows;
 
 const PREFIX: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/";
-const METHODS: [&str; 4] = ["GET", "POST", "DELETE", "PUT"];
+const METHODS: [&str; 5] = ["GET", "POST", "DELETE", "PUT", "OPTIONS"];
 const RULE_METHODS: [&str; 4] = ["GET", "POST", "ANY", "DELETE"];
 const RULE_PATHS: [&str; 12] = [
     "/orders",
@@ -194,4 +194,22 @@ fn iam_glob_is_iams() {
     assert!(iam_glob("*/../*", "GET/x/../y"));
     assert!(!iam_glob("*/*/", "GET/"));
     assert!(iam_glob("*é*", "GET/é"));
+}
+
+#[test]
+fn an_any_rule_in_a_cached_policy_covers_only_its_own_path() {
+    // Found by the property above: `{stage}/*/admin/*` also matched `GET/orders/admin/x`.
+    let routes = RouteRules::parse(
+        "ANY /admin/*=admin; GET /orders/*=orders:read",
+        Unlisted::Deny,
+    )
+    .unwrap();
+    let admin = Scopes::parse("admin").unwrap();
+    let first = RouteArn::parse(&format!("{PREFIX}DELETE/admin/1")).unwrap();
+    let policy = policy_document(&routes, &admin, &first);
+    assert!(iam_allows(&policy, &format!("{PREFIX}DELETE/admin/1")));
+    assert!(iam_allows(&policy, &format!("{PREFIX}OPTIONS/admin/1")));
+    let deeper = format!("{PREFIX}GET/orders/admin/x");
+    assert!(!iam_allows(&policy, &deeper));
+    assert!(!allows(&routes, &admin, &RouteArn::parse(&deeper).unwrap()));
 }
