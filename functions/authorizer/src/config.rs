@@ -23,6 +23,22 @@ pub struct State {
     pub allowed_apis: Option<Vec<ApiStage>>,
 }
 
+/// `ROUTE_SCOPES`, `UNLISTED_ROUTES` (default deny) and `PATH_CASE` (default lower).
+fn read_routes(opt: &impl Fn(&str) -> Option<String>) -> anyhow::Result<RouteRules> {
+    let unlisted = match opt("UNLISTED_ROUTES").as_deref() {
+        None | Some("deny") => Unlisted::Deny,
+        Some("allow") => Unlisted::Allow,
+        Some(other) => anyhow::bail!("UNLISTED_ROUTES must be allow or deny, not {other:?}"),
+    };
+    let case = match opt("PATH_CASE").as_deref() {
+        None | Some("lower") => PathCase::Lower,
+        Some("exact") => PathCase::Exact,
+        Some(other) => anyhow::bail!("PATH_CASE must be lower or exact, not {other:?}"),
+    };
+    RouteRules::parse_with(&opt("ROUTE_SCOPES").unwrap_or_default(), unlisted, case)
+        .map_err(|e| anyhow::anyhow!("ROUTE_SCOPES: {e}"))
+}
+
 /// One `apiId/stage` entry of `ALLOWED_APIS`; a stage of `*` is every stage of that API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiStage {
@@ -108,19 +124,7 @@ impl State {
         };
         let verifier =
             AccessTokenVerifier::new(&jwks, &cfg).map_err(|e| anyhow::anyhow!("JWKS: {e}"))?;
-        let unlisted = match opt("UNLISTED_ROUTES").as_deref() {
-            None | Some("deny") => Unlisted::Deny,
-            Some("allow") => Unlisted::Allow,
-            Some(other) => anyhow::bail!("UNLISTED_ROUTES must be allow or deny, not {other:?}"),
-        };
-        let case = match opt("PATH_CASE").as_deref() {
-            None | Some("lower") => PathCase::Lower,
-            Some("exact") => PathCase::Exact,
-            Some(other) => anyhow::bail!("PATH_CASE must be lower or exact, not {other:?}"),
-        };
-        let routes =
-            RouteRules::parse_with(&opt("ROUTE_SCOPES").unwrap_or_default(), unlisted, case)
-                .map_err(|e| anyhow::anyhow!("ROUTE_SCOPES: {e}"))?;
+        let routes = read_routes(&opt)?;
         // IAM policies by default: a simple yes/no cached per token would serve other routes.
         let http_api_response = match opt("HTTP_API_RESPONSE").as_deref() {
             None | Some("iam") => HttpApiResponse::Iam,

@@ -272,6 +272,24 @@ mod tests {
     }
 
     #[test]
+    fn an_event_carries_one_credential_or_is_refused() {
+        let one = json!({"headers": {"Authorization": "Bearer a"},
+            "multiValueHeaders": {"Authorization": ["Bearer a"]}, "identitySource": ["Bearer a"]});
+        assert_eq!(single_credential(&one), Ok(Some("Bearer a".into())));
+        assert_eq!(single_credential(&json!({"headers": {}})), Ok(None));
+        for bad in [
+            json!({"headers": {"Authorization": "Bearer a", "authorization": "Bearer a"}}),
+            json!({"multiValueHeaders": {"Authorization": ["Bearer a", "Bearer b"]}}),
+            json!({"headers": {"Authorization": "Bearer a"}, "multiValueHeaders": {"Authorization": ["Bearer b"]}}),
+            json!({"identitySource": ["Bearer a", "Bearer b"]}),
+            json!({"headers": {"authorization": "Bearer a"}, "identitySource": ["Bearer b"]}),
+            json!({"headers": {"authorization": 5}}),
+        ] {
+            assert!(single_credential(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn unknown_events_are_unreadable() {
         assert!(read_event(json!({})).is_err());
         assert!(read_event(json!({"type": "TOKEN", "authorizationToken": 5})).is_err());

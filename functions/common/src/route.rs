@@ -94,6 +94,10 @@ impl RouteRules {
             if !path.starts_with('/') || path.contains(|c: char| c.is_whitespace() || c == '?') {
                 return Err(err("path must start with '/' and have no spaces or '?'"));
             }
+            if path.len() > 400 {
+                // API Gateway limits a policy's resource ARN to 512 characters.
+                return Err(err("path is longer than 400 characters"));
+            }
             if refusal(path, case).is_some() {
                 return Err(err(
                     "path is a form requests are refused in (dot segment, '//', trailing '/', \
@@ -338,6 +342,8 @@ mod tests {
 
     #[test]
     fn rules_must_be_written_in_the_canonical_form() {
+        let long = format!("GET /{}=a", "x".repeat(400));
+        assert!(RouteRules::parse(&long, Unlisted::Deny).is_err());
         for bad in [
             "GET /Orders=a",
             "GET /orders/=a",
