@@ -7,6 +7,7 @@ mod admin;
 mod auth_endpoint;
 mod authorizer;
 mod authorizer_variants;
+mod docs;
 mod dynamo_adapters;
 mod flow;
 mod least_privilege;

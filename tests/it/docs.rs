@@ -1,0 +1,386 @@
+//! Docs that cannot drift: plain file reading, no services. The log messages the functions emit
+//! against docs/operations.md, the template's parameters against docs/configuration.md and every
+//! parameter name the docs use, and every relative link in the docs against the repository.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+mod links;
+mod rust_lexer;
+use rust_lexer::{log_messages, string_literals, tokens};
+
+/// CamelCase names the docs may use that are not Tollgate's: AWS properties, metrics, errors.
+/// A name neither here nor in template.yaml fails the test, so a renamed parameter is caught.
+const KNOWN_NAMES: &[&str] = &[
+    "Allow",
+    "Authorization",
+    "Bearer",
+    "BuildProperties",
+    "CodeUri",
+    "ConditionalCheckFailed",
+    "ConsumedReadCapacityUnits",
+    "ConsumedWriteCapacityUnits",
+    "DefinitionBody",
+    "DeletionPolicy",
+    "Deny",
+    "Duration",
+    "EnableFunctionDefaultPermissions",
+    "EnableSimpleResponses",
+    "Errors",
+    "GetItem",
+    "GetSecretValue",
+    "IncomingBytes",
+    "LogFormat",
+    "LoggingConfig",
+    "Pragma",
+    "PutItem",
+    "Retain",
+    "SSEEnabled",
+    "SecretString",
+    "Throttles",
+    "TollgateStackName",
+    "TransactWrite",
+    "TransactionConflict",
+    "Unauthorized",
+    "UpdateItem",
+    "DeleteItem",
+    "ApiName",
+    "Debug",
+    "EdDSA",
+    "Scan",
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// README.md, CONTRIBUTING.md and every docs/*.md, as paths relative to the root.
+fn doc_files() -> Vec<String> {
+    let mut files = vec!["README.md".to_owned(), "CONTRIBUTING.md".to_owned()];
+    let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every log message under functions/, with where it is logged.
+fn code_messages() -> BTreeMap<String, Vec<String>> {
+    let mut files = Vec::new();
+    rust_files(&root().join("functions"), &mut files);
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(root()).unwrap().display().to_string();
+        let src = std::fs::read_to_string(&file).unwrap();
+        for m in log_messages(&tokens(&src)) {
+            match m.message {
+                Some(msg) => found
+                    .entry(msg)
+                    .or_default()
+                    .push(format!("{rel}:{}", m.line)),
+                None => problems.push(format!(
+                    "{rel}:{}: {}! without a literal message",
+                    m.line, m.level
+                )),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(
+        found.len() >= 10,
+        "found only {found:?}: is the extractor broken?"
+    );
+    found
+}
+
+fn all_code_literals() -> BTreeSet<String> {
+    let mut files = Vec::new();
+    rust_files(&root().join("functions"), &mut files);
+    files
+        .iter()
+        .flat_map(|f| string_literals(&tokens(&std::fs::read_to_string(f).unwrap())))
+        .collect()
+}
+
+/// The text between `<!-- docs-drift: NAME begin ... -->` and `<!-- docs-drift: NAME end -->`.
+fn sections<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let (begin, end) = (
+        format!("docs-drift: {name} begin"),
+        format!("docs-drift: {name} end"),
+    );
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(b) = rest.find(&begin) {
+        let after = &rest[b..];
+        let body = &after[after.find("-->").expect("unclosed marker") + 3..];
+        let e = body
+            .find(&end)
+            .unwrap_or_else(|| panic!("no `{end}` marker"));
+        out.push(&body[..e]);
+        rest = &body[e..];
+    }
+    assert!(!out.is_empty(), "no `{begin}` marker");
+    out
+}
+
+/// The body rows of the markdown tables in `text`, split into cells.
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut header = true;
+    for line in text.lines().map(str::trim) {
+        if !line.starts_with('|') {
+            header = true;
+            continue;
+        }
+        let cells: Vec<String> = line
+            .trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect();
+        if cells
+            .iter()
+            .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+        {
+            continue;
+        }
+        if std::mem::replace(&mut header, false) {
+            continue;
+        }
+        rows.push(cells);
+    }
+    rows
+}
+
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_log_message_is_documented_and_every_documented_one_is_logged() {
+    let code = code_messages();
+    let ops = read("docs/operations.md");
+    let mut documented = BTreeSet::new();
+    for s in sections(&ops, "log messages") {
+        for row in table_rows(s) {
+            let names = backticked(&row[0]);
+            assert!(
+                !names.is_empty(),
+                "operations.md row without a message: {row:?}"
+            );
+            documented.extend(names);
+        }
+    }
+    let undocumented: Vec<_> = code
+        .iter()
+        .filter(|(m, _)| !documented.contains(*m))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "logged but not in docs/operations.md: {undocumented:#?}"
+    );
+    let mut named = documented.clone();
+    for s in sections(&ops, "alarms") {
+        for row in table_rows(s)
+            .iter()
+            .filter(|r| r[1].contains("log message"))
+        {
+            named.extend(backticked(&row[0]));
+        }
+    }
+    named.extend(
+        ops.split("$.fields.message = \"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_owned()),
+    );
+    let stale: Vec<_> = named.iter().filter(|m| !code.contains_key(*m)).collect();
+    assert!(
+        stale.is_empty(),
+        "docs/operations.md names messages no code logs: {stale:?}"
+    );
+}
+
+#[test]
+fn documented_refusal_reasons_exist_in_the_code() {
+    let literals = all_code_literals();
+    let ops = read("docs/operations.md");
+    let reasons: Vec<String> = sections(&ops, "reasons")
+        .iter()
+        .flat_map(|s| table_rows(s))
+        .flat_map(|r| backticked(&r[0]))
+        .collect();
+    assert!(reasons.len() >= 10, "{reasons:?}");
+    let stale: Vec<_> = reasons.iter().filter(|r| !literals.contains(*r)).collect();
+    assert!(
+        stale.is_empty(),
+        "operations.md documents reasons the code never gives: {stale:?}"
+    );
+}
+
+fn template() -> Value {
+    serde_yaml::from_str(&read("template.yaml")).unwrap()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The parameters a template value refers to: `!Ref P`, `${P}` in `!Sub`, anywhere inside it.
+fn referenced(v: &Value, params: &BTreeSet<String>, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Tagged(t) if t.tag == "Ref" => out.extend(
+            t.value
+                .as_str()
+                .filter(|p| params.contains(*p))
+                .map(str::to_owned),
+        ),
+        Value::Tagged(t) if t.tag == "Sub" => {
+            let s = t.value.as_str().unwrap_or_default();
+            out.extend(
+                s.split("${")
+                    .skip(1)
+                    .map(|r| r[..r.find('}').unwrap()].to_owned())
+                    .filter(|p| params.contains(p)),
+            );
+        }
+        Value::Tagged(t) => referenced(&t.value, params, out),
+        Value::Sequence(s) => s.iter().for_each(|x| referenced(x, params, out)),
+        Value::Mapping(m) => m.values().for_each(|x| referenced(x, params, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn configuration_doc_maps_every_variable_and_parameter_of_the_template() {
+    let t = template();
+    let params = keys(&t["Parameters"]);
+    let doc = read("docs/configuration.md");
+    let mut mentioned = BTreeSet::new();
+    for function in ["TokenFunction", "AuthorizerFunction"] {
+        let vars = &t["Resources"][function]["Properties"]["Environment"]["Variables"];
+        let mut rows: BTreeMap<String, Option<String>> = BTreeMap::new();
+        for s in sections(&doc, &format!("variables {function}")) {
+            for row in table_rows(s) {
+                let var = backticked(&row[0])
+                    .pop()
+                    .unwrap_or_else(|| panic!("{row:?}"));
+                let param = backticked(&row[1]).pop();
+                if let Some(p) = &param {
+                    assert!(
+                        params.contains(p),
+                        "configuration.md: {var} -> `{p}`, not a template parameter"
+                    );
+                    assert!(
+                        vars.get(var.as_str()).is_some(),
+                        "configuration.md: {var} -> `{p}`, but the template does not set {var} for {function}"
+                    );
+                    mentioned.insert(p.clone());
+                }
+                rows.insert(var, param);
+            }
+        }
+        for var in keys(vars) {
+            let mut refs = BTreeSet::new();
+            referenced(&vars[var.as_str()], &params, &mut refs);
+            match rows.get(&var) {
+                None => panic!("{function} sets {var}; docs/configuration.md does not list it"),
+                Some(None) => assert!(
+                    refs.is_empty(),
+                    "configuration.md: {var} has no parameter, but the template sets it from {refs:?}"
+                ),
+                Some(Some(p)) => assert!(
+                    refs.contains(p),
+                    "configuration.md: {var} -> {p}, but the template sets it from {refs:?}"
+                ),
+            }
+        }
+    }
+    for s in sections(&doc, "parameters") {
+        mentioned.extend(table_rows(s).iter().flat_map(|r| backticked(&r[0])));
+    }
+    let missing: Vec<_> = params.difference(&mentioned).collect();
+    assert!(
+        missing.is_empty(),
+        "template parameters missing from docs/configuration.md: {missing:?}"
+    );
+    let unknown: Vec<_> = mentioned.difference(&params).collect();
+    assert!(
+        unknown.is_empty(),
+        "configuration.md lists parameters the template lacks: {unknown:?}"
+    );
+}
+
+fn is_camel(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+        && word.chars().all(|c| c.is_ascii_alphanumeric())
+        && word.chars().any(|c| c.is_ascii_lowercase())
+}
+
+#[test]
+fn parameter_names_in_the_docs_exist_in_the_template() {
+    let t = template();
+    let params = keys(&t["Parameters"]);
+    let mut known: BTreeSet<String> = params.clone();
+    known.extend(keys(&t["Outputs"]));
+    known.extend(keys(&t["Resources"]));
+    known.extend(KNOWN_NAMES.iter().map(|s| (*s).to_owned()));
+    let mut problems = Vec::new();
+    for file in doc_files() {
+        let text = read(&file);
+        for word in backticked(&text).iter().filter(|w| is_camel(w)) {
+            if !known.contains(word) {
+                problems.push(format!("{file}: `{word}` is no template parameter, output or resource (an AWS name? add it to KNOWN_NAMES)"));
+            }
+        }
+        for after in text.split("--parameter-overrides").skip(1) {
+            let line = after.lines().next().unwrap_or_default();
+            for word in line.split(|c: char| !c.is_ascii_alphanumeric() && c != '=') {
+                let Some(name) = word
+                    .split('=')
+                    .next()
+                    .filter(|n| word.contains('=') && is_camel(n))
+                else {
+                    continue;
+                };
+                if !params.contains(name) {
+                    problems.push(format!(
+                        "{file}: --parameter-overrides names `{name}`, not a template parameter"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
