@@ -9,6 +9,7 @@ mod authorizer;
 mod dynamo_adapters;
 mod flow;
 mod least_privilege;
+mod lockout;
 mod logs;
 mod oauth2_client;
 mod refresh;

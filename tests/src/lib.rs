@@ -3,6 +3,7 @@
 //! token function that `scripts/test.sh` serves under `cargo lambda watch`.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -130,14 +131,23 @@ pub fn test_users() -> Vec<User> {
 
 /// Starts the dev auth endpoint in this process on a free port; returns its URL.
 pub async fn start_auth_endpoint(credential: Option<(&str, &str)>) -> String {
+    start_counted_auth_endpoint(credential).await.0
+}
+
+/// Like `start_auth_endpoint`, with the counter of password checks it has received.
+pub async fn start_counted_auth_endpoint(
+    credential: Option<(&str, &str)>,
+) -> (String, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let settings = Settings {
         users: test_users(),
         credential: credential.map(|(h, v)| (h.into(), v.into())),
+        ..Settings::default()
     };
+    let calls = settings.calls.clone();
     tokio::spawn(tollgate_dev_auth::serve(listener, Arc::new(settings)));
-    format!("http://{addr}/")
+    (format!("http://{addr}/"), calls)
 }
 
 /// The token function as `scripts/test.sh` serves it under `cargo lambda watch`.
