@@ -56,7 +56,7 @@ target/debug/tollgate-admin public-jwks --key "$RUN/signing-key.pem" >"$RUN/jwks
 WATCH_PORT="$(free_port)"
 DOWN_PORT="$(free_port)"
 CLOSED_PORT="$(free_port)" # nothing listens here: the auth endpoint is "down"
-write_env() { # auth-url issuer
+write_env() { # auth-url issuer [log-level]
   cat <<ENV
 ISSUER=$2
 AUDIENCE=tollgate-test-api
@@ -77,14 +77,15 @@ AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
-RUST_LOG=debug
+RUST_LOG=${3:-debug}
 NO_COLOR=1
 ENV
 }
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
 DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
 write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" >"$RUN/token.env"
-write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" >"$RUN/token-down.env"
+# The second instance logs at TRACE, so the log test proves no level leaks a secret.
+write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace >"$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-token.json
@@ -99,6 +100,8 @@ TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
+TOLLGATE_E2E_AUTH_DOWN_LOG="$RUN/watch-down.log" \
+TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
   cargo test --workspace --test it --locked

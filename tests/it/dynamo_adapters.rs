@@ -336,7 +336,7 @@ async fn reservations_stop_at_the_limit_and_come_back_when_released() {
     }
     assert_eq!(
         store.reserve(&key, now, &policy()).await.unwrap(),
-        Reservation::Refused,
+        Reservation::Busy,
         "three attempts in flight use up the window"
     );
     store.release(&key).await.unwrap();
@@ -369,7 +369,7 @@ async fn reservations_stop_at_the_limit_and_come_back_when_released() {
     );
     assert_eq!(
         store.reserve(&key, now + 100, &policy()).await.unwrap(),
-        Reservation::Refused,
+        Reservation::Locked,
         "locked"
     );
     assert_eq!(
@@ -383,7 +383,7 @@ async fn reservations_stop_at_the_limit_and_come_back_when_released() {
     }
     assert_eq!(
         store.reserve(&key, now + 150, &policy()).await.unwrap(),
-        Reservation::Refused
+        Reservation::Busy
     );
     assert_eq!(
         store.reserve(&key, now + 183, &policy()).await.unwrap(),

@@ -637,7 +637,8 @@ impl LockoutStore for DynamoLockoutStore {
     ) -> Result<Reservation, LockoutStoreError> {
         let values = window_values(now, p);
         // Conditional writes only, never read-then-write. The second try of the open window
-        // covers losing the race to open it; failing all three means locked or used up.
+        // covers losing the race to open it; failing all three means locked or used up, and
+        // only then a read tells which.
         for (update, condition) in [RESERVE_IN_WINDOW, RESERVE_NEW_WINDOW, RESERVE_IN_WINDOW] {
             if self
                 .conditional(key, update, condition, &values)
@@ -647,7 +648,10 @@ impl LockoutStore for DynamoLockoutStore {
                 return Ok(Reservation::Granted);
             }
         }
-        Ok(Reservation::Refused)
+        Ok(match self.locked_until(key, now).await? {
+            Some(_) => Reservation::Locked,
+            None => Reservation::Busy,
+        })
     }
 
     async fn record_failure(

@@ -410,9 +410,15 @@ impl TokenService {
             })?;
         match reservation {
             Reservation::Granted => Ok(()),
-            Reservation::Refused => {
+            Reservation::Locked => {
                 info!(client_id = %client.client_id, "password grant refused: username locked");
                 Err(locked_error())
+            }
+            Reservation::Busy => {
+                // Every attempt of the window is being checked right now: this one waits its
+                // turn (503 with Retry-After) rather than be told its password is wrong.
+                info!(client_id = %client.client_id, "password grant deferred: all attempts in flight");
+                Err(OAuthError::unavailable())
             }
         }
     }
@@ -866,6 +872,38 @@ mod tests {
             .unwrap_err();
         assert!(err.description.contains("too many failed attempts"));
         assert_eq!(f.verifier.calls(), calls);
+    }
+
+    #[tokio::test]
+    async fn attempts_all_in_flight_defer_the_next_login_with_503() {
+        let f = fixture().await;
+        let key = lockout_key("alice");
+        let policy = f.service.policy.lockout;
+        for _ in 0..3 {
+            let r = f
+                .service
+                .lockout
+                .reserve(&key, f.clock.now(), &policy)
+                .await;
+            assert_eq!(r.unwrap(), Reservation::Granted);
+        }
+        let good = password("alice", "pw");
+        assert_eq!(
+            code(&f, req("app", "app-secret", &to_params(&good))).await,
+            Some(ErrorCode::TemporarilyUnavailable)
+        );
+        assert_eq!(
+            f.verifier.calls(),
+            0,
+            "no check beyond the window's attempts"
+        );
+        f.service.lockout.release(&key).await.unwrap();
+        assert!(
+            f.service
+                .token(&req("app", "app-secret", &to_params(&good)))
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

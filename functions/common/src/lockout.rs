@@ -85,9 +85,11 @@ pub fn lockout_key(username: &str) -> String {
 pub enum Reservation {
     /// This attempt may ask the auth endpoint.
     Granted,
-    /// The username is locked, or the window's attempts are used up (some may still be in
-    /// flight): refuse without asking the auth endpoint.
-    Refused,
+    /// The username is locked: refuse without asking the auth endpoint.
+    Locked,
+    /// Not locked, but the window's attempts are all taken by checks still in flight: refuse
+    /// for now (a retry shortly after finds them finished: counted or reset by a success).
+    Busy,
 }
 
 #[derive(Debug, thiserror::Error)]

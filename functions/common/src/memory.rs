@@ -158,7 +158,7 @@ impl LockoutStore for MemoryLockout {
         let mut map = lock(&self.0);
         let c = map.entry(key.to_owned()).or_default();
         if c.locked_until > now {
-            return Ok(Reservation::Refused);
+            return Ok(Reservation::Locked);
         }
         if c.window_start.saturating_add(p.window_secs) <= now {
             *c = Counter {
@@ -167,7 +167,7 @@ impl LockoutStore for MemoryLockout {
             };
         }
         if c.attempts >= p.max_failures {
-            return Ok(Reservation::Refused);
+            return Ok(Reservation::Busy);
         }
         c.attempts += 1;
         Ok(Reservation::Granted)

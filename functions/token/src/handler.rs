@@ -10,7 +10,7 @@ use tollgate_common::OAuthError;
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::Deadline;
 use tollgate_common::grant::{TokenResponse, short_hash};
-use tracing::{info, warn};
+use tracing::{info, trace, warn};
 
 use crate::form::{self, FormError};
 use crate::state::AppState;
@@ -29,6 +29,7 @@ struct Outcome {
 /// The Lambda entry point. It never fails: every outcome is a response.
 pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let started = Instant::now();
+    trace!(method = %req.method(), "request received");
     let mut outcome = Outcome::default();
     let resp = route(state, &req, &mut outcome).await;
     info!(
