@@ -6,6 +6,7 @@
 mod admin;
 mod auth_endpoint;
 mod authorizer;
+mod client_secrets;
 mod dynamo_adapters;
 mod flow;
 mod least_privilege;

@@ -64,6 +64,17 @@ impl Deadline {
     pub const fn at_ms(at_ms: u64) -> Self {
         Self { at_ms }
     }
+    /// The deadline the Lambda runtime announced: milliseconds since the epoch in AWS. A value
+    /// too small to be a time since the epoch (before 2001) is read as milliseconds from now,
+    /// which is what `cargo lambda watch` sends (its timeout); 0 is no deadline.
+    pub fn from_lambda(ms: u64, clock: &dyn Clock) -> Self {
+        const YEAR_2001_MS: u64 = 978_307_200_000;
+        match ms {
+            0 => Self::none(),
+            ms if ms < YEAR_2001_MS => Self::at_ms(clock.now_ms().saturating_add(ms)),
+            ms => Self::at_ms(ms),
+        }
+    }
     /// No deadline (unit tests, tools).
     pub const fn none() -> Self {
         Self { at_ms: u64::MAX }
@@ -92,6 +103,21 @@ mod tests {
         clock.advance(60);
         assert_eq!(d.remaining(&clock), Duration::ZERO, "no underflow");
         assert!(Deadline::none().remaining(&clock) > Duration::from_secs(3600 * 24 * 365));
+    }
+
+    #[test]
+    fn lambda_deadlines_are_absolute_or_relative_to_now() {
+        let clock = ManualClock::new(1_795_000_000);
+        let absolute = clock.now_ms() + 10_000;
+        assert_eq!(
+            Deadline::from_lambda(absolute, &clock),
+            Deadline::at_ms(absolute)
+        );
+        assert_eq!(
+            Deadline::from_lambda(600_000, &clock).remaining(&clock),
+            Duration::from_millis(599_500)
+        );
+        assert_eq!(Deadline::from_lambda(0, &clock), Deadline::none());
     }
 
     #[test]

@@ -8,9 +8,9 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use tollgate_common::OAuthError;
 use tollgate_common::client::GrantType;
-use tollgate_common::clock::Deadline;
+use tollgate_common::clock::{Deadline, SystemClock};
 use tollgate_common::grant::{TokenResponse, short_hash};
-use tracing::{info, trace, warn};
+use tracing::{debug, info, trace, warn};
 
 use crate::form::{self, FormError};
 use crate::state::AppState;
@@ -181,12 +181,17 @@ async fn form_post(
 }
 
 /// Lambda's deadline for this invocation; none when the request did not come through the
-/// runtime (a deadline of 0 means the same).
+/// runtime.
 fn deadline(req: &Request) -> Deadline {
-    match req.lambda_context_ref().map(|c| c.deadline) {
-        Some(ms) if ms > 0 => Deadline::at_ms(ms),
-        _ => Deadline::none(),
-    }
+    let deadline = req.lambda_context_ref().map_or(Deadline::none(), |c| {
+        Deadline::from_lambda(c.deadline, &SystemClock)
+    });
+    debug!(
+        remaining_ms =
+            u64::try_from(deadline.remaining(&SystemClock).as_millis()).unwrap_or(u64::MAX),
+        "invocation deadline"
+    );
+    deadline
 }
 
 /// RFC 7009 §2.2: 200 whether or not there was anything to revoke.
