@@ -53,6 +53,8 @@ target/debug/tollgate-admin create-tables >/dev/null
 target/debug/tollgate-admin generate-key --out "$RUN/signing-key.pem" >/dev/null
 target/debug/tollgate-admin public-jwks --key "$RUN/signing-key.pem" >"$RUN/jwks.json"
 
+# Client secrets written by the admin CLI with this pepper verify in the served function.
+PEPPER="e2e-pepper-$RANDOM$RANDOM$RANDOM$RANDOM-0123456789abcdef"
 WATCH_PORT="$(free_port)"
 DOWN_PORT="$(free_port)"
 CLOSED_PORT="$(free_port)" # nothing listens here: the auth endpoint is "down"
@@ -71,6 +73,7 @@ USER_CLAIMS=email,name,groups
 JWKS_FILE=$RUN/jwks.json
 ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
 LOCKOUT_MAX_FAILURES=3
+CLIENT_SECRET_PEPPER=$PEPPER
 LOCKOUT_WINDOW_SECONDS=300
 LOCKOUT_DURATION_SECONDS=300
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
@@ -101,6 +104,7 @@ TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
 TOLLGATE_E2E_AUTH_DOWN_LOG="$RUN/watch-down.log" \
+TOLLGATE_E2E_PEPPER="$PEPPER" \
 TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use tollgate_common::client::{ClientCredentials, ClientStore, authenticate_with};
 use tollgate_common::dynamo::DynamoClientStore;
 use tollgate_common::secret::{Secret, SecretHasher};
-use tollgate_tests::{create_tables, dynamo};
+use tollgate_tests::{Served, create_tables, dynamo, post_token};
 
 const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrstuvwxyz";
 
@@ -134,4 +134,37 @@ async fn a_ten_year_lifetime_is_refused_by_the_cli() {
     ];
     assert!(!admin(&t.clients, None, &args, "").status.success());
     assert!(store.get("long-lived").await.unwrap().is_none());
+}
+
+/// The served token function and the admin CLI share the pepper: a secret imported through the
+/// CLI logs in over HTTP, and only with the right value.
+#[tokio::test]
+async fn a_client_imported_with_the_pepper_logs_in_over_http() {
+    let served = Served::from_env();
+    let pepper = std::env::var("TOLLGATE_E2E_PEPPER")
+        .expect("TOLLGATE_E2E_PEPPER: the pepper scripts/test.sh gives the served function");
+    let id = tollgate_tests::unique("imported");
+    let secret = "Q7wErTy9uIoP3aSd";
+    let args = [
+        "create-client",
+        "--id",
+        &id,
+        "--scopes",
+        "profile",
+        "--default-scopes",
+        "profile",
+        "--secret-stdin",
+    ];
+    let out = admin(&served.clients_table, Some(&pepper), &args, secret);
+    assert!(out.status.success(), "{out:?}");
+    let demo = [
+        ("grant_type", "password"),
+        ("username", "demo"),
+        ("password", "demo-password"),
+    ];
+    let ok = post_token(&served.token_url(), Some((&id, secret)), &demo).await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    post_token(&served.token_url(), Some((&id, "Q7wErTy9uIoP3aSe")), &demo)
+        .await
+        .assert_error(401, "invalid_client");
 }
