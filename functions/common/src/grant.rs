@@ -219,16 +219,7 @@ impl TokenService {
         else {
             return Err(bad_refresh_token());
         };
-        if old.grant.client_id != client.client_id {
-            warn!(client_id = %client.client_id, "refresh token presented by a client it was not issued to");
-            return Err(bad_refresh_token());
-        }
-        // A client deleted and created again under the same id must not inherit the old
-        // client's sessions: a family older than the client record is dead.
-        if old.grant.auth_time < client.created_at {
-            warn!(client_id = %client.client_id, "refresh token older than its client record");
-            return Err(bad_refresh_token());
-        }
+        check_owner(client, &old.grant)?;
         if old.status == TokenStatus::Rotated {
             warn!(client_id = %client.client_id, family = %old.family_id, "refresh token reused: revoking its family");
             self.revoke_family(&old.family_id, now, deadline).await?;
@@ -541,6 +532,21 @@ impl Lifetimes {
             refresh_family,
         }
     }
+}
+
+/// A refresh token works only for the client it was issued to, and only if that client record
+/// is not younger than it: a client deleted and created again under the same id must not
+/// inherit the old client's sessions.
+fn check_owner(client: &client::Client, grant: &RefreshGrant) -> Result<(), OAuthError> {
+    if grant.client_id != client.client_id {
+        warn!(client_id = %client.client_id, "refresh token presented by a client it was not issued to");
+        return Err(bad_refresh_token());
+    }
+    if grant.auth_time < client.created_at {
+        warn!(client_id = %client.client_id, "refresh token older than its client record");
+        return Err(bad_refresh_token());
+    }
+    Ok(())
 }
 
 /// The scope of a refreshed access token: it may narrow, never widen, and never exceed what the
