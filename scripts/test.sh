@@ -53,10 +53,12 @@ target/debug/tollgate-admin create-tables >/dev/null
 target/debug/tollgate-admin generate-key --out "$RUN/signing-key.pem" >/dev/null
 target/debug/tollgate-admin public-jwks --key "$RUN/signing-key.pem" >"$RUN/jwks.json"
 
+# Client secrets written by the admin CLI with this pepper verify in the served function.
+PEPPER="e2e-pepper-$RANDOM$RANDOM$RANDOM$RANDOM-0123456789abcdef"
 WATCH_PORT="$(free_port)"
 DOWN_PORT="$(free_port)"
 CLOSED_PORT="$(free_port)" # nothing listens here: the auth endpoint is "down"
-write_env() { # auth-url issuer
+write_env() { # auth-url issuer [log-level]
   cat <<ENV
 ISSUER=$2
 AUDIENCE=tollgate-test-api
@@ -72,20 +74,22 @@ JWKS_FILE=$RUN/jwks.json
 ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin; GET /request=profile"
 HTTP_API_RESPONSE=simple
 LOCKOUT_MAX_FAILURES=3
+CLIENT_SECRET_PEPPER=$PEPPER
 LOCKOUT_WINDOW_SECONDS=300
 LOCKOUT_DURATION_SECONDS=300
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
-RUST_LOG=debug
+RUST_LOG=${3:-debug}
 NO_COLOR=1
 ENV
 }
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
 DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
 write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" >"$RUN/token.env"
-write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" >"$RUN/token-down.env"
+# The second instance logs at TRACE, so the log test proves no level leaks a secret.
+write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace >"$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-token.json
@@ -100,6 +104,9 @@ TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
+TOLLGATE_E2E_AUTH_DOWN_LOG="$RUN/watch-down.log" \
+TOLLGATE_E2E_PEPPER="$PEPPER" \
+TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
   cargo test --workspace --test it --locked

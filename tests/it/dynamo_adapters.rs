@@ -8,7 +8,7 @@ use tollgate_common::client::{ClientStore, ClientStoreError, GrantType};
 use tollgate_common::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
 };
-use tollgate_common::lockout::{LockoutPolicy, LockoutStore, lockout_key};
+use tollgate_common::lockout::{LockoutPolicy, LockoutStore, Reservation, lockout_key};
 use tollgate_common::refresh::{NewFamily, RefreshGrant, RefreshStore};
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::Secret;
@@ -319,4 +319,97 @@ async fn concurrent_failures_are_all_counted() {
         .await
         .unwrap();
     assert_eq!(raw.item.unwrap()["failures"].as_n().unwrap(), "16");
+}
+
+#[tokio::test]
+async fn reservations_stop_at_the_limit_and_come_back_when_released() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = DynamoLockoutStore::new(db, &t.lockouts);
+    let key = lockout_key("dave");
+    let now = 2_000;
+    for _ in 0..3 {
+        assert_eq!(
+            store.reserve(&key, now, &policy()).await.unwrap(),
+            Reservation::Granted
+        );
+    }
+    assert_eq!(
+        store.reserve(&key, now, &policy()).await.unwrap(),
+        Reservation::Busy,
+        "three attempts in flight use up the window"
+    );
+    store.release(&key).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, now + 1, &policy()).await.unwrap(),
+        Reservation::Granted,
+        "a released attempt can be taken again"
+    );
+    // Three failures of the reserved attempts: the third locks.
+    assert_eq!(
+        store
+            .record_failure(&key, now + 2, &policy())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_failure(&key, now + 2, &policy())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .record_failure(&key, now + 2, &policy())
+            .await
+            .unwrap(),
+        Some(now + 122)
+    );
+    assert_eq!(
+        store.reserve(&key, now + 100, &policy()).await.unwrap(),
+        Reservation::Locked,
+        "locked"
+    );
+    assert_eq!(
+        store.reserve(&key, now + 122, &policy()).await.unwrap(),
+        Reservation::Granted,
+        "a fresh set of attempts after the lock"
+    );
+    // A window that has passed opens a new one.
+    for _ in 0..2 {
+        store.reserve(&key, now + 122, &policy()).await.unwrap();
+    }
+    assert_eq!(
+        store.reserve(&key, now + 150, &policy()).await.unwrap(),
+        Reservation::Busy
+    );
+    assert_eq!(
+        store.reserve(&key, now + 183, &policy()).await.unwrap(),
+        Reservation::Granted
+    );
+    store.reset(&key).await.unwrap();
+    assert_eq!(store.locked_until(&key, now + 184).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn concurrent_reservations_grant_exactly_the_limit() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = Arc::new(DynamoLockoutStore::new(db, &t.lockouts));
+    let key = lockout_key("erin");
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move { store.reserve(&key, 9_000, &policy()).await })
+        })
+        .collect();
+    let mut granted = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() == Reservation::Granted {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 3);
 }

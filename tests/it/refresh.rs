@@ -333,6 +333,7 @@ async fn concurrent_refreshes_of_one_token_give_at_most_one_success() {
             user_claims: vec![],
         },
         clock: Arc::new(SystemClock),
+        secrets: Default::default(),
     });
     let request = |params: &[(&str, &str)]| TokenRequest {
         credentials: Some(ClientCredentials {

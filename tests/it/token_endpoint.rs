@@ -443,3 +443,37 @@ async fn malformed_bodies_never_crash_the_function() {
     let a = post_token(&served.token_url(), Some((&id, &secret)), &DEMO).await;
     assert_eq!(a.status, 200);
 }
+
+/// A client_id no client can have (too long, or characters outside the allowed set) is refused
+/// as `invalid_client` before any lookup: never a 503 from DynamoDB refusing the key.
+#[tokio::test]
+async fn oversized_or_malformed_client_id_is_invalid_client() {
+    let served = Served::from_env();
+    let long = "x".repeat(3000);
+    for id in [long.as_str(), "has space", "tab\there", "ｆｕｌｌ", "a/b"] {
+        let mut p = DEMO.to_vec();
+        p.extend([("client_id", id), ("client_secret", "some-secret")]);
+        post_token(&served.token_url(), None, &p)
+            .await
+            .assert_error(401, "invalid_client");
+        let a = post_token(&served.token_url(), Some((id, "some-secret")), &DEMO).await;
+        a.assert_error(401, "invalid_client");
+        assert!(a.header("www-authenticate").is_some(), "{a:?}");
+    }
+}
+
+/// Control characters in a username would reach the auth endpoint and could become `sub`.
+#[tokio::test]
+async fn username_with_control_characters_is_invalid_request() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    for username in ["de\nmo", "demo\u{0}", "\u{1b}[2Jdemo"] {
+        let p = [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", "demo-password"),
+        ];
+        post_token(&served.token_url(), Some((&id, &secret)), &p)
+            .await
+            .assert_error(400, "invalid_request");
+    }
+}

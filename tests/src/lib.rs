@@ -3,6 +3,7 @@
 //! token function that `scripts/test.sh` serves under `cargo lambda watch`.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
@@ -130,14 +131,23 @@ pub fn test_users() -> Vec<User> {
 
 /// Starts the dev auth endpoint in this process on a free port; returns its URL.
 pub async fn start_auth_endpoint(credential: Option<(&str, &str)>) -> String {
+    start_counted_auth_endpoint(credential).await.0
+}
+
+/// Like `start_auth_endpoint`, with the counter of password checks it has received.
+pub async fn start_counted_auth_endpoint(
+    credential: Option<(&str, &str)>,
+) -> (String, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let settings = Settings {
         users: test_users(),
         credential: credential.map(|(h, v)| (h.into(), v.into())),
+        ..Settings::default()
     };
+    let calls = settings.calls.clone();
     tokio::spawn(tollgate_dev_auth::serve(listener, Arc::new(settings)));
-    format!("http://{addr}/")
+    (format!("http://{addr}/"), calls)
 }
 
 /// The token function as `scripts/test.sh` serves it under `cargo lambda watch`.
@@ -150,8 +160,12 @@ pub struct Served {
     pub clients_table: String,
     pub issuer: String,
     pub audience: String,
-    /// Where the function's output (its logs) is written.
+    /// Where the function's output (its logs) is written; it logs at DEBUG.
     pub log_path: String,
+    /// The log of the instance whose auth endpoint is down; it logs at TRACE.
+    pub auth_down_log_path: String,
+    /// The Lambda Invoke API of the instance whose auth endpoint is down.
+    pub auth_down_invoke: String,
     /// `cargo lambda watch`'s Lambda Invoke API: `{invoke}/2015-03-31/functions/{name}/invocations`.
     pub invoke: String,
 }
@@ -170,6 +184,8 @@ impl Served {
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),
+            auth_down_log_path: get("TOLLGATE_E2E_AUTH_DOWN_LOG"),
+            auth_down_invoke: get("TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL"),
             invoke: get("TOLLGATE_E2E_INVOKE_URL"),
         }
     }
@@ -185,23 +201,25 @@ impl Served {
     /// Invokes a function through the Lambda Invoke API, as API Gateway would; returns the
     /// HTTP status and the payload (the function's answer, or its error).
     pub async fn invoke(&self, function: &str, payload: &[u8]) -> (u16, serde_json::Value) {
-        let url = format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            self.invoke
-        );
-        let resp = http()
-            .post(url)
-            .body(payload.to_vec())
-            .send()
-            .await
-            .expect("invoke");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        )
+        invoke_at(&self.invoke, function, payload).await
     }
+}
+
+/// Invokes `function` through the Lambda Invoke API at `base`.
+pub async fn invoke_at(base: &str, function: &str, payload: &[u8]) -> (u16, serde_json::Value) {
+    let url = format!("{base}/2015-03-31/functions/{function}/invocations");
+    let resp = http()
+        .post(url)
+        .body(payload.to_vec())
+        .send()
+        .await
+        .expect("invoke");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// A response as the tests look at it.

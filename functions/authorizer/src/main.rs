@@ -10,7 +10,8 @@ use tollgate_authorizer::handler::decide;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
-    lambda_runtime::tracing::init_default_subscriber();
+    // Never the runtime's default subscriber: at TRACE it logs every raw event (bearer tokens).
+    tollgate_common::logging::init();
     let state = match State::from_env() {
         Ok(s) => s,
         Err(e) => {

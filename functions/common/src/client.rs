@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::OAuthError;
 use crate::scope::Scopes;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretHasher};
 
 /// The grant types a client record may allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,9 +75,33 @@ impl Client {
                 return Err(ClientRuleError::ZeroLifetime(name));
             }
         }
+        for (name, ttl, max) in [
+            ("access-token", self.access_token_ttl, MAX_ACCESS_TOKEN_TTL),
+            (
+                "refresh-token",
+                self.refresh_token_ttl,
+                MAX_REFRESH_TOKEN_TTL,
+            ),
+            (
+                "refresh-family",
+                self.refresh_family_ttl,
+                MAX_REFRESH_FAMILY_TTL,
+            ),
+        ] {
+            if ttl.is_some_and(|t| t > max) {
+                return Err(ClientRuleError::LifetimeTooLong(name, max));
+            }
+        }
         Ok(())
     }
 }
+
+/// The longest lifetimes any client may have, in seconds: a day for access tokens (they cannot
+/// be revoked), 90 days for a refresh token and a year for a family (one login). The token
+/// function clamps to them too, so a record edited by hand cannot exceed them.
+pub const MAX_ACCESS_TOKEN_TTL: u64 = 24 * 3600;
+pub const MAX_REFRESH_TOKEN_TTL: u64 = 90 * 24 * 3600;
+pub const MAX_REFRESH_FAMILY_TTL: u64 = 365 * 24 * 3600;
 
 /// A client_id is 1 to 128 letters, digits, '-', '_' or '.': safe in a Basic header, a log line
 /// and a table key without escaping.
@@ -99,6 +123,8 @@ pub enum ClientRuleError {
     DefaultScopesOutside,
     #[error("the {0} lifetime must be greater than 0 (or the deployment's default)")]
     ZeroLifetime(&'static str),
+    #[error("the {0} lifetime may be at most {1} seconds")]
+    LifetimeTooLong(&'static str, u64),
 }
 
 /// Changes to a client record; `None` leaves a field as it is.
@@ -223,10 +249,61 @@ mod rule_tests {
             zero.apply_to(&client()).check(),
             Err(ClientRuleError::ZeroLifetime("refresh-token"))
         );
-        for bad in ["", "has space", "ümlaut", "a/b", &"x".repeat(129)] {
+        for bad in [
+            "",
+            "has space",
+            "ümlaut",
+            "a/b",
+            "tab\there",
+            "nul\0",
+            &"x".repeat(129),
+            &"x".repeat(3000),
+        ] {
             assert!(!is_valid_client_id(bad), "{bad:?}");
         }
         assert!(is_valid_client_id("my-app_2.prod"));
+        assert!(is_valid_client_id(&"x".repeat(128)));
+    }
+
+    #[test]
+    fn a_ten_year_or_overflowing_lifetime_is_refused() {
+        let ten_years = 10 * 365 * 24 * 3600;
+        for (update, name, max) in [
+            (
+                ClientUpdate {
+                    access_token_ttl: Some(Some(ten_years)),
+                    ..ClientUpdate::default()
+                },
+                "access-token",
+                MAX_ACCESS_TOKEN_TTL,
+            ),
+            (
+                ClientUpdate {
+                    refresh_token_ttl: Some(Some(u64::MAX)),
+                    ..ClientUpdate::default()
+                },
+                "refresh-token",
+                MAX_REFRESH_TOKEN_TTL,
+            ),
+            (
+                ClientUpdate {
+                    refresh_family_ttl: Some(Some(ten_years)),
+                    ..ClientUpdate::default()
+                },
+                "refresh-family",
+                MAX_REFRESH_FAMILY_TTL,
+            ),
+        ] {
+            assert_eq!(
+                update.apply_to(&client()).check(),
+                Err(ClientRuleError::LifetimeTooLong(name, max))
+            );
+        }
+        let at_max = ClientUpdate {
+            refresh_family_ttl: Some(Some(MAX_REFRESH_FAMILY_TTL)),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(at_max.apply_to(&client()).check(), Ok(()));
     }
 }
 
@@ -263,8 +340,9 @@ pub trait ClientStore: Send + Sync {
     async fn delete(&self, client_id: &str) -> Result<(), ClientStoreError>;
 }
 
-/// Client credentials as presented, before they are checked.
-#[derive(Debug, Clone)]
+/// Client credentials as presented, before they are checked. `Debug` shows only a short hash
+/// of the id: until it is authenticated it may be anything, even a secret.
+#[derive(Clone)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Secret,
@@ -277,21 +355,35 @@ pub struct ClientCredentials {
 /// unknown client takes as long to refuse as a wrong secret.
 const NO_CLIENT_HASH: &str = "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
-/// Authenticates a client (RFC 6749 §2.3.1). Unknown, disabled and wrong-secret clients are all
-/// the same `invalid_client` to the caller; the reason goes to the log.
+/// Authenticates a client against plain `sha256:` hashes (no pepper). See [`authenticate_with`].
 pub async fn authenticate(
     store: &dyn ClientStore,
     creds: &ClientCredentials,
 ) -> Result<Client, AuthenticateError> {
+    authenticate_with(store, &SecretHasher::default(), creds).await
+}
+
+/// Authenticates a client (RFC 6749 §2.3.1). Unknown, disabled and wrong-secret clients are all
+/// the same `invalid_client` to the caller; the reason goes to the log. A client_id that no
+/// client can have (see [`is_valid_client_id`]) is refused before any lookup.
+pub async fn authenticate_with(
+    store: &dyn ClientStore,
+    hasher: &SecretHasher,
+    creds: &ClientCredentials,
+) -> Result<Client, AuthenticateError> {
+    if !is_valid_client_id(&creds.client_id) {
+        let _ = hasher.verify(&creds.secret, NO_CLIENT_HASH);
+        return Err(AuthenticateError::Rejected(ClientRejection::Malformed));
+    }
     let client = store
         .get(&creds.client_id)
         .await
         .map_err(AuthenticateError::Store)?;
     let Some(client) = client else {
-        let _ = creds.secret.matches(NO_CLIENT_HASH);
+        let _ = hasher.verify(&creds.secret, NO_CLIENT_HASH);
         return Err(AuthenticateError::Rejected(ClientRejection::Unknown));
     };
-    if !creds.secret.matches(&client.secret_hash) {
+    if !hasher.verify(&creds.secret, &client.secret_hash) {
         return Err(AuthenticateError::Rejected(ClientRejection::WrongSecret));
     }
     if !client.enabled {
@@ -303,6 +395,8 @@ pub async fn authenticate(
 /// Why a client was refused; for the log only, the client always hears `invalid_client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientRejection {
+    /// Not a client_id any client can have (length or characters).
+    Malformed,
     Unknown,
     WrongSecret,
     Disabled,
@@ -311,6 +405,7 @@ pub enum ClientRejection {
 impl std::fmt::Display for ClientRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Self::Malformed => "malformed client_id",
             Self::Unknown => "unknown client",
             Self::WrongSecret => "wrong client secret",
             Self::Disabled => "client disabled",
@@ -325,6 +420,16 @@ pub enum AuthenticateError {
     Rejected(ClientRejection),
     #[error(transparent)]
     Store(ClientStoreError),
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id_hash", &crate::grant::short_hash(&self.client_id))
+            .field("secret", &self.secret)
+            .field("via_basic", &self.via_basic)
+            .finish()
+    }
 }
 
 impl AuthenticateError {

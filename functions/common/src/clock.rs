@@ -1,21 +1,27 @@
-//! Time as the domain sees it: whole seconds since the Unix epoch, replaceable in tests.
+//! Time as the domain sees it: seconds (and, for deadlines, milliseconds) since the Unix epoch,
+//! replaceable in tests; and the deadline every outbound call of one invocation must meet.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync {
-    fn now(&self) -> u64;
+    /// Milliseconds since the epoch.
+    fn now_ms(&self) -> u64;
+    /// Whole seconds since the epoch.
+    fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> u64 {
+    fn now_ms(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
     }
 }
@@ -25,16 +31,99 @@ impl Clock for SystemClock {
 pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
+    /// Starts at `start` whole seconds.
     pub fn new(start: u64) -> Self {
-        Self(Arc::new(AtomicU64::new(start)))
+        Self(Arc::new(AtomicU64::new(start.saturating_mul(1000))))
     }
     pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+        self.advance_ms(secs.saturating_mul(1000));
+    }
+    pub fn advance_ms(&self, ms: u64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
-    fn now(&self) -> u64 {
+    fn now_ms(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// When the current invocation must have answered (Lambda's deadline), in milliseconds since
+/// the epoch. Every outbound call gets at most the time left before it, less a margin for
+/// writing the response, so a slow dependency is our 503 and never API Gateway's 502.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at_ms: u64,
+}
+
+/// Kept back from every deadline: time to log and return the 503.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+impl Deadline {
+    pub const fn at_ms(at_ms: u64) -> Self {
+        Self { at_ms }
+    }
+    /// The deadline the Lambda runtime announced: milliseconds since the epoch in AWS. A value
+    /// too small to be a time since the epoch (before 2001) is read as milliseconds from now,
+    /// which is what `cargo lambda watch` sends (its timeout); 0 is no deadline.
+    pub fn from_lambda(ms: u64, clock: &dyn Clock) -> Self {
+        const YEAR_2001_MS: u64 = 978_307_200_000;
+        match ms {
+            0 => Self::none(),
+            ms if ms < YEAR_2001_MS => Self::at_ms(clock.now_ms().saturating_add(ms)),
+            ms => Self::at_ms(ms),
+        }
+    }
+    /// No deadline (unit tests, tools).
+    pub const fn none() -> Self {
+        Self { at_ms: u64::MAX }
+    }
+    /// The time a call starting now may take: what is left before the deadline, less the margin;
+    /// zero once that has passed.
+    pub fn remaining(&self, clock: &dyn Clock) -> Duration {
+        let left = self.at_ms.saturating_sub(clock.now_ms());
+        Duration::from_millis(left).saturating_sub(DEADLINE_MARGIN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remaining_time_shrinks_to_zero_and_keeps_a_margin() {
+        let clock = ManualClock::new(1_000);
+        let d = Deadline::at_ms(1_000_000 + 10_000);
+        assert_eq!(d.remaining(&clock), Duration::from_millis(9_500));
+        clock.advance_ms(9_000);
+        assert_eq!(d.remaining(&clock), Duration::from_millis(500));
+        clock.advance_ms(500);
+        assert_eq!(d.remaining(&clock), Duration::ZERO);
+        clock.advance(60);
+        assert_eq!(d.remaining(&clock), Duration::ZERO, "no underflow");
+        assert!(Deadline::none().remaining(&clock) > Duration::from_secs(3600 * 24 * 365));
+    }
+
+    #[test]
+    fn lambda_deadlines_are_absolute_or_relative_to_now() {
+        let clock = ManualClock::new(1_795_000_000);
+        let absolute = clock.now_ms() + 10_000;
+        assert_eq!(
+            Deadline::from_lambda(absolute, &clock),
+            Deadline::at_ms(absolute)
+        );
+        assert_eq!(
+            Deadline::from_lambda(600_000, &clock).remaining(&clock),
+            Duration::from_millis(599_500)
+        );
+        assert_eq!(Deadline::from_lambda(0, &clock), Deadline::none());
+    }
+
+    #[test]
+    fn manual_clock_counts_seconds_and_milliseconds() {
+        let c = ManualClock::new(5);
+        c.advance_ms(1_500);
+        assert_eq!((c.now(), c.now_ms()), (6, 6_500));
     }
 }

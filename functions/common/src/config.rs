@@ -35,6 +35,33 @@ pub struct CredentialSecret {
     pub secret_id: String,
 }
 
+/// Where a client-secret pepper comes from: the environment (development) or a Secrets Manager
+/// secret (AWS), read at cold start.
+#[derive(Debug, Clone)]
+pub enum PepperSource {
+    Value(Secret),
+    SecretsManager(String),
+}
+
+impl PepperSource {
+    /// `{PREFIX}` holds the value, `{PREFIX}_SECRET_ARN` names a secret; at most one of them.
+    fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        value: &'static str,
+        arn: &'static str,
+    ) -> Result<Option<Self>, ConfigError> {
+        match (env.opt(value), env.opt(arn)) {
+            (None, None) => Ok(None),
+            (Some(v), None) => Ok(Some(Self::Value(Secret::new(v)))),
+            (None, Some(a)) => Ok(Some(Self::SecretsManager(a))),
+            (Some(_), Some(_)) => Err(ConfigError::Malformed {
+                name: arn,
+                why: format!("set {value} or {arn}, not both"),
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TokenConfig {
     pub issuer: String,
@@ -54,6 +81,10 @@ pub struct TokenConfig {
     /// Set when the auth endpoint's credential is in Secrets Manager; `auth_endpoint.credential`
     /// is then filled in at cold start.
     pub auth_endpoint_credential_secret: Option<CredentialSecret>,
+    /// The pepper new client-secret hashes are made with (HMAC-SHA256), if any.
+    pub pepper: Option<PepperSource>,
+    /// The pepper before the last rotation, kept to verify the hashes made with it.
+    pub previous_pepper: Option<PepperSource>,
 }
 
 /// Reads variables through `get`, so tests need not touch the process environment.
@@ -187,6 +218,16 @@ impl TokenConfig {
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
+            pepper: PepperSource::from_env(
+                env,
+                "CLIENT_SECRET_PEPPER",
+                "CLIENT_SECRET_PEPPER_SECRET_ARN",
+            )?,
+            previous_pepper: PepperSource::from_env(
+                env,
+                "CLIENT_SECRET_PREVIOUS_PEPPER",
+                "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
+            )?,
         })
     }
 }
@@ -337,6 +378,19 @@ mod tests {
             load(&v).is_err(),
             "a credential without a header is refused"
         );
+    }
+
+    #[test]
+    fn pepper_comes_from_at_most_one_source() {
+        let mut v = base();
+        assert!(load(&v).unwrap().pepper.is_none());
+        v.insert("CLIENT_SECRET_PEPPER_SECRET_ARN", "arn:p");
+        assert!(matches!(
+            load(&v).unwrap().pepper,
+            Some(PepperSource::SecretsManager(a)) if a == "arn:p"
+        ));
+        v.insert("CLIENT_SECRET_PEPPER", "x");
+        assert!(load(&v).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod grant;
 pub mod keys;
 pub mod lockout;
+pub mod logging;
 pub mod memory;
 pub mod refresh;
 pub mod route;

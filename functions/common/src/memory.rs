@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::auth_endpoint::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
-use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError};
+use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
     TokenStatus,
@@ -137,21 +137,40 @@ impl RefreshStore for MemoryRefresh {
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Counter {
+    attempts: u32,
     failures: u32,
     window_start: u64,
     locked_until: u64,
 }
 
+/// Login-failure counters in memory, with the same rules as the DynamoDB adapter.
 #[derive(Debug, Default)]
 pub struct MemoryLockout(Mutex<HashMap<String, Counter>>);
 
 #[async_trait]
 impl LockoutStore for MemoryLockout {
-    async fn locked_until(&self, key: &str, now: u64) -> Result<Option<u64>, LockoutStoreError> {
-        Ok(lock(&self.0)
-            .get(key)
-            .map(|c| c.locked_until)
-            .filter(|&u| u > now))
+    async fn reserve(
+        &self,
+        key: &str,
+        now: u64,
+        p: &LockoutPolicy,
+    ) -> Result<Reservation, LockoutStoreError> {
+        let mut map = lock(&self.0);
+        let c = map.entry(key.to_owned()).or_default();
+        if c.locked_until > now {
+            return Ok(Reservation::Locked);
+        }
+        if c.window_start.saturating_add(p.window_secs) <= now {
+            *c = Counter {
+                window_start: now,
+                ..Counter::default()
+            };
+        }
+        if c.attempts >= p.max_failures {
+            return Ok(Reservation::Busy);
+        }
+        c.attempts += 1;
+        Ok(Reservation::Granted)
     }
     async fn record_failure(
         &self,
@@ -161,20 +180,36 @@ impl LockoutStore for MemoryLockout {
     ) -> Result<Option<u64>, LockoutStoreError> {
         let mut map = lock(&self.0);
         let c = map.entry(key.to_owned()).or_default();
-        if c.failures == 0 || c.window_start + p.window_secs <= now {
+        if c.window_start.saturating_add(p.window_secs) <= now {
             *c = Counter {
-                failures: 0,
                 window_start: now,
+                attempts: 1,
                 locked_until: c.locked_until,
+                ..Counter::default()
             };
         }
         c.failures += 1;
         if c.failures >= p.max_failures {
-            c.failures = 0;
-            c.locked_until = now + p.lockout_secs;
+            *c = Counter {
+                window_start: now,
+                locked_until: now.saturating_add(p.lockout_secs),
+                ..Counter::default()
+            };
             return Ok(Some(c.locked_until));
         }
         Ok(None)
+    }
+    async fn locked_until(&self, key: &str, now: u64) -> Result<Option<u64>, LockoutStoreError> {
+        Ok(lock(&self.0)
+            .get(key)
+            .map(|c| c.locked_until)
+            .filter(|&u| u > now))
+    }
+    async fn release(&self, key: &str) -> Result<(), LockoutStoreError> {
+        if let Some(c) = lock(&self.0).get_mut(key) {
+            c.attempts = c.attempts.saturating_sub(1);
+        }
+        Ok(())
     }
     async fn reset(&self, key: &str) -> Result<(), LockoutStoreError> {
         lock(&self.0).remove(key);

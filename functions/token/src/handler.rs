@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
+use tollgate_common::OAuthError;
 use tollgate_common::client::GrantType;
-use tollgate_common::grant::TokenResponse;
-use tollgate_common::{ErrorCode, OAuthError};
-use tracing::{info, warn};
+use tollgate_common::clock::{Deadline, SystemClock};
+use tollgate_common::grant::{TokenResponse, short_hash};
+use tracing::{debug, info, trace, warn};
 
 use crate::form::{self, FormError};
 use crate::state::AppState;
@@ -18,7 +19,9 @@ use crate::state::AppState;
 #[derive(Debug, Default)]
 struct Outcome {
     route: &'static str,
+    /// Only a client_id that authenticated; any other is logged as `client_id_hash`.
     client_id: Option<String>,
+    client_id_hash: Option<String>,
     grant_type: Option<&'static str>,
     error: Option<&'static str>,
 }
@@ -26,6 +29,7 @@ struct Outcome {
 /// The Lambda entry point. It never fails: every outcome is a response.
 pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let started = Instant::now();
+    trace!(method = %req.method(), "request received");
     let mut outcome = Outcome::default();
     let resp = route(state, &req, &mut outcome).await;
     info!(
@@ -34,6 +38,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
         status = resp.status().as_u16(),
         error = outcome.error,
         client_id = outcome.client_id.as_deref(),
+        client_id_hash = outcome.client_id_hash.as_deref(),
         grant_type = outcome.grant_type,
         latency_ms = started.elapsed().as_millis() as u64,
         "request"
@@ -142,22 +147,30 @@ async fn form_post(
         Ok(r) => r,
         Err(e) => return form_error(&e, outcome),
     };
-    let client_id = form_req.credentials.as_ref().map(|c| c.client_id.clone());
     // Only names Tollgate knows reach the log: never an arbitrary string a client sent.
     outcome.grant_type = form_req
         .params
         .get("grant_type")
         .map(|g| GrantType::parse(g).map_or("other", GrantType::as_str));
     let basic = form_req.credentials.as_ref().is_none_or(|c| c.via_basic);
-    let result = match endpoint {
-        FormEndpoint::Token => state.service.token(&form_req).await.map(|t| success(&t)),
-        FormEndpoint::Revoke => state.service.revoke(&form_req).await.map(|()| revoked()),
+    let deadline = deadline(req);
+    let (client_id, result) = match endpoint {
+        FormEndpoint::Token => {
+            let h = state.service.handle_token(&form_req, deadline).await;
+            (h.client_id, h.result.map(|t| success(&t)))
+        }
+        FormEndpoint::Revoke => {
+            let h = state.service.handle_revoke(&form_req, deadline).await;
+            (h.client_id, h.result.map(|()| revoked()))
+        }
     };
-    // A client_id that failed authentication may be anything, even a secret pasted into the
-    // wrong field: the domain's own log line names it safely, this one leaves it out.
-    if !matches!(&result, Err(e) if e.code == ErrorCode::InvalidClient) {
-        outcome.client_id = client_id;
-    }
+    // A client_id that did not authenticate may be anything, even a secret pasted into the
+    // wrong field: it is logged only as a short hash.
+    outcome.client_id_hash = match (&client_id, &form_req.credentials) {
+        (None, Some(c)) => Some(short_hash(&c.client_id)),
+        _ => None,
+    };
+    outcome.client_id = client_id;
     result.unwrap_or_else(|e| {
         outcome.error = Some(e.code.as_str());
         if e.status() >= 500 {
@@ -165,6 +178,20 @@ async fn form_post(
         }
         error_response(&e, basic)
     })
+}
+
+/// Lambda's deadline for this invocation; none when the request did not come through the
+/// runtime.
+fn deadline(req: &Request) -> Deadline {
+    let deadline = req.lambda_context_ref().map_or(Deadline::none(), |c| {
+        Deadline::from_lambda(c.deadline, &SystemClock)
+    });
+    debug!(
+        remaining_ms =
+            u64::try_from(deadline.remaining(&SystemClock).as_millis()).unwrap_or(u64::MAX),
+        "invocation deadline"
+    );
+    deadline
 }
 
 /// RFC 7009 §2.2: 200 whether or not there was anything to revoke.

@@ -10,7 +10,8 @@ use tollgate_token::state::AppState;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let started = Instant::now();
-    lambda_http::tracing::init_default_subscriber();
+    // Never the runtime's default subscriber: at TRACE it logs every raw event (passwords).
+    tollgate_common::logging::init();
     let state = match init().await {
         Ok(s) => s,
         Err(e) => {

@@ -7,14 +7,14 @@ use anyhow::Context;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::auth_endpoint::HttpPasswordVerifier;
 use tollgate_common::clock::SystemClock;
-use tollgate_common::config::{KeySource, TokenConfig};
+use tollgate_common::config::{KeySource, PepperSource, TokenConfig};
 use tollgate_common::dynamo::{
     DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore,
 };
 use tollgate_common::grant::TokenService;
 use tollgate_common::keys::{SigningKey, published_jwks};
 use tollgate_common::sdk::sdk_config;
-use tollgate_common::secret::Secret;
+use tollgate_common::secret::{Secret, SecretHasher};
 use tollgate_common::secrets_manager::SecretsManager;
 
 pub struct AppState {
@@ -46,6 +46,22 @@ impl AppState {
             )?;
             cfg.auth_endpoint.credential = Some((c.header.clone(), value));
         }
+        let mut peppers = Vec::new();
+        for source in [&cfg.pepper, &cfg.previous_pepper] {
+            peppers.push(match source {
+                None => None,
+                Some(PepperSource::Value(v)) => Some(v.clone()),
+                Some(PepperSource::SecretsManager(id)) => Some(
+                    secrets_manager()
+                        .read(id)
+                        .await
+                        .context("failed to read the client-secret pepper")?,
+                ),
+            });
+        }
+        let previous: Vec<Secret> = peppers.pop().flatten().into_iter().collect();
+        let secrets = SecretHasher::new(peppers.pop().flatten().as_ref(), &previous)
+            .context("CLIENT_SECRET_PEPPER")?;
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let metadata = metadata(&cfg.issuer).to_string();
@@ -59,6 +75,7 @@ impl AppState {
             issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
             policy: cfg.policy.clone(),
             clock: Arc::new(SystemClock),
+            secrets,
         };
         Ok(Self {
             service,

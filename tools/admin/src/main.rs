@@ -15,13 +15,12 @@ use tollgate_common::dynamo::{DynamoClientStore, sdk_client};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::scope::Scopes;
 use tollgate_common::sdk::sdk_config;
-use tollgate_common::secret::Secret;
+use tollgate_common::secret::{
+    MIN_SECRET_BITS_WITH_PEPPER, MIN_SECRET_BITS_WITHOUT_PEPPER, Secret, SecretHasher,
+    estimated_entropy_bits,
+};
 use tollgate_common::secrets_manager::SecretsManager;
 use tollgate_common::tables;
-
-/// Secrets supplied by hand must be at least this long: they are stored with a fast hash,
-/// which is only safe for high-entropy values.
-const MIN_SUPPLIED_SECRET: usize = 32;
 
 /// Every AWS call the CLI makes may take this long.
 const AWS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -193,8 +192,9 @@ enum Command {
         id: String,
         #[command(flatten)]
         settings: ClientSettings,
-        /// Read the secret from standard input instead of generating one (at least 32
-        /// characters), e.g. when moving a client over from another server.
+        /// Read the secret from standard input instead of generating one, e.g. when moving a
+        /// client over from another server. It must be hard to guess: about 64 bits with a
+        /// pepper (CLIENT_SECRET_PEPPER[_SECRET_ARN]), 128 without.
         #[arg(long)]
         secret_stdin: bool,
         /// Succeed without changes if the client already exists.
@@ -248,7 +248,7 @@ enum Command {
     RotateClientSecret {
         #[command(flatten)]
         client: ClientId,
-        /// Read the new secret from standard input instead of generating one (at least 32 characters).
+        /// Read the new secret from standard input instead of generating one (as for create-client).
         #[arg(long)]
         secret_stdin: bool,
     },
@@ -354,11 +354,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             update.grant_types = update
                 .grant_types
                 .or(Some(vec![GrantType::Password, GrantType::RefreshToken]));
-            let (secret, generated) = new_secret(secret_stdin)?;
+            let hasher = client_secret_hasher().await?;
+            let (secret, generated) = new_secret(secret_stdin, &hasher)?;
             let blank = Client {
                 client_id: id.clone(),
                 name: String::new(),
-                secret_hash: secret.hash(),
+                secret_hash: hasher.hash(&secret),
                 enabled: true,
                 grant_types: Vec::new(),
                 allowed_scopes: Scopes::default(),
@@ -440,9 +441,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             client,
             secret_stdin,
         } => {
-            let (secret, generated) = new_secret(secret_stdin)?;
+            let hasher = client_secret_hasher().await?;
+            let (secret, generated) = new_secret(secret_stdin, &hasher)?;
             let update = ClientUpdate {
-                secret_hash: Some(secret.hash()),
+                secret_hash: Some(hasher.hash(&secret)),
                 ..ClientUpdate::default()
             };
             change(&client, &update).await?;
@@ -605,8 +607,35 @@ async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
     change(client, &update).await.map(|_| ())
 }
 
-/// A generated secret, or one read from stdin; `true` when generated.
-fn new_secret(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
+/// Hashes client secrets the way the token function checks them: HMAC-SHA256 with the pepper
+/// in CLIENT_SECRET_PEPPER (or the Secrets Manager secret CLIENT_SECRET_PEPPER_SECRET_ARN),
+/// plain SHA-256 when neither is set.
+async fn client_secret_hasher() -> anyhow::Result<SecretHasher> {
+    let value = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let pepper = match (
+        value("CLIENT_SECRET_PEPPER"),
+        value("CLIENT_SECRET_PEPPER_SECRET_ARN"),
+    ) {
+        (None, None) => None,
+        (Some(v), None) => Some(Secret::new(v.trim())),
+        (None, Some(arn)) => Some(
+            secrets_manager()
+                .await
+                .read(arn.trim())
+                .await
+                .context("failed to read the pepper (CLIENT_SECRET_PEPPER_SECRET_ARN)")?,
+        ),
+        (Some(_), Some(_)) => {
+            bail!("set CLIENT_SECRET_PEPPER or CLIENT_SECRET_PEPPER_SECRET_ARN, not both")
+        }
+    };
+    SecretHasher::new(pepper.as_ref(), &[]).context("CLIENT_SECRET_PEPPER")
+}
+
+/// A generated secret, or one read from stdin; `true` when generated. A supplied secret must
+/// have an estimated entropy of 64 bits when it is stored with a pepper (an Apigee-style key of
+/// 16 letters and digits passes) and 128 bits when it is not.
+fn new_secret(from_stdin: bool, hasher: &SecretHasher) -> anyhow::Result<(Secret, bool)> {
     if !from_stdin {
         return Ok((Secret::generate(), true));
     }
@@ -615,8 +644,16 @@ fn new_secret(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
         .read_to_string(&mut s)
         .context("failed to read the secret from stdin")?;
     let s = s.trim_end_matches(['\r', '\n']).to_owned();
-    if s.len() < MIN_SUPPLIED_SECRET {
-        bail!("a supplied secret must be at least {MIN_SUPPLIED_SECRET} characters");
+    let (needed, how) = match hasher.current_pepper_id() {
+        Some(_) => (MIN_SECRET_BITS_WITH_PEPPER, "with a pepper"),
+        None => (MIN_SECRET_BITS_WITHOUT_PEPPER, "without a pepper"),
+    };
+    if estimated_entropy_bits(&s) < needed {
+        bail!(
+            "the supplied secret is too easy to guess: {how} it needs about {needed} bits \
+             (e.g. 16 random letters and digits with a pepper, 32 without one; \
+             omit --secret-stdin to have one generated)"
+        );
     }
     Ok((Secret::new(s), false))
 }

@@ -4,6 +4,7 @@
 //! the local stack and the tests can show how Tollgate copes with a failing auth server.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -53,6 +54,8 @@ pub struct Settings {
     pub users: Vec<User>,
     /// A shared credential callers must send, as (header name, value).
     pub credential: Option<(String, String)>,
+    /// How many password checks (POSTs) arrived; tests read it to prove a check never happened.
+    pub calls: Arc<AtomicU64>,
 }
 
 pub fn load_users(path: &str) -> anyhow::Result<Vec<User>> {
@@ -110,6 +113,7 @@ async fn answer(
             r#"{"error":"use POST"}"#,
         ));
     }
+    settings.calls.fetch_add(1, Ordering::SeqCst);
     if let Some((name, value)) = &settings.credential {
         let sent = req
             .headers()

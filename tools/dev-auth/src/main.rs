@@ -44,6 +44,11 @@ async fn main() -> anyhow::Result<()> {
         "dev-auth: {} users, listening on http://{listen}/",
         users.len()
     );
-    serve(listener, Arc::new(Settings { users, credential })).await;
+    let settings = Settings {
+        users,
+        credential,
+        ..Settings::default()
+    };
+    serve(listener, Arc::new(settings)).await;
     Ok(())
 }
