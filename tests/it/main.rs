@@ -12,6 +12,7 @@ mod least_privilege;
 mod logs;
 mod oauth2_client;
 mod refresh;
+mod rotation;
 mod template;
 mod token_endpoint;
 mod whoami;
