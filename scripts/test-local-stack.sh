@@ -40,6 +40,7 @@ export -f is_loopback
 listeners() { # min pid...
   local min="$1" line addr found=0 pids
   shift
+  command -v ss >/dev/null || die "ss (Debian package iproute2) is required to list listeners"
   pids=" $(descendants "$@" | tr '\n' ' ') "
   while read -r line; do
     addr="$(awk '{print $4}' <<<"$line")"
