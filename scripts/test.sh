@@ -21,6 +21,7 @@ trap cleanup EXIT INT TERM
 
 stage "cargo fmt --check"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 stage "cfn-lint and sam validate --lint: ${TEMPLATES[*]}"
 lint_templates

@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
-    let header = format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(id), enc(secret))));
+    let header = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    );
     let (got_id, got_secret) = form::parse_basic(&header).expect("well-formed credentials decode");
     assert_eq!(got_id, id);
     assert_eq!(got_secret.expose(), secret);

@@ -43,9 +43,17 @@ fuzz_target!(|data: &[u8]| {
         lines.next().unwrap_or(""),
     );
     if path.len() <= 256 && rules.len() <= 256 {
-        assert_eq!(glob(rules, path), reference_glob(rules.as_bytes(), path.as_bytes()), "{rules:?} {path:?}");
+        assert_eq!(
+            glob(rules, path),
+            reference_glob(rules.as_bytes(), path.as_bytes()),
+            "{rules:?} {path:?}"
+        );
     }
-    let unlisted = if data.len() % 2 == 0 { Unlisted::Deny } else { Unlisted::Allow };
+    let unlisted = if data.len() % 2 == 0 {
+        Unlisted::Deny
+    } else {
+        Unlisted::Allow
+    };
     let Ok(rules) = RouteRules::parse(&rules.replace('|', "\n"), unlisted) else {
         return;
     };

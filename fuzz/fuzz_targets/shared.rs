@@ -11,7 +11,8 @@ use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 pub const KID: &str = "fuzz-kid";
 pub const ISSUER: &str = "https://issuer.example";
 pub const AUDIENCE: &str = "fuzz-api";
-pub const ROUTE_SCOPES: &str = "GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin";
+pub const ROUTE_SCOPES: &str =
+    "GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin";
 /// In an input, this stands for a valid token (`valid_token`).
 pub const TOKEN_PLACEHOLDER: &str = "@TOKEN@";
 
@@ -32,9 +33,17 @@ pub fn jwks() -> String {
 
 /// `header.claims.signature`, signed with the key, whatever the header and claims bytes are.
 pub fn signed(header: &[u8], claims: &[u8]) -> String {
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims));
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key().encoding_key(), SigningAlg::Es256.algorithm())
-        .expect("signing");
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let sig = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        key().encoding_key(),
+        SigningAlg::Es256.algorithm(),
+    )
+    .expect("signing");
     format!("{input}.{sig}")
 }
 
