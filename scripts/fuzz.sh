@@ -35,6 +35,7 @@ ensure_cargo_fuzz() {
 
 ensure_cargo_fuzz
 mapfile -t ALL < <(cargo +nightly fuzz list)
+((${#ALL[@]})) || die "cargo fuzz list found no fuzz targets in fuzz/"
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL[@]}")
 
