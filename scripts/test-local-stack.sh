@@ -87,8 +87,9 @@ dev() {
   dir="$(mktemp -d)"
   out="$dir/dev.out"
   : >"$out"
-  # A developer's own credentials in the environment, as `aws configure` users have them.
-  AWS_ACCESS_KEY_ID=AKIADEVELOPERSOWNKEY AWS_SECRET_ACCESS_KEY=developers-own-secret-key \
+  # A developer's own credentials in the environment, as `aws configure` users have them; no
+  # DynamoDB endpoint (make test's own), so make dev starts its own DynamoDB Local.
+  env -u AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID=AKIADEVELOPERSOWNKEY AWS_SECRET_ACCESS_KEY=developers-own-secret-key \
     AWS_SESSION_TOKEN=developers-own-session-token AWS_PROFILE=developers-profile \
     WATCH_PORT="$(free_port)" AUTH_PORT="$(free_port)" DYNAMODB_PORT="$(free_port)" \
     TOLLGATE_DEV_DIR="$dir/dev" setsid bash scripts/dev.sh >"$out" 2>&1 &
