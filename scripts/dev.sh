@@ -4,21 +4,33 @@
 #   a dev signing key (and its public JWKS for the authorizer), the dev auth endpoint with the
 #   demo user, and every function (token, authorizer, whoami) under `cargo lambda watch`, which
 #   rebuilds on change.
+# On a shared host: every service listens on 127.0.0.1 only, the AWS credentials are fixed
+# dummies (never the developer's own), and .dev/ and everything in it are readable by their
+# owner only. A DynamoDB endpoint beyond this machine is refused unless
+# TOLLGATE_ALLOW_REMOTE_DYNAMODB=1.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
+umask 077
 
 WATCH_PORT="${WATCH_PORT:-9000}"
 AUTH_PORT="${AUTH_PORT:-9001}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 DEMO_CLIENT_ID=demo-client
 DEMO_CLIENT_SECRET=demo-secret-for-local-development-only
-DEV="$ROOT/.dev"
+# The authorizer's route rules: the scopes each route needs; any other route is refused.
+ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
+UNLISTED_ROUTES=deny
+DEV="${TOLLGATE_DEV_DIR:-$ROOT/.dev}"
+
+if [[ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then require_loopback_endpoint "$AWS_ENDPOINT_URL_DYNAMODB"; fi
 mkdir -p "$DEV"
+chmod -R go= "$DEV" # also what an older make dev left readable
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$WATCH_PORT" "$AUTH_PORT"; do
   port_free "$p" || die "port $p is in use (another make dev?); stop it or set WATCH_PORT / AUTH_PORT"
 done
+log "route rules: ROUTE_SCOPES=\"$ROUTE_SCOPES\" UNLISTED_ROUTES=$UNLISTED_ROUTES (routes not listed are refused)"
 
 ensure_cargo_lambda
 ensure_dynamodb_local
@@ -30,7 +42,7 @@ if [[ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   log "using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
 else
   port_free "$DYNAMODB_PORT" || die "port $DYNAMODB_PORT is in use; set DYNAMODB_PORT, or AWS_ENDPOINT_URL_DYNAMODB to use that server"
-  log "starting DynamoDB Local on port $DYNAMODB_PORT (in memory)"
+  log "starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (in memory)"
   DYNAMODB_LOG="$DEV/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dynamodb_local $DYNAMODB_PORT; wait" &
   PGIDS="$PGIDS $!"
   wait_for_port 127.0.0.1 "$DYNAMODB_PORT" 60 "DynamoDB Local"
@@ -46,7 +58,7 @@ printf '%s' "$DEMO_CLIENT_SECRET" | target/debug/tollgate-admin create-client --
   --id "$DEMO_CLIENT_ID" --name "Demo client" --secret-stdin \
   --scopes "profile orders:read orders:write" --default-scopes "profile orders:read"
 [[ -f "$DEV/signing-key.pem" ]] || target/debug/tollgate-admin generate-key --out "$DEV/signing-key.pem"
-target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" >"$DEV/jwks.json"
+target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" | write_private "$DEV/jwks.json"
 
 log "starting the dev auth endpoint on port $AUTH_PORT (users: dev/users.json)"
 setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json &
@@ -54,7 +66,7 @@ PGIDS="$PGIDS $!"
 wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
 
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
-cat >"$DEV/token.env" <<ENV
+write_private "$DEV/token.env" <<ENV
 ISSUER=$BASE
 AUDIENCE=tollgate-demo-api
 CLIENTS_TABLE=$CLIENTS_TABLE
@@ -64,7 +76,8 @@ AUTH_ENDPOINT_URL=http://127.0.0.1:$AUTH_PORT/
 SIGNING_KEY_FILE=$DEV/signing-key.pem
 USER_CLAIMS=email,name,groups
 JWKS_FILE=$DEV/jwks.json
-ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
+ROUTE_SCOPES="$ROUTE_SCOPES"
+UNLISTED_ROUTES=$UNLISTED_ROUTES
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
 AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
@@ -87,7 +100,9 @@ cat <<EOF2
     JWKS             $BASE/.well-known/jwks.json
     metadata         $BASE/.well-known/oauth-authorization-server
     auth endpoint    http://127.0.0.1:$AUTH_PORT/   (dev stand-in, users in dev/users.json)
-    DynamoDB         $AWS_ENDPOINT_URL_DYNAMODB
+    DynamoDB         $AWS_ENDPOINT_URL_DYNAMODB   (dummy credentials: local / local)
+    route rules      ROUTE_SCOPES="$ROUTE_SCOPES"
+                     UNLISTED_ROUTES=$UNLISTED_ROUTES   (a route not listed is refused)
 
   Get a token for the demo user:
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=demo -d password=demo-password $BASE/token

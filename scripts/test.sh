@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: everything, from a fresh clone. Lints (Rust and the SAM templates), unit tests,
-# integration tests against DynamoDB Local (started and stopped here), and end-to-end tests of
-# the functions served by `cargo lambda watch`. One debug build is shared by every stage: every
+# integration tests against DynamoDB Local (started and stopped here), end-to-end tests of
+# the functions served by `cargo lambda watch`, the local stack's hygiene (loopback listeners,
+# private files, dummy credentials), and a short run of every fuzz target. One debug build is shared by every stage: every
 # cargo command here works on the whole workspace, so features resolve the same way and nothing
 # is compiled twice.
 source "$(dirname "$0")/lib.sh"
@@ -20,6 +21,7 @@ trap cleanup EXIT INT TERM
 
 stage "cargo fmt --check"
 cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
 
 stage "cfn-lint and sam validate --lint: ${TEMPLATES[*]}"
 lint_templates
@@ -87,15 +89,20 @@ ENV
 }
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
 DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
-write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" >"$RUN/token.env"
+write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" | write_private "$RUN/token.env"
 # The second instance logs at TRACE, so the log test proves no level leaks a secret.
-write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace >"$RUN/token-down.env"
+write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace | write_private "$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-token.json
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-proxy.json
 start_watch "$RUN/token-down.env" "$DOWN_PORT" "$RUN/watch-down.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
+
+stage "local stack: every listener started here is on loopback"
+# DynamoDB Local, dev-auth and the two cargo lambda watch servers: at least four listeners.
+# shellcheck disable=SC2086
+bash scripts/test-local-stack.sh listeners 4 $PGIDS
 
 stage "integration and end-to-end tests"
 TOLLGATE_E2E_URL="$BASE" \
@@ -110,5 +117,12 @@ TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
   cargo test --workspace --test it --locked
+
+stage "local stack hygiene: remote DynamoDB refused; make dev's files, credentials and listeners"
+bash scripts/test-local-stack.sh endpoint
+bash scripts/test-local-stack.sh dev
+
+stage "fuzz smoke: each target for ${FUZZ_SMOKE_SECONDS:=20} s"
+FUZZ_SECONDS="$FUZZ_SMOKE_SECONDS" bash scripts/fuzz.sh
 
 stage "all tests passed"

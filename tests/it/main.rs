@@ -17,6 +17,7 @@ mod logs;
 mod oauth2_client;
 mod refresh;
 mod route_policy;
+mod rotation;
 mod template;
 mod token_endpoint;
 mod whoami;

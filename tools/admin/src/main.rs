@@ -22,6 +22,8 @@ use tollgate_common::secret::{
 use tollgate_common::secrets_manager::SecretsManager;
 use tollgate_common::tables;
 
+mod rotation;
+
 /// Every AWS call the CLI makes may take this long.
 const AWS_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -264,8 +266,8 @@ enum Command {
     /// The key is PKCS#8 PEM; its kid and public JWK are printed.
     #[command(after_help = "\
 In AWS:  tollgate-admin generate-key --secret-name tollgate/signing-key-1
-         then deploy with SigningKeySecretArn=<the printed ARN> and
-         PublicJwks=$(tollgate-admin public-jwks --secret-id <the printed ARN>).
+         then `sam build && sam deploy --guided`, giving SigningKeySecretArn = the printed ARN
+         and PublicJwks = the output of `tollgate-admin public-jwks --secret-id <that ARN>`.
 Locally: tollgate-admin generate-key --out signing-key.pem  (SIGNING_KEY_FILE)")]
     GenerateKey {
         /// ES256 (default), RS256 or EdDSA.
@@ -297,7 +299,9 @@ Locally: tollgate-admin generate-key --out signing-key.pem  (SIGNING_KEY_FILE)")
     /// Generate the next signing key and print the steps that switch to it.
     ///
     /// Three deploys with no downtime: publish both public keys, sign with the new key, drop
-    /// the old one once no token it signed is still valid.
+    /// the old one once no token it signed is still valid. In AWS each step is one line to
+    /// paste, `sam build && sam deploy --parameter-overrides file://...`, whose parameter file
+    /// this command writes (into --params-dir); nothing is pasted through shell quotes.
     RotateKey {
         /// The current private key file (local use).
         #[arg(
@@ -314,6 +318,10 @@ Locally: tollgate-admin generate-key --out signing-key.pem  (SIGNING_KEY_FILE)")
         alg: String,
         #[command(flatten)]
         to: KeyDestination,
+        /// Where the AWS steps' parameter files go (`sam deploy --parameter-overrides
+        /// file://...` reads them); by default the current directory.
+        #[arg(long, default_value = ".")]
+        params_dir: PathBuf,
     },
 }
 
@@ -508,7 +516,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             current_secret,
             alg,
             to,
+            params_dir,
         } => {
+            // Checked before the new key exists, so a bad directory cannot strand a new secret.
+            let params_dir = std::fs::canonicalize(&params_dir)
+                .ok()
+                .filter(|d| d.is_dir())
+                .with_context(|| {
+                    format!("--params-dir {} is not a directory", params_dir.display())
+                })?;
             let current_pem = match (&current_key, &current_secret) {
                 (Some(path), _) => Secret::new(read_file(path)?),
                 (None, Some(id)) => secrets_manager()
@@ -527,34 +543,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let alg = next.alg.as_str();
             match &stored {
                 Stored::Secret(arn) => {
-                    println!("1. Publish both public keys (signing does not change yet):");
-                    println!("   sam deploy --parameter-overrides \"PublicJwks='{both}'\"");
-                    println!("2. Then sign with the new key:");
-                    println!(
-                        "   sam deploy --parameter-overrides \"SigningKeySecretArn={arn}\" \"SigningAlg={alg}\""
+                    let steps = rotation::aws_steps(
+                        &rotation::AwsRotation {
+                            both_jwks: &both,
+                            next_jwks: &only_next,
+                            next_kid: &next.kid,
+                            next_arn: arn,
+                            alg,
+                            old_secret: current_secret.as_deref(),
+                        },
+                        &params_dir,
                     );
-                    println!(
-                        "3. After the longest access-token lifetime plus AuthorizerCacheTtl, drop the old key:"
-                    );
-                    println!("   sam deploy --parameter-overrides \"PublicJwks='{only_next}'\"");
-                    if let Some(old) = &current_secret {
-                        println!("   and delete the old key's secret ({old}).");
-                    }
+                    rotation::write_params(&steps)?;
+                    print!("{}", rotation::render(&steps));
                 }
                 Stored::File(path) => {
-                    println!(
-                        "1. Publish both public keys: set the authorizer's JWKS and the token"
-                    );
-                    println!("   function's ADDITIONAL_JWKS to");
-                    println!("   {both}");
-                    println!(
-                        "2. Then sign with the new key: SIGNING_KEY_FILE={} SIGNING_ALG={alg}",
-                        path.display()
-                    );
-                    println!(
-                        "3. After the longest access-token lifetime, publish only the new key:"
-                    );
-                    println!("   {only_next}");
+                    print!("{}", rotation::local_steps(&both, &only_next, path, alg));
                 }
             }
         }
