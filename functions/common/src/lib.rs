@@ -3,6 +3,7 @@
 //! and keys.
 
 pub mod access_token;
+pub mod audit;
 pub mod auth_endpoint;
 pub mod client;
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod keys;
 pub mod lockout;
 pub mod logging;
 pub mod memory;
+pub mod metrics;
 pub mod refresh;
 pub mod route;
 pub mod scope;

@@ -1,0 +1,342 @@
+//! Audit events: one JSON line on stdout per security decision, in a stable, versioned schema
+//! (docs/audit.md). Every field is a name Tollgate chose, an identifier, or a short hash: no
+//! constructor here takes a `Secret`, a password or a token, and what a client sent before it
+//! authenticated (its claimed client_id, its User-Agent) appears only as a short hash.
+
+use serde::Serialize;
+
+use crate::grant::short_hash;
+use crate::metrics::{emit, now_ms};
+
+/// The schema version every line carries as `"audit": 1`. Adding a field keeps the version;
+/// renaming or removing one, or changing a type, bumps it.
+pub const SCHEMA_VERSION: u8 = 1;
+
+/// Longest User-Agent kept (characters); longer ones are cut.
+pub const MAX_USER_AGENT: usize = 256;
+
+/// Members every line has: the version, the event name, the time (milliseconds since the
+/// epoch); and, when the event came with a request, where it came from.
+pub const COMMON_FIELDS: &[&str] = &[
+    "audit",
+    "event",
+    "time",
+    "source_ip",
+    "user_agent",
+    "user_agent_hash",
+];
+
+/// Each event's own members (some optional: docs/audit.md says which).
+pub const SCHEMA: &[(&str, &[&str])] = &[
+    (
+        "token_issued",
+        &["grant_type", "client_id", "subject", "scope", "family"],
+    ),
+    (
+        "token_refused",
+        &[
+            "grant_type",
+            "client_id",
+            "client_id_hash",
+            "reason",
+            "status",
+            "username_hash",
+        ],
+    ),
+    (
+        "refresh_rotated",
+        &["grant_type", "client_id", "subject", "family"],
+    ),
+    (
+        "refresh_reuse_detected",
+        &["client_id", "family", "cause", "family_revoked"],
+    ),
+    ("token_revoked", &["client_id", "family"]),
+    (
+        "lockout_started",
+        &["client_id", "username_hash", "locked_for_seconds"],
+    ),
+    ("session_revoked", &["actor", "subject"]),
+    ("admin_change", &["actor", "action", "target", "changes"]),
+];
+
+/// Where a request came from, as API Gateway saw it (its request context).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Origin {
+    pub fn new(source_ip: Option<&str>, user_agent: Option<&str>) -> Self {
+        Self {
+            source_ip: source_ip.map(|ip| ip.chars().take(64).collect()),
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+        }
+    }
+}
+
+/// The client an event concerns. Only a client that authenticated is named; any other id may be
+/// a secret pasted into the wrong field, so it is kept as a short hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client<'a> {
+    Authenticated(&'a str),
+    Unauthenticated(&'a str),
+    Absent,
+}
+
+impl Client<'_> {
+    fn authenticated(self) -> bool {
+        matches!(self, Self::Authenticated(_))
+    }
+}
+
+/// One security decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// `/token` answered 200. `family` is the refresh-token family (one login).
+    TokenIssued {
+        grant_type: &'a str,
+        client_id: &'a str,
+        subject: &'a str,
+        scope: &'a str,
+        family: Option<&'a str>,
+    },
+    /// `/token` answered an error. `reason` is the OAuth error code; `username` (password grant,
+    /// when sent) is kept only as a short hash: people type passwords into it.
+    TokenRefused {
+        grant_type: Option<&'a str>,
+        client: Client<'a>,
+        reason: &'a str,
+        status: u16,
+        username: Option<&'a str>,
+    },
+    /// A refresh grant rotated the family's token.
+    RefreshRotated {
+        client_id: &'a str,
+        subject: &'a str,
+        family: &'a str,
+    },
+    /// A used refresh token came back (or lost a race): the family is revoked.
+    RefreshReuseDetected {
+        client_id: &'a str,
+        family: &'a str,
+        cause: &'a str,
+    },
+    /// `POST /revoke` revoked a family.
+    TokenRevoked { client_id: &'a str, family: &'a str },
+    /// A username reached the failure limit and is locked.
+    LockoutStarted {
+        client_id: &'a str,
+        username: &'a str,
+        locked_for_seconds: u64,
+    },
+    /// Reserved: revoking a user's sessions does not exist yet.
+    SessionRevoked { actor: &'a str, subject: &'a str },
+    /// The admin CLI changed a client or a key. `changes` names the fields, never their values.
+    AdminChange {
+        actor: &'a str,
+        action: &'a str,
+        target: &'a str,
+        changes: &'a [&'a str],
+    },
+}
+
+impl Event<'_> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::TokenIssued { .. } => "token_issued",
+            Self::TokenRefused { .. } => "token_refused",
+            Self::RefreshRotated { .. } => "refresh_rotated",
+            Self::RefreshReuseDetected { .. } => "refresh_reuse_detected",
+            Self::TokenRevoked { .. } => "token_revoked",
+            Self::LockoutStarted { .. } => "lockout_started",
+            Self::SessionRevoked { .. } => "session_revoked",
+            Self::AdminChange { .. } => "admin_change",
+        }
+    }
+
+    /// Whether the request's client authenticated, which decides how its origin is written.
+    fn authenticated(&self) -> bool {
+        match self {
+            Self::TokenRefused { client, .. } => client.authenticated(),
+            _ => true,
+        }
+    }
+}
+
+/// The line as written: fixed members first, then the event's, then the origin.
+#[derive(Serialize)]
+struct Line<'a> {
+    audit: u8,
+    event: &'static str,
+    time: u64,
+    #[serde(flatten)]
+    fields: Fields<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent_hash: Option<String>,
+}
+
+/// The event's own members. Every field is optional so each event writes only its own.
+#[derive(Serialize, Default)]
+struct Fields<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username_hash: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_revoked: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked_for_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a [&'a str]>,
+}
+
+fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
+    match *event {
+        Event::TokenIssued {
+            grant_type,
+            client_id,
+            subject,
+            scope,
+            family,
+        } => Fields {
+            grant_type: Some(grant_type),
+            client_id: Some(client_id),
+            subject: Some(subject),
+            scope: Some(scope),
+            family,
+            ..Fields::default()
+        },
+        Event::TokenRefused {
+            grant_type,
+            client,
+            reason,
+            status,
+            username,
+        } => {
+            let (client_id, client_id_hash) = match client {
+                Client::Authenticated(id) => (Some(id), None),
+                Client::Unauthenticated(id) => (None, Some(short_hash(id))),
+                Client::Absent => (None, None),
+            };
+            Fields {
+                grant_type,
+                client_id,
+                client_id_hash,
+                reason: Some(reason),
+                status: Some(status),
+                username_hash: username.map(short_hash),
+                ..Fields::default()
+            }
+        }
+        Event::RefreshRotated {
+            client_id,
+            subject,
+            family,
+        } => Fields {
+            grant_type: Some("refresh_token"),
+            client_id: Some(client_id),
+            subject: Some(subject),
+            family: Some(family),
+            ..Fields::default()
+        },
+        Event::RefreshReuseDetected {
+            client_id,
+            family,
+            cause,
+        } => Fields {
+            client_id: Some(client_id),
+            family: Some(family),
+            cause: Some(cause),
+            family_revoked: Some(true),
+            ..Fields::default()
+        },
+        Event::TokenRevoked { client_id, family } => Fields {
+            client_id: Some(client_id),
+            family: Some(family),
+            ..Fields::default()
+        },
+        Event::LockoutStarted {
+            client_id,
+            username,
+            locked_for_seconds,
+        } => Fields {
+            client_id: Some(client_id),
+            username_hash: Some(short_hash(username)),
+            locked_for_seconds: Some(locked_for_seconds),
+            ..Fields::default()
+        },
+        Event::SessionRevoked { actor, subject } => Fields {
+            actor: Some(actor),
+            subject: Some(subject),
+            ..Fields::default()
+        },
+        Event::AdminChange {
+            actor,
+            action,
+            target,
+            changes,
+        } => Fields {
+            actor: Some(actor),
+            action: Some(action),
+            target: Some(target),
+            changes: Some(changes),
+            ..Fields::default()
+        },
+    }
+}
+
+/// The event as one JSON line (no newline), at `time` (milliseconds since the epoch).
+pub fn render(event: &Event<'_>, origin: &Origin, time: u64) -> String {
+    let authenticated = event.authenticated();
+    let line = Line {
+        audit: SCHEMA_VERSION,
+        event: event.name(),
+        time,
+        fields: fields(event),
+        source_ip: origin.source_ip.as_deref(),
+        user_agent: origin.user_agent.as_deref().filter(|_| authenticated),
+        user_agent_hash: origin
+            .user_agent
+            .as_deref()
+            .filter(|_| !authenticated)
+            .map(short_hash),
+    };
+    // Serializing these plain fields cannot fail; an empty line would be noticed in tests.
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// Writes the event to stdout, whatever the log level.
+pub fn record(event: &Event<'_>, origin: &Origin) {
+    emit(&render(event, origin, now_ms()));
+}
+
+#[cfg(test)]
+mod tests;

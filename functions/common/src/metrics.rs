@@ -1,0 +1,411 @@
+//! CloudWatch metrics without a metrics SDK: each measurement is one JSON line on stdout in the
+//! Embedded Metric Format (EMF), which CloudWatch Logs turns into metrics. The catalogue below is
+//! the only list of metric names: template.yaml's alarms and dashboard use these (a test checks).
+//!
+//! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub mod spec;
+
+/// The CloudWatch namespace of every Tollgate metric.
+pub const NAMESPACE: &str = "Tollgate";
+
+/// The dimension every metric carries: the Lambda function's name (`<stack>-token`), so two
+/// stacks in one account and region never mix.
+pub const FUNCTION_NAME: &str = "FunctionName";
+
+/// CloudWatch units Tollgate uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+    Microseconds,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "Count",
+            Self::Milliseconds => "Milliseconds",
+            Self::Microseconds => "Microseconds",
+        }
+    }
+}
+
+/// One metric: its name, unit and the dimension sets it is published under.
+#[derive(Debug)]
+pub struct MetricSpec {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub dimensions: &'static [&'static [&'static str]],
+}
+
+const BY_FUNCTION: &[&[&str]] = &[&[FUNCTION_NAME]];
+
+/// Every `/token` or `/revoke` request (token function).
+pub const REQUESTS: MetricSpec = MetricSpec {
+    name: "Requests",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// 1 when a `/token` or `/revoke` request was answered `503` (or `500`), else 0: its `Average`
+/// is the 503 rate.
+pub const UNAVAILABLE: MetricSpec = MetricSpec {
+    name: "Unavailable",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// How long the token function took to answer.
+pub const LATENCY: MetricSpec = MetricSpec {
+    name: "Latency",
+    unit: Unit::Milliseconds,
+    dimensions: BY_FUNCTION,
+};
+/// One per `/token` request, by grant type and outcome (`issued` or the OAuth error code), and
+/// by client (the authenticated client_id, else `unauthenticated`).
+pub const GRANTS: MetricSpec = MetricSpec {
+    name: "Grants",
+    unit: Unit::Count,
+    dimensions: &[
+        &[FUNCTION_NAME, "GrantType", "Outcome"],
+        &[FUNCTION_NAME, "ClientId", "GrantType", "Outcome"],
+    ],
+};
+/// A username locked after repeated wrong passwords.
+pub const LOCKOUTS: MetricSpec = MetricSpec {
+    name: "Lockouts",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// A used refresh token presented again: its family was revoked.
+pub const REFRESH_REUSE: MetricSpec = MetricSpec {
+    name: "RefreshTokenReuse",
+    unit: Unit::Count,
+    dimensions: &[&[FUNCTION_NAME], &[FUNCTION_NAME, "ClientId"]],
+};
+/// A refresh-token family revoked by `POST /revoke`.
+pub const REVOCATIONS: MetricSpec = MetricSpec {
+    name: "Revocations",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// One call to a dependency (`Dependency`: `auth_endpoint`, `dynamodb`, `secrets_manager`).
+pub const DEPENDENCY_CALLS: MetricSpec = MetricSpec {
+    name: "DependencyCalls",
+    unit: Unit::Count,
+    dimensions: &[&[FUNCTION_NAME, "Dependency"]],
+};
+/// 1 when that call failed (error, timeout, nonsense answer), else 0.
+pub const DEPENDENCY_FAILURES: MetricSpec = MetricSpec {
+    name: "DependencyFailures",
+    unit: Unit::Count,
+    dimensions: &[&[FUNCTION_NAME, "Dependency"]],
+};
+/// How long that call took.
+pub const DEPENDENCY_LATENCY: MetricSpec = MetricSpec {
+    name: "DependencyLatency",
+    unit: Unit::Milliseconds,
+    dimensions: &[&[FUNCTION_NAME, "Dependency"]],
+};
+/// One authorizer decision: `Decision` `allow`, `deny` or `unauthorized`, and its `Reason`.
+pub const AUTHORIZATIONS: MetricSpec = MetricSpec {
+    name: "Authorizations",
+    unit: Unit::Count,
+    dimensions: &[
+        &[FUNCTION_NAME, "Decision"],
+        &[FUNCTION_NAME, "Decision", "Reason"],
+    ],
+};
+/// How long the authorizer took to decide.
+pub const AUTHORIZER_LATENCY: MetricSpec = MetricSpec {
+    name: "AuthorizerLatency",
+    unit: Unit::Microseconds,
+    dimensions: &[&[FUNCTION_NAME]],
+};
+
+/// The catalogue: every metric either function emits.
+pub const ALL: &[&MetricSpec] = &[
+    &REQUESTS,
+    &UNAVAILABLE,
+    &LATENCY,
+    &GRANTS,
+    &LOCKOUTS,
+    &REFRESH_REUSE,
+    &REVOCATIONS,
+    &DEPENDENCY_CALLS,
+    &DEPENDENCY_FAILURES,
+    &DEPENDENCY_LATENCY,
+    &AUTHORIZATIONS,
+    &AUTHORIZER_LATENCY,
+];
+
+/// A dependency whose calls are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    AuthEndpoint,
+    DynamoDb,
+    SecretsManager,
+}
+
+impl Dependency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthEndpoint => "auth_endpoint",
+            Self::DynamoDb => "dynamodb",
+            Self::SecretsManager => "secrets_manager",
+        }
+    }
+}
+
+/// Longest dimension value CloudWatch accepts.
+const MAX_DIMENSION_VALUE: usize = 1024;
+
+/// Writes EMF lines for one function. Built once at cold start; cheap to call per request.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    function: String,
+}
+
+impl Metrics {
+    /// `function` is the FunctionName dimension: `AWS_LAMBDA_FUNCTION_NAME` in Lambda.
+    pub fn new(function: &str) -> Self {
+        Self {
+            function: dimension_value(function).into_owned(),
+        }
+    }
+
+    /// The function's own name from the Lambda environment, or `fallback` outside Lambda.
+    pub fn from_env(fallback: &str) -> Self {
+        Self::new(&std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| fallback.into()))
+    }
+
+    /// A `/token` or `/revoke` request ended. `grant` is `(client, grant type, outcome)` for
+    /// `/token`, `None` for `/revoke`.
+    pub fn request(&self, unavailable: bool, latency: Duration, grant: Option<(&str, &str, &str)>) {
+        emit(&self.render_request(now_ms(), unavailable, latency, grant));
+    }
+
+    pub fn render_request(
+        &self,
+        ts: u64,
+        unavailable: bool,
+        latency: Duration,
+        grant: Option<(&str, &str, &str)>,
+    ) -> String {
+        let mut line = Line::new(ts);
+        line.directive(&[&REQUESTS, &UNAVAILABLE, &LATENCY]);
+        if grant.is_some() {
+            line.directive(&[&GRANTS]);
+        }
+        line.close_metadata();
+        line.dimension(FUNCTION_NAME, &self.function);
+        if let Some((client, grant_type, outcome)) = grant {
+            line.dimension("ClientId", client);
+            line.dimension("GrantType", grant_type);
+            line.dimension("Outcome", outcome);
+            line.value(GRANTS.name, 1.0);
+        }
+        line.value(REQUESTS.name, 1.0);
+        line.value(UNAVAILABLE.name, if unavailable { 1.0 } else { 0.0 });
+        line.value(LATENCY.name, millis(latency));
+        line.finish()
+    }
+
+    /// One count of `metric` (LOCKOUTS, REVOCATIONS, REFRESH_REUSE), with its extra dimensions.
+    pub fn count(&self, metric: &MetricSpec, dims: &[(&str, &str)]) {
+        emit(&self.render_count(now_ms(), metric, dims));
+    }
+
+    pub fn render_count(&self, ts: u64, metric: &MetricSpec, dims: &[(&str, &str)]) -> String {
+        let mut line = Line::new(ts);
+        line.directive(&[metric]);
+        line.close_metadata();
+        line.dimension(FUNCTION_NAME, &self.function);
+        for (k, v) in dims {
+            line.dimension(k, v);
+        }
+        line.value(metric.name, 1.0);
+        line.finish()
+    }
+
+    /// One call to a dependency ended.
+    pub fn dependency(&self, dep: Dependency, ok: bool, latency: Duration) {
+        emit(&self.render_dependency(now_ms(), dep, ok, latency));
+    }
+
+    pub fn render_dependency(
+        &self,
+        ts: u64,
+        dep: Dependency,
+        ok: bool,
+        latency: Duration,
+    ) -> String {
+        let mut line = Line::new(ts);
+        line.directive(&[&DEPENDENCY_CALLS, &DEPENDENCY_FAILURES, &DEPENDENCY_LATENCY]);
+        line.close_metadata();
+        line.dimension(FUNCTION_NAME, &self.function);
+        line.dimension("Dependency", dep.as_str());
+        line.value(DEPENDENCY_CALLS.name, 1.0);
+        line.value(DEPENDENCY_FAILURES.name, if ok { 0.0 } else { 1.0 });
+        line.value(DEPENDENCY_LATENCY.name, millis(latency));
+        line.finish()
+    }
+
+    /// One authorizer decision (`allow`, `deny`, `unauthorized`) with its reason.
+    pub fn authorization(&self, decision: &str, reason: &str, latency: Duration) {
+        emit(&self.render_authorization(now_ms(), decision, reason, latency));
+    }
+
+    pub fn render_authorization(
+        &self,
+        ts: u64,
+        decision: &str,
+        reason: &str,
+        latency: Duration,
+    ) -> String {
+        let mut line = Line::new(ts);
+        line.directive(&[&AUTHORIZATIONS]);
+        line.directive(&[&AUTHORIZER_LATENCY]);
+        line.close_metadata();
+        line.dimension(FUNCTION_NAME, &self.function);
+        line.dimension("Decision", decision);
+        line.dimension("Reason", reason);
+        line.value(AUTHORIZATIONS.name, 1.0);
+        line.value(
+            AUTHORIZER_LATENCY.name,
+            u32::try_from(latency.as_micros()).map_or(f64::from(u32::MAX), f64::from),
+        );
+        line.finish()
+    }
+}
+
+/// Milliseconds with microsecond precision.
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Writes one line to stdout in one call, so it never interleaves with a log line. Metrics and
+/// audit events are not log messages: no log level turns them off.
+pub fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout cannot be reported anywhere; the request goes on.
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// CloudWatch refuses empty dimension values and values over 1024 characters.
+fn dimension_value(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.is_empty() {
+        return "none".into();
+    }
+    if v.len() <= MAX_DIMENSION_VALUE {
+        return v.into();
+    }
+    let mut end = MAX_DIMENSION_VALUE;
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    v[..end].into()
+}
+
+/// An EMF document written straight into one string: no JSON tree, one allocation.
+struct Line {
+    buf: String,
+    directives: usize,
+}
+
+impl Line {
+    fn new(ts: u64) -> Self {
+        let mut buf = String::with_capacity(512);
+        let _ = write!(buf, r#"{{"_aws":{{"Timestamp":{ts},"CloudWatchMetrics":["#);
+        Self { buf, directives: 0 }
+    }
+
+    /// One MetricDirective: the metrics given share the dimension sets of the first. The
+    /// catalogue keeps each directive under the spec's limits (100 metrics, 30 dimensions).
+    fn directive(&mut self, metrics: &[&MetricSpec]) {
+        if self.directives > 0 {
+            self.buf.push(',');
+        }
+        self.directives += 1;
+        self.buf.push_str(r#"{"Namespace":"#);
+        string(&mut self.buf, NAMESPACE);
+        self.buf.push_str(r#","Dimensions":["#);
+        let sets = metrics.first().map_or(&[][..], |m| m.dimensions);
+        for (i, set) in sets.iter().enumerate() {
+            self.buf.push_str(if i == 0 { "[" } else { ",[" });
+            for (j, d) in set.iter().enumerate() {
+                if j > 0 {
+                    self.buf.push(',');
+                }
+                string(&mut self.buf, d);
+            }
+            self.buf.push(']');
+        }
+        self.buf.push_str(r#"],"Metrics":["#);
+        for (i, m) in metrics.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            self.buf.push_str(r#"{"Name":"#);
+            string(&mut self.buf, m.name);
+            self.buf.push_str(r#","Unit":"#);
+            string(&mut self.buf, m.unit.as_str());
+            self.buf.push('}');
+        }
+        self.buf.push_str("]}");
+    }
+
+    fn close_metadata(&mut self) {
+        self.buf.push_str("]}");
+    }
+
+    fn dimension(&mut self, key: &str, value: &str) {
+        self.buf.push(',');
+        string(&mut self.buf, key);
+        self.buf.push(':');
+        string(&mut self.buf, &dimension_value(value));
+    }
+
+    fn value(&mut self, key: &str, v: f64) {
+        self.buf.push(',');
+        string(&mut self.buf, key);
+        // JSON has no NaN or infinity; a metric value is never negative.
+        let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
+        let _ = write!(self.buf, ":{v}");
+    }
+
+    fn finish(mut self) -> String {
+        self.buf.push('}');
+        self.buf
+    }
+}
+
+/// A JSON string literal, escaped (RFC 8259 §7).
+fn string(buf: &mut String, s: &str) {
+    buf.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => buf.push_str("\\\""),
+            '\\' => buf.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(buf, "\\u{:04x}", c as u32);
+            }
+            c => buf.push(c),
+        }
+    }
+    buf.push('"');
+}
+
+#[cfg(test)]
+mod tests;
