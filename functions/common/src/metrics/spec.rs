@@ -201,10 +201,10 @@ fn definition(root: &Map<String, Value>, m: &Value) -> Result<Definition, String
             Some(u.to_owned())
         }
     };
-    if let Some(r) = m.get("StorageResolution") {
-        if r.as_u64() != Some(1) && r.as_u64() != Some(60) {
-            return Err(format!("{name}: StorageResolution must be 1 or 60"));
-        }
+    if let Some(r) = m.get("StorageResolution")
+        && !matches!(r.as_u64(), Some(1 | 60))
+    {
+        return Err(format!("{name}: StorageResolution must be 1 or 60"));
     }
     let values = match root.get(name) {
         Some(Value::Number(n)) => vec![n.as_f64().ok_or("value out of range")?],
