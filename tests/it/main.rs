@@ -15,6 +15,7 @@ mod least_privilege;
 mod lockout;
 mod logs;
 mod oauth2_client;
+mod observability;
 mod refresh;
 mod rotation;
 mod route_policy;
