@@ -59,7 +59,7 @@ fn root() -> PathBuf {
         .unwrap()
 }
 
-fn read(rel: &str) -> String {
+pub(crate) fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
@@ -128,7 +128,7 @@ fn all_code_literals() -> BTreeSet<String> {
 }
 
 /// The text between `<!-- docs-drift: NAME begin ... -->` and `<!-- docs-drift: NAME end -->`.
-fn sections<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+pub(crate) fn sections<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
     let (begin, end) = (
         format!("docs-drift: {name} begin"),
         format!("docs-drift: {name} end"),
@@ -149,7 +149,7 @@ fn sections<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
 }
 
 /// The body rows of the markdown tables in `text`, split into cells.
-fn table_rows(text: &str) -> Vec<Vec<String>> {
+pub(crate) fn table_rows(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     let mut header = true;
     for line in text.lines().map(str::trim) {
@@ -176,7 +176,7 @@ fn table_rows(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-fn backticked(text: &str) -> Vec<String> {
+pub(crate) fn backticked(text: &str) -> Vec<String> {
     text.split('`')
         .skip(1)
         .step_by(2)
@@ -356,6 +356,16 @@ fn parameter_names_in_the_docs_exist_in_the_template() {
     known.extend(keys(&t["Outputs"]));
     known.extend(keys(&t["Resources"]));
     known.extend(KNOWN_NAMES.iter().map(|s| (*s).to_owned()));
+    // The metrics the functions write: namespace, names, dimensions (operations.md#metrics).
+    known.insert(tollgate_common::metrics::NAMESPACE.to_owned());
+    for m in tollgate_common::metrics::ALL {
+        known.insert(m.name.to_owned());
+        known.extend(
+            m.dimensions
+                .iter()
+                .flat_map(|s| s.iter().map(|d| (*d).to_owned())),
+        );
+    }
     let mut problems = Vec::new();
     for file in doc_files() {
         let text = read(&file);

@@ -76,12 +76,18 @@ impl Origin {
     }
 }
 
-/// The client an event concerns. Only a client that authenticated is named; any other id may be
-/// a secret pasted into the wrong field, so it is kept as a short hash.
+/// The client an event concerns. An id that names none of our clients may be a secret pasted
+/// into the wrong field, so it is kept as a short hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Client<'a> {
+    /// Authenticated with its secret.
     Authenticated(&'a str),
+    /// One of our clients, but its secret was wrong or it is disabled: named (it is our own
+    /// record's id), while what the caller sent besides stays hashed.
+    Named(&'a str),
+    /// An id that names no client, or one refused before lookup.
     Unauthenticated(&'a str),
+    /// No client credentials at all.
     Absent,
 }
 
@@ -242,7 +248,7 @@ fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
             username,
         } => {
             let (client_id, client_id_hash) = match client {
-                Client::Authenticated(id) => (Some(id), None),
+                Client::Authenticated(id) | Client::Named(id) => (Some(id), None),
                 Client::Unauthenticated(id) => (None, Some(short_hash(id))),
                 Client::Absent => (None, None),
             };

@@ -155,3 +155,18 @@ fn reuse_always_says_the_family_was_revoked_and_admin_changes_name_fields_only()
     assert_eq!(admin["changes"], serde_json::json!(["scopes", "enabled"]));
     assert_eq!(admin["actor"], "arn:aws:iam::123456789012:user/ops");
 }
+
+#[test]
+fn a_named_client_with_a_wrong_secret_is_named_but_its_user_agent_is_hashed() {
+    let e = Event::TokenRefused {
+        grant_type: Some("password"),
+        client: Client::Named("app"),
+        reason: "invalid_client",
+        status: 401,
+        username: None,
+    };
+    let line = parse(&render(&e, &origin(), T));
+    assert_eq!(line["client_id"], "app");
+    assert!(line.get("client_id_hash").is_none());
+    assert!(line.get("user_agent").is_none() && line.get("user_agent_hash").is_some());
+}
