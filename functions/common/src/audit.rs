@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use crate::grant::short_hash;
-use crate::metrics::{emit, now_ms};
 
 /// The schema version every line carries as `"audit": 1`. Adding a field keeps the version;
 /// renaming or removing one, or changing a type, bumps it.
@@ -337,11 +336,6 @@ pub fn render(event: &Event<'_>, origin: &Origin, time: u64) -> String {
     };
     // Serializing these plain fields cannot fail; an empty line would be noticed in tests.
     serde_json::to_string(&line).unwrap_or_default()
-}
-
-/// Writes the event to stdout, whatever the log level.
-pub fn record(event: &Event<'_>, origin: &Origin) {
-    emit(&render(event, origin, now_ms()));
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod lockout;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod observe;
 pub mod refresh;
 pub mod route;
 pub mod scope;

@@ -163,18 +163,50 @@ impl Dependency {
 /// Longest dimension value CloudWatch accepts.
 const MAX_DIMENSION_VALUE: usize = 1024;
 
+/// Where lines go: the function's output, or memory (tests).
+#[derive(Debug, Clone, Default)]
+pub enum Sink {
+    #[default]
+    Stdout,
+    Memory(std::sync::Arc<std::sync::Mutex<Vec<String>>>),
+}
+
+impl Sink {
+    pub fn write(&self, line: &str) {
+        match self {
+            Self::Stdout => emit(line),
+            Self::Memory(lines) => {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line.to_owned());
+                }
+            }
+        }
+    }
+}
+
 /// Writes EMF lines for one function. Built once at cold start; cheap to call per request.
 #[derive(Debug, Clone)]
 pub struct Metrics {
     function: String,
+    sink: Sink,
 }
 
 impl Metrics {
     /// `function` is the FunctionName dimension: `AWS_LAMBDA_FUNCTION_NAME` in Lambda.
     pub fn new(function: &str) -> Self {
+        Self::with_sink(function, Sink::Stdout)
+    }
+
+    pub fn with_sink(function: &str, sink: Sink) -> Self {
         Self {
             function: dimension_value(function).into_owned(),
+            sink,
         }
+    }
+
+    /// Writes a line (an EMF document, or an audit event) where this writer's lines go.
+    pub fn write(&self, line: &str) {
+        self.sink.write(line);
     }
 
     /// The function's own name from the Lambda environment, or `fallback` outside Lambda.
@@ -185,7 +217,7 @@ impl Metrics {
     /// A `/token` or `/revoke` request ended. `grant` is `(client, grant type, outcome)` for
     /// `/token`, `None` for `/revoke`.
     pub fn request(&self, unavailable: bool, latency: Duration, grant: Option<(&str, &str, &str)>) {
-        emit(&self.render_request(now_ms(), unavailable, latency, grant));
+        self.write(&self.render_request(now_ms(), unavailable, latency, grant));
     }
 
     pub fn render_request(
@@ -216,7 +248,7 @@ impl Metrics {
 
     /// One count of `metric` (LOCKOUTS, REVOCATIONS, REFRESH_REUSE), with its extra dimensions.
     pub fn count(&self, metric: &MetricSpec, dims: &[(&str, &str)]) {
-        emit(&self.render_count(now_ms(), metric, dims));
+        self.write(&self.render_count(now_ms(), metric, dims));
     }
 
     pub fn render_count(&self, ts: u64, metric: &MetricSpec, dims: &[(&str, &str)]) -> String {
@@ -233,7 +265,7 @@ impl Metrics {
 
     /// One call to a dependency ended.
     pub fn dependency(&self, dep: Dependency, ok: bool, latency: Duration) {
-        emit(&self.render_dependency(now_ms(), dep, ok, latency));
+        self.write(&self.render_dependency(now_ms(), dep, ok, latency));
     }
 
     pub fn render_dependency(
@@ -256,7 +288,7 @@ impl Metrics {
 
     /// One authorizer decision (`allow`, `deny`, `unauthorized`) with its reason.
     pub fn authorization(&self, decision: &str, reason: &str, latency: Duration) {
-        emit(&self.render_authorization(now_ms(), decision, reason, latency));
+        self.write(&self.render_authorization(now_ms(), decision, reason, latency));
     }
 
     pub fn render_authorization(
