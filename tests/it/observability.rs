@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use serde_yaml::Value;
 use tollgate_common::metrics::{self, Dependency, FUNCTION_NAME, NAMESPACE};
 
+mod served;
+
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
