@@ -143,7 +143,7 @@ async fn disabled_and_deleted_clients_cannot_authenticate() {
 // ---- the CLI, as an operator runs it
 
 /// Runs `tollgate-admin` against DynamoDB Local with `CLIENTS_TABLE=table`.
-fn admin(table: &str, args: &[&str]) -> Output {
+pub(crate) fn admin(table: &str, args: &[&str]) -> Output {
     let bin = std::env::var("TOLLGATE_ADMIN_BIN").unwrap_or_else(|_| {
         panic!("TOLLGATE_ADMIN_BIN is not set: these tests run the built tollgate-admin; run them with `make test`")
     });

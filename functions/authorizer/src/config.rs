@@ -1,6 +1,7 @@
 //! The authorizer's configuration, read once at cold start; a missing or malformed variable
 //! stops the cold start with its name.
 
+use tollgate_common::metrics::Metrics;
 use tollgate_common::route::{PathCase, RouteRules, Unlisted};
 use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
@@ -21,6 +22,8 @@ pub struct State {
     pub http_api_response: HttpApiResponse,
     /// `ALLOWED_APIS`: the APIs and stages this authorizer answers for; `None` is any.
     pub allowed_apis: Option<Vec<ApiStage>>,
+    /// One EMF line per decision, by `AWS_LAMBDA_FUNCTION_NAME`.
+    pub metrics: Metrics,
 }
 
 /// `ROUTE_SCOPES`, `UNLISTED_ROUTES` (default deny) and `PATH_CASE` (default lower).
@@ -134,7 +137,11 @@ impl State {
         let allowed_apis = opt("ALLOWED_APIS")
             .map(|raw| ApiStage::parse_list(&raw))
             .transpose()?;
+        // Set by Lambda (and cargo lambda); the metrics' FunctionName dimension.
+        let metrics =
+            Metrics::new(&opt("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "authorizer".into()));
         Ok(Self {
+            metrics,
             verifier,
             routes,
             http_api_response,

@@ -178,27 +178,39 @@ pub fn context(t: &VerifiedToken) -> Map<String, Value> {
     ctx
 }
 
-/// The whole decision for one event.
+/// The whole decision for one event: one log line and one EMF line.
 pub fn decide(state: &State, event: Value) -> Result<Value, Unauthorized> {
     let started = Instant::now();
     let incoming = match read_event(event) {
         Ok(i) => i,
         Err(why) => {
             info!(decision = "unauthorized", reason = why, "authorize");
+            state
+                .metrics
+                .authorization("unauthorized", why, started.elapsed());
             return Err(Unauthorized);
         }
     };
     let shape = incoming.shape.as_str();
     let outcome = evaluate(state, incoming);
-    let latency_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let latency_us = elapsed.as_micros() as u64;
     match outcome {
         Ok(d) => {
-            let decision = if d.allowed { "allow" } else { "deny" };
+            let (decision, reason) = if d.allowed {
+                ("allow", "ok")
+            } else {
+                ("deny", "insufficient scope")
+            };
             info!(shape, decision, client_id = %d.client_id, latency_us, "authorize");
+            state.metrics.authorization(decision, reason, elapsed);
             Ok(d.answer)
         }
         Err(reason) => {
             info!(shape, decision = "unauthorized", reason = %reason, latency_us, "authorize");
+            state
+                .metrics
+                .authorization("unauthorized", reason.as_str(), elapsed);
             Err(Unauthorized)
         }
     }

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::grant::short_hash;
+use crate::lockout::canonical_username;
 
 /// The schema version every line carries as `"audit": 1`. Adding a field keeps the version;
 /// renaming or removing one, or changing a type, bumps it.
@@ -86,6 +87,8 @@ pub enum Client<'a> {
     Named(&'a str),
     /// An id that names no client, or one refused before lookup.
     Unauthenticated(&'a str),
+    /// The same, already hashed with [`short_hash`] (as the request's log line has it).
+    Hashed(&'a str),
     /// No client credentials at all.
     Absent,
 }
@@ -107,14 +110,15 @@ pub enum Event<'a> {
         scope: &'a str,
         family: Option<&'a str>,
     },
-    /// `/token` answered an error. `reason` is the OAuth error code; `username` (password grant,
-    /// when sent) is kept only as a short hash: people type passwords into it.
+    /// `/token` answered an error. `reason` is the OAuth error code; the username (password
+    /// grant, when sent) is kept only as a short hash: people type passwords into it.
     TokenRefused {
         grant_type: Option<&'a str>,
         client: Client<'a>,
         reason: &'a str,
         status: u16,
-        username: Option<&'a str>,
+        /// [`username_hash`] of the username sent, if any.
+        username_hash: Option<&'a str>,
     },
     /// A refresh grant rotated the family's token.
     RefreshRotated {
@@ -244,11 +248,12 @@ fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
             client,
             reason,
             status,
-            username,
+            username_hash,
         } => {
             let (client_id, client_id_hash) = match client {
                 Client::Authenticated(id) | Client::Named(id) => (Some(id), None),
                 Client::Unauthenticated(id) => (None, Some(short_hash(id))),
+                Client::Hashed(hash) => (None, Some(hash.to_owned())),
                 Client::Absent => (None, None),
             };
             Fields {
@@ -257,7 +262,7 @@ fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
                 client_id_hash,
                 reason: Some(reason),
                 status: Some(status),
-                username_hash: username.map(short_hash),
+                username_hash: username_hash.map(str::to_owned),
                 ..Fields::default()
             }
         }
@@ -294,7 +299,7 @@ fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
             locked_for_seconds,
         } => Fields {
             client_id: Some(client_id),
-            username_hash: Some(short_hash(username)),
+            username_hash: Some(username_hash(username)),
             locked_for_seconds: Some(locked_for_seconds),
             ..Fields::default()
         },
@@ -316,6 +321,11 @@ fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
             ..Fields::default()
         },
     }
+}
+
+/// Usernames that the lockout counts as one (case, width, surrounding whitespace) hash alike.
+pub fn username_hash(username: &str) -> String {
+    short_hash(&canonical_username(username.trim()))
 }
 
 /// The event as one JSON line (no newline), at `time` (milliseconds since the epoch).

@@ -9,6 +9,7 @@ use tracing::{info, warn};
 use crate::access_token::{
     AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, allowed_details,
 };
+use crate::audit::Event;
 use crate::auth_endpoint::{PasswordCheck, PasswordVerifier};
 use crate::client::{
     self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
@@ -16,6 +17,7 @@ use crate::client::{
 use crate::clock::{Clock, Deadline};
 use crate::error::{ErrorCode, OAuthError};
 use crate::lockout::{LockoutPolicy, LockoutStore, Reservation, clean_username, lockout_key};
+use crate::observe;
 use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, Successor, TokenStatus,
 };
@@ -223,6 +225,7 @@ impl TokenService {
         if old.status == TokenStatus::Rotated {
             warn!(client_id = %client.client_id, family = %old.family_id, "refresh token reused: revoking its family");
             self.revoke_family(&old.family_id, now, deadline).await?;
+            reuse_detected(client, &old.family_id, "reused");
             return Err(bad_refresh_token());
         }
         if now >= old.expires_at || now >= old.family_expires_at {
@@ -245,17 +248,33 @@ impl TokenService {
             .await?
             .map_err(store_unavailable)?
         {
-            Rotation::Rotated => Ok(TokenResponse {
-                access_token: access.token,
-                expires_in: access.expires_in,
-                refresh_token: refresh,
-                scope,
-            }),
+            Rotation::Rotated => {
+                let scope_text = scope.to_string();
+                observe::event(&Event::RefreshRotated {
+                    client_id: &client.client_id,
+                    subject: &old.grant.sub,
+                    family: &old.family_id,
+                });
+                observe::event(&Event::TokenIssued {
+                    grant_type: GrantType::RefreshToken.as_str(),
+                    client_id: &client.client_id,
+                    subject: &old.grant.sub,
+                    scope: &scope_text,
+                    family: Some(&old.family_id),
+                });
+                Ok(TokenResponse {
+                    access_token: access.token,
+                    expires_in: access.expires_in,
+                    refresh_token: refresh,
+                    scope,
+                })
+            }
             Rotation::Refused => {
                 // Used already, used concurrently, revoked or expired: in every case nobody
                 // should hold a working token of this family any more.
                 warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
                 self.revoke_family(&old.family_id, now, deadline).await?;
+                reuse_detected(client, &old.family_id, "lost_rotation");
                 Err(bad_refresh_token())
             }
         }
@@ -316,6 +335,10 @@ impl TokenService {
             Some(t) if t.grant.client_id == client.client_id => {
                 self.revoke_family(&t.family_id, now, deadline).await?;
                 info!(client_id = %client.client_id, family = %t.family_id, "refresh-token family revoked");
+                observe::event(&Event::TokenRevoked {
+                    client_id: &client.client_id,
+                    family: &t.family_id,
+                });
             }
             Some(_) => {
                 warn!(client_id = %client.client_id, "revocation of another client's token ignored")
@@ -356,7 +379,9 @@ impl TokenService {
         };
         let user = match check {
             PasswordCheck::Valid(user) => user,
-            PasswordCheck::Invalid => return Err(self.failed_attempt(client, &key, now).await),
+            PasswordCheck::Invalid => {
+                return Err(self.failed_attempt(client, username, &key, now).await);
+            }
         };
         if self.lockout_on() {
             // A failed reset only leaves an older count that expires by TTL; the login stands.
@@ -423,7 +448,13 @@ impl TokenService {
     }
 
     /// Counts a wrong password; the failure that reaches the limit locks the username.
-    async fn failed_attempt(&self, client: &client::Client, key: &str, now: u64) -> OAuthError {
+    async fn failed_attempt(
+        &self,
+        client: &client::Client,
+        username: &str,
+        key: &str,
+        now: u64,
+    ) -> OAuthError {
         if self.lockout_on() {
             match self
                 .lockout
@@ -432,6 +463,11 @@ impl TokenService {
             {
                 Ok(Some(_)) => {
                     info!(client_id = %client.client_id, "username locked after repeated failures");
+                    observe::event(&Event::LockoutStarted {
+                        client_id: &client.client_id,
+                        username,
+                        locked_for_seconds: self.policy.lockout.lockout_secs,
+                    });
                     return locked_error();
                 }
                 Ok(None) => {}
@@ -491,6 +527,13 @@ impl TokenService {
                 warn!(error = %e, "failed to store refresh token");
                 OAuthError::unavailable()
             })?;
+        observe::event(&Event::TokenIssued {
+            grant_type: GrantType::Password.as_str(),
+            client_id: &client.client_id,
+            subject: &family.grant.sub,
+            scope: &family.grant.scope.to_string(),
+            family: Some(&family.family_id),
+        });
         Ok(TokenResponse {
             access_token: access.token,
             expires_in: access.expires_in,
@@ -576,6 +619,15 @@ fn refresh_scope(
 pub fn short_hash(value: &str) -> String {
     let h = hash_str(value);
     h.get(7..19).unwrap_or_default().to_owned()
+}
+
+/// A used (or raced) refresh token came back and its family is now revoked.
+fn reuse_detected(client: &client::Client, family: &str, cause: &str) {
+    observe::event(&Event::RefreshReuseDetected {
+        client_id: &client.client_id,
+        family,
+        cause,
+    });
 }
 
 /// The refresh-token store failed: the cause goes to the log, the client gets a 503.

@@ -15,6 +15,7 @@ pub mod grant;
 pub mod keys;
 pub mod lockout;
 pub mod logging;
+pub mod measured;
 pub mod memory;
 pub mod metrics;
 pub mod observe;

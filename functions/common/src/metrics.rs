@@ -5,7 +5,6 @@
 //! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod spec;
@@ -325,14 +324,11 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Writes one line to stdout in one call, so it never interleaves with a log line. Metrics and
-/// audit events are not log messages: no log level turns them off.
+/// Writes one line to stdout under its lock, so it never interleaves with a log line (the test
+/// harness captures it like any print). Metrics and audit events are not log messages: no log
+/// level turns them off.
 pub fn emit(line: &str) {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout cannot be reported anywhere; the request goes on.
-    let _ = out.write_all(line.as_bytes());
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+    println!("{line}");
 }
 
 /// CloudWatch refuses empty dimension values and values over 1024 characters.

@@ -34,9 +34,10 @@ pub enum Rejection {
     RefusedPath,
 }
 
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Rejection {
+    /// The reason as logged and as the `Reason` metric dimension.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Self::Missing => "no bearer token",
             Self::Malformed => "token is malformed",
             Self::TooLarge => "token is too large",
@@ -52,7 +53,13 @@ impl fmt::Display for Rejection {
             Self::CriticalHeader => "token has a crit header",
             Self::ApiNotAllowed => "API or stage not in ALLOWED_APIS",
             Self::RefusedPath => "request path is a refused spelling",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,15 +1,18 @@
 //! HTTP in, HTTP out: routes a request, parses it into the domain's terms, and maps every
 //! outcome to a response in one place. No business rule lives here.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tollgate_common::OAuthError;
+use tollgate_common::audit::{self, Client, Event, Origin};
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::{Deadline, SystemClock};
 use tollgate_common::grant::{TokenResponse, short_hash};
+use tollgate_common::observe::{self, Scope};
 use tracing::{debug, info, trace, warn};
 
 use crate::form::{self, FormError};
@@ -24,6 +27,8 @@ struct Outcome {
     client_id_hash: Option<String>,
     grant_type: Option<&'static str>,
     error: Option<&'static str>,
+    /// A password grant's username, for the audit trail: only ever its hash.
+    username_hash: Option<String>,
 }
 
 /// The Lambda entry point. It never fails: every outcome is a response.
@@ -31,7 +36,11 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
     let started = Instant::now();
     trace!(method = %req.method(), "request received");
     let mut outcome = Outcome::default();
-    let resp = route(state, &req, &mut outcome).await;
+    let scope = Scope {
+        origin: origin(&req),
+        metrics: state.metrics.clone(),
+    };
+    let resp = observe::serve(scope.clone(), route(state, &req, &mut outcome)).await;
     info!(
         route = outcome.route,
         method = %req.method(),
@@ -43,7 +52,68 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
         latency_ms = started.elapsed().as_millis() as u64,
         "request"
     );
+    account(&scope, &outcome, resp.status(), started.elapsed());
     Ok(resp)
+}
+
+/// Where the request came from, as API Gateway saw it: never `X-Forwarded-For`, which the
+/// caller writes.
+fn origin(req: &Request) -> Origin {
+    let header = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok());
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(c)) => Origin::new(
+            c.identity.source_ip.as_deref(),
+            c.identity.user_agent.as_deref().or(header),
+        ),
+        Some(RequestContext::ApiGatewayV2(c)) => Origin::new(
+            c.http.source_ip.as_deref(),
+            c.http.user_agent.as_deref().or(header),
+        ),
+        _ => Origin::new(None, header),
+    }
+}
+
+/// The request's metrics, and the audit event of a refused `/token` request (the domain records
+/// the other events where it decides them).
+fn account(scope: &Scope, outcome: &Outcome, status: StatusCode, latency: Duration) {
+    let token = outcome.route == "token";
+    if !token && outcome.route != "revoke" {
+        return;
+    }
+    let grant_type = outcome.grant_type.unwrap_or("none");
+    let grant = token.then(|| {
+        (
+            outcome.client_id.as_deref().unwrap_or("unauthenticated"),
+            grant_type,
+            outcome.error.unwrap_or("issued"),
+        )
+    });
+    scope
+        .metrics
+        .request(status.is_server_error(), latency, grant);
+    let Some(reason) = outcome.error.filter(|_| token) else {
+        return;
+    };
+    let client = match (&outcome.client_id, &outcome.client_id_hash) {
+        (Some(id), _) => Client::Authenticated(id),
+        (None, Some(hash)) => Client::Hashed(hash),
+        (None, None) => Client::Absent,
+    };
+    let event = Event::TokenRefused {
+        grant_type: outcome.grant_type,
+        client,
+        reason,
+        status: status.as_u16(),
+        username_hash: outcome.username_hash.as_deref(),
+    };
+    scope.metrics.write(&audit::render(
+        &event,
+        &scope.origin,
+        tollgate_common::metrics::now_ms(),
+    ));
 }
 
 async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
@@ -152,6 +222,12 @@ async fn form_post(
         .params
         .get("grant_type")
         .map(|g| GrantType::parse(g).map_or("other", GrantType::as_str));
+    if outcome.grant_type == Some(GrantType::Password.as_str()) {
+        outcome.username_hash = form_req
+            .params
+            .get("username")
+            .map(|u| audit::username_hash(u));
+    }
     let basic = form_req.credentials.as_ref().is_none_or(|c| c.via_basic);
     let deadline = deadline(req);
     let (client_id, result) = match endpoint {

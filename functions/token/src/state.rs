@@ -2,6 +2,7 @@
 //! documents rendered ahead of time.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use tollgate_common::access_token::AccessTokenIssuer;
@@ -13,12 +14,16 @@ use tollgate_common::dynamo::{
 };
 use tollgate_common::grant::TokenService;
 use tollgate_common::keys::{SigningKey, published_jwks};
+use tollgate_common::measured::Measured;
+use tollgate_common::metrics::{Dependency, Metrics};
 use tollgate_common::sdk::sdk_config;
 use tollgate_common::secret::{Secret, SecretHasher};
 use tollgate_common::secrets_manager::SecretsManager;
 
 pub struct AppState {
     pub service: TokenService,
+    /// Writes the function's metrics (and, through each request's scope, its audit events).
+    pub metrics: Metrics,
     pub jwks: String,
     pub metadata: String,
 }
@@ -28,7 +33,8 @@ impl AppState {
         // One SDK configuration for every AWS client. Loading it reads only the environment:
         // nothing reaches AWS until a client makes a call, so the local stack never does.
         let aws = sdk_config(cfg.dynamodb_timeout).await;
-        let secrets_manager = || SecretsManager::new(&aws);
+        let metrics = Metrics::from_env("token");
+        let secrets_manager = || MeasuredSecrets(SecretsManager::new(&aws), &metrics);
         let pem = match &cfg.signing_key {
             KeySource::Pem(p) => p.clone(),
             KeySource::File(path) => Secret::new(
@@ -68,10 +74,22 @@ impl AppState {
 
         let dynamo = DynamoClient::new(&aws);
         let service = TokenService {
-            clients: Arc::new(DynamoClientStore::new(dynamo.clone(), &cfg.clients_table)),
-            refresh: Arc::new(DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table)),
-            lockout: Arc::new(DynamoLockoutStore::new(dynamo, &cfg.lockouts_table)),
-            verifier: Arc::new(HttpPasswordVerifier::new(&cfg.auth_endpoint)?),
+            clients: Arc::new(Measured::new(
+                Dependency::DynamoDb,
+                DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
+            )),
+            refresh: Arc::new(Measured::new(
+                Dependency::DynamoDb,
+                DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
+            )),
+            lockout: Arc::new(Measured::new(
+                Dependency::DynamoDb,
+                DynamoLockoutStore::new(dynamo, &cfg.lockouts_table),
+            )),
+            verifier: Arc::new(Measured::new(
+                Dependency::AuthEndpoint,
+                HttpPasswordVerifier::new(&cfg.auth_endpoint)?,
+            )),
             issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
             policy: cfg.policy.clone(),
             clock: Arc::new(SystemClock),
@@ -79,9 +97,23 @@ impl AppState {
         };
         Ok(Self {
             service,
+            metrics,
             jwks,
             metadata,
         })
+    }
+}
+
+/// Secrets Manager at cold start, each read measured (there is no request scope yet).
+struct MeasuredSecrets<'a>(SecretsManager, &'a Metrics);
+
+impl MeasuredSecrets<'_> {
+    async fn read(&self, id: &str) -> anyhow::Result<Secret> {
+        let started = Instant::now();
+        let value = self.0.read(id).await;
+        self.1
+            .dependency(Dependency::SecretsManager, value.is_ok(), started.elapsed());
+        Ok(value?)
     }
 }
 

@@ -22,6 +22,7 @@ use tollgate_common::secret::{
 use tollgate_common::secrets_manager::SecretsManager;
 use tollgate_common::tables;
 
+mod audit;
 mod rotation;
 
 /// Every AWS call the CLI makes may take this long.
@@ -383,6 +384,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 Ok(()) => {
                     println!("client_id:     {id}");
                     print_secret(&secret, generated);
+                    let mut fields = audit::update_fields(&update);
+                    fields.push("secret");
+                    audit::record("create_client", &id, &fields).await;
                 }
                 Err(ClientStoreError::AlreadyExists) if if_not_exists => {
                     println!("client {id} already exists")
@@ -431,7 +435,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             let current = get(&client).await?;
             update.apply_to(&current).check()?;
-            let updated = change(&client, &update).await?;
+            let updated = change(&client, &update, "update_client").await?;
             print_client(&updated);
         }
         Command::DisableClient(client) => {
@@ -455,7 +459,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 secret_hash: Some(hasher.hash(&secret)),
                 ..ClientUpdate::default()
             };
-            change(&client, &update).await?;
+            change(&client, &update, "rotate_client_secret").await?;
             println!("client_id:     {}", client.id);
             print_secret(&secret, generated);
             println!("The old secret no longer works.");
@@ -470,7 +474,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 );
             }
             match store(&client.table).await.delete(&client.id).await {
-                Ok(()) => println!("client {} deleted", client.id),
+                Ok(()) => {
+                    println!("client {} deleted", client.id);
+                    audit::record("delete_client", &client.id, &[]).await;
+                }
                 Err(ClientStoreError::NotFound) => bail!("no client {}", client.id),
                 Err(e) => return Err(store_error(e)),
             }
@@ -478,6 +485,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::GenerateKey { alg, to } => {
             let alg: SigningAlg = alg.parse()?;
             let (key, stored) = new_key(alg, &to).await?;
+            audit::record("generate_key", &key.kid, &["key"]).await;
             println!("kid: {}", key.kid);
             println!("jwk: {}", serde_json::to_string(key.public_jwk())?);
             println!("{stored}");
@@ -536,6 +544,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             };
             let current = load_key(current_pem.expose(), None, None)?;
             let (next, stored) = new_key(alg.parse()?, &to).await?;
+            audit::record("rotate_key", &next.kid, &["key"]).await;
             println!("{stored}");
             println!("new kid: {} (current kid: {})\n", next.kid, current.kid);
             let both = jwks(&[&current, &next])?;
@@ -593,9 +602,13 @@ async fn get(client: &ClientId) -> anyhow::Result<Client> {
         .with_context(|| format!("no client {} in {}", client.id, client.table.clients_table))
 }
 
-async fn change(client: &ClientId, update: &ClientUpdate) -> anyhow::Result<Client> {
+/// Changes a client and records who did it (`action`, e.g. `update_client`).
+async fn change(client: &ClientId, update: &ClientUpdate, action: &str) -> anyhow::Result<Client> {
     match store(&client.table).await.update(&client.id, update).await {
-        Ok(c) => Ok(c),
+        Ok(c) => {
+            audit::record(action, &client.id, &audit::update_fields(update)).await;
+            Ok(c)
+        }
         Err(ClientStoreError::NotFound) => {
             bail!("no client {} in {}", client.id, client.table.clients_table)
         }
@@ -608,7 +621,12 @@ async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
         enabled: Some(enabled),
         ..ClientUpdate::default()
     };
-    change(client, &update).await.map(|_| ())
+    let action = if enabled {
+        "enable_client"
+    } else {
+        "disable_client"
+    };
+    change(client, &update, action).await.map(|_| ())
 }
 
 /// Hashes client secrets the way the token function checks them: HMAC-SHA256 with the pepper
