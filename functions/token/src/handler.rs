@@ -56,8 +56,9 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
     Ok(resp)
 }
 
-/// Where the request came from, as API Gateway saw it: never `X-Forwarded-For`, which the
-/// caller writes.
+/// Where the request came from: the source IP as API Gateway saw it (never
+/// `X-Forwarded-For`, which the caller writes), and the `User-Agent` header (API Gateway copies
+/// the same value into its request context; emulators such as `cargo lambda` put their own).
 fn origin(req: &Request) -> Origin {
     let header = req
         .headers()
@@ -66,11 +67,11 @@ fn origin(req: &Request) -> Origin {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV1(c)) => Origin::new(
             c.identity.source_ip.as_deref(),
-            c.identity.user_agent.as_deref().or(header),
+            header.or(c.identity.user_agent.as_deref()),
         ),
         Some(RequestContext::ApiGatewayV2(c)) => Origin::new(
             c.http.source_ip.as_deref(),
-            c.http.user_agent.as_deref().or(header),
+            header.or(c.http.user_agent.as_deref()),
         ),
         _ => Origin::new(None, header),
     }
