@@ -76,6 +76,18 @@ impl Origin {
     }
 }
 
+/// A short hash of a username, folded the way the lockout counts it (case, width, surrounding
+/// whitespace), so one person's attempts correlate. The only way a username enters an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct UsernameHash(String);
+
+impl UsernameHash {
+    pub fn of(username: &str) -> Self {
+        Self(short_hash(&canonical_username(username.trim())))
+    }
+}
+
 /// The client an event concerns. An id that names none of our clients may be a secret pasted
 /// into the wrong field, so it is kept as a short hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +111,24 @@ impl Client<'_> {
     }
 }
 
-/// One security decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Written as `client_id` or `client_id_hash` (or nothing) among the event's members.
+impl Serialize for Client<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        match *self {
+            Self::Authenticated(id) | Self::Named(id) => map.serialize_entry("client_id", id)?,
+            Self::Unauthenticated(id) => map.serialize_entry("client_id_hash", &short_hash(id))?,
+            Self::Hashed(hash) => map.serialize_entry("client_id_hash", hash)?,
+            Self::Absent => {}
+        }
+        map.end()
+    }
+}
+
+/// One security decision, serialized as its `event` name and its own members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event<'a> {
     /// `/token` answered 200. `family` is the refresh-token family (one login).
     TokenIssued {
@@ -108,36 +136,42 @@ pub enum Event<'a> {
         client_id: &'a str,
         subject: &'a str,
         scope: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
         family: Option<&'a str>,
     },
     /// `/token` answered an error. `reason` is the OAuth error code; the username (password
     /// grant, when sent) is kept only as a short hash: people type passwords into it.
     TokenRefused {
+        #[serde(skip_serializing_if = "Option::is_none")]
         grant_type: Option<&'a str>,
+        #[serde(flatten)]
         client: Client<'a>,
         reason: &'a str,
         status: u16,
-        /// [`username_hash`] of the username sent, if any.
-        username_hash: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username_hash: Option<UsernameHash>,
     },
-    /// A refresh grant rotated the family's token.
+    /// A refresh grant rotated the family's token (`grant_type` is `refresh_token`).
     RefreshRotated {
+        grant_type: &'a str,
         client_id: &'a str,
         subject: &'a str,
         family: &'a str,
     },
-    /// A used refresh token came back (or lost a race): the family is revoked.
+    /// A used refresh token came back (or lost a race): the family is revoked, so
+    /// `family_revoked` is always true.
     RefreshReuseDetected {
         client_id: &'a str,
         family: &'a str,
         cause: &'a str,
+        family_revoked: bool,
     },
     /// `POST /revoke` revoked a family.
     TokenRevoked { client_id: &'a str, family: &'a str },
     /// A username reached the failure limit and is locked.
     LockoutStarted {
         client_id: &'a str,
-        username: &'a str,
+        username_hash: UsernameHash,
         locked_for_seconds: u64,
     },
     /// Reserved: revoking a user's sessions does not exist yet.
@@ -174,14 +208,13 @@ impl Event<'_> {
     }
 }
 
-/// The line as written: fixed members first, then the event's, then the origin.
+/// The line as written: the version and time, the event's members, then the origin.
 #[derive(Serialize)]
 struct Line<'a> {
     audit: u8,
-    event: &'static str,
     time: u64,
     #[serde(flatten)]
-    fields: Fields<'a>,
+    event: &'a Event<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     source_ip: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,152 +223,13 @@ struct Line<'a> {
     user_agent_hash: Option<String>,
 }
 
-/// The event's own members. Every field is optional so each event writes only its own.
-#[derive(Serialize, Default)]
-struct Fields<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grant_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subject: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username_hash: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    family: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cause: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    family_revoked: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locked_for_seconds: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    actor: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    changes: Option<&'a [&'a str]>,
-}
-
-fn fields<'a>(event: &Event<'a>) -> Fields<'a> {
-    match *event {
-        Event::TokenIssued {
-            grant_type,
-            client_id,
-            subject,
-            scope,
-            family,
-        } => Fields {
-            grant_type: Some(grant_type),
-            client_id: Some(client_id),
-            subject: Some(subject),
-            scope: Some(scope),
-            family,
-            ..Fields::default()
-        },
-        Event::TokenRefused {
-            grant_type,
-            client,
-            reason,
-            status,
-            username_hash,
-        } => {
-            let (client_id, client_id_hash) = match client {
-                Client::Authenticated(id) | Client::Named(id) => (Some(id), None),
-                Client::Unauthenticated(id) => (None, Some(short_hash(id))),
-                Client::Hashed(hash) => (None, Some(hash.to_owned())),
-                Client::Absent => (None, None),
-            };
-            Fields {
-                grant_type,
-                client_id,
-                client_id_hash,
-                reason: Some(reason),
-                status: Some(status),
-                username_hash: username_hash.map(str::to_owned),
-                ..Fields::default()
-            }
-        }
-        Event::RefreshRotated {
-            client_id,
-            subject,
-            family,
-        } => Fields {
-            grant_type: Some("refresh_token"),
-            client_id: Some(client_id),
-            subject: Some(subject),
-            family: Some(family),
-            ..Fields::default()
-        },
-        Event::RefreshReuseDetected {
-            client_id,
-            family,
-            cause,
-        } => Fields {
-            client_id: Some(client_id),
-            family: Some(family),
-            cause: Some(cause),
-            family_revoked: Some(true),
-            ..Fields::default()
-        },
-        Event::TokenRevoked { client_id, family } => Fields {
-            client_id: Some(client_id),
-            family: Some(family),
-            ..Fields::default()
-        },
-        Event::LockoutStarted {
-            client_id,
-            username,
-            locked_for_seconds,
-        } => Fields {
-            client_id: Some(client_id),
-            username_hash: Some(username_hash(username)),
-            locked_for_seconds: Some(locked_for_seconds),
-            ..Fields::default()
-        },
-        Event::SessionRevoked { actor, subject } => Fields {
-            actor: Some(actor),
-            subject: Some(subject),
-            ..Fields::default()
-        },
-        Event::AdminChange {
-            actor,
-            action,
-            target,
-            changes,
-        } => Fields {
-            actor: Some(actor),
-            action: Some(action),
-            target: Some(target),
-            changes: Some(changes),
-            ..Fields::default()
-        },
-    }
-}
-
-/// Usernames that the lockout counts as one (case, width, surrounding whitespace) hash alike.
-pub fn username_hash(username: &str) -> String {
-    short_hash(&canonical_username(username.trim()))
-}
-
 /// The event as one JSON line (no newline), at `time` (milliseconds since the epoch).
 pub fn render(event: &Event<'_>, origin: &Origin, time: u64) -> String {
     let authenticated = event.authenticated();
     let line = Line {
         audit: SCHEMA_VERSION,
-        event: event.name(),
         time,
-        fields: fields(event),
+        event,
         source_ip: origin.source_ip.as_deref(),
         user_agent: origin.user_agent.as_deref().filter(|_| authenticated),
         user_agent_hash: origin

@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use crate::access_token::{
     AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, allowed_details,
 };
-use crate::audit::Event;
+use crate::audit::{Event, UsernameHash};
 use crate::auth_endpoint::{PasswordCheck, PasswordVerifier};
 use crate::client::{
     self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
@@ -251,6 +251,7 @@ impl TokenService {
             Rotation::Rotated => {
                 let scope_text = scope.to_string();
                 observe::event(&Event::RefreshRotated {
+                    grant_type: GrantType::RefreshToken.as_str(),
                     client_id: &client.client_id,
                     subject: &old.grant.sub,
                     family: &old.family_id,
@@ -465,7 +466,7 @@ impl TokenService {
                     info!(client_id = %client.client_id, "username locked after repeated failures");
                     observe::event(&Event::LockoutStarted {
                         client_id: &client.client_id,
-                        username,
+                        username_hash: UsernameHash::of(username),
                         locked_for_seconds: self.policy.lockout.lockout_secs,
                     });
                     return locked_error();
@@ -627,6 +628,7 @@ fn reuse_detected(client: &client::Client, family: &str, cause: &str) {
         client_id: &client.client_id,
         family,
         cause,
+        family_revoked: true,
     });
 }
 

@@ -122,6 +122,7 @@ mod tests {
                 client_id: "app",
                 family: "f",
                 cause: "reused",
+                family_revoked: true,
             });
         })
         .await;
@@ -139,7 +140,7 @@ mod tests {
         let (s, lines) = scope();
         let lockout = Event::LockoutStarted {
             client_id: "app",
-            username: "bob",
+            username_hash: crate::audit::UsernameHash::of("bob"),
             locked_for_seconds: 60,
         };
         serve(s, async {

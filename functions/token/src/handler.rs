@@ -8,7 +8,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tollgate_common::OAuthError;
-use tollgate_common::audit::{self, Client, Event, Origin};
+use tollgate_common::audit::{self, Client, Event, Origin, UsernameHash};
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::{Deadline, SystemClock};
 use tollgate_common::grant::{TokenResponse, short_hash};
@@ -28,7 +28,7 @@ struct Outcome {
     grant_type: Option<&'static str>,
     error: Option<&'static str>,
     /// A password grant's username, for the audit trail: only ever its hash.
-    username_hash: Option<String>,
+    username_hash: Option<UsernameHash>,
 }
 
 /// The Lambda entry point. It never fails: every outcome is a response.
@@ -108,7 +108,7 @@ fn account(scope: &Scope, outcome: &Outcome, status: StatusCode, latency: Durati
         client,
         reason,
         status: status.as_u16(),
-        username_hash: outcome.username_hash.as_deref(),
+        username_hash: outcome.username_hash.clone(),
     };
     scope.metrics.write(&audit::render(
         &event,
@@ -224,10 +224,7 @@ async fn form_post(
         .get("grant_type")
         .map(|g| GrantType::parse(g).map_or("other", GrantType::as_str));
     if outcome.grant_type == Some(GrantType::Password.as_str()) {
-        outcome.username_hash = form_req
-            .params
-            .get("username")
-            .map(|u| audit::username_hash(u));
+        outcome.username_hash = form_req.params.get("username").map(|u| UsernameHash::of(u));
     }
     let basic = form_req.credentials.as_ref().is_none_or(|c| c.via_basic);
     let deadline = deadline(req);

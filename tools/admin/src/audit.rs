@@ -84,6 +84,7 @@ mod tests {
             "http://10.0.0.5:8000",
             "http://localhost.evil.example:8000",
             "http://127.0.0.1.nip.io",
+            "http://127.0.0.1@example.com:8000/",
         ] {
             assert!(!is_loopback(url), "{url}");
         }

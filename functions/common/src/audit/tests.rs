@@ -22,9 +22,10 @@ fn every_event() -> Vec<Event<'static>> {
             client: Client::Authenticated("app"),
             reason: "invalid_grant",
             status: 400,
-            username_hash: Some("hash-of-alice"),
+            username_hash: Some(UsernameHash::of("Alice")),
         },
         Event::RefreshRotated {
+            grant_type: "refresh_token",
             client_id: "app",
             subject: "user-42",
             family: "fam-1",
@@ -33,6 +34,7 @@ fn every_event() -> Vec<Event<'static>> {
             client_id: "app",
             family: "fam-1",
             cause: "reused",
+            family_revoked: true,
         },
         Event::TokenRevoked {
             client_id: "app",
@@ -40,7 +42,7 @@ fn every_event() -> Vec<Event<'static>> {
         },
         Event::LockoutStarted {
             client_id: "app",
-            username: "Alice",
+            username_hash: UsernameHash::of("Alice"),
             locked_for_seconds: 900,
         },
         Event::SessionRevoked {
@@ -104,10 +106,10 @@ fn usernames_never_appear_only_their_hash() {
         assert!(!text.contains("Alice"), "{text}");
     }
     let refused = parse(&render(&every_event()[1], &origin(), T));
-    assert_eq!(refused["username_hash"], "hash-of-alice");
-    assert_eq!(username_hash(" ALICE "), username_hash("alice"));
+    assert_eq!(refused["username_hash"], short_hash("alice"));
+    assert_eq!(UsernameHash::of(" ALICE "), UsernameHash::of("alice"));
     let locked = parse(&render(&every_event()[5], &origin(), T));
-    assert_eq!(locked["username_hash"], username_hash("Alice"));
+    assert_eq!(locked["username_hash"], short_hash("alice"));
     assert_eq!(locked["locked_for_seconds"], 900);
 }
 
