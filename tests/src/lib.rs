@@ -158,6 +158,8 @@ pub struct Served {
     /// The same function configured with an auth endpoint that refuses connections.
     pub base_auth_down: String,
     pub clients_table: String,
+    /// The served function's refresh-token table.
+    pub tokens_table: String,
     pub issuer: String,
     pub audience: String,
     /// Where the function's output (its logs) is written; it logs at DEBUG.
@@ -181,6 +183,7 @@ impl Served {
             base: get("TOLLGATE_E2E_URL"),
             base_auth_down: get("TOLLGATE_E2E_AUTH_DOWN_URL"),
             clients_table: get("TOLLGATE_E2E_CLIENTS_TABLE"),
+            tokens_table: get("TOLLGATE_E2E_TOKENS_TABLE"),
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),
