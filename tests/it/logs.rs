@@ -30,7 +30,7 @@ async fn logs_of_successful_and_failed_requests_hold_no_secrets() {
         None,
         &[
             ("grant_type", "password"),
-            ("username", "alice"),
+            ("username", "logwrong"),
             ("password", wrong_password),
             ("client_id", &id),
             ("client_secret", &secret),
