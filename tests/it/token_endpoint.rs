@@ -2,7 +2,6 @@
 //! auth endpoint. Every error case of the password grant asserts status, `error` and no-store.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -387,7 +386,6 @@ async fn username_case_variants_share_one_failure_count() {
 
 async fn expect_unavailable(url: &str, username: &str) {
     let (_, id, secret) = client(ClientSpec::default()).await;
-    let started = Instant::now();
     let p = [
         ("grant_type", "password"),
         ("username", username),
@@ -396,12 +394,9 @@ async fn expect_unavailable(url: &str, username: &str) {
     let a = post_token(url, Some((&id, &secret)), &p).await;
     a.assert_error(503, "temporarily_unavailable");
     assert!(a.header("retry-after").is_some());
-    // The served function has a 1 s auth timeout: never a hang.
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "{username}: took {:?}",
-        started.elapsed()
-    );
+    // Never a hang, without a stopwatch: `slow` answers (200, a good password) only after
+    // 10 s, so the 503 itself shows the function's 1 s auth timeout ended the wait; and the
+    // test client gives up after 60 s (`tollgate_tests::http`).
 }
 
 #[tokio::test]

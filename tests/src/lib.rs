@@ -415,7 +415,7 @@ impl LogTail {
 
     /// The next line (after the previous one this returned) for which `wanted` holds; polls
     /// the file for up to 60 s, then fails naming the file.
-    pub async fn next_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+    pub async fn next_line(&mut self, mut wanted: impl FnMut(&str) -> bool) -> String {
         for _ in 0..1200 {
             let lines = self.new_lines();
             self.pending.extend(lines);
