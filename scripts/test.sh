@@ -44,10 +44,10 @@ wait_for_port 127.0.0.1 "$DDB_PORT" 60 "DynamoDB Local"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
-AUTH_PORT="$(free_port)"
-setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
+# dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
+setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
 PGIDS="$PGIDS $!"
-wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
+AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 
 SUFFIX="e2e-$RANDOM$RANDOM"
 export CLIENTS_TABLE="clients-$SUFFIX" TOKENS_TABLE="tokens-$SUFFIX" LOCKOUTS_TABLE="lockouts-$SUFFIX"
