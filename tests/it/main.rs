@@ -21,4 +21,5 @@ mod rotation;
 mod route_policy;
 mod template;
 mod token_endpoint;
+mod token_http_edges;
 mod whoami;
