@@ -22,4 +22,5 @@ mod route_policy;
 mod template;
 mod token_endpoint;
 mod token_http_edges;
+mod token_rest_proxy;
 mod whoami;
