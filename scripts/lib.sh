@@ -68,6 +68,23 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# The port a server that was told to listen on port 0 reports in its log $1 as
+# `listening on http://127.0.0.1:PORT/`; waits up to $3 s while process $2 lives.
+bound_port() { # log pid seconds what
+  local i line
+  for ((i = 0; i < $3 * 10; i++)); do
+    line="$(grep -ao 'listening on http://127\.0\.0\.1:[0-9]*/' "$1" 2>/dev/null | head -1 || true)"
+    if [[ -n "$line" ]]; then
+      line="${line%/}"
+      echo "${line##*:}"
+      return 0
+    fi
+    kill -0 "$2" 2>/dev/null || { tail -20 "$1" >&2; die "$4 exited before listening"; }
+    sleep 0.1
+  done
+  die "$4 did not report its address within $3 s"
+}
+
 wait_for_port() { # host port seconds what [pid [log]]
   local i
   for ((i = 0; i < $3 * 10; i++)); do

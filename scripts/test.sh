@@ -44,10 +44,10 @@ wait_for_port 127.0.0.1 "$DDB_PORT" 60 "DynamoDB Local"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
-AUTH_PORT="$(free_port)"
-setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
+# dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
+setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
 PGIDS="$PGIDS $!"
-wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
+AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 
 SUFFIX="e2e-$RANDOM$RANDOM"
 export CLIENTS_TABLE="clients-$SUFFIX" TOKENS_TABLE="tokens-$SUFFIX" LOCKOUTS_TABLE="lockouts-$SUFFIX"
@@ -108,11 +108,13 @@ stage "integration and end-to-end tests"
 TOLLGATE_E2E_URL="$BASE" \
 TOLLGATE_E2E_AUTH_DOWN_URL="$DOWN_BASE" \
 TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
+TOLLGATE_E2E_TOKENS_TABLE="$TOKENS_TABLE" \
 TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
 TOLLGATE_E2E_AUTH_DOWN_LOG="$RUN/watch-down.log" \
 TOLLGATE_E2E_PEPPER="$PEPPER" \
+TOLLGATE_E2E_SIGNING_KEY="$RUN/signing-key.pem" \
 TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \

@@ -370,6 +370,93 @@ fn cached_policy_gives_every_route_the_same_answer_as_a_fresh_decision() {
     );
 }
 
+/// Overlapping rules: `GET /orders/admin` matches two rules, `DELETE /admin/*` two as well.
+const OVERLAPPING: &str = "GET /orders/*=orders:read; GET /orders/admin=admin; POST /orders=orders:write; ANY /admin/*=admin; DELETE /admin/*=orders:write";
+
+/// The expected table for OVERLAPPING, written out by hand: each route and every scope it needs
+/// (all matching rules must be satisfied), or None when no rule lists it.
+const TABLE: [(&str, Option<&[&str]>); 11] = [
+    ("GET/orders/1", Some(&["orders:read"])),
+    ("GET/orders/1/items", Some(&["orders:read"])),
+    ("GET/orders/admin", Some(&["orders:read", "admin"])),
+    ("POST/orders", Some(&["orders:write"])),
+    ("GET/orders", None),
+    ("PUT/orders/9", None),
+    ("GET/health", None),
+    ("GET/admin/x", Some(&["admin"])),
+    ("OPTIONS/admin/x", Some(&["admin"])),
+    ("DELETE/admin/users/3", Some(&["admin", "orders:write"])),
+    ("POST/admin", None),
+];
+
+fn expected(route: &str, scope: &str, unlisted_allow: bool) -> bool {
+    let held: Vec<&str> = scope.split(' ').collect();
+    match TABLE.iter().find(|(r, _)| *r == route).unwrap().1 {
+        None => unlisted_allow,
+        Some(needed) => needed.iter().all(|n| held.contains(n)),
+    }
+}
+
+/// For both UNLISTED_ROUTES modes and a spread of scope sets, the policy the authorizer returns
+/// for one route (which API Gateway caches and applies to every route of the stage), evaluated
+/// with the test's own IAM matcher, answers every route as the hand-written table says, and as
+/// the product's own per-route decision says.
+#[test]
+fn cached_policy_answers_every_route_as_the_expected_table_and_the_per_route_decision() {
+    use tollgate_authorizer::policy::{RouteArn, allows};
+    use tollgate_common::route::{RouteRules, Unlisted};
+    let k = keys();
+    let prefix = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod";
+    for (mode, unlisted_allow) in [("allow", true), ("deny", false)] {
+        let s = state(
+            k,
+            &[("ROUTE_SCOPES", OVERLAPPING), ("UNLISTED_ROUTES", mode)],
+        );
+        let unlisted = if unlisted_allow {
+            Unlisted::Allow
+        } else {
+            Unlisted::Deny
+        };
+        let rules = RouteRules::parse(OVERLAPPING, unlisted).unwrap();
+        for scope in [
+            "profile",
+            "orders:read",
+            "orders:write",
+            "admin",
+            "orders:read admin",
+            "admin orders:write",
+            "orders:read orders:write admin",
+        ] {
+            let token = format!("Bearer {}", issue(&k.current, scope));
+            let scopes = Scopes::parse(scope).unwrap();
+            for (first, _) in TABLE {
+                let out = decide(&s, rest_token(&token, &format!("{prefix}/{first}"))).unwrap();
+                let cached = &out["policyDocument"];
+                for (second, _) in TABLE {
+                    let arn = format!("{prefix}/{second}");
+                    let want = expected(second, scope, unlisted_allow);
+                    let per_route = allows(&rules, &scopes, &RouteArn::parse(&arn).unwrap());
+                    assert_eq!(
+                        per_route, want,
+                        "{mode}, scope {scope:?}: the product decides {second} otherwise"
+                    );
+                    assert_eq!(
+                        iam_allows(cached, &arn),
+                        want,
+                        "{mode}, scope {scope:?}: the policy cached from {first} is wrong about {second}: {cached}"
+                    );
+                }
+                for other in [
+                    "arn:aws:execute-api:us-east-1:123456789012:abc123/staging/GET/orders/1",
+                    "arn:aws:execute-api:us-east-1:123456789012:other/prod/GET/orders/1",
+                ] {
+                    assert!(!iam_allows(cached, other), "another stage or API: {other}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn deny_by_default_allows_only_listed_routes() {
     let k = keys();

@@ -118,12 +118,21 @@ async fn malformed_client_record_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn unreachable_dynamodb_is_an_unavailable_error() {
+    // A port this test holds (bound to :0, so nothing else can take it) whose every connection
+    // is closed at once: DynamoDB is "there" but never answers, without a fixed port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
     let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "local", "local", None, None, "tests",
         ))
-        .endpoint_url("http://127.0.0.1:9")
+        .endpoint_url(&endpoint)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .operation_timeout(std::time::Duration::from_secs(3))

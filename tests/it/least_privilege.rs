@@ -296,3 +296,101 @@ fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
         assert_eq!(json["error"], error);
     }
 }
+
+/// A function with `Role:` would run with that role instead of the `Policies` the test above
+/// reads: none has one, nor do the Globals give one.
+#[test]
+fn no_function_takes_a_role_from_elsewhere() {
+    let t = template();
+    assert!(
+        t["Globals"]["Function"].get("Role").is_none(),
+        "Globals.Function.Role"
+    );
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] == "AWS::Serverless::Function" || r["Type"] == "AWS::Lambda::Function" {
+            assert!(
+                r["Properties"].get("Role").is_none(),
+                "{name:?} has a Role: its permissions are not its Policies"
+            );
+        }
+    }
+}
+
+/// Any IAM resource the template declares (roles, policies) names its actions and resources:
+/// no `*` in either, in any statement.
+#[test]
+fn iam_resources_have_no_wildcards() {
+    fn walk(v: &Value, name: &str) {
+        match v {
+            Value::Mapping(m) => {
+                for (k, child) in m {
+                    if k == "Action" || k == "Resource" || k == "NotAction" || k == "NotResource" {
+                        let all = match child {
+                            Value::Sequence(s) => s.clone(),
+                            other => vec![other.clone()],
+                        };
+                        for item in all {
+                            if let Some(s) = item.as_str() {
+                                assert!(!s.contains('*'), "{name}: {k:?} {s}");
+                            }
+                        }
+                    }
+                    walk(child, name);
+                }
+            }
+            Value::Sequence(s) => s.iter().for_each(|c| walk(c, name)),
+            Value::Tagged(t) => walk(&t.value, name),
+            _ => {}
+        }
+    }
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let ty = r["Type"].as_str().unwrap_or_default();
+        if ty.starts_with("AWS::IAM::") {
+            walk(&r["Properties"], &format!("{name:?} ({ty})"));
+        }
+    }
+    // The functions' inline statements pass the same check.
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] == "AWS::Serverless::Function" {
+            walk(&r["Properties"]["Policies"], &format!("{name:?}"));
+        }
+    }
+}
+
+/// Each function may be invoked by API Gateway for this API only, and only as far as it is
+/// used: the expected SourceArn of each permission, written out.
+#[test]
+fn lambda_permissions_are_scoped_to_this_api() {
+    let api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TokenApi}";
+    let expected = [
+        ("TokenFunction", format!("{api}/*")),
+        ("WhoamiFunction", format!("{api}/*/GET/whoami")),
+        ("AuthorizerFunction", format!("{api}/authorizers/*")),
+    ];
+    let t = template();
+    let mut seen = Vec::new();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] != "AWS::Lambda::Permission" {
+            continue;
+        }
+        let p = &r["Properties"];
+        assert_eq!(p["Action"], "lambda:InvokeFunction", "{name:?}");
+        assert_eq!(p["Principal"], "apigateway.amazonaws.com", "{name:?}");
+        let (_, function) = tagged(&p["FunctionName"]).expect("FunctionName is a !Ref");
+        let (tag, arn) = tagged(&p["SourceArn"])
+            .unwrap_or_else(|| panic!("{name:?}: a permission without a SourceArn"));
+        assert_eq!(tag, "!Sub", "{name:?}");
+        let (_, want) = expected
+            .iter()
+            .find(|(f, _)| *f == function)
+            .unwrap_or_else(|| panic!("{name:?}: a permission for {function}"));
+        assert_eq!(&arn, want, "{name:?}");
+        seen.push(function);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["AuthorizerFunction", "TokenFunction", "WhoamiFunction"]
+    );
+}

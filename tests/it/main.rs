@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod admin;
+mod attacks_served;
 mod auth_endpoint;
 mod authorizer;
 mod authorizer_variants;
@@ -21,4 +22,6 @@ mod rotation;
 mod route_policy;
 mod template;
 mod token_endpoint;
+mod token_http_edges;
+mod token_rest_proxy;
 mod whoami;

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use tokio::sync::Barrier;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::client::{ClientCredentials, GrantType};
 use tollgate_common::clock::SystemClock;
@@ -17,7 +17,7 @@ use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
 use tollgate_common::memory::MemoryVerifier;
 use tollgate_common::secret::Secret;
-use tollgate_tests::{Answer, ClientSpec, Served, create_tables, dynamo, post_token};
+use tollgate_tests::{Answer, ClientSpec, Served, TestTables, create_tables, dynamo, post_token};
 
 struct Session {
     served: Served,
@@ -185,6 +185,45 @@ async fn narrowed_scope_is_granted_and_the_successor_keeps_the_original() {
     assert_eq!(back.json["scope"], "orders:read profile");
 }
 
+/// The stored item of a refresh token the served function issued.
+async fn token_item(served: &Served, token: &str) -> HashMap<String, AttributeValue> {
+    dynamo()
+        .await
+        .get_item()
+        .table_name(&served.tokens_table)
+        .key(
+            "pk",
+            AttributeValue::S(token_key(&Secret::new(token.to_owned()).hash())),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the refresh token is stored")
+}
+
+fn num(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+/// Moves a stored time of a refresh token to its issue time: the token's clock has run out,
+/// without a test waiting for a real second to pass.
+async fn expire(served: &Served, token: &str, attribute: &str) {
+    let item = token_item(served, token).await;
+    dynamo()
+        .await
+        .update_item()
+        .table_name(&served.tokens_table)
+        .key("pk", item["pk"].clone())
+        .update_expression("SET #a = :t")
+        .expression_attribute_names("#a", attribute)
+        .expression_attribute_values(":t", item["issued_at"].clone())
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn expired_refresh_token_is_invalid_grant() {
     let s = Session::new(ClientSpec {
@@ -193,7 +232,15 @@ async fn expired_refresh_token_is_invalid_grant() {
     })
     .await;
     let first = s.login(None).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let item = token_item(&s.served, &rt(&first)).await;
+    assert_eq!(
+        num(&item, "expires_at") - num(&item, "issued_at"),
+        1,
+        "the client's refresh_token_ttl is applied: {item:?}"
+    );
+    // Whole seconds: a token issued at second t with a 1 s lifetime is dead from t + 1; moving
+    // its end to t stands in for that second passing.
+    expire(&s.served, &rt(&first), "expires_at").await;
     s.refresh(&rt(&first), None)
         .await
         .assert_error(400, "invalid_grant");
@@ -202,15 +249,31 @@ async fn expired_refresh_token_is_invalid_grant() {
 #[tokio::test]
 async fn family_lifetime_bounds_every_successor() {
     let s = Session::new(ClientSpec {
-        refresh_token_ttl: Some(60),
-        refresh_family_ttl: Some(3),
+        refresh_token_ttl: Some(600),
+        refresh_family_ttl: Some(300),
         ..ClientSpec::default()
     })
     .await;
     let first = s.login(None).await;
+    let item = token_item(&s.served, &rt(&first)).await;
+    let family_end = num(&item, "family_expires_at");
+    assert_eq!(family_end - num(&item, "issued_at"), 300, "{item:?}");
+    assert_eq!(
+        num(&item, "expires_at"),
+        family_end,
+        "no token outlives its family"
+    );
     let second = s.refresh(&rt(&first), None).await;
     assert_eq!(second.status, 200, "{second:?}");
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let item = token_item(&s.served, &rt(&second)).await;
+    assert_eq!(
+        num(&item, "family_expires_at"),
+        family_end,
+        "a successor keeps the family's end"
+    );
+    assert_eq!(num(&item, "expires_at"), family_end, "{item:?}");
+    // The family's time runs out while the successor's own lifetime has not.
+    expire(&s.served, &rt(&second), "family_expires_at").await;
     s.refresh(&rt(&second), None)
         .await
         .assert_error(400, "invalid_grant");
@@ -298,43 +361,17 @@ async fn revoke_without_client_authentication_is_401() {
     a.assert_error(400, "invalid_request");
 }
 
-/// 32 simultaneous refreshes of one token through the real DynamoDB adapter: at most one
-/// succeeds, and the table is left consistent: never two live tokens in the family.
-#[tokio::test]
-async fn concurrent_refreshes_of_one_token_give_at_most_one_success() {
+/// 32 simultaneous refreshes of one token through the real DynamoDB adapter, on 8 threads and
+/// released together by a barrier: exactly one succeeds, every other one is `invalid_grant`
+/// (a conflict is a lost race, never an outage), the old token is always retired, the family's
+/// current token is the winner's, and the losers' reuse detection revoked the family.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
+    const N: usize = 32;
     let db = dynamo().await;
     let t = create_tables(&db).await;
     let (id, secret) = ClientSpec::default().create(&db, &t.clients).await;
-    let key = SigningKey::from_pem(
-        &generate_pem(SigningAlg::Es256).unwrap(),
-        SigningAlg::Es256,
-        None,
-    )
-    .unwrap();
-    let user = tollgate_common::auth_endpoint::VerifiedUser {
-        sub: "u1".into(),
-        details: Default::default(),
-    };
-    let service = Arc::new(TokenService {
-        clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
-        refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
-        lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
-        verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
-        issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
-        policy: GrantPolicy {
-            access_token_ttl: 60,
-            refresh_token_ttl: 600,
-            refresh_family_ttl: 3600,
-            lockout: LockoutPolicy {
-                max_failures: 5,
-                window_secs: 60,
-                lockout_secs: 60,
-            },
-            user_claims: vec![],
-        },
-        clock: Arc::new(SystemClock),
-        secrets: Default::default(),
-    });
+    let service = Arc::new(dynamo_service(&db, &t));
     let request = |params: &[(&str, &str)]| TokenRequest {
         credentials: Some(ClientCredentials {
             client_id: id.clone(),
@@ -355,86 +392,114 @@ async fn concurrent_refreshes_of_one_token_give_at_most_one_success() {
         .await
         .unwrap();
     let presented = first.refresh_token.expose().to_owned();
-    let tasks: Vec<_> = (0..32)
+    let barrier = Arc::new(Barrier::new(N));
+    let tasks: Vec<_> = (0..N)
         .map(|_| {
-            let (service, r) = (
+            let (service, barrier, r) = (
                 service.clone(),
+                barrier.clone(),
                 request(&[
                     ("grant_type", "refresh_token"),
                     ("refresh_token", &presented),
                 ]),
             );
-            tokio::spawn(async move { service.token(&r).await })
+            tokio::spawn(async move {
+                barrier.wait().await;
+                service.token(&r).await
+            })
         })
         .collect();
     let mut winners = Vec::new();
     for task in tasks {
         match task.await.unwrap() {
             Ok(resp) => winners.push(resp.refresh_token),
-            Err(e) => assert!(
-                e.code == tollgate_common::ErrorCode::InvalidGrant
-                    || e.code == tollgate_common::ErrorCode::TemporarilyUnavailable,
-                "{e:?}"
+            Err(e) => assert_eq!(
+                e.code,
+                tollgate_common::ErrorCode::InvalidGrant,
+                "every loser is invalid_grant: {e:?}"
             ),
         }
     }
-    assert!(
-        winners.len() <= 1,
-        "{} refreshes of one token succeeded",
-        winners.len()
-    );
+    assert_eq!(winners.len(), 1, "exactly one of {N} refreshes succeeds");
+    let winner = winners[0].hash();
 
-    // Read the table: the old token is retired, and at most one token of the family is live.
-    let old = db
-        .get_item()
-        .table_name(&t.tokens)
-        .key(
-            "pk",
-            AttributeValue::S(token_key(&Secret::new(presented).hash())),
-        )
-        .send()
-        .await
-        .unwrap();
-    let old = old.item.unwrap();
+    // Read the table: the old token is retired, the winner's successor is the family's current
+    // token, and the losers revoked the family.
+    let item = |pk: String| {
+        let db = db.clone();
+        let table = t.tokens.clone();
+        async move {
+            db.get_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S(pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("item exists")
+        }
+    };
+    let old = item(token_key(&Secret::new(presented).hash())).await;
+    assert_eq!(old["status"].as_s().unwrap(), "rotated", "{old:?}");
     let family_id = old["family_id"].as_s().unwrap().clone();
-    let family = db
-        .get_item()
+    let family = item(family_key(&family_id)).await;
+    assert_eq!(family["current_token"].as_s().unwrap(), &winner);
+    assert_eq!(
+        family["status"].as_s().unwrap(),
+        "revoked",
+        "a loser presented a retired token: reuse revokes the family"
+    );
+    let successor = item(token_key(&winner)).await;
+    assert_eq!(successor["family_id"].as_s().unwrap(), &family_id);
+    let items = db
+        .scan()
         .table_name(&t.tokens)
-        .key("pk", AttributeValue::S(family_key(&family_id)))
+        .consistent_read(true)
         .send()
         .await
         .unwrap();
-    let family = family.item.unwrap();
-    let family_active = family["status"].as_s().unwrap() == "active";
-    let current = family["current_token"].as_s().unwrap().clone();
-    let items = db.scan().table_name(&t.tokens).send().await.unwrap();
-    let tokens: Vec<_> = items
+    let tokens = items
         .items()
         .iter()
         .filter(|i| i["kind"].as_s().unwrap() == "token")
-        .collect();
+        .count();
     assert_eq!(
-        tokens.len(),
-        1 + winners.len(),
-        "one successor per success, none for the losers"
+        tokens, 2,
+        "the old token and one successor; none for the losers"
     );
-    let live: Vec<_> = tokens
-        .iter()
-        .filter(|i| {
-            family_active
-                && i["status"].as_s().unwrap() == "active"
-                && i["pk"].as_s().unwrap() == &token_key(&current)
-        })
-        .collect();
-    assert!(live.len() <= 1);
-    match winners.first() {
-        Some(w) if family_active => {
-            assert_eq!(current, w.hash(), "the family's live token is the winner's");
-            assert_eq!(old["status"].as_s().unwrap(), "rotated");
-        }
-        _ => assert!(
-            live.is_empty(),
-            "no success or a revoked family: nothing is live"
-        ),
+}
+
+/// The token service on DynamoDB Local, with an in-memory password check (alice / pw).
+fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService {
+    let key = SigningKey::from_pem(
+        &generate_pem(SigningAlg::Es256).unwrap(),
+        SigningAlg::Es256,
+        None,
+    )
+    .unwrap();
+    let user = tollgate_common::auth_endpoint::VerifiedUser {
+        sub: "u1".into(),
+        details: Default::default(),
+    };
+    TokenService {
+        clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
+        refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
+        lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
+        verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
+        issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
+        policy: GrantPolicy {
+            access_token_ttl: 60,
+            refresh_token_ttl: 600,
+            refresh_family_ttl: 3600,
+            lockout: LockoutPolicy {
+                max_failures: 5,
+                window_secs: 60,
+                lockout_secs: 60,
+            },
+            user_claims: vec![],
+        },
+        clock: Arc::new(SystemClock),
+        secrets: Default::default(),
     }
 }

@@ -158,6 +158,8 @@ pub struct Served {
     /// The same function configured with an auth endpoint that refuses connections.
     pub base_auth_down: String,
     pub clients_table: String,
+    /// The served function's refresh-token table.
+    pub tokens_table: String,
     pub issuer: String,
     pub audience: String,
     /// Where the function's output (its logs) is written; it logs at DEBUG.
@@ -181,6 +183,7 @@ impl Served {
             base: get("TOLLGATE_E2E_URL"),
             base_auth_down: get("TOLLGATE_E2E_AUTH_DOWN_URL"),
             clients_table: get("TOLLGATE_E2E_CLIENTS_TABLE"),
+            tokens_table: get("TOLLGATE_E2E_TOKENS_TABLE"),
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),
@@ -372,4 +375,57 @@ pub fn iam_allows(policy: &serde_json::Value, method_arn: &str) -> bool {
     statements
         .iter()
         .any(|s| s["Effect"] == "Allow" && matches(s))
+}
+
+/// Reads a log file as it grows, from a remembered offset: tests wait for the lines their
+/// requests cause by polling, never by sleeping a fixed time.
+#[derive(Debug)]
+pub struct LogTail {
+    path: String,
+    offset: usize,
+    pending: std::collections::VecDeque<String>,
+}
+
+impl LogTail {
+    /// Starts at the file's current end: only lines written from now on are seen.
+    pub fn at_end(path: &str) -> Self {
+        let len = std::fs::read(path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .len();
+        Self {
+            path: path.to_owned(),
+            offset: len,
+            pending: Default::default(),
+        }
+    }
+
+    /// Lines completed since the last call (a line still being written waits for its newline).
+    pub fn new_lines(&mut self) -> Vec<String> {
+        let bytes = std::fs::read(&self.path).unwrap_or_else(|e| panic!("{}: {e}", self.path));
+        let fresh = &bytes[self.offset.min(bytes.len())..];
+        let Some(end) = fresh.iter().rposition(|b| *b == b'\n') else {
+            return Vec::new();
+        };
+        self.offset += end + 1;
+        String::from_utf8_lossy(&fresh[..end])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The next line (after the previous one this returned) for which `wanted` holds; polls
+    /// the file for up to 60 s, then fails naming the file.
+    pub async fn next_line(&mut self, mut wanted: impl FnMut(&str) -> bool) -> String {
+        for _ in 0..1200 {
+            let lines = self.new_lines();
+            self.pending.extend(lines);
+            while let Some(line) = self.pending.pop_front() {
+                if wanted(&line) {
+                    return line;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no such line reached {} within 60 s", self.path)
+    }
 }

@@ -1,4 +1,5 @@
 //! `dev-auth --listen 127.0.0.1:9001 --users dev/users.json [--credential-header H --credential V]`
+//! (`--listen 127.0.0.1:0`: a free port, printed as `listening on http://ADDR/` on stderr)
 
 use std::sync::Arc;
 
@@ -40,8 +41,11 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("failed to listen on {listen}"))?;
+    // The bound address, not the one asked for: with port 0 the system picks a free port, and
+    // whoever started this reads it here (scripts/test.sh does).
+    let bound = listener.local_addr().context("no local address")?;
     eprintln!(
-        "dev-auth: {} users, listening on http://{listen}/",
+        "dev-auth: {} users, listening on http://{bound}/",
         users.len()
     );
     let settings = Settings {
