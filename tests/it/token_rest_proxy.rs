@@ -10,7 +10,7 @@ use tollgate_tests::{Answer, ClientSpec, Served, basic_header, dynamo, event_fix
 
 /// A REST proxy event for `method path` under stage `prod`, with these headers and body;
 /// the body is base64-encoded as API Gateway does for binary media types when `base64` is set.
-fn rest_event(
+pub(crate) fn rest_event(
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
@@ -54,7 +54,7 @@ fn rest_event(
 }
 
 /// The proxy response as an `Answer`.
-async fn invoke(served: &Served, event: &Value) -> Answer {
+pub(crate) async fn invoke(served: &Served, event: &Value) -> Answer {
     let (status, resp) = served.invoke("token", event.to_string().as_bytes()).await;
     assert_eq!(status, 200, "the function answered, not failed: {resp}");
     let mut headers = http::HeaderMap::new();
