@@ -462,7 +462,7 @@ async fn every_change_the_admin_cli_makes_is_audited_with_its_actor_and_no_secre
         ));
     }
     let expected = serde_json::json!([
-        ["create_client", ["grant_types", "scopes", "secret"]],
+        ["create_client", ["scopes", "secret"]],
         ["update_client", ["name"]],
         ["rotate_client_secret", ["secret"]],
         ["disable_client", ["enabled"]],

@@ -360,6 +360,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             table,
         } => {
             let mut update = settings.to_update()?;
+            // The audit names the fields given on the command line, not the defaults.
+            let mut fields = audit::update_fields(&update);
+            fields.push("secret");
             update.grant_types = update
                 .grant_types
                 .or(Some(vec![GrantType::Password, GrantType::RefreshToken]));
@@ -384,8 +387,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 Ok(()) => {
                     println!("client_id:     {id}");
                     print_secret(&secret, generated);
-                    let mut fields = audit::update_fields(&update);
-                    fields.push("secret");
                     audit::record("create_client", &id, &fields).await;
                 }
                 Err(ClientStoreError::AlreadyExists) if if_not_exists => {
