@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tollgate_authorizer::policy::{RouteArn, allows, policy_document};
-use tollgate_common::route::{RouteRules, Unlisted, glob};
+use tollgate_authorizer::route::{RouteRules, Unlisted, glob};
 use tollgate_common::scope::Scopes;
 
 /// `*` matches any run of bytes: the textbook dynamic programme.

@@ -9,14 +9,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::client::{ClientCredentials, GrantType};
 use tollgate_common::clock::SystemClock;
-use tollgate_common::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
-};
 use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
-use tollgate_common::memory::MemoryVerifier;
 use tollgate_common::secret::Secret;
+use tollgate_common::store::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
+};
+use tollgate_common::store::memory::MemoryVerifier;
 use tollgate_tests::{Answer, ClientSpec, Served, create_tables, dynamo, post_token};
 
 struct Session {
@@ -311,7 +311,7 @@ async fn concurrent_refreshes_of_one_token_give_at_most_one_success() {
         None,
     )
     .unwrap();
-    let user = tollgate_common::auth_endpoint::VerifiedUser {
+    let user = tollgate_common::password::VerifiedUser {
         sub: "u1".into(),
         details: Default::default(),
     };

@@ -9,13 +9,13 @@ use tracing::{info, warn};
 use crate::access_token::{
     AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, allowed_details,
 };
-use crate::auth_endpoint::{PasswordCheck, PasswordVerifier};
 use crate::client::{
     self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
 };
 use crate::clock::{Clock, Deadline};
 use crate::error::{ErrorCode, OAuthError};
 use crate::lockout::{LockoutPolicy, LockoutStore, Reservation, clean_username, lockout_key};
+use crate::password::{PasswordCheck, PasswordVerifier};
 use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, Successor, TokenStatus,
 };
@@ -596,10 +596,10 @@ fn locked_error() -> OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth_endpoint::VerifiedUser;
     use crate::clock::{Clock, ManualClock};
     use crate::keys::{SigningAlg, SigningKey, generate_pem};
-    use crate::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
+    use crate::password::VerifiedUser;
+    use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
     struct Fixture {
         service: TokenService,
@@ -961,7 +961,7 @@ mod tests {
             _: &str,
             _: &Secret,
             _: &str,
-        ) -> Result<PasswordCheck, crate::auth_endpoint::AuthEndpointError> {
+        ) -> Result<PasswordCheck, crate::password::AuthEndpointError> {
             std::future::pending().await
         }
     }

@@ -9,18 +9,18 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use jsonwebtoken::jwk::JwkSet;
+use tollgate_common::adapters::sdk::sdk_config;
+use tollgate_common::adapters::secrets_manager::SecretsManager;
 use tollgate_common::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
 use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::dynamo::{DynamoClientStore, sdk_client};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::scope::Scopes;
-use tollgate_common::sdk::sdk_config;
 use tollgate_common::secret::{
     MIN_SECRET_BITS_WITH_PEPPER, MIN_SECRET_BITS_WITHOUT_PEPPER, Secret, SecretHasher,
     estimated_entropy_bits,
 };
-use tollgate_common::secrets_manager::SecretsManager;
-use tollgate_common::tables;
+use tollgate_common::store::dynamo::{DynamoClientStore, sdk_client};
+use tollgate_common::store::tables;
 
 mod rotation;
 
