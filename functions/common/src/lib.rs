@@ -15,6 +15,7 @@ pub mod lockout;
 pub mod logging;
 pub mod password;
 pub mod refresh;
+pub mod revoke;
 pub mod scope;
 pub mod secret;
 pub mod store;
