@@ -4,14 +4,18 @@ use tracing::{info, warn};
 
 use crate::client::Client;
 use crate::clock::Deadline;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, TokenError};
 use crate::grant::{Handled, TokenRequest, TokenService, store_unavailable};
 use crate::secret::Secret;
 
 impl TokenService {
     /// RFC 7009 without a deadline (tests and tools).
+    /// The answer as the client sees it.
     pub async fn revoke(&self, req: &TokenRequest) -> Result<(), OAuthError> {
-        self.handle_revoke(req, Deadline::none()).await.result
+        self.handle_revoke(req, Deadline::none())
+            .await
+            .result
+            .map_err(|e| e.to_oauth())
     }
 
     /// RFC 7009. The client must authenticate; a refresh token it owns has its whole family
@@ -39,7 +43,7 @@ impl TokenService {
         client: &Client,
         req: &TokenRequest,
         deadline: Deadline,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), TokenError> {
         let token = Secret::new(req.required("token")?);
         let now = self.clock.now();
         let hash = token.hash();

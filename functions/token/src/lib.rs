@@ -4,4 +4,5 @@
 pub mod config;
 pub mod form;
 pub mod handler;
+pub mod response;
 pub mod state;

@@ -17,7 +17,7 @@ use crate::client::{
     self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
 };
 use crate::clock::{Clock, Deadline};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{ErrorCode, Internal, OAuthError, TokenError, Unavailable};
 use crate::lockout::{LockoutPolicy, LockoutStore};
 use crate::password::PasswordVerifier;
 use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError};
@@ -101,13 +101,17 @@ pub struct TokenService {
 #[derive(Debug)]
 pub struct Handled<T> {
     pub client_id: Option<String>,
-    pub result: Result<T, OAuthError>,
+    pub result: Result<T, TokenError>,
 }
 
 impl TokenService {
     /// `POST /token` without a deadline (tests and tools).
+    /// The answer as the client sees it.
     pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
-        self.handle_token(req, Deadline::none()).await.result
+        self.handle_token(req, Deadline::none())
+            .await
+            .result
+            .map_err(|e| e.to_oauth())
     }
 
     /// `POST /token`, with every outbound call ending before `deadline`.
@@ -128,7 +132,7 @@ impl TokenService {
         req: &TokenRequest,
         deadline: Deadline,
         authenticated: &mut Option<String>,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<TokenResponse, TokenError> {
         let client = self.client(req, deadline).await?;
         *authenticated = Some(client.client_id.clone());
         let grant_type = req.required("grant_type")?;
@@ -136,13 +140,15 @@ impl TokenService {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 "grant_type is not supported",
-            ));
+            )
+            .into());
         };
         if !client.allows(grant) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 format!("this client may not use the {} grant", grant.as_str()),
-            ));
+            )
+            .into());
         }
         match grant {
             GrantType::Password => self.password_grant(&client, req, deadline).await,
@@ -157,18 +163,11 @@ impl TokenService {
         deadline: Deadline,
         what: &'static str,
         call: impl Future<Output = T>,
-    ) -> Result<T, OAuthError> {
+    ) -> Result<T, TokenError> {
         let left = deadline.remaining(self.clock.as_ref());
-        match tokio::time::timeout(left, call).await {
-            Ok(out) => Ok(out),
-            Err(_) => {
-                warn!(
-                    dependency = what,
-                    "no answer before the function's deadline"
-                );
-                Err(OAuthError::unavailable())
-            }
-        }
+        tokio::time::timeout(left, call)
+            .await
+            .map_err(|_| Unavailable::Deadline { dependency: what }.into())
     }
 
     /// Authenticates the client of a request that needs one (`/token`, `/revoke`).
@@ -176,11 +175,9 @@ impl TokenService {
         &self,
         req: &TokenRequest,
         deadline: Deadline,
-    ) -> Result<client::Client, OAuthError> {
+    ) -> Result<client::Client, TokenError> {
         let Some(creds) = &req.credentials else {
-            return Err(OAuthError::invalid_client(
-                "client authentication is required",
-            ));
+            return Err(OAuthError::invalid_client("client authentication is required").into());
         };
         let lookup = client::authenticate_with(self.clients.as_ref(), &self.secrets, creds);
         self.within(deadline, "client store", lookup)
@@ -190,15 +187,18 @@ impl TokenService {
                 // wrong field): only a short hash of it is logged, which still lets repeated
                 // probes be correlated. An id that names a client is ours, not the caller's.
                 match e {
+                    AuthenticateError::Store(e) => {
+                        return TokenError::Unavailable(Unavailable::ClientStore(Box::new(e)));
+                    }
                     AuthenticateError::Rejected(ClientRejection::WrongSecret)
                     | AuthenticateError::Rejected(ClientRejection::Disabled) => {
                         warn!(client_id = %creds.client_id, reason = %e, "client authentication failed")
                     }
-                    _ => {
+                    AuthenticateError::Rejected(_) => {
                         warn!(client_id_hash = short_hash(&creds.client_id), reason = %e, "client authentication failed")
                     }
                 }
-                e.to_oauth()
+                e.to_oauth().into()
             })
     }
 
@@ -213,7 +213,7 @@ impl TokenService {
         scope: &Scopes,
         lifetimes: Lifetimes,
         now: u64,
-    ) -> Result<IssuedAccessToken, OAuthError> {
+    ) -> Result<IssuedAccessToken, TokenError> {
         self.issuer
             .issue(&AccessTokenClaims {
                 sub: &grant.sub,
@@ -224,10 +224,7 @@ impl TokenService {
                 now,
                 ttl: lifetimes.access_token,
             })
-            .map_err(|e| {
-                warn!(error = %e, "signing failed");
-                OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
-            })
+            .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
     }
 
     /// Issues an access token and starts a refresh-token family for `grant`.
@@ -237,7 +234,7 @@ impl TokenService {
         grant: RefreshGrant,
         now: u64,
         deadline: Deadline,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<TokenResponse, TokenError> {
         let lifetimes = self.lifetimes(client);
         let access = self.sign(&grant, &grant.scope, lifetimes, now)?;
         let refresh = Secret::generate();
@@ -252,10 +249,7 @@ impl TokenService {
         let create = self.refresh.create_family(&family);
         self.within(deadline, "refresh-token store", create)
             .await?
-            .map_err(|e| {
-                warn!(error = %e, "failed to store refresh token");
-                OAuthError::unavailable()
-            })?;
+            .map_err(|e| Unavailable::NewFamily(Box::new(e)))?;
         Ok(TokenResponse {
             access_token: access.token,
             expires_in: access.expires_in,
@@ -306,8 +300,7 @@ pub fn short_hash(value: &str) -> String {
     h.get(7..19).unwrap_or_default().to_owned()
 }
 
-/// The refresh-token store failed: the cause goes to the log, the client gets a 503.
-pub(crate) fn store_unavailable(e: RefreshStoreError) -> OAuthError {
-    warn!(error = %e, source = ?std::error::Error::source(&e), "refresh-token store failed");
-    OAuthError::unavailable()
+/// The refresh-token store failed: a 503, its cause logged by the edge.
+pub(crate) fn store_unavailable(e: RefreshStoreError) -> TokenError {
+    Unavailable::RefreshStore(Box::new(e)).into()
 }

@@ -1,13 +1,13 @@
 //! The password grant (RFC 6749 §4.3): the lockout guard is asked before the password check,
 //! every attempt counted, so parallel guesses cannot outrun the limit.
 
-use tracing::{info, warn};
+use tracing::info;
 
 use super::{TokenRequest, TokenResponse, TokenService};
 use crate::access_token::allowed_details;
 use crate::client::Client;
 use crate::clock::Deadline;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, TokenError, Unavailable};
 use crate::lockout::{LockoutGuard, Reservation, clean_username};
 use crate::password::PasswordCheck;
 use crate::refresh::RefreshGrant;
@@ -20,7 +20,7 @@ impl TokenService {
         client: &Client,
         req: &TokenRequest,
         deadline: Deadline,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<TokenResponse, TokenError> {
         let username = clean_username(req.required("username")?)
             .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
         let password = Secret::new(req.required("password")?);
@@ -34,14 +34,16 @@ impl TokenService {
         self.reserve_attempt(client, &guard, now, deadline).await?;
         let check = self.verifier.verify(username, &password, &client.client_id);
         let check = match self.within(deadline, "auth endpoint", check).await {
-            Ok(Ok(check)) => check,
-            failed => {
-                if let Ok(Err(e)) = &failed {
-                    warn!(client_id = %client.client_id, error = %e, "auth endpoint failed");
-                }
+            Ok(Ok(check)) => Ok(check),
+            Ok(Err(e)) => Err(Unavailable::AuthEndpoint(Box::new(e)).into()),
+            Err(e) => Err(e),
+        };
+        let check = match check {
+            Ok(check) => check,
+            Err(e) => {
                 // No answer: nobody learnt anything from this attempt, so it is given back.
                 guard.release().await;
-                return Err(OAuthError::unavailable());
+                return Err(e);
             }
         };
         let user = match check {
@@ -49,11 +51,9 @@ impl TokenService {
             PasswordCheck::Invalid => {
                 if guard.failed(now).await {
                     info!(client_id = %client.client_id, "username locked after repeated failures");
-                    return Err(locked_error());
+                    return Err(locked_error().into());
                 }
-                return Err(OAuthError::invalid_grant(
-                    "the username or password is wrong",
-                ));
+                return Err(OAuthError::invalid_grant("the username or password is wrong").into());
             }
         };
         guard.succeeded().await;
@@ -76,25 +76,22 @@ impl TokenService {
         guard: &LockoutGuard<'_>,
         now: u64,
         deadline: Deadline,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), TokenError> {
         let reservation = self
             .within(deadline, "lockout store", guard.reserve(now))
             .await?
-            .map_err(|e| {
-                warn!(error = %e, source = ?std::error::Error::source(&e), "lockout check failed");
-                OAuthError::unavailable()
-            })?;
+            .map_err(|e| Unavailable::LockoutStore(Box::new(e)))?;
         match reservation {
             Reservation::Granted => Ok(()),
             Reservation::Locked => {
                 info!(client_id = %client.client_id, "password grant refused: username locked");
-                Err(locked_error())
+                Err(locked_error().into())
             }
             Reservation::Busy => {
                 // Every attempt of the window is being checked right now: this one waits its
                 // turn (503 with Retry-After) rather than be told its password is wrong.
                 info!(client_id = %client.client_id, "password grant deferred: all attempts in flight");
-                Err(OAuthError::unavailable())
+                Err(OAuthError::unavailable().into())
             }
         }
     }

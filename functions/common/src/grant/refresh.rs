@@ -6,7 +6,7 @@ use tracing::warn;
 use super::{TokenRequest, TokenResponse, TokenService, store_unavailable};
 use crate::client::Client;
 use crate::clock::Deadline;
-use crate::error::OAuthError;
+use crate::error::{OAuthError, TokenError};
 use crate::refresh::{Rotation, StoredToken, Successor, Unusable};
 use crate::secret::Secret;
 
@@ -18,7 +18,7 @@ impl TokenService {
         client: &Client,
         req: &TokenRequest,
         deadline: Deadline,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<TokenResponse, TokenError> {
         let presented = Secret::new(req.required("refresh_token")?);
         let now = self.clock.now();
         let hash = presented.hash();
@@ -28,7 +28,7 @@ impl TokenService {
             .await?
             .map_err(store_unavailable)?
         else {
-            return Err(bad_refresh_token());
+            return Err(bad_refresh_token().into());
         };
         self.check_usable(client, &old, now, deadline).await?;
         let scope = old.grant.refreshed_scope(client, req.param("scope"))?;
@@ -57,7 +57,7 @@ impl TokenService {
                 // should hold a working token of this family any more.
                 warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
                 self.revoke_family(&old.family_id, now, deadline).await?;
-                Err(bad_refresh_token())
+                Err(bad_refresh_token().into())
             }
         }
     }
@@ -69,7 +69,7 @@ impl TokenService {
         token: &StoredToken,
         now: u64,
         deadline: Deadline,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), TokenError> {
         let Err(why) = token.usable_by(client, now) else {
             return Ok(());
         };
@@ -86,7 +86,7 @@ impl TokenService {
             }
             Unusable::Expired => {}
         }
-        Err(bad_refresh_token())
+        Err(bad_refresh_token().into())
     }
 
     /// Revokes a family within the deadline (reuse, a lost rotation, `/revoke`).
@@ -95,7 +95,7 @@ impl TokenService {
         family_id: &str,
         now: u64,
         deadline: Deadline,
-    ) -> Result<(), OAuthError> {
+    ) -> Result<(), TokenError> {
         let call = self.refresh.revoke_family(family_id, now);
         self.within(deadline, "refresh-token store", call)
             .await?

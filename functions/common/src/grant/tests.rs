@@ -384,9 +384,17 @@ async fn a_hanging_auth_endpoint_is_503_before_the_deadline_and_costs_no_attempt
         .service
         .handle_token(&r, Deadline::at_ms(now_ms + 700))
         .await;
-    assert_eq!(
-        handled.result.unwrap_err().code,
-        ErrorCode::TemporarilyUnavailable
+    let err = handled.result.unwrap_err();
+    assert_eq!(err.to_oauth().code, ErrorCode::TemporarilyUnavailable);
+    // The edge learns which dependency ran out of time, to log it once.
+    assert!(
+        matches!(
+            err,
+            TokenError::Unavailable(Unavailable::Deadline {
+                dependency: "auth endpoint"
+            })
+        ),
+        "{err:?}"
     );
     assert_eq!(handled.client_id.as_deref(), Some("app"));
     // A deadline already inside the margin: 503 at once.
@@ -396,7 +404,7 @@ async fn a_hanging_auth_endpoint_is_503_before_the_deadline_and_costs_no_attempt
         .handle_token(&r, Deadline::at_ms(now_ms + 700))
         .await;
     assert_eq!(
-        handled.result.unwrap_err().code,
+        handled.result.unwrap_err().to_oauth().code,
         ErrorCode::TemporarilyUnavailable
     );
     // Unanswered attempts were given back: all three of the window's are still there.
@@ -416,11 +424,17 @@ async fn an_unauthenticated_client_id_is_not_reported_as_the_client() {
         .service
         .handle_token(&missing_grant, Deadline::none())
         .await;
-    assert_eq!(h.result.unwrap_err().code, ErrorCode::InvalidClient);
+    assert_eq!(
+        h.result.unwrap_err().to_oauth().code,
+        ErrorCode::InvalidClient
+    );
     assert_eq!(h.client_id, None);
     let r = req("app", "app-secret", &[]);
     let h = f.service.handle_token(&r, Deadline::none()).await;
-    assert_eq!(h.result.unwrap_err().code, ErrorCode::InvalidRequest);
+    assert_eq!(
+        h.result.unwrap_err().to_oauth().code,
+        ErrorCode::InvalidRequest
+    );
     assert_eq!(h.client_id.as_deref(), Some("app"));
 }
 
