@@ -86,7 +86,57 @@ impl TokenConfig {
     }
 
     pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let signing_key = match (
+        let signing_key = signing_key(env)?;
+        let signing_alg = env
+            .opt("SIGNING_ALG")
+            .unwrap_or_else(|| "ES256".into())
+            .parse()
+            .map_err(
+                |e: tollgate_common::keys::KeyError| ConfigError::Malformed {
+                    name: "SIGNING_ALG",
+                    why: e.to_string(),
+                },
+            )?;
+        let (credential, credential_secret) = credential(env)?;
+        Ok(Self {
+            issuer: env.req("ISSUER")?,
+            audience: env.req("AUDIENCE")?,
+            clients_table: env.req(tables::CLIENTS.env_var)?,
+            tokens_table: env.req(tables::TOKENS.env_var)?,
+            lockouts_table: env.req(tables::LOCKOUTS.env_var)?,
+            dynamodb_timeout: Duration::from_millis(env.positive("DYNAMODB_TIMEOUT_MS", 2000)?),
+            auth_endpoint: AuthEndpointConfig {
+                url: env.req("AUTH_ENDPOINT_URL")?,
+                connect_timeout: Duration::from_millis(
+                    env.positive("AUTH_ENDPOINT_CONNECT_TIMEOUT_MS", 1000)?,
+                ),
+                timeout: Duration::from_millis(env.positive("AUTH_ENDPOINT_TIMEOUT_MS", 3000)?),
+                credential,
+            },
+            policy: policy(env)?,
+            signing_alg,
+            signing_key,
+            signing_key_id: env.opt("SIGNING_KEY_ID"),
+            additional_jwks: env.opt("ADDITIONAL_JWKS"),
+            auth_endpoint_credential_secret: credential_secret,
+            pepper: PepperSource::from_env(
+                env,
+                "CLIENT_SECRET_PEPPER",
+                "CLIENT_SECRET_PEPPER_SECRET_ARN",
+            )?,
+            previous_pepper: PepperSource::from_env(
+                env,
+                "CLIENT_SECRET_PREVIOUS_PEPPER",
+                "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
+            )?,
+        })
+    }
+}
+
+/// `SIGNING_KEY_SECRET_ARN`, `SIGNING_KEY_FILE` or `SIGNING_KEY_PEM`: exactly one.
+fn signing_key<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<KeySource, ConfigError> {
+    Ok(
+        match (
             env.opt("SIGNING_KEY_PEM"),
             env.opt("SIGNING_KEY_FILE"),
             env.opt("SIGNING_KEY_SECRET_ARN"),
@@ -106,18 +156,17 @@ impl TokenConfig {
                         .into(),
                 });
             }
-        };
-        let signing_alg = env
-            .opt("SIGNING_ALG")
-            .unwrap_or_else(|| "ES256".into())
-            .parse()
-            .map_err(
-                |e: tollgate_common::keys::KeyError| ConfigError::Malformed {
-                    name: "SIGNING_ALG",
-                    why: e.to_string(),
-                },
-            )?;
-        let (credential, credential_secret) = match (
+        },
+    )
+}
+
+/// The auth endpoint's shared credential: a header with a value (local) or a secret (AWS).
+#[allow(clippy::type_complexity)]
+fn credential<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<(Option<(String, Secret)>, Option<CredentialSecret>), ConfigError> {
+    Ok(
+        match (
             env.opt("AUTH_ENDPOINT_CREDENTIAL_HEADER"),
             env.opt("AUTH_ENDPOINT_CREDENTIAL"),
             env.opt("AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN"),
@@ -140,58 +189,31 @@ impl TokenConfig {
                         .into(),
                 });
             }
-        };
-        let access_token_ttl = env.positive("ACCESS_TOKEN_TTL", 900)?;
-        let refresh_family_ttl = env.positive("REFRESH_FAMILY_TTL", 30 * 24 * 3600)?;
-        let refresh_token_ttl = env.positive("REFRESH_TOKEN_TTL", 14 * 24 * 3600)?;
-        let max_failures = env.num("LOCKOUT_MAX_FAILURES", 5)?;
-        let max_failures = u32::try_from(max_failures).map_err(|_| ConfigError::Malformed {
-            name: "LOCKOUT_MAX_FAILURES",
-            why: "too large".into(),
-        })?;
-        Ok(Self {
-            issuer: env.req("ISSUER")?,
-            audience: env.req("AUDIENCE")?,
-            clients_table: env.req(tables::CLIENTS.env_var)?,
-            tokens_table: env.req(tables::TOKENS.env_var)?,
-            lockouts_table: env.req(tables::LOCKOUTS.env_var)?,
-            dynamodb_timeout: Duration::from_millis(env.positive("DYNAMODB_TIMEOUT_MS", 2000)?),
-            auth_endpoint: AuthEndpointConfig {
-                url: env.req("AUTH_ENDPOINT_URL")?,
-                connect_timeout: Duration::from_millis(
-                    env.positive("AUTH_ENDPOINT_CONNECT_TIMEOUT_MS", 1000)?,
-                ),
-                timeout: Duration::from_millis(env.positive("AUTH_ENDPOINT_TIMEOUT_MS", 3000)?),
-                credential,
-            },
-            policy: GrantPolicy {
-                access_token_ttl,
-                refresh_token_ttl,
-                refresh_family_ttl,
-                lockout: LockoutPolicy {
-                    max_failures,
-                    window_secs: env.positive("LOCKOUT_WINDOW_SECONDS", 900)?,
-                    lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
-                },
-                user_claims: user_claims(env.opt("USER_CLAIMS"))?,
-            },
-            signing_alg,
-            signing_key,
-            signing_key_id: env.opt("SIGNING_KEY_ID"),
-            additional_jwks: env.opt("ADDITIONAL_JWKS"),
-            auth_endpoint_credential_secret: credential_secret,
-            pepper: PepperSource::from_env(
-                env,
-                "CLIENT_SECRET_PEPPER",
-                "CLIENT_SECRET_PEPPER_SECRET_ARN",
-            )?,
-            previous_pepper: PepperSource::from_env(
-                env,
-                "CLIENT_SECRET_PREVIOUS_PEPPER",
-                "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
-            )?,
-        })
-    }
+        },
+    )
+}
+
+/// Lifetimes, lockout and the user claims allowed into tokens.
+fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, ConfigError> {
+    let access_token_ttl = env.positive("ACCESS_TOKEN_TTL", 900)?;
+    let refresh_family_ttl = env.positive("REFRESH_FAMILY_TTL", 30 * 24 * 3600)?;
+    let refresh_token_ttl = env.positive("REFRESH_TOKEN_TTL", 14 * 24 * 3600)?;
+    let max_failures = env.num("LOCKOUT_MAX_FAILURES", 5)?;
+    let max_failures = u32::try_from(max_failures).map_err(|_| ConfigError::Malformed {
+        name: "LOCKOUT_MAX_FAILURES",
+        why: "too large".into(),
+    })?;
+    Ok(GrantPolicy {
+        access_token_ttl,
+        refresh_token_ttl,
+        refresh_family_ttl,
+        lockout: LockoutPolicy {
+            max_failures,
+            window_secs: env.positive("LOCKOUT_WINDOW_SECONDS", 900)?,
+            lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
+        },
+        user_claims: user_claims(env.opt("USER_CLAIMS"))?,
+    })
 }
 
 /// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.

@@ -130,19 +130,9 @@ async fn form_post(
         outcome.error = Some(e.code.as_str());
         return error_response(&e, false);
     }
-    let authorization = match req.headers().get("authorization").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => {
-            let e = FormError::BadClient {
-                description: "malformed Authorization header",
-                basic: true,
-            };
-            return form_error(&e, outcome);
-        }
-    };
-    let parsed =
-        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization));
+    let parsed = authorization(req).and_then(|authorization| {
+        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization))
+    });
     let form_req = match parsed {
         Ok(r) => r,
         Err(e) => return form_error(&e, outcome),
@@ -176,6 +166,19 @@ async fn form_post(
         outcome.error = Some(oauth.code.as_str());
         resp
     })
+}
+
+/// The `Authorization` header, if any; one that is not visible ASCII is a Basic attempt gone
+/// wrong.
+fn authorization(req: &Request) -> Result<Option<&str>, FormError> {
+    match req.headers().get("authorization").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(v)) => Ok(Some(v)),
+        Some(Err(_)) => Err(FormError::BadClient {
+            description: "malformed Authorization header",
+            basic: true,
+        }),
+    }
 }
 
 /// Lambda's deadline for this invocation; none when the request did not come through the
