@@ -8,6 +8,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use tollgate_common::adapters::sdk::sdk_config;
 use tollgate_common::adapters::secrets_manager::SecretsManager;
+// "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
+// the operator who needs the cause.
+use tollgate_common::error::chain as error_chain;
 use tollgate_common::store::dynamo::sdk_client;
 use tollgate_common::store::tables;
 
@@ -310,19 +313,6 @@ async fn create_tables(names: TableNames) -> anyhow::Result<()> {
 
 async fn secrets_manager() -> SecretsManager {
     SecretsManager::new(&sdk_config(AWS_TIMEOUT).await)
-}
-
-/// "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
-/// the operator who needs the cause.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn anyhow_chain(e: &anyhow::Error) -> String {
