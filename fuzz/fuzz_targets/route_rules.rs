@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use tollgate_authorizer::policy::{RouteArn, allows, policy_document};
-use tollgate_common::route::{METHODS, RouteRules, Unlisted, glob};
+use tollgate_authorizer::route::{METHODS, RouteRules, Unlisted, glob};
 use tollgate_common::scope::Scopes;
 
 /// `*` matches any run of bytes: the textbook dynamic programme.
@@ -61,11 +61,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let allowed = rules.allows(&scopes, method, path);
-    // With no rules, the unlisted-route setting alone decides, for a method API Gateway routes
-    // and a path that is not a refused spelling (those are refused whatever the setting).
+    // With no rules, the unlisted-route setting alone decides for a method API Gateway sends
+    // and a path that is not a refused spelling; anything else is never allowed.
     if rules.rules.is_empty() {
-        let routable = METHODS.contains(&method) && rules.refusal(path).is_none();
-        assert_eq!(allowed, routable && unlisted == Unlisted::Allow);
+        let decidable = METHODS.contains(&method) && rules.refusal(path).is_none();
+        assert_eq!(allowed, decidable && unlisted == Unlisted::Allow);
     }
     if let Some(route) = RouteArn::parse(arn) {
         let _ = allows(&rules, &scopes, &route);

@@ -6,9 +6,9 @@ use std::process::{Command, Output};
 use tollgate_common::client::{
     ClientCredentials, ClientStore, ClientStoreError, ClientUpdate, GrantType, authenticate,
 };
-use tollgate_common::dynamo::DynamoClientStore;
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::Secret;
+use tollgate_common::store::dynamo::DynamoClientStore;
 use tollgate_tests::{ClientSpec, create_tables, dynamo, unique};
 
 fn creds(id: &str, secret: &str) -> ClientCredentials {

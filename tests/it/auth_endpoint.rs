@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use tollgate_common::auth_endpoint::{
-    AuthEndpointConfig, AuthEndpointError, HttpPasswordVerifier, PasswordCheck, PasswordVerifier,
-};
+use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_common::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use tollgate_common::secret::Secret;
 use tollgate_tests::start_auth_endpoint;
 

@@ -404,7 +404,7 @@ fn expected(route: &str, scope: &str, unlisted_allow: bool) -> bool {
 #[test]
 fn cached_policy_answers_every_route_as_the_expected_table_and_the_per_route_decision() {
     use tollgate_authorizer::policy::{RouteArn, allows};
-    use tollgate_common::route::{RouteRules, Unlisted};
+    use tollgate_authorizer::route::{RouteRules, Unlisted};
     let k = keys();
     let prefix = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod";
     for (mode, unlisted_allow) in [("allow", true), ("deny", false)] {

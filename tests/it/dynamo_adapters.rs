@@ -5,14 +5,14 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use serde_json::json;
 use tollgate_common::client::{ClientStore, ClientStoreError, GrantType};
-use tollgate_common::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
-};
 use tollgate_common::lockout::{LockoutPolicy, LockoutStore, Reservation, lockout_key};
 use tollgate_common::refresh::{NewFamily, RefreshGrant, RefreshStore};
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::Secret;
-use tollgate_common::tables;
+use tollgate_common::store::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
+};
+use tollgate_common::store::tables;
 use tollgate_tests::{ClientSpec, create_tables, dynamo};
 
 #[tokio::test]

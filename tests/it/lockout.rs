@@ -8,14 +8,14 @@ use std::time::Duration;
 use tokio::sync::Barrier;
 use tollgate_common::ErrorCode;
 use tollgate_common::access_token::AccessTokenIssuer;
-use tollgate_common::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
 use tollgate_common::client::ClientCredentials;
 use tollgate_common::clock::SystemClock;
-use tollgate_common::dynamo::{DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore};
 use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
 use tollgate_common::secret::Secret;
+use tollgate_common::store::dynamo::{DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore};
 use tollgate_tests::{ClientSpec, create_tables, dynamo, start_counted_auth_endpoint};
 
 const MAX_FAILURES: u32 = 5;

@@ -9,6 +9,7 @@ mod auth_endpoint;
 mod authorizer;
 mod authorizer_variants;
 mod client_secrets;
+mod contract;
 mod docs;
 mod dynamo_adapters;
 mod flow;

@@ -9,14 +9,14 @@ use tokio::sync::Barrier;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::client::{ClientCredentials, GrantType};
 use tollgate_common::clock::SystemClock;
-use tollgate_common::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
-};
 use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
-use tollgate_common::memory::MemoryVerifier;
 use tollgate_common::secret::Secret;
+use tollgate_common::store::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
+};
+use tollgate_common::store::memory::MemoryVerifier;
 use tollgate_tests::{Answer, ClientSpec, Served, TestTables, create_tables, dynamo, post_token};
 
 struct Session {
@@ -478,7 +478,7 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
         None,
     )
     .unwrap();
-    let user = tollgate_common::auth_endpoint::VerifiedUser {
+    let user = tollgate_common::password::VerifiedUser {
         sub: "u1".into(),
         details: Default::default(),
     };

@@ -7,7 +7,7 @@
 
 use proptest::prelude::*;
 use tollgate_authorizer::policy::{RouteArn, allows, policy_document};
-use tollgate_common::route::{PathCase, RouteRules, Unlisted};
+use tollgate_authorizer::route::{PathCase, RouteRules, Unlisted};
 use tollgate_common::scope::Scopes;
 use tollgate_tests::iam_allows;
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use tokio::net::TcpListener;
 use tollgate_common::client::{Client, ClientStore, GrantType};
-use tollgate_common::dynamo::DynamoClientStore;
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::{Secret, random_token};
-use tollgate_common::tables;
+use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_common::store::tables;
 use tollgate_dev_auth::{Settings, User};
 
 const HOW_TO_START: &str = "DynamoDB Local is needed. Run `make test` (it starts everything), or start it with \

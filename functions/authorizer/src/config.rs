@@ -1,8 +1,10 @@
 //! The authorizer's configuration, read once at cold start; a missing or malformed variable
 //! stops the cold start with its name.
 
+use tollgate_common::config::Env;
 use tollgate_common::metrics::Metrics;
-use tollgate_common::route::{PathCase, RouteRules, Unlisted};
+
+use crate::route::{PathCase, RouteRules, Unlisted};
 use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
 /// How answers to HTTP API (payload 2.0) events are shaped.
@@ -27,18 +29,18 @@ pub struct State {
 }
 
 /// `ROUTE_SCOPES`, `UNLISTED_ROUTES` (default deny) and `PATH_CASE` (default lower).
-fn read_routes(opt: &impl Fn(&str) -> Option<String>) -> anyhow::Result<RouteRules> {
-    let unlisted = match opt("UNLISTED_ROUTES").as_deref() {
-        None | Some("deny") => Unlisted::Deny,
-        Some("allow") => Unlisted::Allow,
-        Some(other) => anyhow::bail!("UNLISTED_ROUTES must be allow or deny, not {other:?}"),
-    };
-    let case = match opt("PATH_CASE").as_deref() {
-        None | Some("lower") => PathCase::Lower,
-        Some("exact") => PathCase::Exact,
-        Some(other) => anyhow::bail!("PATH_CASE must be lower or exact, not {other:?}"),
-    };
-    RouteRules::parse_with(&opt("ROUTE_SCOPES").unwrap_or_default(), unlisted, case)
+fn read_routes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> anyhow::Result<RouteRules> {
+    let unlisted = env.choice(
+        "UNLISTED_ROUTES",
+        Unlisted::Deny,
+        &[("deny", Unlisted::Deny), ("allow", Unlisted::Allow)],
+    )?;
+    let case = env.choice(
+        "PATH_CASE",
+        PathCase::Lower,
+        &[("lower", PathCase::Lower), ("exact", PathCase::Exact)],
+    )?;
+    RouteRules::parse_with(&env.opt("ROUTE_SCOPES").unwrap_or_default(), unlisted, case)
         .map_err(|e| anyhow::anyhow!("ROUTE_SCOPES: {e}"))
 }
 
@@ -93,53 +95,49 @@ impl State {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let opt = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let req = |k: &str| opt(k).ok_or_else(|| anyhow::anyhow!("{k} is required"));
-        let jwks = match (opt("JWKS"), opt("JWKS_FILE")) {
+        let env = Env(get);
+        let jwks = match (env.opt("JWKS"), env.opt("JWKS_FILE")) {
             (Some(j), None) => j,
             (None, Some(path)) => std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("JWKS_FILE {path} could not be read: {e}"))?,
             (None, None) => anyhow::bail!("JWKS or JWKS_FILE is required"),
             (Some(_), Some(_)) => anyhow::bail!("set JWKS or JWKS_FILE, not both"),
         };
-        let algorithms = opt("ALLOWED_ALGORITHMS")
+        let algorithms = env
+            .opt("ALLOWED_ALGORITHMS")
             .unwrap_or_else(|| "ES256,RS256,EdDSA".into())
             .split(',')
             .filter(|a| !a.trim().is_empty())
             .map(parse_algorithm)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| anyhow::anyhow!("ALLOWED_ALGORITHMS is malformed: {e}"))?;
-        let leeway = match opt("LEEWAY_SECONDS") {
-            None => 30,
-            Some(v) => v
-                .parse()
-                .map_err(|_| anyhow::anyhow!("LEEWAY_SECONDS is malformed: {v:?}"))?,
-        };
         let cfg = VerifierConfig {
-            issuer: req("ISSUER")?,
-            audience: req("AUDIENCE")?,
-            leeway,
+            issuer: env.req("ISSUER")?,
+            audience: env.req("AUDIENCE")?,
+            leeway: env.num("LEEWAY_SECONDS", 30)?,
             algorithms,
         };
         let verifier =
             AccessTokenVerifier::new(&jwks, &cfg).map_err(|e| anyhow::anyhow!("JWKS: {e}"))?;
-        let routes = read_routes(&opt)?;
+        let routes = read_routes(&env)?;
         // IAM policies by default: a simple yes/no cached per token would serve other routes.
-        let http_api_response = match opt("HTTP_API_RESPONSE").as_deref() {
-            None | Some("iam") => HttpApiResponse::Iam,
-            Some("simple") => HttpApiResponse::Simple,
-            Some(other) => anyhow::bail!("HTTP_API_RESPONSE must be simple or iam, not {other:?}"),
-        };
-        let allowed_apis = opt("ALLOWED_APIS")
+        let http_api_response = env.choice(
+            "HTTP_API_RESPONSE",
+            HttpApiResponse::Iam,
+            &[
+                ("iam", HttpApiResponse::Iam),
+                ("simple", HttpApiResponse::Simple),
+            ],
+        )?;
+        let allowed_apis = env
+            .opt("ALLOWED_APIS")
             .map(|raw| ApiStage::parse_list(&raw))
             .transpose()?;
         // Set by Lambda (and cargo lambda); the metrics' FunctionName dimension.
-        let metrics =
-            Metrics::new(&opt("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|| "authorizer".into()));
+        let metrics = Metrics::new(
+            &env.opt("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|| "authorizer".into()),
+        );
         Ok(Self {
             metrics,
             verifier,

@@ -5,13 +5,13 @@
 use std::fmt;
 use std::time::Instant;
 
+use crate::route::{PathCase, refusal};
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayV2CustomAuthorizerV2Request,
 };
 use serde_json::{Map, Value, json};
 use tollgate_common::access_token::{RESERVED_CLAIMS, is_gateway_context_key};
-use tollgate_common::route::{PathCase, refusal};
 use tollgate_common::verify::{Rejection, VerifiedToken};
 use tracing::info;
 

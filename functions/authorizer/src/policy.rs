@@ -2,8 +2,8 @@
 //! later calls on *other* routes, so the policy covers every route of this API and stage the
 //! token may reach, and denies the ones it may not: never just the `methodArn` of the first call.
 
+use crate::route::{METHODS, RouteRule, RouteRules, Unlisted, refused_patterns};
 use serde_json::{Value, json};
-use tollgate_common::route::{METHODS, RouteRule, RouteRules, Unlisted, refused_patterns};
 use tollgate_common::scope::Scopes;
 
 /// A parsed `methodArn`/`routeArn`:

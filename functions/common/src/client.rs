@@ -17,6 +17,10 @@ pub enum GrantType {
 }
 
 impl GrantType {
+    /// Every grant Tollgate serves: the metadata document, the token function and the admin
+    /// CLI all read this one list.
+    pub const ALL: [Self; 2] = [Self::Password, Self::RefreshToken];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
@@ -25,11 +29,12 @@ impl GrantType {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "password" => Some(Self::Password),
-            "refresh_token" => Some(Self::RefreshToken),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+
+    /// The names of [`GrantType::ALL`], for documents and messages.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|g| g.as_str()).collect()
     }
 }
 
@@ -51,6 +56,38 @@ pub struct Client {
 }
 
 impl Client {
+    /// A new client record: enabled, with `settings` applied, allowed every grant unless
+    /// `settings` names some, and checked against the record's rules.
+    pub fn create(
+        client_id: &str,
+        secret_hash: String,
+        created_at: u64,
+        settings: &ClientUpdate,
+    ) -> Result<Self, ClientRuleError> {
+        let blank = Self {
+            client_id: client_id.to_owned(),
+            name: String::new(),
+            secret_hash,
+            enabled: true,
+            grant_types: GrantType::ALL.to_vec(),
+            allowed_scopes: Scopes::default(),
+            default_scopes: Scopes::default(),
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
+            created_at,
+        };
+        let client = settings.apply_to(&blank);
+        client.check()?;
+        Ok(client)
+    }
+
+    /// Only a disabled client may be deleted: disabling first stops its tokens being refreshed
+    /// while an operator can still change their mind.
+    pub fn may_be_deleted(&self) -> bool {
+        !self.enabled
+    }
+
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }

@@ -1,14 +1,5 @@
-//! The token function's configuration, read once at cold start. `from_env` fails fast and names
-//! the variable that is missing or malformed.
-
-use std::time::Duration;
-
-use crate::auth_endpoint::AuthEndpointConfig;
-use crate::grant::GrantPolicy;
-use crate::keys::SigningAlg;
-use crate::lockout::LockoutPolicy;
-use crate::secret::Secret;
-use crate::tables;
+//! The one way both functions read their environment at cold start: a typed lookup through an
+//! injectable function, whose errors name the variable that is missing or malformed.
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -18,88 +9,21 @@ pub enum ConfigError {
     Malformed { name: &'static str, why: String },
 }
 
-/// Where the signing key comes from.
-#[derive(Debug, Clone)]
-pub enum KeySource {
-    Pem(Secret),
-    File(String),
-    /// The ARN (or name) of an AWS Secrets Manager secret whose text is the PEM.
-    SecretsManager(String),
-}
-
-/// The auth endpoint's shared credential, when it lives in AWS Secrets Manager: the header it
-/// goes in and the secret that holds it, read at cold start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialSecret {
-    pub header: String,
-    pub secret_id: String,
-}
-
-/// Where a client-secret pepper comes from: the environment (development) or a Secrets Manager
-/// secret (AWS), read at cold start.
-#[derive(Debug, Clone)]
-pub enum PepperSource {
-    Value(Secret),
-    SecretsManager(String),
-}
-
-impl PepperSource {
-    /// `{PREFIX}` holds the value, `{PREFIX}_SECRET_ARN` names a secret; at most one of them.
-    fn from_env<F: Fn(&str) -> Option<String>>(
-        env: &Env<F>,
-        value: &'static str,
-        arn: &'static str,
-    ) -> Result<Option<Self>, ConfigError> {
-        match (env.opt(value), env.opt(arn)) {
-            (None, None) => Ok(None),
-            (Some(v), None) => Ok(Some(Self::Value(Secret::new(v)))),
-            (None, Some(a)) => Ok(Some(Self::SecretsManager(a))),
-            (Some(_), Some(_)) => Err(ConfigError::Malformed {
-                name: arn,
-                why: format!("set {value} or {arn}, not both"),
-            }),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct TokenConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub clients_table: String,
-    pub tokens_table: String,
-    pub lockouts_table: String,
-    pub dynamodb_timeout: Duration,
-    pub auth_endpoint: AuthEndpointConfig,
-    pub policy: GrantPolicy,
-    pub signing_alg: SigningAlg,
-    pub signing_key: KeySource,
-    pub signing_key_id: Option<String>,
-    /// Other public keys (a JWKS document) published beside the signing key's: a rotation's
-    /// next or previous key.
-    pub additional_jwks: Option<String>,
-    /// Set when the auth endpoint's credential is in Secrets Manager; `auth_endpoint.credential`
-    /// is then filled in at cold start.
-    pub auth_endpoint_credential_secret: Option<CredentialSecret>,
-    /// The pepper new client-secret hashes are made with (HMAC-SHA256), if any.
-    pub pepper: Option<PepperSource>,
-    /// The pepper before the last rotation, kept to verify the hashes made with it.
-    pub previous_pepper: Option<PepperSource>,
-}
-
 /// Reads variables through `get`, so tests need not touch the process environment.
 pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
-    fn opt(&self, name: &'static str) -> Option<String> {
+    /// The trimmed value; unset and blank are both `None`.
+    pub fn opt(&self, name: &'static str) -> Option<String> {
         (self.0)(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
-    fn req(&self, name: &'static str) -> Result<String, ConfigError> {
+    pub fn req(&self, name: &'static str) -> Result<String, ConfigError> {
         self.opt(name).ok_or(ConfigError::Missing(name))
     }
-    fn num(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    /// A whole number, `default` when unset.
+    pub fn num(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
         match self.opt(name) {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| ConfigError::Malformed {
@@ -108,7 +32,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             }),
         }
     }
-    fn positive(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    /// A whole number above 0, `default` when unset.
+    pub fn positive(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
         let v = self.num(name, default)?;
         if v == 0 {
             return Err(ConfigError::Malformed {
@@ -120,283 +45,80 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 }
 
-impl TokenConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&Env(|k| std::env::var(k).ok()))
-    }
-
-    pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
-        let signing_key = match (
-            env.opt("SIGNING_KEY_PEM"),
-            env.opt("SIGNING_KEY_FILE"),
-            env.opt("SIGNING_KEY_SECRET_ARN"),
-        ) {
-            (Some(pem), None, None) => KeySource::Pem(Secret::new(pem)),
-            (None, Some(path), None) => KeySource::File(path),
-            (None, None, Some(arn)) => KeySource::SecretsManager(arn),
-            (None, None, None) => {
-                return Err(ConfigError::Missing(
-                    "SIGNING_KEY_SECRET_ARN, SIGNING_KEY_FILE or SIGNING_KEY_PEM",
-                ));
-            }
-            _ => {
-                return Err(ConfigError::Malformed {
-                    name: "SIGNING_KEY_SECRET_ARN",
-                    why: "set one of SIGNING_KEY_SECRET_ARN, SIGNING_KEY_FILE and SIGNING_KEY_PEM"
-                        .into(),
-                });
-            }
-        };
-        let signing_alg = env
-            .opt("SIGNING_ALG")
-            .unwrap_or_else(|| "ES256".into())
-            .parse()
-            .map_err(|e: crate::keys::KeyError| ConfigError::Malformed {
-                name: "SIGNING_ALG",
-                why: e.to_string(),
-            })?;
-        let (credential, credential_secret) = match (
-            env.opt("AUTH_ENDPOINT_CREDENTIAL_HEADER"),
-            env.opt("AUTH_ENDPOINT_CREDENTIAL"),
-            env.opt("AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN"),
-        ) {
-            (None, None, None) => (None, None),
-            (Some(h), Some(v), None) => (Some((h, Secret::new(v))), None),
-            (Some(header), None, Some(secret_id)) => {
-                (None, Some(CredentialSecret { header, secret_id }))
-            }
-            (Some(_), None, None) => {
-                return Err(ConfigError::Missing(
-                    "AUTH_ENDPOINT_CREDENTIAL or AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
-                ));
-            }
-            (None, _, _) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL_HEADER")),
-            (Some(_), Some(_), Some(_)) => {
-                return Err(ConfigError::Malformed {
-                    name: "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
-                    why: "set AUTH_ENDPOINT_CREDENTIAL or AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN, not both"
-                        .into(),
-                });
-            }
-        };
-        let access_token_ttl = env.positive("ACCESS_TOKEN_TTL", 900)?;
-        let refresh_family_ttl = env.positive("REFRESH_FAMILY_TTL", 30 * 24 * 3600)?;
-        let refresh_token_ttl = env.positive("REFRESH_TOKEN_TTL", 14 * 24 * 3600)?;
-        let max_failures = env.num("LOCKOUT_MAX_FAILURES", 5)?;
-        let max_failures = u32::try_from(max_failures).map_err(|_| ConfigError::Malformed {
-            name: "LOCKOUT_MAX_FAILURES",
-            why: "too large".into(),
-        })?;
-        Ok(Self {
-            issuer: env.req("ISSUER")?,
-            audience: env.req("AUDIENCE")?,
-            clients_table: env.req(tables::CLIENTS.env_var)?,
-            tokens_table: env.req(tables::TOKENS.env_var)?,
-            lockouts_table: env.req(tables::LOCKOUTS.env_var)?,
-            dynamodb_timeout: Duration::from_millis(env.positive("DYNAMODB_TIMEOUT_MS", 2000)?),
-            auth_endpoint: AuthEndpointConfig {
-                url: env.req("AUTH_ENDPOINT_URL")?,
-                connect_timeout: Duration::from_millis(
-                    env.positive("AUTH_ENDPOINT_CONNECT_TIMEOUT_MS", 1000)?,
-                ),
-                timeout: Duration::from_millis(env.positive("AUTH_ENDPOINT_TIMEOUT_MS", 3000)?),
-                credential,
-            },
-            policy: GrantPolicy {
-                access_token_ttl,
-                refresh_token_ttl,
-                refresh_family_ttl,
-                lockout: LockoutPolicy {
-                    max_failures,
-                    window_secs: env.positive("LOCKOUT_WINDOW_SECONDS", 900)?,
-                    lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
-                },
-                user_claims: user_claims(env.opt("USER_CLAIMS"))?,
-            },
-            signing_alg,
-            signing_key,
-            signing_key_id: env.opt("SIGNING_KEY_ID"),
-            additional_jwks: env.opt("ADDITIONAL_JWKS"),
-            auth_endpoint_credential_secret: credential_secret,
-            pepper: PepperSource::from_env(
-                env,
-                "CLIENT_SECRET_PEPPER",
-                "CLIENT_SECRET_PEPPER_SECRET_ARN",
-            )?,
-            previous_pepper: PepperSource::from_env(
-                env,
-                "CLIENT_SECRET_PREVIOUS_PEPPER",
-                "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
-            )?,
-        })
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env(|k| std::env::var(k).ok())
     }
 }
 
-/// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.
-fn user_claims(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
-    let names: Vec<String> = raw
-        .map(|v| {
-            v.split(',')
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    crate::access_token::check_user_claims(&names).map_err(|why| ConfigError::Malformed {
-        name: "USER_CLAIMS",
-        why,
-    })?;
-    Ok(names)
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// One of a fixed set of words, `default` when unset.
+    pub fn choice<T: Copy>(
+        &self,
+        name: &'static str,
+        default: T,
+        words: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        let Some(v) = self.opt(name) else {
+            return Ok(default);
+        };
+        words
+            .iter()
+            .find(|(w, _)| *w == v)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| ConfigError::Malformed {
+                name,
+                why: format!(
+                    "must be {}, not {v:?}",
+                    words
+                        .iter()
+                        .map(|(w, _)| *w)
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
-    fn base() -> HashMap<&'static str, &'static str> {
-        HashMap::from([
-            ("ISSUER", "https://auth.example"),
-            ("AUDIENCE", "api"),
-            ("CLIENTS_TABLE", "c"),
-            ("TOKENS_TABLE", "t"),
-            ("LOCKOUTS_TABLE", "l"),
-            ("AUTH_ENDPOINT_URL", "http://127.0.0.1:1/auth"),
-            ("SIGNING_KEY_FILE", "/dev/null"),
-        ])
-    }
-
-    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<TokenConfig, ConfigError> {
-        TokenConfig::from_lookup(&Env(|k| vars.get(k).map(|v| (*v).to_owned())))
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        Env(move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
     }
 
     #[test]
-    fn defaults_apply_when_only_required_variables_are_set() {
-        let c = load(&base()).unwrap();
-        assert_eq!(c.policy.access_token_ttl, 900);
-        assert_eq!(c.policy.lockout.max_failures, 5);
-        assert_eq!(c.signing_alg, SigningAlg::Es256);
-        assert_eq!(c.auth_endpoint.timeout, Duration::from_secs(3));
+    fn blank_values_count_as_unset_and_are_trimmed() {
+        let e = env(&[("A", "  "), ("B", " x ")]);
+        assert_eq!(e.opt("A"), None);
+        assert_eq!(e.opt("B").as_deref(), Some("x"));
+        assert_eq!(e.req("A").unwrap_err().to_string(), "A is required");
     }
 
     #[test]
-    fn missing_variable_is_named() {
-        let mut v = base();
-        v.remove("ISSUER");
+    fn numbers_and_choices_name_the_variable_when_malformed() {
+        let e = env(&[("N", "x"), ("Z", "0"), ("C", "maybe")]);
         assert_eq!(
-            load(&v).err().map(|e| e.to_string()),
-            Some("ISSUER is required".into())
+            e.num("N", 1).unwrap_err().to_string(),
+            "N is malformed: \"x\" is not a whole number"
         );
-    }
-
-    #[test]
-    fn malformed_number_is_named() {
-        let mut v = base();
-        v.insert("ACCESS_TOKEN_TTL", "15m");
-        let msg = load(&v).err().map(|e| e.to_string()).unwrap();
-        assert!(msg.starts_with("ACCESS_TOKEN_TTL is malformed"), "{msg}");
-    }
-
-    #[test]
-    fn user_claims_are_a_comma_list() {
-        let mut v = base();
-        v.insert("USER_CLAIMS", "email, name,,groups");
         assert_eq!(
-            load(&v).unwrap().policy.user_claims,
-            ["email", "name", "groups"]
+            e.positive("Z", 1).unwrap_err().to_string(),
+            "Z is malformed: must be greater than 0"
         );
-    }
-
-    #[test]
-    fn user_claims_colliding_with_context_keys_are_refused() {
-        for bad in [
-            "email, principalId",
-            "sub",
-            "Client_ID",
-            "scope",
-            "integrationLatency",
-        ] {
-            let mut v = base();
-            v.insert("USER_CLAIMS", bad);
-            let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(msg.starts_with("USER_CLAIMS is malformed"), "{bad}: {msg}");
-        }
-    }
-
-    #[test]
-    fn signing_key_comes_from_exactly_one_source() {
-        let mut v = base();
-        v.remove("SIGNING_KEY_FILE");
-        v.insert(
-            "SIGNING_KEY_SECRET_ARN",
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf",
-        );
-        assert!(matches!(
-            load(&v).map(|c| c.signing_key),
-            Ok(KeySource::SecretsManager(arn)) if arn.ends_with(":secret:k-AbCdEf")
-        ));
-        v.insert("SIGNING_KEY_FILE", "/dev/null");
-        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            msg.starts_with("SIGNING_KEY_SECRET_ARN is malformed"),
-            "{msg}"
-        );
-        v.remove("SIGNING_KEY_FILE");
-        v.remove("SIGNING_KEY_SECRET_ARN");
-        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(
-            msg.contains("SIGNING_KEY_SECRET_ARN") && msg.ends_with("is required"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn auth_endpoint_credential_may_live_in_secrets_manager() {
-        let mut v = base();
-        v.insert("AUTH_ENDPOINT_CREDENTIAL_HEADER", "x-api-key");
-        assert!(
-            load(&v).is_err(),
-            "a header without a credential is refused"
-        );
-        v.insert(
-            "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
-            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c",
-        );
-        let c = load(&v).unwrap();
+        assert_eq!(e.num("UNSET", 7).unwrap(), 7);
+        let words = [("yes", true), ("no", false)];
         assert_eq!(
-            c.auth_endpoint_credential_secret,
-            Some(CredentialSecret {
-                header: "x-api-key".into(),
-                secret_id: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c".into()
-            })
+            e.choice("C", true, &words).unwrap_err().to_string(),
+            "C is malformed: must be yes or no, not \"maybe\""
         );
-        assert!(c.auth_endpoint.credential.is_none());
-        v.insert("AUTH_ENDPOINT_CREDENTIAL", "plain");
-        assert!(load(&v).is_err(), "both sources at once are refused");
-        v.remove("AUTH_ENDPOINT_CREDENTIAL_HEADER");
-        assert!(
-            load(&v).is_err(),
-            "a credential without a header is refused"
-        );
-    }
-
-    #[test]
-    fn pepper_comes_from_at_most_one_source() {
-        let mut v = base();
-        assert!(load(&v).unwrap().pepper.is_none());
-        v.insert("CLIENT_SECRET_PEPPER_SECRET_ARN", "arn:p");
-        assert!(matches!(
-            load(&v).unwrap().pepper,
-            Some(PepperSource::SecretsManager(a)) if a == "arn:p"
-        ));
-        v.insert("CLIENT_SECRET_PEPPER", "x");
-        assert!(load(&v).is_err());
-    }
-
-    #[test]
-    fn unknown_algorithm_is_refused() {
-        let mut v = base();
-        v.insert("SIGNING_ALG", "HS256");
-        assert!(load(&v).is_err());
+        assert!(e.choice("UNSET", true, &words).unwrap());
     }
 }

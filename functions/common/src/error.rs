@@ -86,3 +86,82 @@ impl fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How a token or revocation request ended when it did not succeed: the domain's view. The
+/// edge (the token function's handler) turns it into a response and logs the cause once.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Refused for a reason the client may know: the OAuth error it gets.
+    #[error("{0}")]
+    Rejected(OAuthError),
+    /// A dependency failed or did not answer in time: `503 temporarily_unavailable`.
+    #[error(transparent)]
+    Unavailable(Unavailable),
+    /// Tollgate itself failed: `500 server_error`.
+    #[error(transparent)]
+    Internal(Internal),
+}
+
+/// Which dependency failed, with its error as the source. Each message is a log message
+/// (docs/operations.md): operators alarm on them.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error("no answer before the function's deadline")]
+    Deadline { dependency: &'static str },
+    #[error("client authentication failed")]
+    ClientStore(#[source] BoxError),
+    #[error("lockout check failed")]
+    LockoutStore(#[source] BoxError),
+    #[error("auth endpoint failed")]
+    AuthEndpoint(#[source] BoxError),
+    #[error("refresh-token store failed")]
+    RefreshStore(#[source] BoxError),
+    #[error("failed to store refresh token")]
+    NewFamily(#[source] BoxError),
+}
+
+/// A failure that is Tollgate's own, never the client's nor a dependency's.
+#[derive(Debug, thiserror::Error)]
+pub enum Internal {
+    #[error("signing failed")]
+    Signing(#[source] BoxError),
+}
+
+impl TokenError {
+    /// The answer the client gets: never any internal detail.
+    pub fn to_oauth(&self) -> OAuthError {
+        match self {
+            Self::Rejected(e) => e.clone(),
+            Self::Unavailable(_) => OAuthError::unavailable(),
+            Self::Internal(_) => {
+                OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
+            }
+        }
+    }
+}
+
+impl From<OAuthError> for TokenError {
+    fn from(e: OAuthError) -> Self {
+        Self::Rejected(e)
+    }
+}
+
+impl From<Unavailable> for TokenError {
+    fn from(e: Unavailable) -> Self {
+        Self::Unavailable(e)
+    }
+}
+
+/// An error and every source under it, `: `-separated, for the one log line of a failure.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,33 +1,28 @@
-//! Tollgate's domain: clients, grants, tokens, scopes and OAuth errors, the ports (traits) the
-//! token function depends on, and their adapters for DynamoDB, Secrets Manager, the auth endpoint
-//! and keys.
+//! Tollgate's domain: clients, grants, tokens, scopes and errors, with the ports (traits) the
+//! token function depends on beside the nouns they serve. Adapters live apart: the stores under
+//! `store` (one folder per technology, one file per store) and the outbound services (the auth
+//! endpoint over HTTP, Secrets Manager, the AWS SDK's configuration) under `adapters`.
 
 pub mod access_token;
+pub mod adapters;
 pub mod audit;
-pub mod auth_endpoint;
 pub mod client;
 pub mod clock;
 pub mod config;
-#[cfg(feature = "aws")]
-pub mod dynamo;
 pub mod error;
 pub mod grant;
 pub mod keys;
 pub mod lockout;
 pub mod logging;
 pub mod measured;
-pub mod memory;
 pub mod metrics;
 pub mod observe;
+pub mod password;
 pub mod refresh;
-pub mod route;
+pub mod revoke;
 pub mod scope;
-#[cfg(feature = "aws")]
-pub mod sdk;
 pub mod secret;
-#[cfg(feature = "aws")]
-pub mod secrets_manager;
-pub mod tables;
+pub mod store;
 pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};

@@ -127,6 +127,73 @@ pub trait LockoutStore: Send + Sync {
     async fn reset(&self, key: &str) -> Result<(), LockoutStoreError>;
 }
 
+/// The lockout policy applied to one username's attempt: the only place that knows whether
+/// lockout is on (`max_failures > 0`). With it off, every attempt is granted and nothing is
+/// counted.
+pub struct LockoutGuard<'a> {
+    store: &'a dyn LockoutStore,
+    policy: &'a LockoutPolicy,
+    key: String,
+}
+
+impl<'a> LockoutGuard<'a> {
+    /// The guard for a username already cleaned by [`clean_username`].
+    pub fn new(store: &'a dyn LockoutStore, policy: &'a LockoutPolicy, username: &str) -> Self {
+        Self {
+            store,
+            policy,
+            key: lockout_key(username),
+        }
+    }
+
+    fn on(&self) -> bool {
+        self.policy.max_failures > 0
+    }
+
+    /// Takes one of the username's attempts before its password is checked, so that parallel
+    /// guesses are all counted.
+    pub async fn reserve(&self, now: u64) -> Result<Reservation, LockoutStoreError> {
+        if !self.on() {
+            return Ok(Reservation::Granted);
+        }
+        self.store.reserve(&self.key, now, self.policy).await
+    }
+
+    /// The auth endpoint gave no answer: nobody learnt anything, so the attempt is given back.
+    pub async fn release(&self) {
+        if self.on()
+            && let Err(e) = self.store.release(&self.key).await
+        {
+            tracing::warn!(error = %e, "failed to give back a login attempt");
+        }
+    }
+
+    /// Counts a wrong password; `true` when this failure locked the username.
+    pub async fn failed(&self, now: u64) -> bool {
+        if !self.on() {
+            return false;
+        }
+        match self.store.record_failure(&self.key, now, self.policy).await {
+            Ok(locked) => locked.is_some(),
+            // The attempt stays reserved, so the limit still holds.
+            Err(e) => {
+                tracing::warn!(error = %e, "failed to count login failure");
+                false
+            }
+        }
+    }
+
+    /// A successful login forgets the count. A failed reset only leaves an older count that
+    /// expires by TTL; the login stands.
+    pub async fn succeeded(&self) {
+        if self.on()
+            && let Err(e) = self.store.reset(&self.key).await
+        {
+            tracing::warn!(error = %e, "failed to reset login-failure counter");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,11 @@
 
 use async_trait::async_trait;
 
-use crate::auth_endpoint::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::metrics::Dependency;
 use crate::observe::measured;
+use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
 };
@@ -123,9 +123,9 @@ mod tests {
 
     use super::*;
     use crate::audit::Origin;
-    use crate::memory::MemoryRefresh;
     use crate::metrics::{Metrics, Sink, spec};
     use crate::observe::{Scope, serve};
+    use crate::store::memory::MemoryRefresh;
 
     #[tokio::test]
     async fn each_call_through_a_measured_port_writes_one_line_a_domain_answer_is_no_failure() {

@@ -8,6 +8,8 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use crate::client::Client;
+use crate::error::OAuthError;
 use crate::scope::Scopes;
 
 /// What a refresh token stands for: enough to issue the same access token again.
@@ -59,6 +61,70 @@ impl TokenStatus {
             Self::Active => "active",
             Self::Rotated => "rotated",
         }
+    }
+}
+
+/// Why a stored refresh token cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Issued to another client.
+    OtherClient,
+    /// Older than its client's record: a client deleted and created again under the same id
+    /// must not inherit the old client's sessions.
+    OlderThanClient,
+    /// Retired by a rotation already: presenting it again is reuse.
+    Reused,
+    /// Past its own expiry or its family's.
+    Expired,
+}
+
+impl StoredToken {
+    /// Whether `client` may use this token at `now`. Ownership is checked first, so another
+    /// client learns nothing about a token's state.
+    pub fn usable_by(&self, client: &Client, now: u64) -> Result<(), Unusable> {
+        if self.grant.client_id != client.client_id {
+            return Err(Unusable::OtherClient);
+        }
+        if self.grant.auth_time < client.created_at {
+            return Err(Unusable::OlderThanClient);
+        }
+        if self.status == TokenStatus::Rotated {
+            return Err(Unusable::Reused);
+        }
+        if now >= self.expires_at || now >= self.family_expires_at {
+            return Err(Unusable::Expired);
+        }
+        Ok(())
+    }
+
+    /// When a successor issued at `now` expires: its own lifetime, never past the family's end.
+    pub fn successor_expires_at(&self, now: u64, refresh_token_ttl: u64) -> u64 {
+        now.saturating_add(refresh_token_ttl)
+            .min(self.family_expires_at)
+    }
+}
+
+impl RefreshGrant {
+    /// The scope of a refreshed access token: it may narrow, never widen, and never exceed what
+    /// the client is allowed today. The successor refresh token keeps the original scope (§6).
+    pub fn refreshed_scope(
+        &self,
+        client: &Client,
+        asked: Option<&str>,
+    ) -> Result<Scopes, OAuthError> {
+        let Some(raw) = asked else {
+            return Ok(self.scope.intersection(&client.allowed_scopes));
+        };
+        let asked = Scopes::parse(raw)?;
+        if asked.is_empty()
+            || !asked.is_subset_of(&self.scope)
+            || !asked.is_subset_of(&client.allowed_scopes)
+        {
+            return Err(OAuthError::invalid_scope(
+                "the requested scope exceeds the scope originally granted",
+            ));
+        }
+        Ok(asked)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -11,11 +11,12 @@ use tollgate_common::OAuthError;
 use tollgate_common::audit::{self, Client, Event, Origin, UsernameHash};
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::{Deadline, SystemClock};
-use tollgate_common::grant::{TokenResponse, short_hash};
+use tollgate_common::grant::short_hash;
 use tollgate_common::observe::{self, Scope};
-use tracing::{debug, info, trace, warn};
+use tracing::{debug, info, trace};
 
 use crate::form::{self, FormError};
+use crate::response::{error_response, error_with_status, json, revoked, success, token_error};
 use crate::state::AppState;
 
 /// What the request was, for the one log line it gets. Never holds a credential.
@@ -169,8 +170,7 @@ fn get_only(req: &Request, outcome: &mut Outcome) -> Option<Response<Body>> {
 fn method_not_allowed(allow: &'static str, outcome: &mut Outcome) -> Response<Body> {
     let e = OAuthError::invalid_request(format!("use {allow}"));
     outcome.error = Some(e.code.as_str());
-    let mut r = error_response(&e, false);
-    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    let mut r = error_with_status(StatusCode::METHOD_NOT_ALLOWED, &e, false);
     r.headers_mut()
         .insert("allow", HeaderValue::from_static(allow));
     r
@@ -201,19 +201,9 @@ async fn form_post(
         outcome.error = Some(e.code.as_str());
         return error_response(&e, false);
     }
-    let authorization = match req.headers().get("authorization").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) => Some(v),
-        Some(Err(_)) => {
-            let e = FormError::BadClient {
-                description: "malformed Authorization header",
-                basic: true,
-            };
-            return form_error(&e, outcome);
-        }
-    };
-    let parsed =
-        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization));
+    let parsed = authorization(req).and_then(|authorization| {
+        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization))
+    });
     let form_req = match parsed {
         Ok(r) => r,
         Err(e) => return form_error(&e, outcome),
@@ -246,12 +236,23 @@ async fn form_post(
     };
     outcome.client_id = client_id;
     result.unwrap_or_else(|e| {
-        outcome.error = Some(e.code.as_str());
-        if e.status() >= 500 {
-            warn!(error = e.code.as_str(), "request failed on a dependency");
-        }
-        error_response(&e, basic)
+        let (resp, oauth) = token_error(&e, basic);
+        outcome.error = Some(oauth.code.as_str());
+        resp
     })
+}
+
+/// The `Authorization` header, if any; one that is not visible ASCII is a Basic attempt gone
+/// wrong.
+fn authorization(req: &Request) -> Result<Option<&str>, FormError> {
+    match req.headers().get("authorization").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(v)) => Ok(Some(v)),
+        Some(Err(_)) => Err(FormError::BadClient {
+            description: "malformed Authorization header",
+            basic: true,
+        }),
+    }
 }
 
 /// Lambda's deadline for this invocation; none when the request did not come through the
@@ -268,66 +269,12 @@ fn deadline(req: &Request) -> Deadline {
     deadline
 }
 
-/// RFC 7009 §2.2: 200 whether or not there was anything to revoke.
-fn revoked() -> Response<Body> {
-    let mut resp = Response::new(Body::Empty);
-    let h = resp.headers_mut();
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("pragma", HeaderValue::from_static("no-cache"));
-    resp
-}
-
 fn form_error(e: &FormError, outcome: &mut Outcome) -> Response<Body> {
     let oauth = e.to_oauth();
     outcome.error = Some(oauth.code.as_str());
-    let mut resp = error_response(
-        &oauth,
-        matches!(e, FormError::BadClient { basic: true, .. }),
-    );
-    if *e == FormError::TooLarge {
-        *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    let basic = matches!(e, FormError::BadClient { basic: true, .. });
+    match e {
+        FormError::TooLarge => error_with_status(StatusCode::PAYLOAD_TOO_LARGE, &oauth, basic),
+        _ => error_response(&oauth, basic),
     }
-    resp
-}
-
-fn success(t: &TokenResponse) -> Response<Body> {
-    let body = serde_json::json!({
-        "access_token": t.access_token,
-        "token_type": "Bearer",
-        "expires_in": t.expires_in,
-        "refresh_token": t.refresh_token.expose(),
-        "scope": t.scope.to_string(),
-    });
-    json(StatusCode::OK, body.to_string(), "no-store")
-}
-
-/// RFC 6749 §5.2. A 401 carries `WWW-Authenticate: Basic` when the client used Basic or sent
-/// no credentials at all, so it learns which scheme to use.
-pub fn error_response(e: &OAuthError, basic_challenge: bool) -> Response<Body> {
-    let body = serde_json::json!({ "error": e.code.as_str(), "error_description": e.description });
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut resp = json(status, body.to_string(), "no-store");
-    if status == StatusCode::UNAUTHORIZED && basic_challenge {
-        resp.headers_mut().insert(
-            "www-authenticate",
-            HeaderValue::from_static(r#"Basic realm="tollgate""#),
-        );
-    }
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        resp.headers_mut()
-            .insert("retry-after", HeaderValue::from_static("5"));
-    }
-    resp
-}
-
-fn json(status: StatusCode, body: String, cache: &'static str) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(body));
-    *resp.status_mut() = status;
-    let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
-    if cache == "no-store" {
-        h.insert("pragma", HeaderValue::from_static("no-cache"));
-    }
-    resp
 }

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use lambda_http::{run, service_fn};
-use tollgate_common::config::TokenConfig;
+use tollgate_token::config::TokenConfig;
 use tollgate_token::handler::handle;
 use tollgate_token::state::AppState;
 

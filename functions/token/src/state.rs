@@ -4,21 +4,22 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::config::{KeySource, PepperSource, TokenConfig};
 use anyhow::Context;
 use tollgate_common::access_token::AccessTokenIssuer;
-use tollgate_common::auth_endpoint::HttpPasswordVerifier;
+use tollgate_common::adapters::auth_http::HttpPasswordVerifier;
+use tollgate_common::adapters::sdk::sdk_config;
+use tollgate_common::adapters::secrets_manager::SecretsManager;
+use tollgate_common::client::GrantType;
 use tollgate_common::clock::SystemClock;
-use tollgate_common::config::{KeySource, PepperSource, TokenConfig};
-use tollgate_common::dynamo::{
-    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore,
-};
 use tollgate_common::grant::TokenService;
 use tollgate_common::keys::{SigningKey, published_jwks};
 use tollgate_common::measured::Measured;
 use tollgate_common::metrics::{Dependency, Metrics};
-use tollgate_common::sdk::sdk_config;
 use tollgate_common::secret::{Secret, SecretHasher};
-use tollgate_common::secrets_manager::SecretsManager;
+use tollgate_common::store::dynamo::{
+    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore,
+};
 
 pub struct AppState {
     pub service: TokenService,
@@ -125,7 +126,7 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "token_endpoint": format!("{base}/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{base}/revoke"),
-        "grant_types_supported": ["password", "refresh_token"],
+        "grant_types_supported": GrantType::names(),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": [],

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use tollgate_common::adapters::sdk::sdk_config;
 use tollgate_common::audit::{self, Event, Origin};
 use tollgate_common::client::ClientUpdate;
 use tollgate_common::metrics::now_ms;
-use tollgate_common::sdk::sdk_config;
 
 /// Who runs this CLI: `local` against DynamoDB Local, else the caller's ARN from STS, else
 /// `unknown`.

@@ -2,27 +2,21 @@
 //! rotates signing keys, and creates tables locally. It talks to whatever AWS the SDK is pointed
 //! at: AWS by default, DynamoDB Local when `AWS_ENDPOINT_URL_DYNAMODB` is set.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use jsonwebtoken::jwk::JwkSet;
-use tollgate_common::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::dynamo::{DynamoClientStore, sdk_client};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::scope::Scopes;
-use tollgate_common::sdk::sdk_config;
-use tollgate_common::secret::{
-    MIN_SECRET_BITS_WITH_PEPPER, MIN_SECRET_BITS_WITHOUT_PEPPER, Secret, SecretHasher,
-    estimated_entropy_bits,
-};
-use tollgate_common::secrets_manager::SecretsManager;
-use tollgate_common::tables;
+use tollgate_common::adapters::sdk::sdk_config;
+use tollgate_common::adapters::secrets_manager::SecretsManager;
+// "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
+// the operator who needs the cause.
+use tollgate_common::error::chain as error_chain;
+use tollgate_common::store::dynamo::sdk_client;
+use tollgate_common::store::tables;
 
 mod audit;
+mod clients;
+mod keys;
 mod rotation;
 
 /// Every AWS call the CLI makes may take this long.
@@ -89,80 +83,6 @@ struct ClientId {
     table: ClientsTable,
 }
 
-/// A lifetime in seconds, or `default` for the deployment's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Lifetime(Option<u64>);
-
-fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
-    match s {
-        "default" => Ok(Lifetime(None)),
-        _ => match s.parse::<u64>() {
-            Ok(0) | Err(_) => Err("a number of seconds greater than 0, or `default`".into()),
-            Ok(n) => Ok(Lifetime(Some(n))),
-        },
-    }
-}
-
-/// The per-client settings `create-client` and `update-client` share.
-#[derive(Args)]
-struct ClientSettings {
-    /// A human-readable name.
-    #[arg(long)]
-    name: Option<String>,
-    /// Space-separated scopes the client may request, e.g. "profile orders:read".
-    #[arg(long)]
-    scopes: Option<String>,
-    /// Space-separated scopes granted when a request names none (must be within --scopes).
-    #[arg(long)]
-    default_scopes: Option<String>,
-    /// Comma-separated grant types the client may use: password, refresh_token.
-    #[arg(long, value_delimiter = ',')]
-    grant_types: Option<Vec<String>>,
-    /// Access-token lifetime in seconds for this client, or `default` for the deployment's.
-    #[arg(long, value_parser = parse_lifetime)]
-    access_token_ttl: Option<Lifetime>,
-    /// Lifetime of one refresh token in seconds, or `default`.
-    #[arg(long, value_parser = parse_lifetime)]
-    refresh_token_ttl: Option<Lifetime>,
-    /// Absolute lifetime of a refresh-token family (one login) in seconds, or `default`.
-    #[arg(long, value_parser = parse_lifetime)]
-    refresh_family_ttl: Option<Lifetime>,
-}
-
-impl ClientSettings {
-    fn to_update(&self) -> anyhow::Result<ClientUpdate> {
-        let scopes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<Scopes>> {
-            v.as_deref()
-                .map(|s| Scopes::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {}", e.description)))
-                .transpose()
-        };
-        let grant_types = self
-            .grant_types
-            .as_ref()
-            .map(|gs| {
-                gs.iter()
-                    .map(|g| {
-                        GrantType::parse(g.trim()).with_context(|| {
-                            format!("unknown grant type {g:?} (use password, refresh_token)")
-                        })
-                    })
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })
-            .transpose()?;
-        Ok(ClientUpdate {
-            name: self.name.clone(),
-            secret_hash: None,
-            enabled: None,
-            grant_types,
-            allowed_scopes: scopes("--scopes", &self.scopes)?,
-            default_scopes: scopes("--default-scopes", &self.default_scopes)?,
-            access_token_ttl: self.access_token_ttl.map(|l| l.0),
-            refresh_token_ttl: self.refresh_token_ttl.map(|l| l.0),
-            refresh_family_ttl: self.refresh_family_ttl.map(|l| l.0),
-        })
-    }
-}
-
 /// Where a private key is read from or written to: a file (local) or Secrets Manager (AWS).
 #[derive(Args)]
 #[group(required = true, multiple = false)]
@@ -194,7 +114,7 @@ enum Command {
         #[arg(long)]
         id: String,
         #[command(flatten)]
-        settings: ClientSettings,
+        settings: clients::ClientSettings,
         /// Read the secret from standard input instead of generating one, e.g. when moving a
         /// client over from another server. It must be hard to guess: about 64 bits with a
         /// pepper (CLIENT_SECRET_PEPPER[_SECRET_ARN]), 128 without.
@@ -233,7 +153,7 @@ enum Command {
         #[command(flatten)]
         client: ClientId,
         #[command(flatten)]
-        settings: ClientSettings,
+        settings: clients::ClientSettings,
     },
 
     /// Refuse the client's token requests from now on.
@@ -336,498 +256,64 @@ async fn main() {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::CreateTables(names) => {
-            let db = sdk_client(AWS_TIMEOUT).await;
-            for (spec, name) in [
-                (tables::CLIENTS, &names.clients_table),
-                (tables::TOKENS, &names.tokens_table),
-                (tables::LOCKOUTS, &names.lockouts_table),
-            ] {
-                let created = tables::create_table(&db, &spec, name)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?;
-                println!(
-                    "{name}: {}",
-                    if created { "created" } else { "already exists" }
-                );
-            }
-        }
+        Command::CreateTables(names) => create_tables(names).await,
         Command::CreateClient {
             id,
             settings,
             secret_stdin,
             if_not_exists,
             table,
-        } => {
-            let mut update = settings.to_update()?;
-            // The audit names the fields given on the command line, not the defaults.
-            let mut fields = audit::update_fields(&update);
-            fields.push("secret");
-            update.grant_types = update
-                .grant_types
-                .or(Some(vec![GrantType::Password, GrantType::RefreshToken]));
-            let hasher = client_secret_hasher().await?;
-            let (secret, generated) = new_secret(secret_stdin, &hasher)?;
-            let blank = Client {
-                client_id: id.clone(),
-                name: String::new(),
-                secret_hash: hasher.hash(&secret),
-                enabled: true,
-                grant_types: Vec::new(),
-                allowed_scopes: Scopes::default(),
-                default_scopes: Scopes::default(),
-                access_token_ttl: None,
-                refresh_token_ttl: None,
-                refresh_family_ttl: None,
-                created_at: SystemClock.now(),
-            };
-            let client = update.apply_to(&blank);
-            client.check()?;
-            match store(&table).await.create(&client).await {
-                Ok(()) => {
-                    println!("client_id:     {id}");
-                    print_secret(&secret, generated);
-                    audit::record("create_client", &id, &fields).await;
-                }
-                Err(ClientStoreError::AlreadyExists) if if_not_exists => {
-                    println!("client {id} already exists")
-                }
-                Err(ClientStoreError::AlreadyExists) => bail!("client {id} already exists"),
-                Err(e) => return Err(store_error(e)),
-            }
-        }
-        Command::ListClients { json, table } => {
-            let clients = store(&table).await.list().await.map_err(store_error)?;
-            if json {
-                let all: Vec<_> = clients.iter().map(client_json).collect();
-                println!("{}", serde_json::to_string_pretty(&all)?);
-            } else if clients.is_empty() {
-                println!("no clients in {}", table.clients_table);
-            } else {
-                println!(
-                    "{:<32} {:<8} {:<24} SCOPES",
-                    "CLIENT_ID", "STATE", "GRANT_TYPES"
-                );
-                for c in &clients {
-                    println!(
-                        "{:<32} {:<8} {:<24} {}",
-                        c.client_id,
-                        if c.enabled { "enabled" } else { "disabled" },
-                        grant_list(c),
-                        c.allowed_scopes
-                    );
-                }
-            }
-        }
-        Command::ShowClient { client, json } => {
-            let c = get(&client).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&client_json(&c))?);
-            } else {
-                print_client(&c);
-            }
-        }
+        } => clients::create_client(id, settings, secret_stdin, if_not_exists, table).await,
+        Command::ListClients { json, table } => clients::list_clients(json, table).await,
+        Command::ShowClient { client, json } => clients::show_client(client, json).await,
         Command::UpdateClient { client, settings } => {
-            let update = settings.to_update()?;
-            if update.is_empty() {
-                bail!(
-                    "nothing to change: give --name, --scopes, --default-scopes, --grant-types or a --*-ttl"
-                );
-            }
-            let current = get(&client).await?;
-            update.apply_to(&current).check()?;
-            let updated = change(&client, &update, "update_client").await?;
-            print_client(&updated);
+            clients::update_client(client, settings).await
         }
-        Command::DisableClient(client) => {
-            set_enabled(&client, false).await?;
-            println!(
-                "client {} disabled: its token requests are refused from now on",
-                client.id
-            );
-        }
-        Command::EnableClient(client) => {
-            set_enabled(&client, true).await?;
-            println!("client {} enabled", client.id);
-        }
+        Command::DisableClient(client) => clients::disable_client(client).await,
+        Command::EnableClient(client) => clients::enable_client(client).await,
         Command::RotateClientSecret {
             client,
             secret_stdin,
-        } => {
-            let hasher = client_secret_hasher().await?;
-            let (secret, generated) = new_secret(secret_stdin, &hasher)?;
-            let update = ClientUpdate {
-                secret_hash: Some(hasher.hash(&secret)),
-                ..ClientUpdate::default()
-            };
-            change(&client, &update, "rotate_client_secret").await?;
-            println!("client_id:     {}", client.id);
-            print_secret(&secret, generated);
-            println!("The old secret no longer works.");
-        }
-        Command::DeleteClient(client) => {
-            let c = get(&client).await?;
-            if c.enabled {
-                bail!(
-                    "client {} is enabled; disable it first (tollgate-admin disable-client --id {}), then delete it",
-                    client.id,
-                    client.id
-                );
-            }
-            match store(&client.table).await.delete(&client.id).await {
-                Ok(()) => {
-                    println!("client {} deleted", client.id);
-                    audit::record("delete_client", &client.id, &[]).await;
-                }
-                Err(ClientStoreError::NotFound) => bail!("no client {}", client.id),
-                Err(e) => return Err(store_error(e)),
-            }
-        }
-        Command::GenerateKey { alg, to } => {
-            let alg: SigningAlg = alg.parse()?;
-            let (key, stored) = new_key(alg, &to).await?;
-            audit::record("generate_key", &key.kid, &["key"]).await;
-            println!("kid: {}", key.kid);
-            println!("jwk: {}", serde_json::to_string(key.public_jwk())?);
-            println!("{stored}");
-        }
+        } => clients::rotate_client_secret(client, secret_stdin).await,
+        Command::DeleteClient(client) => clients::delete_client(client).await,
+        Command::GenerateKey { alg, to } => keys::generate_key(alg, to).await,
         Command::PublicJwks {
             key,
             secret_id,
             alg,
             kid,
-        } => {
-            if key.len() + secret_id.len() == 0 {
-                bail!("name at least one key: --key FILE or --secret-id ARN");
-            }
-            if kid.is_some() && key.len() + secret_id.len() > 1 {
-                bail!("--kid names one key; give one --key or --secret-id with it");
-            }
-            let alg = alg.map(|a| a.parse::<SigningAlg>()).transpose()?;
-            let mut keys = Vec::new();
-            for path in &key {
-                keys.push(load_key(&read_file(path)?, alg, kid.clone())?);
-            }
-            if !secret_id.is_empty() {
-                let sm = secrets_manager().await;
-                for id in &secret_id {
-                    let pem = sm
-                        .read(id)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?;
-                    keys.push(load_key(pem.expose(), alg, kid.clone())?);
-                }
-            }
-            println!("{}", jwks(&keys.iter().collect::<Vec<_>>())?);
-        }
+        } => keys::public_jwks(key, secret_id, alg, kid).await,
         Command::RotateKey {
             current_key,
             current_secret,
             alg,
             to,
             params_dir,
-        } => {
-            // Checked before the new key exists, so a bad directory cannot strand a new secret.
-            let params_dir = std::fs::canonicalize(&params_dir)
-                .ok()
-                .filter(|d| d.is_dir())
-                .with_context(|| {
-                    format!("--params-dir {} is not a directory", params_dir.display())
-                })?;
-            let current_pem = match (&current_key, &current_secret) {
-                (Some(path), _) => Secret::new(read_file(path)?),
-                (None, Some(id)) => secrets_manager()
-                    .await
-                    .read(id)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?,
-                (None, None) => bail!("name the current key: --current-key or --current-secret"),
-            };
-            let current = load_key(current_pem.expose(), None, None)?;
-            let (next, stored) = new_key(alg.parse()?, &to).await?;
-            audit::record("rotate_key", &next.kid, &["key"]).await;
-            println!("{stored}");
-            println!("new kid: {} (current kid: {})\n", next.kid, current.kid);
-            let both = jwks(&[&current, &next])?;
-            let only_next = jwks(&[&next])?;
-            let alg = next.alg.as_str();
-            match &stored {
-                Stored::Secret(arn) => {
-                    let steps = rotation::aws_steps(
-                        &rotation::AwsRotation {
-                            both_jwks: &both,
-                            next_jwks: &only_next,
-                            next_kid: &next.kid,
-                            next_arn: arn,
-                            alg,
-                            old_secret: current_secret.as_deref(),
-                        },
-                        &params_dir,
-                    );
-                    rotation::write_params(&steps)?;
-                    print!("{}", rotation::render(&steps));
-                }
-                Stored::File(path) => {
-                    print!("{}", rotation::local_steps(&both, &only_next, path, alg));
-                }
-            }
-        }
+        } => keys::rotate_key(current_key, current_secret, alg, to, params_dir).await,
     }
-    Ok(())
 }
 
-async fn store(table: &ClientsTable) -> DynamoClientStore {
-    DynamoClientStore::new(sdk_client(AWS_TIMEOUT).await, &table.clients_table)
+/// `create-tables`: the three tables, for DynamoDB Local.
+async fn create_tables(names: TableNames) -> anyhow::Result<()> {
+    let db = sdk_client(AWS_TIMEOUT).await;
+    for (spec, name) in [
+        (tables::CLIENTS, &names.clients_table),
+        (tables::TOKENS, &names.tokens_table),
+        (tables::LOCKOUTS, &names.lockouts_table),
+    ] {
+        let created = tables::create_table(&db, &spec, name)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?;
+        println!(
+            "{name}: {}",
+            if created { "created" } else { "already exists" }
+        );
+    }
+    Ok(())
 }
 
 async fn secrets_manager() -> SecretsManager {
     SecretsManager::new(&sdk_config(AWS_TIMEOUT).await)
-}
-
-fn store_error(e: ClientStoreError) -> anyhow::Error {
-    let chain = error_chain(&e);
-    if chain.contains("ResourceNotFoundException") {
-        return anyhow::anyhow!(
-            "{chain}\nhint: is the table name right? In AWS it is the stack output ClientsTableName."
-        );
-    }
-    anyhow::anyhow!("{chain}")
-}
-
-async fn get(client: &ClientId) -> anyhow::Result<Client> {
-    store(&client.table)
-        .await
-        .get(&client.id)
-        .await
-        .map_err(store_error)?
-        .with_context(|| format!("no client {} in {}", client.id, client.table.clients_table))
-}
-
-/// Changes a client and records who did it (`action`, e.g. `update_client`).
-async fn change(client: &ClientId, update: &ClientUpdate, action: &str) -> anyhow::Result<Client> {
-    match store(&client.table).await.update(&client.id, update).await {
-        Ok(c) => {
-            audit::record(action, &client.id, &audit::update_fields(update)).await;
-            Ok(c)
-        }
-        Err(ClientStoreError::NotFound) => {
-            bail!("no client {} in {}", client.id, client.table.clients_table)
-        }
-        Err(e) => Err(store_error(e)),
-    }
-}
-
-async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
-    let update = ClientUpdate {
-        enabled: Some(enabled),
-        ..ClientUpdate::default()
-    };
-    let action = if enabled {
-        "enable_client"
-    } else {
-        "disable_client"
-    };
-    change(client, &update, action).await.map(|_| ())
-}
-
-/// Hashes client secrets the way the token function checks them: HMAC-SHA256 with the pepper
-/// in CLIENT_SECRET_PEPPER (or the Secrets Manager secret CLIENT_SECRET_PEPPER_SECRET_ARN),
-/// plain SHA-256 when neither is set.
-async fn client_secret_hasher() -> anyhow::Result<SecretHasher> {
-    let value = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let pepper = match (
-        value("CLIENT_SECRET_PEPPER"),
-        value("CLIENT_SECRET_PEPPER_SECRET_ARN"),
-    ) {
-        (None, None) => None,
-        (Some(v), None) => Some(Secret::new(v.trim())),
-        (None, Some(arn)) => Some(
-            secrets_manager()
-                .await
-                .read(arn.trim())
-                .await
-                .context("failed to read the pepper (CLIENT_SECRET_PEPPER_SECRET_ARN)")?,
-        ),
-        (Some(_), Some(_)) => {
-            bail!("set CLIENT_SECRET_PEPPER or CLIENT_SECRET_PEPPER_SECRET_ARN, not both")
-        }
-    };
-    SecretHasher::new(pepper.as_ref(), &[]).context("CLIENT_SECRET_PEPPER")
-}
-
-/// A generated secret, or one read from stdin; `true` when generated. A supplied secret must
-/// have an estimated entropy of 64 bits when it is stored with a pepper (an Apigee-style key of
-/// 16 letters and digits passes) and 128 bits when it is not.
-fn new_secret(from_stdin: bool, hasher: &SecretHasher) -> anyhow::Result<(Secret, bool)> {
-    if !from_stdin {
-        return Ok((Secret::generate(), true));
-    }
-    let mut s = String::new();
-    std::io::stdin()
-        .read_to_string(&mut s)
-        .context("failed to read the secret from stdin")?;
-    let s = s.trim_end_matches(['\r', '\n']).to_owned();
-    let (needed, how) = match hasher.current_pepper_id() {
-        Some(_) => (MIN_SECRET_BITS_WITH_PEPPER, "with a pepper"),
-        None => (MIN_SECRET_BITS_WITHOUT_PEPPER, "without a pepper"),
-    };
-    if estimated_entropy_bits(&s) < needed {
-        bail!(
-            "the supplied secret is too easy to guess: {how} it needs about {needed} bits \
-             (e.g. 16 random letters and digits with a pepper, 32 without one; \
-             omit --secret-stdin to have one generated)"
-        );
-    }
-    Ok((Secret::new(s), false))
-}
-
-fn print_secret(secret: &Secret, generated: bool) {
-    if generated {
-        println!("client_secret: {}", secret.expose());
-        println!("The secret is shown once and stored only as a hash: keep it now.");
-    } else {
-        println!("client_secret: (as supplied)");
-    }
-}
-
-fn grant_list(c: &Client) -> String {
-    c.grant_types
-        .iter()
-        .map(|g| g.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn lifetime(v: Option<u64>) -> String {
-    v.map_or_else(|| "deployment default".into(), |s| format!("{s} s"))
-}
-
-fn print_client(c: &Client) {
-    println!("client_id:          {}", c.client_id);
-    println!("name:               {}", c.name);
-    println!(
-        "state:              {}",
-        if c.enabled { "enabled" } else { "disabled" }
-    );
-    println!("grant_types:        {}", grant_list(c));
-    println!("scopes:             {}", c.allowed_scopes);
-    println!("default_scopes:     {}", c.default_scopes);
-    println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));
-    println!("refresh_token_ttl:  {}", lifetime(c.refresh_token_ttl));
-    println!("refresh_family_ttl: {}", lifetime(c.refresh_family_ttl));
-    println!("created_at:         {}", c.created_at);
-}
-
-fn client_json(c: &Client) -> serde_json::Value {
-    serde_json::json!({
-        "client_id": c.client_id,
-        "name": c.name,
-        "enabled": c.enabled,
-        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "scopes": c.allowed_scopes.to_vec(),
-        "default_scopes": c.default_scopes.to_vec(),
-        "access_token_ttl": c.access_token_ttl,
-        "refresh_token_ttl": c.refresh_token_ttl,
-        "refresh_family_ttl": c.refresh_family_ttl,
-        "created_at": c.created_at,
-    })
-}
-
-/// Where a new private key went.
-enum Stored {
-    File(PathBuf),
-    Secret(String),
-}
-
-impl std::fmt::Display for Stored {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::File(path) => write!(f, "private key written to {}", path.display()),
-            Self::Secret(arn) => write!(f, "private key stored in Secrets Manager: {arn}"),
-        }
-    }
-}
-
-/// Generates a key and stores it where `to` says.
-async fn new_key(alg: SigningAlg, to: &KeyDestination) -> anyhow::Result<(SigningKey, Stored)> {
-    let pem = Secret::new(generate_pem(alg)?);
-    let key = SigningKey::from_pem(pem.expose(), alg, None)?;
-    let stored = match (&to.out, &to.secret_name) {
-        (Some(path), _) => {
-            write_private(path, pem.expose())?;
-            Stored::File(path.clone())
-        }
-        (None, Some(name)) => {
-            let description = format!("Tollgate signing key {} ({})", key.kid, alg.as_str());
-            let arn = secrets_manager()
-                .await
-                .create(name, &pem, &description)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?;
-            Stored::Secret(arn)
-        }
-        (None, None) => bail!("say where the key goes: --out FILE or --secret-name NAME"),
-    };
-    Ok((key, stored))
-}
-
-/// Reads a private key, detecting its algorithm unless one is given.
-fn load_key(pem: &str, alg: Option<SigningAlg>, kid: Option<String>) -> anyhow::Result<SigningKey> {
-    let candidates = match alg {
-        Some(a) => vec![a],
-        None => vec![SigningAlg::Es256, SigningAlg::EdDsa, SigningAlg::Rs256],
-    };
-    for alg in candidates {
-        if let Ok(key) = SigningKey::from_pem(pem, alg, kid.clone()) {
-            return Ok(key);
-        }
-    }
-    match alg {
-        Some(a) => bail!("not a PKCS#8 PEM private key for {}", a.as_str()),
-        None => bail!("not a PKCS#8 PEM private key for ES256, RS256 or EdDSA"),
-    }
-}
-
-fn read_file(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))
-}
-
-fn jwks(keys: &[&SigningKey]) -> anyhow::Result<String> {
-    let set = JwkSet {
-        keys: keys.iter().map(|k| k.public_jwk().clone()).collect(),
-    };
-    Ok(serde_json::to_string(&set)?)
-}
-
-fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "failed to create {} (it must not exist yet)",
-                path.display()
-            )
-        })?;
-    f.write_all(pem.as_bytes())?;
-    Ok(())
-}
-
-/// "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
-/// the operator who needs the cause.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn anyhow_chain(e: &anyhow::Error) -> String {

@@ -36,6 +36,4 @@ pub const LOCKOUTS: TableSpec = TableSpec {
 pub const ALL: [TableSpec; 3] = [CLIENTS, TOKENS, LOCKOUTS];
 
 #[cfg(feature = "aws")]
-mod create;
-#[cfg(feature = "aws")]
-pub use create::{CreateTableError, create_table};
+pub use super::dynamo::tables::{CreateTableError, create_table};

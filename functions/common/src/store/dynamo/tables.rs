@@ -1,4 +1,4 @@
-//! Creating a table from its [`TableSpec`](super::TableSpec) (local use: in AWS, the SAM template does).
+//! Creating a table from its [`TableSpec`](crate::store::tables::TableSpec) (local use: in AWS, the SAM template does).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 
-use super::TableSpec;
+use crate::store::tables::TableSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateTableError {

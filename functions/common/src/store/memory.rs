@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::auth_endpoint::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
+use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
     TokenStatus,

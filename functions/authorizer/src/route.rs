@@ -10,7 +10,7 @@
 //! IAM cannot canonicalise, so those spellings are *refused* (never allowed), by the fresh
 //! decision and by Deny patterns in the policy alike (see [`REFUSED_PATTERNS`]).
 
-use crate::scope::Scopes;
+use tollgate_common::scope::Scopes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRule {

@@ -1,0 +1,9 @@
+//! Adapters for the outbound services: the auth endpoint over HTTP, AWS Secrets Manager, and
+//! the AWS SDK configuration they share with the DynamoDB stores.
+
+#[cfg(feature = "http")]
+pub mod auth_http;
+#[cfg(feature = "aws")]
+pub mod sdk;
+#[cfg(feature = "aws")]
+pub mod secrets_manager;

@@ -1,0 +1,315 @@
+//! The token endpoint's rules (RFC 6749 §4.3, §5): which checks run in which order, and what a
+//! successful grant issues. One file per grant (`password`, `refresh`); revocation is
+//! `crate::revoke`. The handler only translates HTTP to a `TokenRequest` and back.
+
+mod password;
+mod refresh;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tracing::warn;
+
+use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken};
+use crate::audit::Event;
+use crate::client::{
+    self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
+};
+use crate::clock::{Clock, Deadline};
+use crate::error::{ErrorCode, Internal, OAuthError, TokenError, Unavailable};
+use crate::lockout::{LockoutPolicy, LockoutStore};
+use crate::observe;
+use crate::password::PasswordVerifier;
+use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError};
+use crate::scope::Scopes;
+use crate::secret::{Secret, SecretHasher, hash_str, random_token};
+
+/// Lifetimes and limits that apply to every client unless its record overrides them.
+#[derive(Debug, Clone)]
+pub struct GrantPolicy {
+    pub access_token_ttl: u64,
+    pub refresh_token_ttl: u64,
+    pub refresh_family_ttl: u64,
+    pub lockout: LockoutPolicy,
+    /// User-detail claims from the auth endpoint that may go into tokens.
+    pub user_claims: Vec<String>,
+}
+
+/// A token request after form parsing: the parameters, with client credentials taken out.
+/// `Debug` names the parameters but shows no value: they include passwords and tokens.
+pub struct TokenRequest {
+    pub credentials: Option<ClientCredentials>,
+    /// Every other parameter, each at most once; empty values were dropped (RFC 6749 §3.1).
+    pub params: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("TokenRequest")
+            .field("credentials", &self.credentials)
+            .field("params", &names)
+            .finish()
+    }
+}
+
+impl TokenRequest {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+    pub(crate) fn required(&self, name: &str) -> Result<&str, OAuthError> {
+        self.param(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1). `Debug` hides both tokens.
+pub struct TokenResponse {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: Secret,
+    pub scope: Scopes,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// Wires the ports together; built once at cold start.
+pub struct TokenService {
+    pub clients: Arc<dyn ClientStore>,
+    pub refresh: Arc<dyn RefreshStore>,
+    pub lockout: Arc<dyn LockoutStore>,
+    pub verifier: Arc<dyn PasswordVerifier>,
+    pub issuer: AccessTokenIssuer,
+    pub policy: GrantPolicy,
+    pub clock: Arc<dyn Clock>,
+    /// Hashes and checks client secrets (with the deployment's pepper, when it has one).
+    pub secrets: SecretHasher,
+}
+
+/// What a request came to, and which client it authenticated as (if it got that far): only an
+/// authenticated client_id may be logged as it is.
+#[derive(Debug)]
+pub struct Handled<T> {
+    pub client_id: Option<String>,
+    pub result: Result<T, TokenError>,
+}
+
+impl TokenService {
+    /// `POST /token` without a deadline (tests and tools).
+    /// The answer as the client sees it.
+    pub async fn token(&self, req: &TokenRequest) -> Result<TokenResponse, OAuthError> {
+        self.handle_token(req, Deadline::none())
+            .await
+            .result
+            .map_err(|e| e.to_oauth())
+    }
+
+    /// `POST /token`, with every outbound call ending before `deadline`.
+    pub async fn handle_token(
+        &self,
+        req: &TokenRequest,
+        deadline: Deadline,
+    ) -> Handled<TokenResponse> {
+        let mut client_id = None;
+        let result = self.token_inner(req, deadline, &mut client_id).await;
+        Handled { client_id, result }
+    }
+
+    /// Runs the checks in the order that leaks least: a caller learns nothing about grants or
+    /// users until its client credentials are good.
+    async fn token_inner(
+        &self,
+        req: &TokenRequest,
+        deadline: Deadline,
+        authenticated: &mut Option<String>,
+    ) -> Result<TokenResponse, TokenError> {
+        let client = self.client(req, deadline).await?;
+        *authenticated = Some(client.client_id.clone());
+        let grant_type = req.required("grant_type")?;
+        let Some(grant) = GrantType::parse(grant_type) else {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "grant_type is not supported",
+            )
+            .into());
+        };
+        if !client.allows(grant) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("this client may not use the {} grant", grant.as_str()),
+            )
+            .into());
+        }
+        match grant {
+            GrantType::Password => self.password_grant(&client, req, deadline).await,
+            GrantType::RefreshToken => self.refresh_grant(&client, req, deadline).await,
+        }
+    }
+
+    /// Runs one outbound call with at most the time left before the deadline (its own timeout
+    /// may be shorter); running out is `503 temporarily_unavailable`.
+    pub(crate) async fn within<T>(
+        &self,
+        deadline: Deadline,
+        what: &'static str,
+        call: impl Future<Output = T>,
+    ) -> Result<T, TokenError> {
+        let left = deadline.remaining(self.clock.as_ref());
+        tokio::time::timeout(left, call)
+            .await
+            .map_err(|_| Unavailable::Deadline { dependency: what }.into())
+    }
+
+    /// Authenticates the client of a request that needs one (`/token`, `/revoke`).
+    pub(crate) async fn client(
+        &self,
+        req: &TokenRequest,
+        deadline: Deadline,
+    ) -> Result<client::Client, TokenError> {
+        let Some(creds) = &req.credentials else {
+            return Err(OAuthError::invalid_client("client authentication is required").into());
+        };
+        let lookup = client::authenticate_with(self.clients.as_ref(), &self.secrets, creds);
+        self.within(deadline, "client store", lookup)
+            .await?
+            .map_err(|e| {
+                // A client_id that names no client may be anything (even a secret sent in the
+                // wrong field): only a short hash of it is logged, which still lets repeated
+                // probes be correlated. An id that names a client is ours, not the caller's.
+                match e {
+                    AuthenticateError::Store(e) => {
+                        return TokenError::Unavailable(Unavailable::ClientStore(Box::new(e)));
+                    }
+                    AuthenticateError::Rejected(ClientRejection::WrongSecret)
+                    | AuthenticateError::Rejected(ClientRejection::Disabled) => {
+                        warn!(client_id = %creds.client_id, reason = %e, "client authentication failed")
+                    }
+                    AuthenticateError::Rejected(_) => {
+                        warn!(client_id_hash = short_hash(&creds.client_id), reason = %e, "client authentication failed")
+                    }
+                }
+                e.to_oauth().into()
+            })
+    }
+
+    /// The lifetimes `client` gets: resolved here only, from its record and the deployment's.
+    pub(crate) fn lifetimes(&self, client: &client::Client) -> Lifetimes {
+        Lifetimes::of(client, &self.policy)
+    }
+
+    pub(crate) fn sign(
+        &self,
+        grant: &RefreshGrant,
+        scope: &Scopes,
+        lifetimes: Lifetimes,
+        now: u64,
+    ) -> Result<IssuedAccessToken, TokenError> {
+        self.issuer
+            .issue(&AccessTokenClaims {
+                sub: &grant.sub,
+                client_id: &grant.client_id,
+                scope,
+                details: &grant.details,
+                auth_time: grant.auth_time,
+                now,
+                ttl: lifetimes.access_token,
+            })
+            .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
+    }
+
+    /// Issues an access token and starts a refresh-token family for `grant`.
+    async fn issue(
+        &self,
+        client: &client::Client,
+        grant: RefreshGrant,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<TokenResponse, TokenError> {
+        let lifetimes = self.lifetimes(client);
+        let access = self.sign(&grant, &grant.scope, lifetimes, now)?;
+        let refresh = Secret::generate();
+        let family = NewFamily {
+            family_id: random_token(16),
+            token_hash: refresh.hash(),
+            grant,
+            issued_at: now,
+            token_expires_at: now.saturating_add(lifetimes.refresh_token),
+            family_expires_at: now.saturating_add(lifetimes.refresh_family),
+        };
+        let create = self.refresh.create_family(&family);
+        self.within(deadline, "refresh-token store", create)
+            .await?
+            .map_err(|e| Unavailable::NewFamily(Box::new(e)))?;
+        observe::event(&Event::TokenIssued {
+            grant_type: GrantType::Password.as_str(),
+            client_id: &client.client_id,
+            subject: &family.grant.sub,
+            scope: &family.grant.scope.to_string(),
+            family: Some(&family.family_id),
+        });
+        Ok(TokenResponse {
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token: refresh,
+            scope: family.grant.scope,
+        })
+    }
+}
+
+/// The lifetimes one client gets: its overrides where it has them, else the deployment's, and
+/// never more than the hard maximums (a record written by hand cannot exceed them either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access_token: u64,
+    pub refresh_token: u64,
+    pub refresh_family: u64,
+}
+
+impl Lifetimes {
+    pub fn of(client: &client::Client, policy: &GrantPolicy) -> Self {
+        let pick = |own: Option<u64>, default: u64, max: u64| own.unwrap_or(default).clamp(1, max);
+        let refresh_family = pick(
+            client.refresh_family_ttl,
+            policy.refresh_family_ttl,
+            client::MAX_REFRESH_FAMILY_TTL,
+        );
+        Self {
+            access_token: pick(
+                client.access_token_ttl,
+                policy.access_token_ttl,
+                client::MAX_ACCESS_TOKEN_TTL,
+            ),
+            refresh_token: pick(
+                client.refresh_token_ttl,
+                policy.refresh_token_ttl,
+                client::MAX_REFRESH_TOKEN_TTL,
+            )
+            .min(refresh_family),
+            refresh_family,
+        }
+    }
+}
+
+/// The first 12 characters of a value's SHA-256: enough to correlate log lines, useless to
+/// recover what a caller sent.
+pub fn short_hash(value: &str) -> String {
+    let h = hash_str(value);
+    h.get(7..19).unwrap_or_default().to_owned()
+}
+
+/// The refresh-token store failed: a 503, its cause logged by the edge.
+pub(crate) fn store_unavailable(e: RefreshStoreError) -> TokenError {
+    Unavailable::RefreshStore(Box::new(e)).into()
+}

@@ -1,0 +1,109 @@
+//! The password grant (RFC 6749 §4.3): the lockout guard is asked before the password check,
+//! every attempt counted, so parallel guesses cannot outrun the limit.
+
+use tracing::info;
+
+use super::{TokenRequest, TokenResponse, TokenService};
+use crate::access_token::allowed_details;
+use crate::audit::{Event, UsernameHash};
+use crate::client::Client;
+use crate::clock::Deadline;
+use crate::error::{OAuthError, TokenError, Unavailable};
+use crate::lockout::{LockoutGuard, Reservation, clean_username};
+use crate::observe;
+use crate::password::PasswordCheck;
+use crate::refresh::RefreshGrant;
+use crate::scope::Scopes;
+use crate::secret::Secret;
+
+impl TokenService {
+    pub(super) async fn password_grant(
+        &self,
+        client: &Client,
+        req: &TokenRequest,
+        deadline: Deadline,
+    ) -> Result<TokenResponse, TokenError> {
+        let username = clean_username(req.required("username")?)
+            .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        let password = Secret::new(req.required("password")?);
+        let scope = Scopes::resolve(
+            req.param("scope"),
+            &client.allowed_scopes,
+            &client.default_scopes,
+        )?;
+        let now = self.clock.now();
+        let guard = LockoutGuard::new(self.lockout.as_ref(), &self.policy.lockout, username);
+        self.reserve_attempt(client, &guard, now, deadline).await?;
+        let check = self.verifier.verify(username, &password, &client.client_id);
+        let check = match self.within(deadline, "auth endpoint", check).await {
+            Ok(Ok(check)) => Ok(check),
+            Ok(Err(e)) => Err(Unavailable::AuthEndpoint(Box::new(e)).into()),
+            Err(e) => Err(e),
+        };
+        let check = match check {
+            Ok(check) => check,
+            Err(e) => {
+                // No answer: nobody learnt anything from this attempt, so it is given back.
+                guard.release().await;
+                return Err(e);
+            }
+        };
+        let user = match check {
+            PasswordCheck::Valid(user) => user,
+            PasswordCheck::Invalid => {
+                if guard.failed(now).await {
+                    info!(client_id = %client.client_id, "username locked after repeated failures");
+                    observe::event(&Event::LockoutStarted {
+                        client_id: &client.client_id,
+                        username_hash: UsernameHash::of(username),
+                        locked_for_seconds: self.policy.lockout.lockout_secs,
+                    });
+                    return Err(locked_error().into());
+                }
+                return Err(OAuthError::invalid_grant("the username or password is wrong").into());
+            }
+        };
+        guard.succeeded().await;
+        let details = allowed_details(&user.details, &self.policy.user_claims);
+        let grant = RefreshGrant {
+            client_id: client.client_id.clone(),
+            sub: user.sub,
+            scope,
+            details,
+            auth_time: now,
+        };
+        self.issue(client, grant, now, deadline).await
+    }
+
+    /// Takes one of the username's attempts before its password is checked; refused when
+    /// locked or none is left.
+    async fn reserve_attempt(
+        &self,
+        client: &Client,
+        guard: &LockoutGuard<'_>,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<(), TokenError> {
+        let reservation = self
+            .within(deadline, "lockout store", guard.reserve(now))
+            .await?
+            .map_err(|e| Unavailable::LockoutStore(Box::new(e)))?;
+        match reservation {
+            Reservation::Granted => Ok(()),
+            Reservation::Locked => {
+                info!(client_id = %client.client_id, "password grant refused: username locked");
+                Err(locked_error().into())
+            }
+            Reservation::Busy => {
+                // Every attempt of the window is being checked right now: this one waits its
+                // turn (503 with Retry-After) rather than be told its password is wrong.
+                info!(client_id = %client.client_id, "password grant deferred: all attempts in flight");
+                Err(OAuthError::unavailable().into())
+            }
+        }
+    }
+}
+
+fn locked_error() -> OAuthError {
+    OAuthError::invalid_grant("too many failed attempts for this username; try again later")
+}

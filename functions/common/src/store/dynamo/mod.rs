@@ -1,0 +1,77 @@
+//! DynamoDB adapters for the stores, one file per store. The same code runs in AWS and against
+//! DynamoDB Local: `AWS_ENDPOINT_URL_DYNAMODB` points the SDK at the local server.
+
+mod clients;
+mod lockout;
+mod refresh;
+pub mod tables;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub use clients::{DynamoClientStore, client_from_item, client_to_item};
+pub use lockout::DynamoLockoutStore;
+pub use refresh::{DynamoRefreshStore, family_key, token_key};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub use aws_sdk_dynamodb::Client as DynamoClient;
+
+/// A DynamoDB client on the shared SDK configuration (`sdk::sdk_config`), built once at cold start.
+pub async fn sdk_client(operation_timeout: Duration) -> Client {
+    Client::new(&crate::adapters::sdk::sdk_config(operation_timeout).await)
+}
+
+/// Whether a call failed only because its condition did not hold (as opposed to a throttle,
+/// a timeout or anything else that makes DynamoDB unavailable).
+pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+pub(super) fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+pub(super) fn list(items: impl IntoIterator<Item = String>) -> AttributeValue {
+    AttributeValue::L(items.into_iter().map(AttributeValue::S).collect())
+}
+
+pub(super) fn get_s(item: &Item, k: &str) -> Result<String, String> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| format!("{k} missing or not a string"))
+}
+pub(super) fn get_n(item: &Item, k: &str) -> Result<Option<u64>, String> {
+    match item.get(k) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(v)) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{k} is not a whole number")),
+        Some(_) => Err(format!("{k} is not a number")),
+    }
+}
+pub(super) fn get_list(item: &Item, k: &str) -> Result<Vec<String>, String> {
+    match item.get(k) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .map(|v| {
+                v.as_s()
+                    .cloned()
+                    .map_err(|_| format!("{k} holds a non-string"))
+            })
+            .collect(),
+        Some(AttributeValue::Ss(l)) => Ok(l.clone()),
+        Some(_) => Err(format!("{k} is not a list")),
+    }
+}

@@ -1,0 +1,249 @@
+//! Refresh-token families and tokens in DynamoDB; rotation and family revocation are
+//! conditional writes and transactions, never read-then-write.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+
+use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
+use crate::refresh::{
+    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
+    TokenStatus,
+};
+use crate::scope::Scopes;
+
+/// Refresh-token families and tokens, in one table keyed by `pk`:
+/// `family#<id>` holds the family's state and the hash of its one live token;
+/// `token#<sha256>` holds what the token stands for. Both expire through TTL (`expires_at`).
+#[derive(Debug, Clone)]
+pub struct DynamoRefreshStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoRefreshStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// One item by key, strongly consistent: a token just rotated must read as rotated.
+    async fn get(&self, pk: String) -> Result<Option<Item>, RefreshStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
+        Ok(out.item)
+    }
+}
+
+pub fn family_key(family_id: &str) -> String {
+    format!("family#{family_id}")
+}
+pub fn token_key(token_hash: &str) -> String {
+    format!("token#{token_hash}")
+}
+
+fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+#[async_trait]
+impl RefreshStore for DynamoRefreshStore {
+    async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
+        let g = &f.grant;
+        let family = Item::from([
+            ("pk".into(), s(family_key(&f.family_id))),
+            ("kind".into(), s("family")),
+            ("client_id".into(), s(&g.client_id)),
+            ("sub".into(), s(&g.sub)),
+            ("status".into(), s("active")),
+            ("current_token".into(), s(&f.token_hash)),
+            ("created_at".into(), n(f.issued_at)),
+            ("expires_at".into(), n(f.family_expires_at)),
+        ]);
+        let token = token_to_item(&StoredToken {
+            token_hash: f.token_hash.clone(),
+            family_id: f.family_id.clone(),
+            grant: g.clone(),
+            status: TokenStatus::Active,
+            issued_at: f.issued_at,
+            expires_at: f.token_expires_at,
+            family_expires_at: f.family_expires_at,
+        })
+        .map_err(RefreshStoreError::Malformed)?;
+        let items = vec![
+            put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
+            put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
+        Ok(())
+    }
+
+    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+        let item = self.get(token_key(token_hash)).await?;
+        item.map(|i| token_from_item(token_hash, &i).map_err(RefreshStoreError::Malformed))
+            .transpose()
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoredToken,
+        new: &Successor,
+        now: u64,
+    ) -> Result<Rotation, RefreshStoreError> {
+        let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
+        let retire = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(token_key(&old.token_hash)))
+            .update_expression("SET #status = :rotated, rotated_at = :now")
+            .condition_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":rotated", s(TokenStatus::Rotated.as_str()))
+            .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(|e| unavailable(e.into()))?;
+        let advance = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(family_key(&old.family_id)))
+            .update_expression("SET current_token = :new")
+            .condition_expression(
+                "#status = :active AND current_token = :old AND expires_at > :now",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":new", s(&new.token_hash))
+            .expression_attribute_values(":old", s(&old.token_hash))
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(|e| unavailable(e.into()))?;
+        let successor = StoredToken {
+            token_hash: new.token_hash.clone(),
+            status: TokenStatus::Active,
+            issued_at: new.issued_at,
+            expires_at: new.expires_at,
+            ..old.clone()
+        };
+        let items = vec![
+            TransactWriteItem::builder().update(retire).build(),
+            TransactWriteItem::builder().update(advance).build(),
+            put_new(
+                &self.table,
+                token_to_item(&successor).map_err(RefreshStoreError::Malformed)?,
+            )
+            .map_err(unavailable)?,
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Rotation::Rotated),
+            Err(e) => {
+                // A failed condition, or a concurrent transaction on the same items, means this
+                // token lost: it was used already, or is being used right now by someone else.
+                let lost = e.as_service_error().and_then(|se| match se {
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                        Some(c.cancellation_reasons().iter().any(|r| {
+                            matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))
+                        }))
+                    }
+                    _ => None,
+                });
+                if lost == Some(true) {
+                    Ok(Rotation::Refused)
+                } else {
+                    Err(RefreshStoreError::Unavailable(e.into()))
+                }
+            }
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(family_key(family_id)))
+            .update_expression(
+                "SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :now)",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":revoked", s("revoked"))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
+        }
+    }
+}
+
+fn token_to_item(t: &StoredToken) -> Result<Item, String> {
+    let g = &t.grant;
+    let details = serde_json::to_string(&g.details).map_err(|e| e.to_string())?;
+    Ok(Item::from([
+        ("pk".into(), s(token_key(&t.token_hash))),
+        ("kind".into(), s("token")),
+        ("family_id".into(), s(&t.family_id)),
+        ("client_id".into(), s(&g.client_id)),
+        ("sub".into(), s(&g.sub)),
+        ("scope".into(), s(g.scope.to_string())),
+        ("details".into(), s(details)),
+        ("auth_time".into(), n(g.auth_time)),
+        ("status".into(), s(t.status.as_str())),
+        ("issued_at".into(), n(t.issued_at)),
+        ("expires_at".into(), n(t.expires_at)),
+        ("family_expires_at".into(), n(t.family_expires_at)),
+    ]))
+}
+
+fn token_from_item(token_hash: &str, item: &Item) -> Result<StoredToken, String> {
+    let details = serde_json::from_str(&get_s(item, "details")?)
+        .map_err(|_| "details is not a JSON object".to_owned())?;
+    let status = match get_s(item, "status")?.as_str() {
+        "active" => TokenStatus::Active,
+        "rotated" => TokenStatus::Rotated,
+        other => return Err(format!("unknown token status {other:?}")),
+    };
+    let num = |k| get_n(item, k)?.ok_or_else(|| format!("{k} missing"));
+    Ok(StoredToken {
+        token_hash: token_hash.to_owned(),
+        family_id: get_s(item, "family_id")?,
+        grant: RefreshGrant {
+            client_id: get_s(item, "client_id")?,
+            sub: get_s(item, "sub")?,
+            scope: Scopes::parse(&get_s(item, "scope")?)
+                .map_err(|_| "scope is invalid".to_owned())?,
+            details,
+            auth_time: num("auth_time")?,
+        },
+        status,
+        issued_at: num("issued_at")?,
+        expires_at: num("expires_at")?,
+        family_expires_at: num("family_expires_at")?,
+    })
+}

@@ -1,0 +1,388 @@
+//! The token function's configuration, read once at cold start through the common [`Env`]
+//! helper. `from_env` fails fast and names the variable that is missing or malformed.
+
+use std::time::Duration;
+
+use tollgate_common::adapters::auth_http::AuthEndpointConfig;
+pub use tollgate_common::config::{ConfigError, Env};
+use tollgate_common::grant::GrantPolicy;
+use tollgate_common::keys::SigningAlg;
+use tollgate_common::lockout::LockoutPolicy;
+use tollgate_common::secret::Secret;
+use tollgate_common::store::tables;
+
+/// Where the signing key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Pem(Secret),
+    File(String),
+    /// The ARN (or name) of an AWS Secrets Manager secret whose text is the PEM.
+    SecretsManager(String),
+}
+
+/// The auth endpoint's shared credential, when it lives in AWS Secrets Manager: the header it
+/// goes in and the secret that holds it, read at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialSecret {
+    pub header: String,
+    pub secret_id: String,
+}
+
+/// Where a client-secret pepper comes from: the environment (development) or a Secrets Manager
+/// secret (AWS), read at cold start.
+#[derive(Debug, Clone)]
+pub enum PepperSource {
+    Value(Secret),
+    SecretsManager(String),
+}
+
+impl PepperSource {
+    /// `{PREFIX}` holds the value, `{PREFIX}_SECRET_ARN` names a secret; at most one of them.
+    fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        value: &'static str,
+        arn: &'static str,
+    ) -> Result<Option<Self>, ConfigError> {
+        match (env.opt(value), env.opt(arn)) {
+            (None, None) => Ok(None),
+            (Some(v), None) => Ok(Some(Self::Value(Secret::new(v)))),
+            (None, Some(a)) => Ok(Some(Self::SecretsManager(a))),
+            (Some(_), Some(_)) => Err(ConfigError::Malformed {
+                name: arn,
+                why: format!("set {value} or {arn}, not both"),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub clients_table: String,
+    pub tokens_table: String,
+    pub lockouts_table: String,
+    pub dynamodb_timeout: Duration,
+    pub auth_endpoint: AuthEndpointConfig,
+    pub policy: GrantPolicy,
+    pub signing_alg: SigningAlg,
+    pub signing_key: KeySource,
+    pub signing_key_id: Option<String>,
+    /// Other public keys (a JWKS document) published beside the signing key's: a rotation's
+    /// next or previous key.
+    pub additional_jwks: Option<String>,
+    /// Set when the auth endpoint's credential is in Secrets Manager; `auth_endpoint.credential`
+    /// is then filled in at cold start.
+    pub auth_endpoint_credential_secret: Option<CredentialSecret>,
+    /// The pepper new client-secret hashes are made with (HMAC-SHA256), if any.
+    pub pepper: Option<PepperSource>,
+    /// The pepper before the last rotation, kept to verify the hashes made with it.
+    pub previous_pepper: Option<PepperSource>,
+}
+
+impl TokenConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&Env::process())
+    }
+
+    pub fn from_lookup<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, ConfigError> {
+        let signing_key = signing_key(env)?;
+        let signing_alg = env
+            .opt("SIGNING_ALG")
+            .unwrap_or_else(|| "ES256".into())
+            .parse()
+            .map_err(
+                |e: tollgate_common::keys::KeyError| ConfigError::Malformed {
+                    name: "SIGNING_ALG",
+                    why: e.to_string(),
+                },
+            )?;
+        let (credential, credential_secret) = credential(env)?;
+        Ok(Self {
+            issuer: env.req("ISSUER")?,
+            audience: env.req("AUDIENCE")?,
+            clients_table: env.req(tables::CLIENTS.env_var)?,
+            tokens_table: env.req(tables::TOKENS.env_var)?,
+            lockouts_table: env.req(tables::LOCKOUTS.env_var)?,
+            dynamodb_timeout: Duration::from_millis(env.positive("DYNAMODB_TIMEOUT_MS", 2000)?),
+            auth_endpoint: AuthEndpointConfig {
+                url: env.req("AUTH_ENDPOINT_URL")?,
+                connect_timeout: Duration::from_millis(
+                    env.positive("AUTH_ENDPOINT_CONNECT_TIMEOUT_MS", 1000)?,
+                ),
+                timeout: Duration::from_millis(env.positive("AUTH_ENDPOINT_TIMEOUT_MS", 3000)?),
+                credential,
+            },
+            policy: policy(env)?,
+            signing_alg,
+            signing_key,
+            signing_key_id: env.opt("SIGNING_KEY_ID"),
+            additional_jwks: env.opt("ADDITIONAL_JWKS"),
+            auth_endpoint_credential_secret: credential_secret,
+            pepper: PepperSource::from_env(
+                env,
+                "CLIENT_SECRET_PEPPER",
+                "CLIENT_SECRET_PEPPER_SECRET_ARN",
+            )?,
+            previous_pepper: PepperSource::from_env(
+                env,
+                "CLIENT_SECRET_PREVIOUS_PEPPER",
+                "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
+            )?,
+        })
+    }
+}
+
+/// `SIGNING_KEY_SECRET_ARN`, `SIGNING_KEY_FILE` or `SIGNING_KEY_PEM`: exactly one.
+fn signing_key<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<KeySource, ConfigError> {
+    Ok(
+        match (
+            env.opt("SIGNING_KEY_PEM"),
+            env.opt("SIGNING_KEY_FILE"),
+            env.opt("SIGNING_KEY_SECRET_ARN"),
+        ) {
+            (Some(pem), None, None) => KeySource::Pem(Secret::new(pem)),
+            (None, Some(path), None) => KeySource::File(path),
+            (None, None, Some(arn)) => KeySource::SecretsManager(arn),
+            (None, None, None) => {
+                return Err(ConfigError::Missing(
+                    "SIGNING_KEY_SECRET_ARN, SIGNING_KEY_FILE or SIGNING_KEY_PEM",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::Malformed {
+                    name: "SIGNING_KEY_SECRET_ARN",
+                    why: "set one of SIGNING_KEY_SECRET_ARN, SIGNING_KEY_FILE and SIGNING_KEY_PEM"
+                        .into(),
+                });
+            }
+        },
+    )
+}
+
+/// The auth endpoint's shared credential: a header with a value (local) or a secret (AWS).
+#[allow(clippy::type_complexity)]
+fn credential<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<(Option<(String, Secret)>, Option<CredentialSecret>), ConfigError> {
+    Ok(
+        match (
+            env.opt("AUTH_ENDPOINT_CREDENTIAL_HEADER"),
+            env.opt("AUTH_ENDPOINT_CREDENTIAL"),
+            env.opt("AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN"),
+        ) {
+            (None, None, None) => (None, None),
+            (Some(h), Some(v), None) => (Some((h, Secret::new(v))), None),
+            (Some(header), None, Some(secret_id)) => {
+                (None, Some(CredentialSecret { header, secret_id }))
+            }
+            (Some(_), None, None) => {
+                return Err(ConfigError::Missing(
+                    "AUTH_ENDPOINT_CREDENTIAL or AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+                ));
+            }
+            (None, _, _) => return Err(ConfigError::Missing("AUTH_ENDPOINT_CREDENTIAL_HEADER")),
+            (Some(_), Some(_), Some(_)) => {
+                return Err(ConfigError::Malformed {
+                    name: "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+                    why: "set AUTH_ENDPOINT_CREDENTIAL or AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN, not both"
+                        .into(),
+                });
+            }
+        },
+    )
+}
+
+/// Lifetimes, lockout and the user claims allowed into tokens.
+fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, ConfigError> {
+    let access_token_ttl = env.positive("ACCESS_TOKEN_TTL", 900)?;
+    let refresh_family_ttl = env.positive("REFRESH_FAMILY_TTL", 30 * 24 * 3600)?;
+    let refresh_token_ttl = env.positive("REFRESH_TOKEN_TTL", 14 * 24 * 3600)?;
+    let max_failures = env.num("LOCKOUT_MAX_FAILURES", 5)?;
+    let max_failures = u32::try_from(max_failures).map_err(|_| ConfigError::Malformed {
+        name: "LOCKOUT_MAX_FAILURES",
+        why: "too large".into(),
+    })?;
+    Ok(GrantPolicy {
+        access_token_ttl,
+        refresh_token_ttl,
+        refresh_family_ttl,
+        lockout: LockoutPolicy {
+            max_failures,
+            window_secs: env.positive("LOCKOUT_WINDOW_SECONDS", 900)?,
+            lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
+        },
+        user_claims: user_claims(env.opt("USER_CLAIMS"))?,
+    })
+}
+
+/// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.
+fn user_claims(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let names: Vec<String> = raw
+        .map(|v| {
+            v.split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    tollgate_common::access_token::check_user_claims(&names).map_err(|why| {
+        ConfigError::Malformed {
+            name: "USER_CLAIMS",
+            why,
+        }
+    })?;
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("ISSUER", "https://auth.example"),
+            ("AUDIENCE", "api"),
+            ("CLIENTS_TABLE", "c"),
+            ("TOKENS_TABLE", "t"),
+            ("LOCKOUTS_TABLE", "l"),
+            ("AUTH_ENDPOINT_URL", "http://127.0.0.1:1/auth"),
+            ("SIGNING_KEY_FILE", "/dev/null"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<TokenConfig, ConfigError> {
+        TokenConfig::from_lookup(&Env(|k| vars.get(k).map(|v| (*v).to_owned())))
+    }
+
+    #[test]
+    fn defaults_apply_when_only_required_variables_are_set() {
+        let c = load(&base()).unwrap();
+        assert_eq!(c.policy.access_token_ttl, 900);
+        assert_eq!(c.policy.lockout.max_failures, 5);
+        assert_eq!(c.signing_alg, SigningAlg::Es256);
+        assert_eq!(c.auth_endpoint.timeout, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn missing_variable_is_named() {
+        let mut v = base();
+        v.remove("ISSUER");
+        assert_eq!(
+            load(&v).err().map(|e| e.to_string()),
+            Some("ISSUER is required".into())
+        );
+    }
+
+    #[test]
+    fn malformed_number_is_named() {
+        let mut v = base();
+        v.insert("ACCESS_TOKEN_TTL", "15m");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap();
+        assert!(msg.starts_with("ACCESS_TOKEN_TTL is malformed"), "{msg}");
+    }
+
+    #[test]
+    fn user_claims_are_a_comma_list() {
+        let mut v = base();
+        v.insert("USER_CLAIMS", "email, name,,groups");
+        assert_eq!(
+            load(&v).unwrap().policy.user_claims,
+            ["email", "name", "groups"]
+        );
+    }
+
+    #[test]
+    fn user_claims_colliding_with_context_keys_are_refused() {
+        for bad in [
+            "email, principalId",
+            "sub",
+            "Client_ID",
+            "scope",
+            "integrationLatency",
+        ] {
+            let mut v = base();
+            v.insert("USER_CLAIMS", bad);
+            let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.starts_with("USER_CLAIMS is malformed"), "{bad}: {msg}");
+        }
+    }
+
+    #[test]
+    fn signing_key_comes_from_exactly_one_source() {
+        let mut v = base();
+        v.remove("SIGNING_KEY_FILE");
+        v.insert(
+            "SIGNING_KEY_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf",
+        );
+        assert!(matches!(
+            load(&v).map(|c| c.signing_key),
+            Ok(KeySource::SecretsManager(arn)) if arn.ends_with(":secret:k-AbCdEf")
+        ));
+        v.insert("SIGNING_KEY_FILE", "/dev/null");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.starts_with("SIGNING_KEY_SECRET_ARN is malformed"),
+            "{msg}"
+        );
+        v.remove("SIGNING_KEY_FILE");
+        v.remove("SIGNING_KEY_SECRET_ARN");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("SIGNING_KEY_SECRET_ARN") && msg.ends_with("is required"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn auth_endpoint_credential_may_live_in_secrets_manager() {
+        let mut v = base();
+        v.insert("AUTH_ENDPOINT_CREDENTIAL_HEADER", "x-api-key");
+        assert!(
+            load(&v).is_err(),
+            "a header without a credential is refused"
+        );
+        v.insert(
+            "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c",
+        );
+        let c = load(&v).unwrap();
+        assert_eq!(
+            c.auth_endpoint_credential_secret,
+            Some(CredentialSecret {
+                header: "x-api-key".into(),
+                secret_id: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c".into()
+            })
+        );
+        assert!(c.auth_endpoint.credential.is_none());
+        v.insert("AUTH_ENDPOINT_CREDENTIAL", "plain");
+        assert!(load(&v).is_err(), "both sources at once are refused");
+        v.remove("AUTH_ENDPOINT_CREDENTIAL_HEADER");
+        assert!(
+            load(&v).is_err(),
+            "a credential without a header is refused"
+        );
+    }
+
+    #[test]
+    fn pepper_comes_from_at_most_one_source() {
+        let mut v = base();
+        assert!(load(&v).unwrap().pepper.is_none());
+        v.insert("CLIENT_SECRET_PEPPER_SECRET_ARN", "arn:p");
+        assert!(matches!(
+            load(&v).unwrap().pepper,
+            Some(PepperSource::SecretsManager(a)) if a == "arn:p"
+        ));
+        v.insert("CLIENT_SECRET_PEPPER", "x");
+        assert!(load(&v).is_err());
+    }
+
+    #[test]
+    fn unknown_algorithm_is_refused() {
+        let mut v = base();
+        v.insert("SIGNING_ALG", "HS256");
+        assert!(load(&v).is_err());
+    }
+}

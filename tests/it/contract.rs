@@ -1,0 +1,28 @@
+//! The adapter contract suites (`tollgate_common::store::contract`) against the DynamoDB
+//! adapters on DynamoDB Local, each in its own tables: the same assertions the memory adapters
+//! pass in the unit tests.
+
+use tollgate_common::store::contract;
+use tollgate_common::store::dynamo::{DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore};
+use tollgate_tests::{create_tables, dynamo};
+
+#[tokio::test]
+async fn dynamo_clients_keep_the_client_store_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::clients(&DynamoClientStore::new(db, &t.clients)).await;
+}
+
+#[tokio::test]
+async fn dynamo_refresh_keeps_the_refresh_store_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::refresh(&DynamoRefreshStore::new(db, &t.tokens)).await;
+}
+
+#[tokio::test]
+async fn dynamo_lockout_keeps_the_lockout_store_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::lockout(&DynamoLockoutStore::new(db, &t.lockouts)).await;
+}

@@ -1,0 +1,388 @@
+//! The client commands: each one reads or writes client records through the DynamoDB store;
+//! the rules a record keeps are the domain's (`Client::create`, `Client::check`).
+
+use std::io::Read;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tollgate_common::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
+use tollgate_common::clock::{Clock, SystemClock};
+use tollgate_common::scope::Scopes;
+use tollgate_common::secret::{
+    MIN_SECRET_BITS_WITH_PEPPER, MIN_SECRET_BITS_WITHOUT_PEPPER, Secret, SecretHasher,
+    estimated_entropy_bits,
+};
+use tollgate_common::store::dynamo::{DynamoClientStore, sdk_client};
+
+use crate::audit;
+use crate::{AWS_TIMEOUT, ClientId, ClientsTable, error_chain, secrets_manager};
+
+/// A lifetime in seconds, or `default` for the deployment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lifetime(Option<u64>);
+
+fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
+    match s {
+        "default" => Ok(Lifetime(None)),
+        _ => match s.parse::<u64>() {
+            Ok(0) | Err(_) => Err("a number of seconds greater than 0, or `default`".into()),
+            Ok(n) => Ok(Lifetime(Some(n))),
+        },
+    }
+}
+
+/// The per-client settings `create-client` and `update-client` share.
+#[derive(Args)]
+pub(crate) struct ClientSettings {
+    /// A human-readable name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Space-separated scopes the client may request, e.g. "profile orders:read".
+    #[arg(long)]
+    scopes: Option<String>,
+    /// Space-separated scopes granted when a request names none (must be within --scopes).
+    #[arg(long)]
+    default_scopes: Option<String>,
+    /// Comma-separated grant types the client may use: password, refresh_token.
+    #[arg(long, value_delimiter = ',')]
+    grant_types: Option<Vec<String>>,
+    /// Access-token lifetime in seconds for this client, or `default` for the deployment's.
+    #[arg(long, value_parser = parse_lifetime)]
+    access_token_ttl: Option<Lifetime>,
+    /// Lifetime of one refresh token in seconds, or `default`.
+    #[arg(long, value_parser = parse_lifetime)]
+    refresh_token_ttl: Option<Lifetime>,
+    /// Absolute lifetime of a refresh-token family (one login) in seconds, or `default`.
+    #[arg(long, value_parser = parse_lifetime)]
+    refresh_family_ttl: Option<Lifetime>,
+}
+
+impl ClientSettings {
+    fn to_update(&self) -> anyhow::Result<ClientUpdate> {
+        let scopes = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<Scopes>> {
+            v.as_deref()
+                .map(|s| Scopes::parse(s).map_err(|e| anyhow::anyhow!("{flag}: {}", e.description)))
+                .transpose()
+        };
+        let grant_types = self
+            .grant_types
+            .as_ref()
+            .map(|gs| {
+                gs.iter()
+                    .map(|g| {
+                        GrantType::parse(g.trim()).with_context(|| {
+                            format!(
+                                "unknown grant type {g:?} (use {})",
+                                GrantType::names().join(", ")
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(ClientUpdate {
+            name: self.name.clone(),
+            secret_hash: None,
+            enabled: None,
+            grant_types,
+            allowed_scopes: scopes("--scopes", &self.scopes)?,
+            default_scopes: scopes("--default-scopes", &self.default_scopes)?,
+            access_token_ttl: self.access_token_ttl.map(|l| l.0),
+            refresh_token_ttl: self.refresh_token_ttl.map(|l| l.0),
+            refresh_family_ttl: self.refresh_family_ttl.map(|l| l.0),
+        })
+    }
+}
+
+/// `create-client`: a new record with a new or supplied secret, printed once.
+pub(crate) async fn create_client(
+    id: String,
+    settings: ClientSettings,
+    secret_stdin: bool,
+    if_not_exists: bool,
+    table: ClientsTable,
+) -> anyhow::Result<()> {
+    let update = settings.to_update()?;
+    let hasher = client_secret_hasher().await?;
+    let (secret, generated) = new_secret(secret_stdin, &hasher)?;
+    let client = Client::create(&id, hasher.hash(&secret), SystemClock.now(), &update)?;
+    match store(&table).await.create(&client).await {
+        Ok(()) => {
+            println!("client_id:     {id}");
+            print_secret(&secret, generated);
+            let mut fields = audit::update_fields(&update);
+            fields.push("secret");
+            audit::record("create_client", &id, &fields).await;
+        }
+        Err(ClientStoreError::AlreadyExists) if if_not_exists => {
+            println!("client {id} already exists")
+        }
+        Err(ClientStoreError::AlreadyExists) => bail!("client {id} already exists"),
+        Err(e) => return Err(store_error(e)),
+    }
+    Ok(())
+}
+
+/// `list-clients`: a table or JSON.
+pub(crate) async fn list_clients(json: bool, table: ClientsTable) -> anyhow::Result<()> {
+    let clients = store(&table).await.list().await.map_err(store_error)?;
+    if json {
+        let all: Vec<_> = clients.iter().map(client_json).collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else if clients.is_empty() {
+        println!("no clients in {}", table.clients_table);
+    } else {
+        println!(
+            "{:<32} {:<8} {:<24} SCOPES",
+            "CLIENT_ID", "STATE", "GRANT_TYPES"
+        );
+        for c in &clients {
+            println!(
+                "{:<32} {:<8} {:<24} {}",
+                c.client_id,
+                if c.enabled { "enabled" } else { "disabled" },
+                grant_list(c),
+                c.allowed_scopes
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `show-client`.
+pub(crate) async fn show_client(client: ClientId, json: bool) -> anyhow::Result<()> {
+    let c = get(&client).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&client_json(&c))?);
+    } else {
+        print_client(&c);
+    }
+    Ok(())
+}
+
+/// `update-client`: only what is named changes, and the result must keep the rules.
+pub(crate) async fn update_client(
+    client: ClientId,
+    settings: ClientSettings,
+) -> anyhow::Result<()> {
+    let update = settings.to_update()?;
+    if update.is_empty() {
+        bail!(
+            "nothing to change: give --name, --scopes, --default-scopes, --grant-types or a --*-ttl"
+        );
+    }
+    let current = get(&client).await?;
+    update.apply_to(&current).check()?;
+    let updated = change(&client, &update, "update_client").await?;
+    print_client(&updated);
+    Ok(())
+}
+
+/// `disable-client`.
+pub(crate) async fn disable_client(client: ClientId) -> anyhow::Result<()> {
+    set_enabled(&client, false).await?;
+    println!(
+        "client {} disabled: its token requests are refused from now on",
+        client.id
+    );
+    Ok(())
+}
+
+/// `enable-client`.
+pub(crate) async fn enable_client(client: ClientId) -> anyhow::Result<()> {
+    set_enabled(&client, true).await?;
+    println!("client {} enabled", client.id);
+    Ok(())
+}
+
+/// `rotate-client-secret`: the old secret stops working at once.
+pub(crate) async fn rotate_client_secret(
+    client: ClientId,
+    secret_stdin: bool,
+) -> anyhow::Result<()> {
+    let hasher = client_secret_hasher().await?;
+    let (secret, generated) = new_secret(secret_stdin, &hasher)?;
+    let update = ClientUpdate {
+        secret_hash: Some(hasher.hash(&secret)),
+        ..ClientUpdate::default()
+    };
+    change(&client, &update, "rotate_client_secret").await?;
+    println!("client_id:     {}", client.id);
+    print_secret(&secret, generated);
+    println!("The old secret no longer works.");
+    Ok(())
+}
+
+/// `delete-client`: only a disabled client.
+pub(crate) async fn delete_client(client: ClientId) -> anyhow::Result<()> {
+    let c = get(&client).await?;
+    if !c.may_be_deleted() {
+        bail!(
+            "client {} is enabled; disable it first (tollgate-admin disable-client --id {}), then delete it",
+            client.id,
+            client.id
+        );
+    }
+    match store(&client.table).await.delete(&client.id).await {
+        Ok(()) => {
+            println!("client {} deleted", client.id);
+            audit::record("delete_client", &client.id, &[]).await;
+        }
+        Err(ClientStoreError::NotFound) => bail!("no client {}", client.id),
+        Err(e) => return Err(store_error(e)),
+    }
+    Ok(())
+}
+
+async fn store(table: &ClientsTable) -> DynamoClientStore {
+    DynamoClientStore::new(sdk_client(AWS_TIMEOUT).await, &table.clients_table)
+}
+
+fn store_error(e: ClientStoreError) -> anyhow::Error {
+    let chain = error_chain(&e);
+    if chain.contains("ResourceNotFoundException") {
+        return anyhow::anyhow!(
+            "{chain}\nhint: is the table name right? In AWS it is the stack output ClientsTableName."
+        );
+    }
+    anyhow::anyhow!("{chain}")
+}
+
+async fn get(client: &ClientId) -> anyhow::Result<Client> {
+    store(&client.table)
+        .await
+        .get(&client.id)
+        .await
+        .map_err(store_error)?
+        .with_context(|| format!("no client {} in {}", client.id, client.table.clients_table))
+}
+
+/// Changes a client and records who did it (`action`, e.g. `update_client`).
+async fn change(client: &ClientId, update: &ClientUpdate, action: &str) -> anyhow::Result<Client> {
+    match store(&client.table).await.update(&client.id, update).await {
+        Ok(c) => {
+            audit::record(action, &client.id, &audit::update_fields(update)).await;
+            Ok(c)
+        }
+        Err(ClientStoreError::NotFound) => {
+            bail!("no client {} in {}", client.id, client.table.clients_table)
+        }
+        Err(e) => Err(store_error(e)),
+    }
+}
+
+async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
+    let update = ClientUpdate {
+        enabled: Some(enabled),
+        ..ClientUpdate::default()
+    };
+    let action = if enabled {
+        "enable_client"
+    } else {
+        "disable_client"
+    };
+    change(client, &update, action).await.map(|_| ())
+}
+
+/// Hashes client secrets the way the token function checks them: HMAC-SHA256 with the pepper
+/// in CLIENT_SECRET_PEPPER (or the Secrets Manager secret CLIENT_SECRET_PEPPER_SECRET_ARN),
+/// plain SHA-256 when neither is set.
+async fn client_secret_hasher() -> anyhow::Result<SecretHasher> {
+    let value = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let pepper = match (
+        value("CLIENT_SECRET_PEPPER"),
+        value("CLIENT_SECRET_PEPPER_SECRET_ARN"),
+    ) {
+        (None, None) => None,
+        (Some(v), None) => Some(Secret::new(v.trim())),
+        (None, Some(arn)) => Some(
+            secrets_manager()
+                .await
+                .read(arn.trim())
+                .await
+                .context("failed to read the pepper (CLIENT_SECRET_PEPPER_SECRET_ARN)")?,
+        ),
+        (Some(_), Some(_)) => {
+            bail!("set CLIENT_SECRET_PEPPER or CLIENT_SECRET_PEPPER_SECRET_ARN, not both")
+        }
+    };
+    SecretHasher::new(pepper.as_ref(), &[]).context("CLIENT_SECRET_PEPPER")
+}
+
+/// A generated secret, or one read from stdin; `true` when generated. A supplied secret must
+/// have an estimated entropy of 64 bits when it is stored with a pepper (an Apigee-style key of
+/// 16 letters and digits passes) and 128 bits when it is not.
+fn new_secret(from_stdin: bool, hasher: &SecretHasher) -> anyhow::Result<(Secret, bool)> {
+    if !from_stdin {
+        return Ok((Secret::generate(), true));
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("failed to read the secret from stdin")?;
+    let s = s.trim_end_matches(['\r', '\n']).to_owned();
+    let (needed, how) = match hasher.current_pepper_id() {
+        Some(_) => (MIN_SECRET_BITS_WITH_PEPPER, "with a pepper"),
+        None => (MIN_SECRET_BITS_WITHOUT_PEPPER, "without a pepper"),
+    };
+    if estimated_entropy_bits(&s) < needed {
+        bail!(
+            "the supplied secret is too easy to guess: {how} it needs about {needed} bits \
+             (e.g. 16 random letters and digits with a pepper, 32 without one; \
+             omit --secret-stdin to have one generated)"
+        );
+    }
+    Ok((Secret::new(s), false))
+}
+
+fn print_secret(secret: &Secret, generated: bool) {
+    if generated {
+        println!("client_secret: {}", secret.expose());
+        println!("The secret is shown once and stored only as a hash: keep it now.");
+    } else {
+        println!("client_secret: (as supplied)");
+    }
+}
+
+fn grant_list(c: &Client) -> String {
+    c.grant_types
+        .iter()
+        .map(|g| g.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn lifetime(v: Option<u64>) -> String {
+    v.map_or_else(|| "deployment default".into(), |s| format!("{s} s"))
+}
+
+fn print_client(c: &Client) {
+    println!("client_id:          {}", c.client_id);
+    println!("name:               {}", c.name);
+    println!(
+        "state:              {}",
+        if c.enabled { "enabled" } else { "disabled" }
+    );
+    println!("grant_types:        {}", grant_list(c));
+    println!("scopes:             {}", c.allowed_scopes);
+    println!("default_scopes:     {}", c.default_scopes);
+    println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));
+    println!("refresh_token_ttl:  {}", lifetime(c.refresh_token_ttl));
+    println!("refresh_family_ttl: {}", lifetime(c.refresh_family_ttl));
+    println!("created_at:         {}", c.created_at);
+}
+
+fn client_json(c: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "enabled": c.enabled,
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scopes": c.allowed_scopes.to_vec(),
+        "default_scopes": c.default_scopes.to_vec(),
+        "access_token_ttl": c.access_token_ttl,
+        "refresh_token_ttl": c.refresh_token_ttl,
+        "refresh_family_ttl": c.refresh_family_ttl,
+        "created_at": c.created_at,
+    })
+}
