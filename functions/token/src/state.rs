@@ -73,29 +73,7 @@ impl AppState {
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let metadata = metadata(&cfg.issuer).to_string();
 
-        let dynamo = DynamoClient::new(&aws);
-        let service = TokenService {
-            clients: Arc::new(Measured::new(
-                Dependency::DynamoDb,
-                DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
-            )),
-            refresh: Arc::new(Measured::new(
-                Dependency::DynamoDb,
-                DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
-            )),
-            lockout: Arc::new(Measured::new(
-                Dependency::DynamoDb,
-                DynamoLockoutStore::new(dynamo, &cfg.lockouts_table),
-            )),
-            verifier: Arc::new(Measured::new(
-                Dependency::AuthEndpoint,
-                HttpPasswordVerifier::new(&cfg.auth_endpoint)?,
-            )),
-            issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
-            policy: cfg.policy.clone(),
-            clock: Arc::new(SystemClock),
-            secrets,
-        };
+        let service = service(&cfg, DynamoClient::new(&aws), key, secrets)?;
         Ok(Self {
             service,
             metrics,
@@ -103,6 +81,38 @@ impl AppState {
             metadata,
         })
     }
+}
+
+/// The token service on the stack's stores and auth endpoint, each port measured (one
+/// `Dependency*` metric line per call).
+fn service(
+    cfg: &TokenConfig,
+    dynamo: DynamoClient,
+    key: SigningKey,
+    secrets: SecretHasher,
+) -> anyhow::Result<TokenService> {
+    Ok(TokenService {
+        clients: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
+        )),
+        refresh: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
+        )),
+        lockout: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoLockoutStore::new(dynamo, &cfg.lockouts_table),
+        )),
+        verifier: Arc::new(Measured::new(
+            Dependency::AuthEndpoint,
+            HttpPasswordVerifier::new(&cfg.auth_endpoint)?,
+        )),
+        issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
+        policy: cfg.policy.clone(),
+        clock: Arc::new(SystemClock),
+        secrets,
+    })
 }
 
 /// Secrets Manager at cold start, each read measured (there is no request scope yet).
