@@ -98,6 +98,7 @@ warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-proxy.json
 start_watch "$RUN/token-down.env" "$DOWN_PORT" "$RUN/watch-down.log"; PGIDS="$PGIDS $WATCH_PID"
 warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
+warm_up_invoke "http://127.0.0.1:$DOWN_PORT" authorizer "the authorizer of the TRACE instance (log: $RUN/watch-down.log)" tests/fixtures/events/sam-rest-token.json
 
 stage "local stack: every listener started here is on loopback"
 # DynamoDB Local, dev-auth and the two cargo lambda watch servers: at least four listeners.
