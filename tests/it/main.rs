@@ -20,6 +20,7 @@ mod oauth2_client;
 mod refresh;
 mod rotation;
 mod route_policy;
+mod secret_overlap;
 mod template;
 mod token_endpoint;
 mod token_http_edges;
