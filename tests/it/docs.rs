@@ -9,6 +9,7 @@ use serde_yaml::Value;
 
 mod links;
 mod rust_lexer;
+mod stack_outputs;
 use rust_lexer::{log_messages, string_literals, tokens};
 
 /// CamelCase names the docs may use that are not Tollgate's: AWS properties, metrics, errors.
