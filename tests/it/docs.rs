@@ -26,6 +26,7 @@ const KNOWN_NAMES: &[&str] = &[
     "DefinitionBody",
     "DeletionPolicy",
     "Deny",
+    "DisplayName", // the Apigee app attribute import-clients reads
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",
