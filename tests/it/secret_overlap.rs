@@ -161,7 +161,7 @@ async fn bad_grace_periods_are_refused() {
             "a duration such as",
         ),
         (
-            &["--keep-old", "--retire-after", "-1h"][..],
+            &["--keep-old", "--retire-after=-1h"][..],
             "a duration such as",
         ),
     ] {
