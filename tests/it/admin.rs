@@ -4,7 +4,8 @@
 use std::process::{Command, Output};
 
 use tollgate_common::client::{
-    ClientCredentials, ClientStore, ClientStoreError, ClientUpdate, GrantType, authenticate,
+    ClientCredentials, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
+    authenticate,
 };
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::Secret;
@@ -119,6 +120,54 @@ async fn rotating_a_secret_retires_the_old_one_at_once() {
             .is_ok()
     );
     assert!(authenticate(&store, &creds(&id, &old)).await.is_err());
+}
+
+/// The second secret of a rotation survives the round trip through DynamoDB: set with and
+/// without a retirement time, then dropped.
+#[tokio::test]
+async fn a_previous_secret_is_stored_changed_and_dropped() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let (id, old) = ClientSpec::default().create(&db, &t.clients).await;
+    let store = DynamoClientStore::new(db.clone(), &t.clients);
+    let before = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(before.previous_secret, None);
+    let new = Secret::generate();
+    for retire_at in [Some(4_000_000_000), None, Some(1)] {
+        let kept = PreviousSecret {
+            hash: before.secret_hash.clone(),
+            retire_at,
+        };
+        let update = ClientUpdate {
+            secret_hash: Some(new.hash()),
+            previous_secret: Some(Some(kept.clone())),
+            ..ClientUpdate::default()
+        };
+        let returned = store.update(&id, &update).await.unwrap();
+        assert_eq!(returned.previous_secret.as_ref(), Some(&kept));
+        let read = store.get(&id).await.unwrap().unwrap();
+        assert_eq!(read.previous_secret, Some(kept));
+        assert_eq!(
+            authenticate(&store, &creds(&id, &old)).await.is_ok(),
+            retire_at != Some(1),
+            "retire_at {retire_at:?}"
+        );
+    }
+    let update = ClientUpdate {
+        previous_secret: Some(None),
+        ..ClientUpdate::default()
+    };
+    assert_eq!(
+        store.update(&id, &update).await.unwrap().previous_secret,
+        None
+    );
+    assert_eq!(store.get(&id).await.unwrap().unwrap().previous_secret, None);
+    assert!(authenticate(&store, &creds(&id, &old)).await.is_err());
+    assert!(
+        authenticate(&store, &creds(&id, new.expose()))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

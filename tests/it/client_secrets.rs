@@ -13,7 +13,7 @@ use tollgate_tests::{Served, create_tables, dynamo, post_token};
 const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// Runs `tollgate-admin` with `stdin` as its standard input and the pepper (when given).
-fn admin(table: &str, pepper: Option<&str>, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn admin(table: &str, pepper: Option<&str>, args: &[&str], stdin: &str) -> Output {
     let bin = std::env::var("TOLLGATE_ADMIN_BIN").unwrap_or_else(|_| {
         panic!("TOLLGATE_ADMIN_BIN is not set: these tests run the built tollgate-admin; run them with `make test`")
     });

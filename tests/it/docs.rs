@@ -9,6 +9,7 @@ use serde_yaml::Value;
 
 mod links;
 mod rust_lexer;
+mod stack_outputs;
 use rust_lexer::{log_messages, string_literals, tokens};
 
 /// CamelCase names the docs may use that are not Tollgate's: AWS properties, metrics, errors.
@@ -25,6 +26,7 @@ const KNOWN_NAMES: &[&str] = &[
     "DefinitionBody",
     "DeletionPolicy",
     "Deny",
+    "DisplayName", // the Apigee app attribute import-clients reads
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",

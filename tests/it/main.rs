@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod admin;
+mod apigee_import;
 mod attacks_served;
 mod auth_endpoint;
 mod authorizer;
@@ -21,6 +22,7 @@ mod observability;
 mod refresh;
 mod rotation;
 mod route_policy;
+mod secret_overlap;
 mod template;
 mod token_endpoint;
 mod token_http_edges;

@@ -106,6 +106,7 @@ impl ClientSpec {
             client_id: id.clone(),
             name: "test".into(),
             secret_hash: secret.hash(),
+            previous_secret: None,
             enabled: self.enabled,
             grant_types: self.grant_types,
             allowed_scopes: Scopes::parse(self.scopes).expect("scopes"),

@@ -44,6 +44,8 @@ pub struct Client {
     pub client_id: String,
     pub name: String,
     pub secret_hash: String,
+    /// The secret being replaced during a rotation, still accepted until it is retired.
+    pub previous_secret: Option<PreviousSecret>,
     pub enabled: bool,
     pub grant_types: Vec<GrantType>,
     pub allowed_scopes: Scopes,
@@ -68,6 +70,7 @@ impl Client {
             client_id: client_id.to_owned(),
             name: String::new(),
             secret_hash,
+            previous_secret: None,
             enabled: true,
             grant_types: GrantType::ALL.to_vec(),
             allowed_scopes: Scopes::default(),
@@ -133,6 +136,22 @@ impl Client {
     }
 }
 
+/// A client's second secret during a rotation (`rotate-client-secret --keep-old`): the hash of
+/// the secret being replaced, accepted beside the new one until an operator retires it or
+/// `retire_at` (seconds since the epoch) passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub hash: String,
+    pub retire_at: Option<u64>,
+}
+
+impl PreviousSecret {
+    /// Whether it is still accepted at `now`.
+    pub fn active_at(&self, now: u64) -> bool {
+        self.retire_at.is_none_or(|t| now < t)
+    }
+}
+
 /// The longest lifetimes any client may have, in seconds: a day for access tokens (they cannot
 /// be revoked), 90 days for a refresh token and a year for a family (one login). The token
 /// function clamps to them too, so a record edited by hand cannot exceed them.
@@ -169,6 +188,8 @@ pub enum ClientRuleError {
 pub struct ClientUpdate {
     pub name: Option<String>,
     pub secret_hash: Option<String>,
+    /// `Some(None)` drops the previous secret.
+    pub previous_secret: Option<Option<PreviousSecret>>,
     pub enabled: Option<bool>,
     pub grant_types: Option<Vec<GrantType>>,
     pub allowed_scopes: Option<Scopes>,
@@ -192,6 +213,9 @@ impl ClientUpdate {
         }
         if let Some(v) = &self.secret_hash {
             c.secret_hash.clone_from(v);
+        }
+        if let Some(v) = &self.previous_secret {
+            c.previous_secret.clone_from(v);
         }
         if let Some(v) = self.enabled {
             c.enabled = v;
@@ -227,6 +251,7 @@ mod rule_tests {
             client_id: "app-1".into(),
             name: "App".into(),
             secret_hash: "sha256:x".into(),
+            previous_secret: None,
             enabled: true,
             grant_types: vec![GrantType::Password],
             allowed_scopes: Scopes::parse("a b").unwrap_or_default(),
@@ -400,16 +425,27 @@ pub async fn authenticate(
     authenticate_with(store, &SecretHasher::default(), creds).await
 }
 
-/// Authenticates a client (RFC 6749 §2.3.1). Unknown, disabled and wrong-secret clients are all
-/// the same `invalid_client` to the caller; the reason goes to the log. A client_id that no
-/// client can have (see [`is_valid_client_id`]) is refused before any lookup.
+/// Authenticates a client (RFC 6749 §2.3.1) at the system clock's time. See [`authenticate_at`].
 pub async fn authenticate_with(
     store: &dyn ClientStore,
     hasher: &SecretHasher,
     creds: &ClientCredentials,
 ) -> Result<Client, AuthenticateError> {
+    use crate::clock::Clock;
+    authenticate_at(store, hasher, creds, crate::clock::SystemClock.now()).await
+}
+
+/// Authenticates a client (RFC 6749 §2.3.1) at `now`. Unknown, disabled and wrong-secret
+/// clients are all the same `invalid_client` to the caller; the reason goes to the log. A
+/// client_id that no client can have (see [`is_valid_client_id`]) is refused before any lookup.
+pub async fn authenticate_at(
+    store: &dyn ClientStore,
+    hasher: &SecretHasher,
+    creds: &ClientCredentials,
+    now: u64,
+) -> Result<Client, AuthenticateError> {
     if !is_valid_client_id(&creds.client_id) {
-        let _ = hasher.verify(&creds.secret, NO_CLIENT_HASH);
+        let _ = secret_matches(hasher, &creds.secret, None, now);
         return Err(AuthenticateError::Rejected(ClientRejection::Malformed));
     }
     let client = store
@@ -417,16 +453,36 @@ pub async fn authenticate_with(
         .await
         .map_err(AuthenticateError::Store)?;
     let Some(client) = client else {
-        let _ = hasher.verify(&creds.secret, NO_CLIENT_HASH);
+        let _ = secret_matches(hasher, &creds.secret, None, now);
         return Err(AuthenticateError::Rejected(ClientRejection::Unknown));
     };
-    if !hasher.verify(&creds.secret, &client.secret_hash) {
+    if !secret_matches(hasher, &creds.secret, Some(&client), now) {
         return Err(AuthenticateError::Rejected(ClientRejection::WrongSecret));
     }
     if !client.enabled {
         return Err(AuthenticateError::Rejected(ClientRejection::Disabled));
     }
     Ok(client)
+}
+
+/// Whether `secret` is the client's current secret or its previous one still in its grace
+/// period. Always exactly two constant-time checks (a hash no secret matches stands in for a
+/// missing client or previous secret), so neither an unknown client nor a client without a
+/// second secret is quicker to refuse.
+fn secret_matches(
+    hasher: &SecretHasher,
+    secret: &Secret,
+    client: Option<&Client>,
+    now: u64,
+) -> bool {
+    let current = client.map_or(NO_CLIENT_HASH, |c| c.secret_hash.as_str());
+    let previous = client
+        .and_then(|c| c.previous_secret.as_ref())
+        .filter(|p| p.active_at(now))
+        .map_or(NO_CLIENT_HASH, |p| p.hash.as_str());
+    let a = hasher.verify(secret, current);
+    let b = hasher.verify(secret, previous);
+    a | b
 }
 
 /// Why a client was refused; for the log only, the client always hears `invalid_client`.
@@ -477,3 +533,7 @@ impl AuthenticateError {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "client_overlap_tests.rs"]
+mod overlap_tests;

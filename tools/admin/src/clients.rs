@@ -5,7 +5,9 @@ use std::io::Read;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use tollgate_common::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
+use tollgate_common::client::{
+    Client, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
+};
 use tollgate_common::clock::{Clock, SystemClock};
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::{
@@ -83,6 +85,7 @@ impl ClientSettings {
         Ok(ClientUpdate {
             name: self.name.clone(),
             secret_hash: None,
+            previous_secret: None,
             enabled: None,
             grant_types,
             allowed_scopes: scopes("--scopes", &self.scopes)?,
@@ -195,21 +198,92 @@ pub(crate) async fn enable_client(client: ClientId) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `rotate-client-secret`: the old secret stops working at once.
+/// `rotate-client-secret --keep-old [--retire-after]`: how long the replaced secret still works.
+pub(crate) struct KeepOld {
+    /// Seconds until it is retired by itself; `None` waits for `retire-client-secret`.
+    pub(crate) retire_after: Option<u64>,
+}
+
+/// The longest grace period `--retire-after` takes: a forgotten second secret should not live on.
+const MAX_RETIRE_AFTER: u64 = 90 * 24 * 3600;
+
+/// `--retire-after`: seconds, or a number followed by s, m, h or d.
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+    let err = || "a duration such as 3600, 30m, 24h or 7d (at most 90d)".to_owned();
+    let (digits, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(err()),
+    };
+    let secs = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|&n| n > 0 && n <= MAX_RETIRE_AFTER)
+        .ok_or_else(err)?;
+    Ok(secs)
+}
+
+/// `rotate-client-secret`: without `keep` the old secret stops working at once; with it, the
+/// old one is kept as the client's previous secret.
 pub(crate) async fn rotate_client_secret(
     client: ClientId,
     secret_stdin: bool,
+    keep: Option<KeepOld>,
 ) -> anyhow::Result<()> {
     let hasher = client_secret_hasher().await?;
     let (secret, generated) = new_secret(secret_stdin, &hasher)?;
+    let now = SystemClock.now();
+    let previous = match &keep {
+        None => None,
+        Some(k) => Some(PreviousSecret {
+            hash: get(&client).await?.secret_hash,
+            retire_at: k.retire_after.map(|d| now.saturating_add(d)),
+        }),
+    };
     let update = ClientUpdate {
         secret_hash: Some(hasher.hash(&secret)),
+        previous_secret: Some(previous.clone()),
         ..ClientUpdate::default()
     };
     change(&client, &update, "rotate_client_secret").await?;
     println!("client_id:     {}", client.id);
     print_secret(&secret, generated);
-    println!("The old secret no longer works.");
+    match previous.and_then(|p| p.retire_at) {
+        _ if keep.is_none() => println!("The old secret no longer works."),
+        Some(t) => println!(
+            "The old secret keeps working until {t} (seconds since the epoch), then stops by itself."
+        ),
+        None => println!(
+            "The old secret keeps working until `tollgate-admin retire-client-secret --id {}`.",
+            client.id
+        ),
+    }
+    Ok(())
+}
+
+/// `retire-client-secret`: only the current secret works from now on.
+pub(crate) async fn retire_client_secret(client: ClientId) -> anyhow::Result<()> {
+    let current = get(&client).await?;
+    let update = ClientUpdate {
+        previous_secret: Some(None),
+        ..ClientUpdate::default()
+    };
+    change(&client, &update).await?;
+    if current.previous_secret.is_some() {
+        println!("client {}: the previous secret no longer works", client.id);
+    } else {
+        println!(
+            "client {}: had no previous secret; nothing changed",
+            client.id
+        );
+    }
     Ok(())
 }
 
@@ -234,11 +308,11 @@ pub(crate) async fn delete_client(client: ClientId) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn store(table: &ClientsTable) -> DynamoClientStore {
+pub(crate) async fn store(table: &ClientsTable) -> DynamoClientStore {
     DynamoClientStore::new(sdk_client(AWS_TIMEOUT).await, &table.clients_table)
 }
 
-fn store_error(e: ClientStoreError) -> anyhow::Error {
+pub(crate) fn store_error(e: ClientStoreError) -> anyhow::Error {
     let chain = error_chain(&e);
     if chain.contains("ResourceNotFoundException") {
         return anyhow::anyhow!(
@@ -287,7 +361,7 @@ async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
 /// Hashes client secrets the way the token function checks them: HMAC-SHA256 with the pepper
 /// in CLIENT_SECRET_PEPPER (or the Secrets Manager secret CLIENT_SECRET_PEPPER_SECRET_ARN),
 /// plain SHA-256 when neither is set.
-async fn client_secret_hasher() -> anyhow::Result<SecretHasher> {
+pub(crate) async fn client_secret_hasher() -> anyhow::Result<SecretHasher> {
     let value = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let pepper = match (
         value("CLIENT_SECRET_PEPPER"),
@@ -321,18 +395,25 @@ fn new_secret(from_stdin: bool, hasher: &SecretHasher) -> anyhow::Result<(Secret
         .read_to_string(&mut s)
         .context("failed to read the secret from stdin")?;
     let s = s.trim_end_matches(['\r', '\n']).to_owned();
+    check_supplied_secret(&s, hasher)?;
+    Ok((Secret::new(s), false))
+}
+
+/// A supplied secret's rule: about 64 bits with a pepper, 128 without. The message never
+/// repeats the secret.
+pub(crate) fn check_supplied_secret(s: &str, hasher: &SecretHasher) -> anyhow::Result<()> {
     let (needed, how) = match hasher.current_pepper_id() {
         Some(_) => (MIN_SECRET_BITS_WITH_PEPPER, "with a pepper"),
         None => (MIN_SECRET_BITS_WITHOUT_PEPPER, "without a pepper"),
     };
-    if estimated_entropy_bits(&s) < needed {
+    if estimated_entropy_bits(s) < needed {
         bail!(
             "the supplied secret is too easy to guess: {how} it needs about {needed} bits \
              (e.g. 16 random letters and digits with a pepper, 32 without one; \
              omit --secret-stdin to have one generated)"
         );
     }
-    Ok((Secret::new(s), false))
+    Ok(())
 }
 
 fn print_secret(secret: &Secret, generated: bool) {
@@ -369,7 +450,18 @@ fn print_client(c: &Client) {
     println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));
     println!("refresh_token_ttl:  {}", lifetime(c.refresh_token_ttl));
     println!("refresh_family_ttl: {}", lifetime(c.refresh_family_ttl));
+    println!("previous_secret:    {}", previous_secret(c));
     println!("created_at:         {}", c.created_at);
+}
+
+fn previous_secret(c: &Client) -> String {
+    match &c.previous_secret {
+        None => "none".into(),
+        Some(p) => match p.retire_at {
+            Some(t) => format!("accepted until {t} (seconds since the epoch)"),
+            None => "accepted until retire-client-secret".into(),
+        },
+    }
 }
 
 fn client_json(c: &Client) -> serde_json::Value {
@@ -383,6 +475,9 @@ fn client_json(c: &Client) -> serde_json::Value {
         "access_token_ttl": c.access_token_ttl,
         "refresh_token_ttl": c.refresh_token_ttl,
         "refresh_family_ttl": c.refresh_family_ttl,
+        "previous_secret": c.previous_secret.as_ref().map(|p| serde_json::json!({
+            "retire_at": p.retire_at,
+        })),
         "created_at": c.created_at,
     })
 }

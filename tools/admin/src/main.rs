@@ -16,6 +16,7 @@ use tollgate_common::store::tables;
 
 mod audit;
 mod clients;
+mod import;
 mod keys;
 mod rotation;
 
@@ -34,14 +35,15 @@ output ClientsTableName).";
 
 const AFTER_HELP: &str = "\
 Clients:   create-client, list-clients, show-client, update-client, enable-client,
-           disable-client, rotate-client-secret, delete-client
+           disable-client, rotate-client-secret, retire-client-secret, delete-client,
+           import-clients
 Keys:      generate-key, public-jwks, rotate-key
 Local:     create-tables
 
 Examples:
   tollgate-admin create-client --id my-app --name \"My app\" --scopes \"profile orders:read\" --default-scopes profile
   tollgate-admin update-client --id my-app --scopes \"profile orders:read orders:write\" --access-token-ttl 300
-  tollgate-admin rotate-client-secret --id my-app
+  tollgate-admin rotate-client-secret --id my-app --keep-old --retire-after 7d
   tollgate-admin generate-key --secret-name tollgate/signing-key-1
   tollgate-admin public-jwks --secret-id <arn printed by generate-key>
 
@@ -167,13 +169,44 @@ enum Command {
 
     /// Give the client a new secret and print it once.
     ///
-    /// The old secret stops working at once: deploy the new one to the client right away.
+    /// Without --keep-old the old secret stops working at once. With --keep-old both work
+    /// until retire-client-secret (or --retire-after), so the app can roll without downtime.
     RotateClientSecret {
         #[command(flatten)]
         client: ClientId,
         /// Read the new secret from standard input instead of generating one (as for create-client).
         #[arg(long)]
         secret_stdin: bool,
+        /// Keep accepting the current secret beside the new one until it is retired. A
+        /// secret kept by an earlier --keep-old is dropped: a client has at most two.
+        #[arg(long)]
+        keep_old: bool,
+        /// Retire the kept secret by itself after this long: seconds, or a number with
+        /// s, m, h or d (e.g. 7d). At most 90 days.
+        #[arg(long, requires = "keep_old", value_parser = clients::parse_duration)]
+        retire_after: Option<u64>,
+    },
+
+    /// Stop accepting a client's previous secret (kept by rotate-client-secret --keep-old).
+    RetireClientSecret(ClientId),
+
+    /// Create clients from an Apigee export of developer apps, or a simple list; keeps ids and secrets.
+    ///
+    /// Re-runnable: clients that exist are skipped and left unchanged. Prints one line per
+    /// client (created, skipped or refused, with the reason) and fails if any was refused.
+    #[command(after_help = "\
+Apigee:  {\"app\": [...]} as `GET .../developers/{email}/apps?expand=true` (or .../apps?expand=true)
+         returns, or a bare array of apps. Each approved, unexpired credential becomes a client:
+         consumerKey is the client_id, consumerSecret its secret, the credential's and app's
+         scopes its allowed scopes, the DisplayName attribute (or app name) its name.
+Simple:  {\"clients\": [{\"id\": \"my-app\", \"name\": \"My app\", \"secret\": \"...\",
+         \"scopes\": \"profile\", \"default_scopes\": \"profile\", \"grant_types\": \"password refresh_token\"}]}
+See docs/apigee-migration.md.")]
+    ImportClients {
+        /// The JSON file to read.
+        file: PathBuf,
+        #[command(flatten)]
+        table: ClientsTable,
     },
 
     /// Delete a disabled client for good.
@@ -274,8 +307,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::RotateClientSecret {
             client,
             secret_stdin,
-        } => clients::rotate_client_secret(client, secret_stdin).await,
+            keep_old,
+            retire_after,
+        } => {
+            let keep = keep_old.then_some(clients::KeepOld { retire_after });
+            clients::rotate_client_secret(client, secret_stdin, keep).await
+        }
+        Command::RetireClientSecret(client) => clients::retire_client_secret(client).await,
         Command::DeleteClient(client) => clients::delete_client(client).await,
+        Command::ImportClients { file, table } => import::import_clients(file, table).await,
         Command::GenerateKey { alg, to } => keys::generate_key(alg, to).await,
         Command::PublicJwks {
             key,

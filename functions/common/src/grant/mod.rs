@@ -181,7 +181,12 @@ impl TokenService {
         let Some(creds) = &req.credentials else {
             return Err(OAuthError::invalid_client("client authentication is required").into());
         };
-        let lookup = client::authenticate_with(self.clients.as_ref(), &self.secrets, creds);
+        let lookup = client::authenticate_at(
+            self.clients.as_ref(),
+            &self.secrets,
+            creds,
+            self.clock.now(),
+        );
         self.within(deadline, "client store", lookup)
             .await?
             .map_err(|e| {

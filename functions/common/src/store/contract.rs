@@ -14,6 +14,7 @@ fn client(id: &str) -> Client {
         client_id: id.to_owned(),
         name: format!("{id} app"),
         secret_hash: "sha256:abc".into(),
+        previous_secret: None,
         enabled: true,
         grant_types: GrantType::ALL.to_vec(),
         allowed_scopes: Scopes::parse("read write").expect("scopes"),

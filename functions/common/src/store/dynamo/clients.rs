@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{Item, condition_failed, get_list, get_n, get_s, list, n, s};
 use crate::client::{
-    Client as OAuthClient, ClientStore, ClientStoreError, ClientUpdate, GrantType,
+    Client as OAuthClient, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
 };
 use crate::scope::Scopes;
 
@@ -49,6 +49,12 @@ pub fn client_to_item(c: &OAuthClient) -> Item {
             item.insert(k.into(), n(v));
         }
     }
+    if let Some(p) = &c.previous_secret {
+        item.insert("previous_secret_hash".into(), s(&p.hash));
+        if let Some(t) = p.retire_at {
+            item.insert("previous_secret_retire_at".into(), n(t));
+        }
+    }
     item
 }
 
@@ -66,6 +72,13 @@ pub fn client_from_item(item: &Item) -> Result<OAuthClient, String> {
         client_id: get_s(item, "client_id")?,
         name: get_s(item, "name").unwrap_or_default(),
         secret_hash: get_s(item, "secret_hash")?,
+        previous_secret: match item.get("previous_secret_hash") {
+            None => None,
+            Some(_) => Some(PreviousSecret {
+                hash: get_s(item, "previous_secret_hash")?,
+                retire_at: get_n(item, "previous_secret_retire_at")?,
+            }),
+        },
         enabled: item
             .get("enabled")
             .and_then(|v| v.as_bool().ok())
@@ -159,6 +172,17 @@ impl ClientStore for DynamoClientStore {
         if let Some(v) = &u.secret_hash {
             set.push(("secret_hash", s(v)));
         }
+        match &u.previous_secret {
+            Some(Some(p)) => {
+                set.push(("previous_secret_hash", s(&p.hash)));
+                match p.retire_at {
+                    Some(t) => set.push(("previous_secret_retire_at", n(t))),
+                    None => remove.push("previous_secret_retire_at"),
+                }
+            }
+            Some(None) => remove.extend(["previous_secret_hash", "previous_secret_retire_at"]),
+            None => {}
+        }
         if let Some(v) = u.enabled {
             set.push(("enabled", AttributeValue::Bool(v)));
         }
@@ -241,6 +265,7 @@ mod tests {
             client_id: "c1".into(),
             name: "Demo".into(),
             secret_hash: "sha256:x".into(),
+            previous_secret: None,
             enabled: true,
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             allowed_scopes: Scopes::parse("a b").unwrap(),
