@@ -40,6 +40,7 @@ pub fn update_fields(u: &ClientUpdate) -> Vec<&'static str> {
     [
         ("name", u.name.is_some()),
         ("secret", u.secret_hash.is_some()),
+        ("previous_secret", u.previous_secret.is_some()),
         ("enabled", u.enabled.is_some()),
         ("grant_types", u.grant_types.is_some()),
         ("scopes", u.allowed_scopes.is_some()),

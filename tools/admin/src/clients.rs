@@ -275,7 +275,7 @@ pub(crate) async fn retire_client_secret(client: ClientId) -> anyhow::Result<()>
         previous_secret: Some(None),
         ..ClientUpdate::default()
     };
-    change(&client, &update).await?;
+    change(&client, &update, "retire_client_secret").await?;
     if current.previous_secret.is_some() {
         println!("client {}: the previous secret no longer works", client.id);
     } else {
