@@ -49,7 +49,7 @@ impl TokenService {
             Rotation::Rotated => Ok(TokenResponse {
                 access_token: access.token,
                 expires_in: access.expires_in,
-                refresh_token: refresh,
+                refresh_token: Some(refresh),
                 scope,
             }),
             Rotation::Refused => {
