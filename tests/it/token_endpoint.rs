@@ -110,7 +110,7 @@ async fn discovery_documents_are_published() {
     assert_eq!(m.json["token_endpoint"], served.token_url().as_str());
     assert_eq!(
         m.json["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token"])
+        serde_json::json!(["password", "refresh_token", "client_credentials"])
     );
     assert_eq!(m.json["revocation_endpoint"], served.revoke_url().as_str());
     let set = jwks(&served).await;
