@@ -6,17 +6,30 @@ use serde_json::Map;
 
 use super::{TokenRequest, TokenResponse, TokenService};
 use crate::access_token::AccessTokenClaims;
-use crate::client::Client;
-use crate::error::{Internal, TokenError};
+use crate::client::{Client, GrantType};
+use crate::error::{ErrorCode, Internal, OAuthError, TokenError};
 use crate::scope::Scopes;
 
 impl TokenService {
     /// `sub` is the client's own id (RFC 9068 §2.2); the scope rules are the password grant's.
+    /// A record that also allows a user grant (written past the admin CLI's rules) is refused:
+    /// its `sub` could then be a user's as well as the machine's.
     pub(super) fn client_credentials_grant(
         &self,
         client: &Client,
         req: &TokenRequest,
     ) -> Result<TokenResponse, TokenError> {
+        if client
+            .grant_types
+            .iter()
+            .any(|g| *g != GrantType::ClientCredentials)
+        {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "client_credentials is allowed only to a client with no other grant",
+            )
+            .into());
+        }
         let scope = Scopes::resolve(
             req.param("scope"),
             &client.allowed_scopes,

@@ -106,6 +106,30 @@ async fn only_clients_allowed_the_grant_may_use_it_and_only_with_their_secret() 
     assert_eq!(f.verifier.calls(), 0);
 }
 
+#[tokio::test]
+async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
+    // The admin CLI never writes such a record; one written by hand is still refused.
+    let f = fixture().await;
+    let mixed = client::Client {
+        client_id: "mixed".into(),
+        name: "mixed".into(),
+        secret_hash: Secret::new("mixed-secret").hash(),
+        enabled: true,
+        grant_types: vec![GrantType::Password, GrantType::ClientCredentials],
+        allowed_scopes: Scopes::parse("read").unwrap(),
+        default_scopes: Scopes::parse("read").unwrap(),
+        access_token_ttl: None,
+        refresh_token_ttl: None,
+        refresh_family_ttl: None,
+        created_at: 0,
+    };
+    f.service.clients.create(&mixed).await.unwrap();
+    assert_eq!(
+        code(&f, req("mixed", "mixed-secret", &cc(None))).await,
+        Some(ErrorCode::UnauthorizedClient)
+    );
+}
+
 #[test]
 fn the_grant_is_served_and_named_in_the_one_list() {
     assert!(GrantType::ALL.contains(&GrantType::ClientCredentials));
