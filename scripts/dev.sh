@@ -17,6 +17,8 @@ AUTH_PORT="${AUTH_PORT:-9001}"
 DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
 DEMO_CLIENT_ID=demo-client
 DEMO_CLIENT_SECRET=demo-secret-for-local-development-only
+DEMO_SERVICE_ID=demo-service # a machine client: client_credentials only, no user
+DEMO_SERVICE_SECRET=demo-service-secret-for-local-development-only
 # The authorizer's route rules: the scopes each route needs; any other route is refused.
 ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
 UNLISTED_ROUTES=deny
@@ -57,6 +59,9 @@ target/debug/tollgate-admin create-tables
 printf '%s' "$DEMO_CLIENT_SECRET" | target/debug/tollgate-admin create-client --if-not-exists \
   --id "$DEMO_CLIENT_ID" --name "Demo client" --secret-stdin \
   --scopes "profile orders:read orders:write" --default-scopes "profile orders:read"
+printf '%s' "$DEMO_SERVICE_SECRET" | target/debug/tollgate-admin create-client --if-not-exists \
+  --id "$DEMO_SERVICE_ID" --name "Demo service" --secret-stdin --grant-types client_credentials \
+  --scopes "orders:read" --default-scopes "orders:read"
 [[ -f "$DEV/signing-key.pem" ]] || target/debug/tollgate-admin generate-key --out "$DEV/signing-key.pem"
 target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" | write_private "$DEV/jwks.json"
 
@@ -113,6 +118,10 @@ cat <<EOF2
   A wrong password (invalid_grant), and an auth endpoint that is too slow (503):
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=demo -d password=wrong $BASE/token
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=slow -d password=demo-password $BASE/token
+
+  A token for the demo service (a machine client: client_credentials, sub is its client id,
+  no refresh token; it authenticates again when the token expires):
+    curl -s -u $DEMO_SERVICE_ID:$DEMO_SERVICE_SECRET -d grant_type=client_credentials $BASE/token
 
   Refresh (paste the refresh_token from above; each one works once), and revoke its family:
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=refresh_token -d refresh_token=PASTE_REFRESH_TOKEN $BASE/token

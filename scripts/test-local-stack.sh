@@ -119,6 +119,7 @@ dev() {
   for secret in AKIADEVELOPERSOWNKEY developers-own-secret-key developers-own-session-token developers-profile; do
     check "no dev file holds the developer's $secret" bash -c '! grep -rq -- "$1" "$2"' _ "$secret" "$dir/dev"
   done
+  demo_service "$out"
   listeners 3 "$pid"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
@@ -126,6 +127,16 @@ dev() {
     check "port $port is closed after make dev stopped" bash -c '! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null' _ "$port"
   done
   rm -rf "$dir"
+}
+
+# The machine client's curl line that make dev prints works as printed: a token for
+# demo-service with scope orders:read and no refresh token (RFC 6749 §4.4.3).
+demo_service() {
+  local line
+  line="$(grep -m1 -- '-u demo-service:demo-service-secret-for-local-development-only -d grant_type=client_credentials ' "$1" | sed 's/^ *//')"
+  check "make dev printed the demo service's curl line" test -n "$line"
+  check "the demo service's curl line gets a token with scope orders:read and no refresh token" \
+    bash -c 'r="$(eval "$1")"; [[ "$r" == *"\"access_token\":\"ey"* && "$r" == *"\"scope\":\"orders:read\""* && "$r" != *refresh_token* ]] || { echo "$r" >&2; false; }' _ "$line"
 }
 
 case "${1:-}" in

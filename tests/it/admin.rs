@@ -329,6 +329,49 @@ async fn cli_manages_a_client_through_its_whole_life() {
     assert!(e.contains("no client my-app"), "{e}");
 }
 
+/// The machine client `make dev` creates (scripts/dev.sh), and the rule that keeps
+/// client_credentials apart from the user grants; a client that names no grants gets the user
+/// grants only.
+#[tokio::test]
+async fn cli_creates_machine_clients_apart_from_user_clients() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = DynamoClientStore::new(db.clone(), &t.clients);
+    let table = t.clients.as_str();
+    let args = [
+        "create-client",
+        "--id",
+        "svc",
+        "--grant-types",
+        "client_credentials",
+        "--scopes",
+        "orders:read",
+        "--default-scopes",
+        "orders:read",
+    ];
+    stdout(&admin(table, &args));
+    let svc = store.get("svc").await.unwrap().unwrap();
+    assert_eq!(svc.grant_types, [GrantType::ClientCredentials]);
+    stdout(&admin(table, &["create-client", "--id", "app"]));
+    let app = store.get("app").await.unwrap().unwrap();
+    assert_eq!(
+        app.grant_types,
+        [GrantType::Password, GrantType::RefreshToken]
+    );
+    let mixed = "password,client_credentials";
+    for args in [
+        &["create-client", "--id", "both", "--grant-types", mixed][..],
+        &["update-client", "--id", "app", "--grant-types", mixed][..],
+        &["update-client", "--id", "svc", "--grant-types", mixed][..],
+    ] {
+        let e = error(&admin(table, args));
+        assert!(e.contains("cannot be combined"), "{args:?}: {e}");
+    }
+    assert_eq!(store.get("both").await.unwrap(), None);
+    assert_eq!(store.get("app").await.unwrap(), Some(app));
+    assert_eq!(store.get("svc").await.unwrap(), Some(svc));
+}
+
 #[tokio::test]
 async fn cli_errors_say_what_to_do() {
     let db = dynamo().await;

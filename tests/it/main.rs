@@ -9,6 +9,7 @@ mod attacks_served;
 mod auth_endpoint;
 mod authorizer;
 mod authorizer_variants;
+mod client_credentials;
 mod client_secrets;
 mod contract;
 mod docs;

@@ -1,5 +1,6 @@
 //! A real OAuth client library that no one here wrote gets a token: the `oauth2` crate's
-//! resource-owner password exchange, with both of its client authentication styles.
+//! resource-owner password exchange, with both of its client authentication styles, and its
+//! client-credentials exchange.
 
 use oauth2::basic::BasicClient;
 use oauth2::{
@@ -107,5 +108,51 @@ async fn oauth2_crate_refresh_exchange_rotates() {
             )
         }
         other => panic!("reusing a rotated token must be invalid_grant, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn oauth2_crate_client_credentials_exchange() {
+    let served = Served::from_env();
+    let (id, secret) = crate::client_credentials::machine()
+        .create(&dynamo().await, &served.clients_table)
+        .await;
+    for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
+        let client = BasicClient::new(ClientId::new(id.clone()))
+            .set_client_secret(ClientSecret::new(secret.clone()))
+            .set_auth_type(auth.clone())
+            .set_token_uri(TokenUrl::new(served.token_url()).unwrap());
+        let token = client
+            .exchange_client_credentials()
+            .add_scope(Scope::new("orders:write".into()))
+            .request_async(&send)
+            .await
+            .unwrap_or_else(|e| panic!("oauth2 client_credentials ({auth:?}) failed: {e:?}"));
+        assert!(token.refresh_token().is_none(), "RFC 6749 §4.4.3");
+        assert_eq!(token.expires_in().map(|d| d.as_secs()), Some(900));
+        let scopes: Vec<_> = token
+            .scopes()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(scopes, ["orders:write"]);
+        let claims = crate::token_endpoint::verify(&served, token.access_token().secret()).await;
+        assert_eq!(claims["sub"], id.as_str());
+        assert_eq!(claims["client_id"], id.as_str());
+    }
+    let wrong = BasicClient::new(ClientId::new(id))
+        .set_client_secret(ClientSecret::new("not-the-secret".into()))
+        .set_token_uri(TokenUrl::new(served.token_url()).unwrap());
+    match wrong
+        .exchange_client_credentials()
+        .request_async(&send)
+        .await
+    {
+        Err(oauth2::RequestTokenError::ServerResponse(r)) => assert_eq!(
+            r.error(),
+            &oauth2::basic::BasicErrorResponseType::InvalidClient
+        ),
+        other => panic!("a wrong secret must be invalid_client, got {other:?}"),
     }
 }

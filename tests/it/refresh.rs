@@ -391,7 +391,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
         ]))
         .await
         .unwrap();
-    let presented = first.refresh_token.expose().to_owned();
+    let presented = first.refresh_token.unwrap().expose().to_owned();
     let barrier = Arc::new(Barrier::new(N));
     let tasks: Vec<_> = (0..N)
         .map(|_| {
@@ -412,7 +412,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
     let mut winners = Vec::new();
     for task in tasks {
         match task.await.unwrap() {
-            Ok(resp) => winners.push(resp.refresh_token),
+            Ok(resp) => winners.push(resp.refresh_token.unwrap()),
             Err(e) => assert_eq!(
                 e.code,
                 tollgate_common::ErrorCode::InvalidGrant,

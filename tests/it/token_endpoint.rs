@@ -110,7 +110,7 @@ async fn discovery_documents_are_published() {
     assert_eq!(m.json["token_endpoint"], served.token_url().as_str());
     assert_eq!(
         m.json["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token"])
+        serde_json::json!(["password", "refresh_token", "client_credentials"])
     );
     assert_eq!(m.json["revocation_endpoint"], served.revoke_url().as_str());
     let set = jwks(&served).await;
@@ -270,14 +270,21 @@ async fn grant_not_allowed_for_the_client_is_unauthorized_client() {
 
 #[tokio::test]
 async fn unknown_grant_type_is_unsupported_grant_type() {
+    // client_credentials is served now (tests/it/client_credentials.rs); these are not.
     let (served, id, secret) = client(ClientSpec::default()).await;
-    let a = post_token(
-        &served.token_url(),
-        Some((&id, &secret)),
-        &[("grant_type", "client_credentials")],
-    )
-    .await;
-    a.assert_error(400, "unsupported_grant_type");
+    for unknown in [
+        "authorization_code",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "Client_Credentials",
+    ] {
+        let a = post_token(
+            &served.token_url(),
+            Some((&id, &secret)),
+            &[("grant_type", unknown)],
+        )
+        .await;
+        a.assert_error(400, "unsupported_grant_type");
+    }
 }
 
 const WRONG: &str = "the username or password is wrong";

@@ -14,17 +14,24 @@ pub enum GrantType {
     Password,
     #[serde(rename = "refresh_token")]
     RefreshToken,
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
 }
 
 impl GrantType {
     /// Every grant Tollgate serves: the metadata document, the token function and the admin
     /// CLI all read this one list.
-    pub const ALL: [Self; 2] = [Self::Password, Self::RefreshToken];
+    pub const ALL: [Self; 3] = [Self::Password, Self::RefreshToken, Self::ClientCredentials];
+
+    /// What a new client may use unless it names its grants: the user grants. A machine client
+    /// (`client_credentials`) is always asked for by name.
+    pub const DEFAULT: [Self; 2] = [Self::Password, Self::RefreshToken];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
         }
     }
 
@@ -58,8 +65,8 @@ pub struct Client {
 }
 
 impl Client {
-    /// A new client record: enabled, with `settings` applied, allowed every grant unless
-    /// `settings` names some, and checked against the record's rules.
+    /// A new client record: enabled, with `settings` applied, allowed the user grants
+    /// ([`GrantType::DEFAULT`]) unless `settings` names some, and checked against the record's rules.
     pub fn create(
         client_id: &str,
         secret_hash: String,
@@ -72,7 +79,7 @@ impl Client {
             secret_hash,
             previous_secret: None,
             enabled: true,
-            grant_types: GrantType::ALL.to_vec(),
+            grant_types: GrantType::DEFAULT.to_vec(),
             allowed_scopes: Scopes::default(),
             default_scopes: Scopes::default(),
             access_token_ttl: None,
@@ -102,6 +109,9 @@ impl Client {
         }
         if self.grant_types.is_empty() {
             return Err(ClientRuleError::NoGrantTypes);
+        }
+        if self.allows(GrantType::ClientCredentials) && self.grant_types.len() > 1 {
+            return Err(ClientRuleError::MachineClientMixed);
         }
         if !self.default_scopes.is_subset_of(&self.allowed_scopes) {
             return Err(ClientRuleError::DefaultScopesOutside);
@@ -173,8 +183,12 @@ pub fn is_valid_client_id(id: &str) -> bool {
 pub enum ClientRuleError {
     #[error("a client_id is 1 to 128 letters, digits, '-', '_' or '.'")]
     BadId,
-    #[error("a client needs at least one grant type (password, refresh_token)")]
+    #[error("a client needs at least one grant type (password, refresh_token, client_credentials)")]
     NoGrantTypes,
+    /// A token whose `sub` is its own `client_id` then always means a machine client, never a
+    /// user who happens to have that id.
+    #[error("client_credentials cannot be combined with other grant types: use a separate client")]
+    MachineClientMixed,
     #[error("the default scopes must be within the allowed scopes")]
     DefaultScopesOutside,
     #[error("the {0} lifetime must be greater than 0 (or the deployment's default)")]
@@ -303,6 +317,24 @@ mod rule_tests {
             no_grants.apply_to(&client()).check(),
             Err(ClientRuleError::NoGrantTypes)
         );
+        for mixed in [
+            vec![GrantType::ClientCredentials, GrantType::Password],
+            vec![GrantType::RefreshToken, GrantType::ClientCredentials],
+        ] {
+            let u = ClientUpdate {
+                grant_types: Some(mixed),
+                ..ClientUpdate::default()
+            };
+            assert_eq!(
+                u.apply_to(&client()).check(),
+                Err(ClientRuleError::MachineClientMixed)
+            );
+        }
+        let machine = ClientUpdate {
+            grant_types: Some(vec![GrantType::ClientCredentials]),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(machine.apply_to(&client()).check(), Ok(()));
         let zero = ClientUpdate {
             refresh_token_ttl: Some(Some(0)),
             ..ClientUpdate::default()

@@ -78,15 +78,17 @@ pub fn error_with_status(
     resp
 }
 
-/// RFC 6749 §5.1.
+/// RFC 6749 §5.1; `refresh_token` only when the grant issued one (not client_credentials).
 pub fn success(t: &TokenResponse) -> Response<Body> {
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "access_token": t.access_token,
         "token_type": "Bearer",
         "expires_in": t.expires_in,
-        "refresh_token": t.refresh_token.expose(),
         "scope": t.scope.to_string(),
     });
+    if let Some(refresh) = &t.refresh_token {
+        body["refresh_token"] = refresh.expose().into();
+    }
     json(StatusCode::OK, body.to_string(), "no-store")
 }
 

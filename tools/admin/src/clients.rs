@@ -45,7 +45,8 @@ pub(crate) struct ClientSettings {
     /// Space-separated scopes granted when a request names none (must be within --scopes).
     #[arg(long)]
     default_scopes: Option<String>,
-    /// Comma-separated grant types the client may use: password, refresh_token.
+    /// Comma-separated grant types the client may use: password, refresh_token (the default
+    /// both), or client_credentials alone (a machine client).
     #[arg(long, value_delimiter = ',')]
     grant_types: Option<Vec<String>>,
     /// Access-token lifetime in seconds for this client, or `default` for the deployment's.

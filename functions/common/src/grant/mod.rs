@@ -1,7 +1,9 @@
 //! The token endpoint's rules (RFC 6749 §4.3, §5): which checks run in which order, and what a
-//! successful grant issues. One file per grant (`password`, `refresh`); revocation is
+//! successful grant issues. One file per grant (`password`, `refresh`, `client_credentials`);
+//! revocation is
 //! `crate::revoke`. The handler only translates HTTP to a `TokenRequest` and back.
 
+mod client_credentials;
 mod password;
 mod refresh;
 #[cfg(test)]
@@ -70,7 +72,8 @@ impl TokenRequest {
 pub struct TokenResponse {
     pub access_token: String,
     pub expires_in: u64,
-    pub refresh_token: Secret,
+    /// None for `client_credentials` (RFC 6749 §4.4.3): the client authenticates again instead.
+    pub refresh_token: Option<Secret>,
     pub scope: Scopes,
 }
 
@@ -155,6 +158,7 @@ impl TokenService {
         match grant {
             GrantType::Password => self.password_grant(&client, req, deadline).await,
             GrantType::RefreshToken => self.refresh_grant(&client, req, deadline).await,
+            GrantType::ClientCredentials => self.client_credentials_grant(&client, req),
         }
     }
 
@@ -267,7 +271,7 @@ impl TokenService {
         Ok(TokenResponse {
             access_token: access.token,
             expires_in: access.expires_in,
-            refresh_token: refresh,
+            refresh_token: Some(refresh),
             scope: family.grant.scope,
         })
     }

@@ -54,7 +54,7 @@ impl TokenService {
                 Ok(TokenResponse {
                     access_token: access.token,
                     expires_in: access.expires_in,
-                    refresh_token: refresh,
+                    refresh_token: Some(refresh),
                     scope,
                 })
             }

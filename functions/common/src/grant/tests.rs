@@ -7,6 +7,8 @@ use crate::lockout::{Reservation, lockout_key};
 use crate::password::{PasswordCheck, VerifiedUser};
 use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
+mod client_credentials;
+
 struct Fixture {
     service: TokenService,
     verifier: Arc<MemoryVerifier>,
@@ -36,6 +38,12 @@ async fn fixture() -> Fixture {
         mk("other", "other-secret", true, both),
         mk("off", "off-secret", false, vec![GrantType::Password]),
         mk("norop", "norop-secret", true, vec![GrantType::RefreshToken]),
+        mk(
+            "svc",
+            "svc-secret",
+            true,
+            vec![GrantType::ClientCredentials],
+        ),
     ] {
         clients.create(&client).await.unwrap();
     }
@@ -124,7 +132,7 @@ async fn password_grant_issues_tokens_with_default_scope_and_allowed_details() {
     assert_eq!(resp.expires_in, 900);
     let tokens = f.refresh.tokens.lock().unwrap();
     assert_eq!(tokens.len(), 1);
-    let t = &tokens[&resp.refresh_token.hash()];
+    let t = &tokens[&resp.refresh_token.as_ref().unwrap().hash()];
     assert_eq!(t.grant.sub, "u-1");
     assert_eq!(
         serde_json::Value::Object(t.grant.details.clone()),
@@ -493,7 +501,7 @@ fn requests_and_responses_redact_themselves_in_debug() {
     let resp = TokenResponse {
         access_token: "eyJ.access.token".into(),
         expires_in: 1,
-        refresh_token: Secret::new("refresh-value"),
+        refresh_token: Some(Secret::new("refresh-value")),
         scope: Scopes::default(),
     };
     let shown = format!("{resp:?}");
@@ -536,10 +544,12 @@ const APP: (&str, &str) = ("app", "app-secret");
 async fn refresh_rotates_and_the_old_token_stops_working() {
     let f = fixture().await;
     let first = login(&f, None).await;
-    let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+    let second = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
     assert_ne!(first.refresh_token, second.refresh_token);
     assert_eq!(second.scope.to_string(), "read");
-    let again = refresh(&f, APP, &first.refresh_token, None)
+    let again = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
         .await
         .unwrap_err();
     assert_eq!(again.code, ErrorCode::InvalidGrant);
@@ -549,18 +559,22 @@ async fn refresh_rotates_and_the_old_token_stops_working() {
 async fn rotated_refresh_token_reuse_revokes_family() {
     let f = fixture().await;
     let first = login(&f, None).await;
-    let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
-    let third = refresh(&f, APP, &second.refresh_token, None).await.unwrap();
+    let second = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
+    let third = refresh(&f, APP, second.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
     // The thief replays the first token: the newest token of the family dies with it.
     assert_eq!(
-        refresh(&f, APP, &first.refresh_token, None)
+        refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
             .await
             .unwrap_err()
             .code,
         ErrorCode::InvalidGrant
     );
     assert_eq!(
-        refresh(&f, APP, &third.refresh_token, None)
+        refresh(&f, APP, third.refresh_token.as_ref().unwrap(), None)
             .await
             .unwrap_err()
             .code,
@@ -568,39 +582,66 @@ async fn rotated_refresh_token_reuse_revokes_family() {
     );
     // Other families are untouched.
     let other = login(&f, None).await;
-    assert!(refresh(&f, APP, &other.refresh_token, None).await.is_ok());
+    assert!(
+        refresh(&f, APP, other.refresh_token.as_ref().unwrap(), None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn refresh_token_of_another_client_is_invalid_grant_and_stays_usable() {
     let f = fixture().await;
     let first = login(&f, None).await;
-    let err = refresh(&f, ("other", "other-secret"), &first.refresh_token, None)
-        .await
-        .unwrap_err();
+    let err = refresh(
+        &f,
+        ("other", "other-secret"),
+        first.refresh_token.as_ref().unwrap(),
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidGrant);
-    assert!(refresh(&f, APP, &first.refresh_token, None).await.is_ok());
+    assert!(
+        refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn refresh_scope_may_narrow_but_never_widen() {
     let f = fixture().await;
     let first = login(&f, Some("read write")).await;
-    let narrow = refresh(&f, APP, &first.refresh_token, Some("write"))
-        .await
-        .unwrap();
+    let narrow = refresh(
+        &f,
+        APP,
+        first.refresh_token.as_ref().unwrap(),
+        Some("write"),
+    )
+    .await
+    .unwrap();
     assert_eq!(narrow.scope.to_string(), "write");
     // The successor keeps the original scope (RFC 6749 §6).
-    let back = refresh(&f, APP, &narrow.refresh_token, None).await.unwrap();
+    let back = refresh(&f, APP, narrow.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
     assert_eq!(back.scope.to_string(), "read write");
 
     let reader = login(&f, Some("read")).await;
-    let err = refresh(&f, APP, &reader.refresh_token, Some("read write"))
-        .await
-        .unwrap_err();
+    let err = refresh(
+        &f,
+        APP,
+        reader.refresh_token.as_ref().unwrap(),
+        Some("read write"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidScope);
     assert!(
-        refresh(&f, APP, &reader.refresh_token, None).await.is_ok(),
+        refresh(&f, APP, reader.refresh_token.as_ref().unwrap(), None)
+            .await
+            .is_ok(),
         "a refused scope does not use the token"
     );
 }
@@ -611,7 +652,7 @@ async fn expired_refresh_token_and_expired_family_are_invalid_grant() {
     let first = login(&f, None).await;
     f.clock.advance(3600);
     assert_eq!(
-        refresh(&f, APP, &first.refresh_token, None)
+        refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
             .await
             .unwrap_err()
             .code,
@@ -620,13 +661,14 @@ async fn expired_refresh_token_and_expired_family_are_invalid_grant() {
 
     // Rotating keeps the family alive only until its absolute end (7200 s).
     let f = fixture().await;
-    let mut current = login(&f, None).await.refresh_token;
+    let mut current = login(&f, None).await.refresh_token.unwrap();
     for _ in 0..3 {
         f.clock.advance(2000);
         current = refresh(&f, APP, &current, None)
             .await
             .unwrap()
-            .refresh_token;
+            .refresh_token
+            .unwrap();
     }
     f.clock.advance(1201);
     assert_eq!(
@@ -644,19 +686,25 @@ async fn a_recreated_client_does_not_inherit_old_refresh_tokens() {
     f.clock.advance(10);
     client.created_at = f.clock.now();
     f.service.clients.create(&client).await.unwrap();
-    let err = refresh(&f, APP, &first.refresh_token, None)
+    let err = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidGrant);
     let fresh = login(&f, None).await;
-    assert!(refresh(&f, APP, &fresh.refresh_token, None).await.is_ok());
+    assert!(
+        refresh(&f, APP, fresh.refresh_token.as_ref().unwrap(), None)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn refresh_carries_the_same_user_details() {
     let f = fixture().await;
     let first = login(&f, None).await;
-    let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+    let second = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
     let claims = |t: &str| -> serde_json::Value {
         let payload = t.split('.').nth(1).unwrap();
         use base64::Engine;
@@ -688,21 +736,26 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
     f.service
         .revoke(&revoke(
             ("other", "other-secret"),
-            first.refresh_token.expose().into(),
+            first.refresh_token.as_ref().unwrap().expose().into(),
         ))
         .await
         .unwrap();
-    let second = refresh(&f, APP, &first.refresh_token, None).await.unwrap();
+    let second = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
     f.service
         .revoke(&revoke(APP, "no-such-token".into()))
         .await
         .unwrap();
     f.service
-        .revoke(&revoke(APP, second.refresh_token.expose().into()))
+        .revoke(&revoke(
+            APP,
+            second.refresh_token.as_ref().unwrap().expose().into(),
+        ))
         .await
         .unwrap();
     assert_eq!(
-        refresh(&f, APP, &second.refresh_token, None)
+        refresh(&f, APP, second.refresh_token.as_ref().unwrap(), None)
             .await
             .unwrap_err()
             .code,
