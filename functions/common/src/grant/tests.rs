@@ -7,6 +7,8 @@ use crate::lockout::{Reservation, lockout_key};
 use crate::password::{PasswordCheck, VerifiedUser};
 use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
+mod store_failures;
+
 struct Fixture {
     service: TokenService,
     verifier: Arc<MemoryVerifier>,
