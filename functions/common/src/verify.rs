@@ -112,6 +112,9 @@ struct Key {
 
 pub struct AccessTokenVerifier {
     keys: HashMap<String, Key>,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`, checked here (not by jsonwebtoken)
+    /// so that the time of the check can be given.
+    leeway: u64,
 }
 
 impl fmt::Debug for AccessTokenVerifier {
@@ -170,8 +173,9 @@ impl AccessTokenVerifier {
             validation.set_issuer(&[&cfg.issuer]);
             validation.set_audience(&[&cfg.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.leeway = cfg.leeway;
-            validation.validate_nbf = true;
+            // exp and nbf are checked by `check_times` against the given time.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
             keys.insert(
                 kid,
                 Key {
@@ -183,11 +187,19 @@ impl AccessTokenVerifier {
         if keys.is_empty() {
             return Err(VerifierSetupError::NoKeys);
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            leeway: cfg.leeway,
+        })
     }
 
-    /// Checks a bare token (no `Bearer ` prefix).
+    /// Checks a bare token (no `Bearer ` prefix) at the system clock's time.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, Rejection> {
+        self.verify_at(token, jsonwebtoken::get_current_timestamp())
+    }
+
+    /// Checks a bare token as of `now` (seconds since the epoch).
+    pub fn verify_at(&self, token: &str, now: u64) -> Result<VerifiedToken, Rejection> {
         if token.is_empty() {
             return Err(Rejection::Missing);
         }
@@ -214,6 +226,11 @@ impl AccessTokenVerifier {
             jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &key.validation)
                 .map_err(|e| classify(e.kind()))?;
         let claims = data.claims;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or(Rejection::MissingClaim)?;
+        check_times(exp, claims.get("nbf"), now, self.leeway)?;
         let text = |k: &str| {
             claims
                 .get(k)
@@ -224,10 +241,6 @@ impl AccessTokenVerifier {
         let sub = text("sub")?;
         let client_id = text("client_id")?;
         let scope = Scopes::parse(&text("scope")?).map_err(|_| Rejection::MissingClaim)?;
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_u64)
-            .ok_or(Rejection::MissingClaim)?;
         // RFC 9068 §2.2 requires iat; jsonwebtoken does not check its presence.
         claims
             .get("iat")
@@ -246,17 +259,34 @@ impl AccessTokenVerifier {
     }
 }
 
+/// RFC 7519 §4.1.4–5 with `leeway` seconds of skew: a token is expired once `now` is past
+/// `exp + leeway`, and not yet valid while `now + leeway` is before `nbf`. An `nbf` that is not
+/// a whole number of seconds is malformed.
+fn check_times(exp: u64, nbf: Option<&Value>, now: u64, leeway: u64) -> Result<(), Rejection> {
+    if exp.saturating_add(leeway) < now {
+        return Err(Rejection::Expired);
+    }
+    if let Some(nbf) = nbf {
+        let nbf = nbf.as_u64().ok_or(Rejection::Malformed)?;
+        if nbf > now.saturating_add(leeway) {
+            return Err(Rejection::NotYetValid);
+        }
+    }
+    Ok(())
+}
+
 /// RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not
-/// understand. Tollgate understands none, so any `crit` member is refused.
+/// understand. Tollgate understands none, so any `crit` member is refused. A header that is not
+/// base64url JSON has no `crit` to find: it is left to the header parser to call malformed.
 fn has_crit(token: &str) -> bool {
     use base64::Engine;
     let Some(segment) = token.split('.').next() else {
-        return true;
+        return false;
     };
     let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment) else {
-        return true;
+        return false;
     };
-    serde_json::from_slice::<Map<String, Value>>(&bytes).map_or(true, |h| h.contains_key("crit"))
+    serde_json::from_slice::<Map<String, Value>>(&bytes).is_ok_and(|h| h.contains_key("crit"))
 }
 
 fn classify(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
@@ -274,101 +304,4 @@ fn classify(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::{SigningAlg, SigningKey, generate_pem};
-    use serde_json::json;
-
-    fn setup() -> (SigningKey, AccessTokenVerifier) {
-        let key = SigningKey::from_pem(
-            &generate_pem(SigningAlg::Es256).unwrap_or_default(),
-            SigningAlg::Es256,
-            Some("k1".into()),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
-        let verifier = AccessTokenVerifier::new(&jwks, &config()).unwrap_or_else(|e| panic!("{e}"));
-        (key, verifier)
-    }
-
-    fn config() -> VerifierConfig {
-        VerifierConfig {
-            issuer: "https://i".into(),
-            audience: "api".into(),
-            leeway: 0,
-            algorithms: vec![Algorithm::ES256],
-        }
-    }
-
-    /// A token signed by `key` with `extra` members in its protected header.
-    fn token(key: &SigningKey, extra: Value) -> String {
-        use base64::Engine;
-        let b64 =
-            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        let mut header = json!({"alg": "ES256", "typ": "at+jwt", "kid": "k1"});
-        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
-            header[k] = v;
-        }
-        let now = jsonwebtoken::get_current_timestamp();
-        let claims = json!({"iss": "https://i", "aud": "api", "sub": "u", "client_id": "c",
-            "scope": "a", "iat": now, "exp": now + 60});
-        let signing_input = format!("{}.{}", b64(&header), b64(&claims));
-        let sig = jsonwebtoken::crypto::sign(
-            signing_input.as_bytes(),
-            key.encoding_key(),
-            Algorithm::ES256,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        format!("{signing_input}.{sig}")
-    }
-
-    #[test]
-    fn a_well_formed_token_verifies() {
-        let (key, v) = setup();
-        assert!(v.verify(&token(&key, json!({}))).is_ok());
-    }
-
-    #[test]
-    fn crit_naming_any_extension_is_refused() {
-        let (key, v) = setup();
-        for crit in [
-            json!(["exp"]),
-            json!(["b64"]),
-            json!(["x-unknown"]),
-            json!([]),
-            json!("exp"),
-        ] {
-            let t = token(&key, json!({"crit": crit, "exp": 1, "b64": true}));
-            assert_eq!(
-                v.verify(&t).err(),
-                Some(Rejection::CriticalHeader),
-                "{crit}"
-            );
-        }
-    }
-
-    #[test]
-    fn symmetric_private_and_encryption_keys_stop_the_verifier_naming_the_key() {
-        let (key, _) = setup();
-        let public = serde_json::to_value(key.public_jwk()).unwrap_or_default();
-        let mut cases = vec![json!({"kty": "oct", "kid": "sym", "k": "c2VjcmV0", "alg": "HS256"})];
-        for (member, value) in [
-            ("d", json!("AAAA")),
-            ("use", json!("enc")),
-            ("key_ops", json!(["encrypt"])),
-        ] {
-            let mut k = public.clone();
-            k["kid"] = format!("bad-{member}").into();
-            k[member] = value;
-            cases.push(k);
-        }
-        for bad in cases {
-            let jwks = json!({ "keys": [public.clone(), bad.clone()] }).to_string();
-            let msg = AccessTokenVerifier::new(&jwks, &config())
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(msg.contains(&format!("key {}", bad["kid"])), "{bad}: {msg}");
-        }
-    }
-}
+mod tests;

@@ -112,3 +112,69 @@ pub fn json(status: StatusCode, body: String, cache: &'static str) -> Response<B
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause() -> Box<dyn std::error::Error + Send + Sync> {
+        Box::new(std::io::Error::other(
+            "table tollgate-refresh at 10.0.0.1 throttled",
+        ))
+    }
+
+    fn body(r: &Response<Body>) -> serde_json::Value {
+        match r.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
+            other => panic!("not a text body: {other:?}"),
+        }
+    }
+
+    /// Every dependency failure the grants report is a 503 with `Retry-After`, the RFC 6749
+    /// error `temporarily_unavailable`, and nothing of its cause.
+    #[test]
+    fn every_unavailable_store_is_503_with_retry_after_and_no_cause() {
+        let cases: Vec<fn() -> Unavailable> = vec![
+            || Unavailable::Deadline {
+                dependency: "refresh-token store",
+            },
+            || Unavailable::ClientStore(cause()),
+            || Unavailable::LockoutStore(cause()),
+            || Unavailable::AuthEndpoint(cause()),
+            || Unavailable::RefreshStore(cause()),
+            || Unavailable::NewFamily(cause()),
+        ];
+        for make in cases {
+            let what = format!("{:?}", make());
+            for basic in [false, true] {
+                let (resp, oauth) = token_error(&TokenError::Unavailable(make()), basic);
+                assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+                assert_eq!(
+                    resp.headers().get("retry-after").map(HeaderValue::as_bytes),
+                    Some(&b"5"[..]),
+                    "{what}"
+                );
+                assert!(resp.headers().get("www-authenticate").is_none(), "{what}");
+                assert_eq!(oauth.code.as_str(), "temporarily_unavailable");
+                let b = body(&resp);
+                assert_eq!(b["error"], "temporarily_unavailable", "{what}");
+                let text = b.to_string();
+                assert!(
+                    !text.contains("throttled") && !text.contains("10.0.0.1"),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_503_carries_retry_after() {
+        let rejected = TokenError::Rejected(OAuthError::invalid_grant("no"));
+        let internal = TokenError::Internal(Internal::Signing(cause()));
+        for (e, status) in [(rejected, 400), (internal, 500)] {
+            let (resp, _) = token_error(&e, false);
+            assert_eq!(resp.status().as_u16(), status);
+            assert!(resp.headers().get("retry-after").is_none(), "{status}");
+        }
+    }
+}

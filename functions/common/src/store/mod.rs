@@ -7,5 +7,8 @@
 pub mod contract;
 #[cfg(feature = "aws")]
 pub mod dynamo;
+/// An adapter wrapper that fails the calls a test names (tests only).
+#[cfg(any(test, feature = "testkit"))]
+pub mod failing;
 pub mod memory;
 pub mod tables;
