@@ -51,7 +51,8 @@ async fn every_change_the_admin_cli_makes_is_audited_with_its_actor_and_no_secre
     let expected = serde_json::json!([
         ["create_client", ["scopes", "secret"]],
         ["update_client", ["name"]],
-        ["rotate_client_secret", ["secret"]],
+        // A rotation without --keep-old also drops any kept previous secret.
+        ["rotate_client_secret", ["secret", "previous_secret"]],
         ["disable_client", ["enabled"]],
         ["delete_client", []],
     ]);
