@@ -10,6 +10,7 @@
 //! IAM cannot canonicalise, so those spellings are *refused* (never allowed), by the fresh
 //! decision and by Deny patterns in the policy alike (see [`REFUSED_PATTERNS`]).
 
+use std::sync::LazyLock;
 use tollgate_common::scope::Scopes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +200,17 @@ pub fn refusal(path: &str, case: PathCase) -> Option<&'static str> {
 /// IAM resource patterns, to follow `{api}/{stage}/`, that match exactly the method-and-path
 /// tails ([`refusal`]) refuses. The method never contains `/`, so each pattern's first `/`
 /// lies in the path; a path always starts with `/`.
-pub fn refused_patterns(case: PathCase) -> Vec<String> {
+pub fn refused_patterns(case: PathCase) -> &'static [String] {
+    // Built once per process, not per decision: the list depends only on the case mode.
+    static EXACT: LazyLock<Vec<String>> = LazyLock::new(|| build_refused_patterns(PathCase::Exact));
+    static LOWER: LazyLock<Vec<String>> = LazyLock::new(|| build_refused_patterns(PathCase::Lower));
+    match case {
+        PathCase::Exact => &EXACT,
+        PathCase::Lower => &LOWER,
+    }
+}
+
+fn build_refused_patterns(case: PathCase) -> Vec<String> {
     let mut p: Vec<String> = [
         "*//*", "*/*/", "*/./*", "*/.", "*/../*", "*/..", "*%*", "*\\*", "*;*",
     ]
