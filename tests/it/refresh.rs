@@ -9,14 +9,14 @@ use tokio::sync::Barrier;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::client::{ClientCredentials, GrantType};
 use tollgate_common::clock::SystemClock;
-use tollgate_common::store::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
-};
 use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
-use tollgate_common::store::memory::MemoryVerifier;
 use tollgate_common::secret::Secret;
+use tollgate_common::store::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
+};
+use tollgate_common::store::memory::MemoryVerifier;
 use tollgate_tests::{Answer, ClientSpec, Served, TestTables, create_tables, dynamo, post_token};
 
 struct Session {
