@@ -46,21 +46,35 @@ impl GrantType {
 }
 
 /// A confidential client, as stored. Only the hash of its secret is kept.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The serde mapping is the stored shape (the DynamoDB adapter reads and writes it with
+/// `serde_dynamo`): attribute names are the field names; a missing optional attribute reads as
+/// its default, and an unset lifetime is left out rather than stored as `NULL`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Client {
     pub client_id: String,
+    #[serde(default)]
     pub name: String,
     pub secret_hash: String,
     /// The secret being replaced during a rotation, still accepted until it is retired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<PreviousSecret>,
+    #[serde(default)]
     pub enabled: bool,
+    #[serde(default)]
     pub grant_types: Vec<GrantType>,
+    #[serde(default)]
     pub allowed_scopes: Scopes,
+    #[serde(default)]
     pub default_scopes: Scopes,
     /// Overrides of the deployment's lifetimes, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<u64>,
+    #[serde(default)]
     pub created_at: u64,
 }
 
@@ -148,10 +162,12 @@ impl Client {
 
 /// A client's second secret during a rotation (`rotate-client-secret --keep-old`): the hash of
 /// the secret being replaced, accepted beside the new one until an operator retires it or
-/// `retire_at` (seconds since the epoch) passes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `retire_at` (seconds since the epoch) passes. Stored as one map attribute,
+/// `previous_secret: {hash, retire_at}`, so that dropping it is one `REMOVE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviousSecret {
     pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retire_at: Option<u64>,
 }
 
@@ -198,19 +214,32 @@ pub enum ClientRuleError {
 }
 
 /// Changes to a client record; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Serialized, it holds only the fields it names, under the attribute names of [`Client`]; a
+/// cleared lifetime (`Some(None)`) serializes as null, which the store turns into a removal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClientUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_hash: Option<String>,
     /// `Some(None)` drops the previous secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<Option<PreviousSecret>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_types: Option<Vec<GrantType>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_scopes: Option<Scopes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_scopes: Option<Scopes>,
     /// `Some(None)` returns the lifetime to the deployment's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<Option<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<Option<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<Option<u64>>,
 }
 

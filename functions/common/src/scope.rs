@@ -88,6 +88,22 @@ impl fmt::Display for Scopes {
     }
 }
 
+/// Stored as a list of strings (the DynamoDB client record keeps `L` of `S`); read back through
+/// [`Scopes::parse`], so a stored token that breaks RFC 6749 §3.3 is refused, not trusted.
+impl serde::Serialize for Scopes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scopes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let tokens = Vec::<String>::deserialize(d)?;
+        Scopes::parse(&tokens.join(" "))
+            .map_err(|_| serde::de::Error::custom("holds an invalid scope"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

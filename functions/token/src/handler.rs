@@ -18,6 +18,7 @@ use tracing::{debug, info, trace};
 use crate::form::{self, FormError};
 use crate::response::{error_response, error_with_status, json, revoked, success, token_error};
 use crate::state::AppState;
+use tollgate_common::grant::TokenRequest;
 
 /// What the request was, for the one log line it gets. Never holds a credential.
 #[derive(Debug, Default)]
@@ -191,22 +192,9 @@ async fn form_post(
     endpoint: FormEndpoint,
     outcome: &mut Outcome,
 ) -> Response<Body> {
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if !form::is_form(content_type) {
-        let e =
-            OAuthError::invalid_request("Content-Type must be application/x-www-form-urlencoded");
-        outcome.error = Some(e.code.as_str());
-        return error_response(&e, false);
-    }
-    let parsed = authorization(req).and_then(|authorization| {
-        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization))
-    });
-    let form_req = match parsed {
+    let form_req = match read_form(req, outcome) {
         Ok(r) => r,
-        Err(e) => return form_error(&e, outcome),
+        Err(resp) => return *resp,
     };
     // Only names Tollgate knows reach the log: never an arbitrary string a client sent.
     outcome.grant_type = form_req
@@ -240,6 +228,24 @@ async fn form_post(
         outcome.error = Some(oauth.code.as_str());
         resp
     })
+}
+
+/// The form-encoded request with its client credentials, or the error response that refuses it.
+fn read_form(req: &Request, outcome: &mut Outcome) -> Result<TokenRequest, Box<Response<Body>>> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !form::is_form(content_type) {
+        let e =
+            OAuthError::invalid_request("Content-Type must be application/x-www-form-urlencoded");
+        outcome.error = Some(e.code.as_str());
+        return Err(Box::new(error_response(&e, false)));
+    }
+    let parsed = authorization(req).and_then(|authorization| {
+        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization))
+    });
+    parsed.map_err(|e| Box::new(form_error(&e, outcome)))
 }
 
 /// The `Authorization` header, if any; one that is not visible ASCII is a Basic attempt gone

@@ -131,7 +131,10 @@ pub(crate) async fn create_client(
 pub(crate) async fn list_clients(json: bool, table: ClientsTable) -> anyhow::Result<()> {
     let clients = store(&table).await.list().await.map_err(store_error)?;
     if json {
-        let all: Vec<_> = clients.iter().map(client_json).collect();
+        let all = clients
+            .iter()
+            .map(client_json)
+            .collect::<anyhow::Result<Vec<_>>>()?;
         println!("{}", serde_json::to_string_pretty(&all)?);
     } else if clients.is_empty() {
         println!("no clients in {}", table.clients_table);
@@ -157,7 +160,7 @@ pub(crate) async fn list_clients(json: bool, table: ClientsTable) -> anyhow::Res
 pub(crate) async fn show_client(client: ClientId, json: bool) -> anyhow::Result<()> {
     let c = get(&client).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&client_json(&c))?);
+        println!("{}", serde_json::to_string_pretty(&client_json(&c)?)?);
     } else {
         print_client(&c);
     }
@@ -465,20 +468,22 @@ fn previous_secret(c: &Client) -> String {
     }
 }
 
-fn client_json(c: &Client) -> serde_json::Value {
-    serde_json::json!({
-        "client_id": c.client_id,
-        "name": c.name,
-        "enabled": c.enabled,
-        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "scopes": c.allowed_scopes.to_vec(),
-        "default_scopes": c.default_scopes.to_vec(),
-        "access_token_ttl": c.access_token_ttl,
-        "refresh_token_ttl": c.refresh_token_ttl,
-        "refresh_family_ttl": c.refresh_family_ttl,
-        "previous_secret": c.previous_secret.as_ref().map(|p| serde_json::json!({
-            "retire_at": p.retire_at,
-        })),
-        "created_at": c.created_at,
-    })
+/// The record as stored (its serde mapping, so a new field shows up here by itself), with no
+/// secret hash (the previous secret keeps only its `retire_at`), and with `allowed_scopes` under
+/// the name of its flag, `scopes`. An unset lifetime is absent, as in the table.
+fn client_json(c: &Client) -> anyhow::Result<serde_json::Value> {
+    let mut v = serde_json::to_value(c)?;
+    if let Some(fields) = v.as_object_mut() {
+        fields.retain(|k, _| !k.contains("secret") || k == "previous_secret");
+        if let Some(previous) = fields
+            .get_mut("previous_secret")
+            .and_then(|p| p.as_object_mut())
+        {
+            previous.retain(|k, _| k == "retire_at");
+        }
+        if let Some(scopes) = fields.remove("allowed_scopes") {
+            fields.insert("scopes".into(), scopes);
+        }
+    }
+    Ok(v)
 }

@@ -127,21 +127,31 @@ async fn answer(
             ));
         }
     }
-    let body = match Limited::new(req.into_body(), 16 * 1024).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return Ok(reply(
-                StatusCode::BAD_REQUEST,
-                r#"{"error":"unreadable body"}"#,
-            ));
-        }
-    };
-    let Ok(check) = serde_json::from_slice::<Check>(&body) else {
-        return Ok(reply(
+    match read_check(req).await {
+        Ok(check) => verdict(settings, &check).await,
+        Err(refusal) => Ok(refusal),
+    }
+}
+
+/// The JSON body `{username, password, client_id}`, or the 400 that refuses it.
+async fn read_check(req: Request<Incoming>) -> Result<Check, Response<Full<Bytes>>> {
+    let Ok(body) = Limited::new(req.into_body(), 16 * 1024).collect().await else {
+        return Err(reply(
             StatusCode::BAD_REQUEST,
-            r#"{"error":"expected {username, password, client_id}"}"#,
+            r#"{"error":"unreadable body"}"#,
         ));
     };
+    serde_json::from_slice::<Check>(&body.to_bytes()).map_err(|_| {
+        reply(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"expected {username, password, client_id}"}"#,
+        )
+    })
+}
+
+/// The answer for `check`: the user's scripted behaviour if it has one, else its claims for the
+/// right password and 401 otherwise.
+async fn verdict(settings: &Settings, check: &Check) -> Result<Response<Full<Bytes>>, Dropped> {
     let user = settings.users.iter().find(|u| u.username == check.username);
     if let Some(b) = user.and_then(|u| u.behaviour.as_ref()) {
         match b {

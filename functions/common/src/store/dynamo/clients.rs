@@ -1,14 +1,13 @@
 //! Client records in DynamoDB, keyed by `client_id`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::{Item, condition_failed, get_list, get_n, get_s, list, n, s};
-use crate::client::{
-    Client as OAuthClient, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
-};
-use crate::scope::Scopes;
+use super::{Item, condition_failed, s};
+use crate::client::{Client as OAuthClient, ClientStore, ClientStoreError, ClientUpdate};
 
 /// Client records, keyed by `client_id`.
 #[derive(Debug, Clone)]
@@ -26,71 +25,53 @@ impl DynamoClientStore {
     }
 }
 
-pub fn client_to_item(c: &OAuthClient) -> Item {
-    let mut item = Item::from([
-        ("client_id".into(), s(&c.client_id)),
-        ("name".into(), s(&c.name)),
-        ("secret_hash".into(), s(&c.secret_hash)),
-        ("enabled".into(), AttributeValue::Bool(c.enabled)),
-        (
-            "grant_types".into(),
-            list(c.grant_types.iter().map(|g| g.as_str().to_owned())),
-        ),
-        ("allowed_scopes".into(), list(c.allowed_scopes.to_vec())),
-        ("default_scopes".into(), list(c.default_scopes.to_vec())),
-        ("created_at".into(), n(c.created_at)),
-    ]);
-    for (k, v) in [
-        ("access_token_ttl", c.access_token_ttl),
-        ("refresh_token_ttl", c.refresh_token_ttl),
-        ("refresh_family_ttl", c.refresh_family_ttl),
-    ] {
-        if let Some(v) = v {
-            item.insert(k.into(), n(v));
-        }
-    }
-    if let Some(p) = &c.previous_secret {
-        item.insert("previous_secret_hash".into(), s(&p.hash));
-        if let Some(t) = p.retire_at {
-            item.insert("previous_secret_retire_at".into(), n(t));
-        }
-    }
-    item
+/// The stored shape of a client record: `Client`'s serde mapping (see its documentation).
+pub fn client_to_item(c: &OAuthClient) -> Result<Item, String> {
+    serde_dynamo::to_item(c).map_err(|e| format!("client record: {e}"))
 }
 
+/// A stored client record; a missing or mistyped attribute is an error that names it.
 pub fn client_from_item(item: &Item) -> Result<OAuthClient, String> {
-    let grant_types = get_list(item, "grant_types")?
+    serde_dynamo::from_item(item.clone()).map_err(|e| format!("client record: {e}"))
+}
+
+/// An `UpdateItem` expression with its placeholders.
+#[derive(Debug, PartialEq)]
+struct UpdateExpression {
+    expression: String,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+/// The update expression for `u`, derived from its serde mapping: every attribute it names is
+/// SET, a cleared one (null) is REMOVEd. Every attribute goes through a `#name` placeholder,
+/// since `name` is a DynamoDB reserved word.
+fn update_expression(u: &ClientUpdate) -> Result<UpdateExpression, String> {
+    let named: Item = serde_dynamo::to_item(u).map_err(|e| format!("client update: {e}"))?;
+    let mut named: Vec<_> = named.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let (remove, set): (Vec<_>, Vec<_>) = named
+        .into_iter()
+        .partition(|(_, v)| matches!(v, AttributeValue::Null(_)));
+    let mut clauses = Vec::new();
+    if !set.is_empty() {
+        let parts: Vec<String> = set.iter().map(|(k, _)| format!("#{k} = :{k}")).collect();
+        clauses.push(format!("SET {}", parts.join(", ")));
+    }
+    if !remove.is_empty() {
+        let parts: Vec<String> = remove.iter().map(|(k, _)| format!("#{k}")).collect();
+        clauses.push(format!("REMOVE {}", parts.join(", ")));
+    }
+    let names = set
         .iter()
-        .map(|g| GrantType::parse(g).ok_or_else(|| format!("unknown grant type {g:?}")))
-        .collect::<Result<_, _>>()?;
-    let scopes = |k| -> Result<Scopes, String> {
-        let v = get_list(item, k)?;
-        let joined = v.join(" ");
-        Scopes::parse(&joined).map_err(|_| format!("{k} holds an invalid scope"))
-    };
-    Ok(OAuthClient {
-        client_id: get_s(item, "client_id")?,
-        name: get_s(item, "name").unwrap_or_default(),
-        secret_hash: get_s(item, "secret_hash")?,
-        previous_secret: match item.get("previous_secret_hash") {
-            None => None,
-            Some(_) => Some(PreviousSecret {
-                hash: get_s(item, "previous_secret_hash")?,
-                retire_at: get_n(item, "previous_secret_retire_at")?,
-            }),
-        },
-        enabled: item
-            .get("enabled")
-            .and_then(|v| v.as_bool().ok())
-            .copied()
-            .unwrap_or(false),
-        grant_types,
-        allowed_scopes: scopes("allowed_scopes")?,
-        default_scopes: scopes("default_scopes")?,
-        access_token_ttl: get_n(item, "access_token_ttl")?,
-        refresh_token_ttl: get_n(item, "refresh_token_ttl")?,
-        refresh_family_ttl: get_n(item, "refresh_family_ttl")?,
-        created_at: get_n(item, "created_at")?.unwrap_or(0),
+        .chain(&remove)
+        .map(|(k, _)| (format!("#{k}"), k.clone()))
+        .collect();
+    let values = set.into_iter().map(|(k, v)| (format!(":{k}"), v)).collect();
+    Ok(UpdateExpression {
+        expression: clauses.join(" "),
+        names,
+        values,
     })
 }
 
@@ -119,7 +100,9 @@ impl ClientStore for DynamoClientStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(client_to_item(c)))
+            .set_item(Some(
+                client_to_item(c).map_err(|e| ClientStoreError::WriteFailed(e.into()))?,
+            ))
             .condition_expression("attribute_not_exists(client_id)")
             .send()
             .await;
@@ -163,73 +146,17 @@ impl ClientStore for DynamoClientStore {
         if u.is_empty() {
             return self.get(client_id).await?.ok_or(ClientStoreError::NotFound);
         }
-        // Every attribute goes through a placeholder: `name` is a DynamoDB reserved word.
-        let mut set: Vec<(&str, AttributeValue)> = Vec::new();
-        let mut remove: Vec<&str> = Vec::new();
-        if let Some(v) = &u.name {
-            set.push(("name", s(v)));
-        }
-        if let Some(v) = &u.secret_hash {
-            set.push(("secret_hash", s(v)));
-        }
-        match &u.previous_secret {
-            Some(Some(p)) => {
-                set.push(("previous_secret_hash", s(&p.hash)));
-                match p.retire_at {
-                    Some(t) => set.push(("previous_secret_retire_at", n(t))),
-                    None => remove.push("previous_secret_retire_at"),
-                }
-            }
-            Some(None) => remove.extend(["previous_secret_hash", "previous_secret_retire_at"]),
-            None => {}
-        }
-        if let Some(v) = u.enabled {
-            set.push(("enabled", AttributeValue::Bool(v)));
-        }
-        if let Some(v) = &u.grant_types {
-            let v = list(v.iter().map(|g| g.as_str().to_owned()));
-            set.push(("grant_types", v));
-        }
-        if let Some(v) = &u.allowed_scopes {
-            set.push(("allowed_scopes", list(v.to_vec())));
-        }
-        if let Some(v) = &u.default_scopes {
-            set.push(("default_scopes", list(v.to_vec())));
-        }
-        for (name, ttl) in [
-            ("access_token_ttl", u.access_token_ttl),
-            ("refresh_token_ttl", u.refresh_token_ttl),
-            ("refresh_family_ttl", u.refresh_family_ttl),
-        ] {
-            match ttl {
-                Some(Some(v)) => set.push((name, n(v))),
-                Some(None) => remove.push(name),
-                None => {}
-            }
-        }
-        let mut clauses = Vec::new();
-        if !set.is_empty() {
-            let parts: Vec<String> = set.iter().map(|(k, _)| format!("#{k} = :{k}")).collect();
-            clauses.push(format!("SET {}", parts.join(", ")));
-        }
-        if !remove.is_empty() {
-            let parts: Vec<String> = remove.iter().map(|k| format!("#{k}")).collect();
-            clauses.push(format!("REMOVE {}", parts.join(", ")));
-        }
-        let mut req = self
+        let x = update_expression(u).map_err(|e| ClientStoreError::WriteFailed(e.into()))?;
+        let req = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("client_id", s(client_id))
-            .update_expression(clauses.join(" "))
+            .update_expression(x.expression)
+            .set_expression_attribute_names(Some(x.names))
+            .set_expression_attribute_values(Some(x.values).filter(|v| !v.is_empty()))
             .condition_expression("attribute_exists(client_id)")
             .return_values(ReturnValue::AllNew);
-        for k in set.iter().map(|(k, _)| k).chain(&remove) {
-            req = req.expression_attribute_names(format!("#{k}"), *k);
-        }
-        for (k, v) in set {
-            req = req.expression_attribute_values(format!(":{k}"), v);
-        }
         match req.send().await {
             Ok(out) => client_from_item(&out.attributes.unwrap_or_default())
                 .map_err(ClientStoreError::Malformed),
@@ -258,6 +185,8 @@ impl ClientStore for DynamoClientStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::GrantType;
+    use crate::scope::Scopes;
 
     #[test]
     fn client_record_round_trips() {
@@ -275,7 +204,7 @@ mod tests {
             refresh_family_ttl: None,
             created_at: 7,
         };
-        assert_eq!(client_from_item(&client_to_item(&c)), Ok(c));
+        assert_eq!(client_from_item(&client_to_item(&c).unwrap()), Ok(c));
     }
 
     #[test]
@@ -285,5 +214,103 @@ mod tests {
         assert!(client_from_item(&item).is_err());
         item.insert("secret_hash".into(), AttributeValue::N("1".into()));
         assert!(client_from_item(&item).is_err());
+    }
+
+    /// An item exactly as the hand-written mapping (before serde_dynamo) wrote it: the serde
+    /// mapping reads it, and writes the same attributes with the same types back.
+    fn hand_mapped_item() -> Item {
+        let l = |v: &[&str]| AttributeValue::L(v.iter().map(|x| s(*x)).collect());
+        Item::from([
+            ("client_id".into(), s("c1")),
+            ("name".into(), s("Demo")),
+            ("secret_hash".into(), s("sha256:x")),
+            ("enabled".into(), AttributeValue::Bool(true)),
+            ("grant_types".into(), l(&["password", "refresh_token"])),
+            ("allowed_scopes".into(), l(&["a", "b"])),
+            ("default_scopes".into(), l(&["a"])),
+            ("created_at".into(), AttributeValue::N("7".into())),
+            ("access_token_ttl".into(), AttributeValue::N("60".into())),
+        ])
+    }
+
+    #[test]
+    fn a_record_in_the_hand_mapped_shape_reads_and_writes_back_unchanged() {
+        let item = hand_mapped_item();
+        let c = client_from_item(&item).unwrap();
+        assert_eq!(c.client_id, "c1");
+        assert_eq!(
+            c.grant_types,
+            [GrantType::Password, GrantType::RefreshToken]
+        );
+        assert_eq!(c.allowed_scopes, Scopes::parse("a b").unwrap());
+        assert_eq!(c.access_token_ttl, Some(60));
+        assert_eq!(c.refresh_token_ttl, None);
+        assert_eq!(client_to_item(&c).unwrap(), item);
+    }
+
+    #[test]
+    fn optional_attributes_may_be_missing_and_scopes_may_be_a_string_set() {
+        let mut item = Item::from([
+            ("client_id".into(), s("c1")),
+            ("secret_hash".into(), s("sha256:x")),
+        ]);
+        let c = client_from_item(&item).unwrap();
+        assert_eq!((c.name.as_str(), c.enabled, c.created_at), ("", false, 0));
+        assert!(c.grant_types.is_empty() && c.allowed_scopes.is_empty());
+        item.insert(
+            "allowed_scopes".into(),
+            AttributeValue::Ss(vec!["x".into()]),
+        );
+        item.insert("refresh_token_ttl".into(), AttributeValue::Null(true));
+        let c = client_from_item(&item).unwrap();
+        assert_eq!(c.allowed_scopes, Scopes::parse("x").unwrap());
+        assert_eq!(c.refresh_token_ttl, None);
+    }
+
+    #[test]
+    fn a_stored_record_that_breaks_the_mapping_is_an_error_naming_no_secret() {
+        for (k, v) in [
+            ("grant_types", AttributeValue::L(vec![s("implicit")])),
+            ("allowed_scopes", AttributeValue::L(vec![s("a\"b")])),
+            ("created_at", AttributeValue::N("-1".into())),
+            ("enabled", s("yes")),
+        ] {
+            let mut item = hand_mapped_item();
+            item.insert(k.into(), v);
+            let e = client_from_item(&item).unwrap_err();
+            assert!(!e.contains("sha256:x"), "{k}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_update_expression_sets_what_an_update_names_and_removes_what_it_clears() {
+        let u = ClientUpdate {
+            name: Some("New".into()),
+            enabled: Some(false),
+            allowed_scopes: Some(Scopes::parse("b a").unwrap()),
+            access_token_ttl: Some(None),
+            refresh_token_ttl: Some(Some(90)),
+            ..ClientUpdate::default()
+        };
+        let x = update_expression(&u).unwrap();
+        assert_eq!(
+            x.expression,
+            "SET #allowed_scopes = :allowed_scopes, #enabled = :enabled, #name = :name, \
+             #refresh_token_ttl = :refresh_token_ttl REMOVE #access_token_ttl"
+        );
+        assert_eq!(x.names.len(), 5);
+        assert_eq!(x.names["#access_token_ttl"], "access_token_ttl");
+        assert_eq!(
+            x.values,
+            Item::from([
+                (
+                    ":allowed_scopes".into(),
+                    AttributeValue::L(vec![s("a"), s("b")])
+                ),
+                (":enabled".into(), AttributeValue::Bool(false)),
+                (":name".into(), s("New")),
+                (":refresh_token_ttl".into(), AttributeValue::N("90".into())),
+            ])
+        );
     }
 }

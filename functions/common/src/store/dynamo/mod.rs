@@ -40,10 +40,6 @@ pub(super) fn s(v: impl Into<String>) -> AttributeValue {
 pub(super) fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
-pub(super) fn list(items: impl IntoIterator<Item = String>) -> AttributeValue {
-    AttributeValue::L(items.into_iter().map(AttributeValue::S).collect())
-}
-
 pub(super) fn get_s(item: &Item, k: &str) -> Result<String, String> {
     item.get(k)
         .and_then(|v| v.as_s().ok())
@@ -58,20 +54,5 @@ pub(super) fn get_n(item: &Item, k: &str) -> Result<Option<u64>, String> {
             .map(Some)
             .map_err(|_| format!("{k} is not a whole number")),
         Some(_) => Err(format!("{k} is not a number")),
-    }
-}
-pub(super) fn get_list(item: &Item, k: &str) -> Result<Vec<String>, String> {
-    match item.get(k) {
-        None => Ok(Vec::new()),
-        Some(AttributeValue::L(l)) => l
-            .iter()
-            .map(|v| {
-                v.as_s()
-                    .cloned()
-                    .map_err(|_| format!("{k} holds a non-string"))
-            })
-            .collect(),
-        Some(AttributeValue::Ss(l)) => Ok(l.clone()),
-        Some(_) => Err(format!("{k} is not a list")),
     }
 }

@@ -3,6 +3,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
@@ -110,31 +112,8 @@ impl RefreshStore for DynamoRefreshStore {
         now: u64,
     ) -> Result<Rotation, RefreshStoreError> {
         let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
-        let retire = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(token_key(&old.token_hash)))
-            .update_expression("SET #status = :rotated, rotated_at = :now")
-            .condition_expression("#status = :active")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":rotated", s(TokenStatus::Rotated.as_str()))
-            .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(|e| unavailable(e.into()))?;
-        let advance = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(family_key(&old.family_id)))
-            .update_expression("SET current_token = :new")
-            .condition_expression(
-                "#status = :active AND current_token = :old AND expires_at > :now",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":new", s(&new.token_hash))
-            .expression_attribute_values(":old", s(&old.token_hash))
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(|e| unavailable(e.into()))?;
+        let retire = retire_token(&self.table, old, now).map_err(unavailable)?;
+        let advance = advance_family(&self.table, old, new, now).map_err(unavailable)?;
         let successor = StoredToken {
             token_hash: new.token_hash.clone(),
             status: TokenStatus::Active,
@@ -159,23 +138,10 @@ impl RefreshStore for DynamoRefreshStore {
             .await
         {
             Ok(_) => Ok(Rotation::Rotated),
-            Err(e) => {
-                // A failed condition, or a concurrent transaction on the same items, means this
-                // token lost: it was used already, or is being used right now by someone else.
-                let lost = e.as_service_error().and_then(|se| match se {
-                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                        Some(c.cancellation_reasons().iter().any(|r| {
-                            matches!(r.code(), Some("ConditionalCheckFailed") | Some("TransactionConflict"))
-                        }))
-                    }
-                    _ => None,
-                });
-                if lost == Some(true) {
-                    Ok(Rotation::Refused)
-                } else {
-                    Err(RefreshStoreError::Unavailable(e.into()))
-                }
-            }
+            // A failed condition, or a concurrent transaction on the same items, means this
+            // token lost: it was used already, or is being used right now by someone else.
+            Err(e) if lost_the_race(&e) => Ok(Rotation::Refused),
+            Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
         }
     }
 
@@ -200,6 +166,56 @@ impl RefreshStore for DynamoRefreshStore {
             Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
         }
     }
+}
+
+/// Marks `old` rotated, if it is still active.
+fn retire_token(table: &str, old: &StoredToken, now: u64) -> Result<Update, BoxError> {
+    Ok(Update::builder()
+        .table_name(table)
+        .key("pk", s(token_key(&old.token_hash)))
+        .update_expression("SET #status = :rotated, rotated_at = :now")
+        .condition_expression("#status = :active")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":rotated", s(TokenStatus::Rotated.as_str()))
+        .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
+        .expression_attribute_values(":now", n(now))
+        .build()?)
+}
+
+/// Moves the family's live token from `old` to `new`, if the family is active, unexpired and
+/// still at `old`.
+fn advance_family(
+    table: &str,
+    old: &StoredToken,
+    new: &Successor,
+    now: u64,
+) -> Result<Update, BoxError> {
+    Ok(Update::builder()
+        .table_name(table)
+        .key("pk", s(family_key(&old.family_id)))
+        .update_expression("SET current_token = :new")
+        .condition_expression("#status = :active AND current_token = :old AND expires_at > :now")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":new", s(&new.token_hash))
+        .expression_attribute_values(":old", s(&old.token_hash))
+        .expression_attribute_values(":active", s("active"))
+        .expression_attribute_values(":now", n(now))
+        .build()?)
+}
+
+/// Whether the rotation transaction was cancelled because a condition failed or another
+/// transaction held the same items (as opposed to DynamoDB being unavailable).
+fn lost_the_race<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
+    let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
+    else {
+        return false;
+    };
+    c.cancellation_reasons().iter().any(|r| {
+        matches!(
+            r.code(),
+            Some("ConditionalCheckFailed") | Some("TransactionConflict")
+        )
+    })
 }
 
 fn token_to_item(t: &StoredToken) -> Result<Item, String> {

@@ -24,28 +24,28 @@ pub enum CreateTableError {
     },
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Creates `name` shaped as `spec`, on-demand, with TTL enabled. An existing table is left as it is.
 pub async fn create_table(
     client: &Client,
     spec: &TableSpec,
     name: &str,
 ) -> Result<bool, CreateTableError> {
+    let create = |source: BoxError| CreateTableError::Create {
+        name: name.into(),
+        source,
+    };
     let attr = AttributeDefinition::builder()
         .attribute_name(spec.hash_key)
         .attribute_type(ScalarAttributeType::S)
         .build()
-        .map_err(|e| CreateTableError::Create {
-            name: name.into(),
-            source: e.into(),
-        })?;
+        .map_err(|e| create(e.into()))?;
     let key = KeySchemaElement::builder()
         .attribute_name(spec.hash_key)
         .key_type(KeyType::Hash)
         .build()
-        .map_err(|e| CreateTableError::Create {
-            name: name.into(),
-            source: e.into(),
-        })?;
+        .map_err(|e| create(e.into()))?;
     let created = client
         .create_table()
         .table_name(name)
@@ -62,32 +62,30 @@ pub async fn create_table(
         {
             return Ok(false);
         }
-        Err(e) => {
-            return Err(CreateTableError::Create {
-                name: name.into(),
-                source: e.into(),
-            });
-        }
+        Err(e) => return Err(create(e.into())),
     }
     if let Some(ttl) = spec.ttl_attribute {
-        let spec = TimeToLiveSpecification::builder()
-            .attribute_name(ttl)
-            .enabled(true)
-            .build()
-            .map_err(|e| CreateTableError::Ttl {
-                name: name.into(),
-                source: e.into(),
-            })?;
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(spec)
-            .send()
+        enable_ttl(client, name, ttl)
             .await
-            .map_err(|e| CreateTableError::Ttl {
+            .map_err(|source| CreateTableError::Ttl {
                 name: name.into(),
-                source: e.into(),
+                source,
             })?;
     }
     Ok(true)
+}
+
+/// Turns on DynamoDB's TTL expiry of `name` by the attribute `ttl`.
+async fn enable_ttl(client: &Client, name: &str, ttl: &str) -> Result<(), BoxError> {
+    let spec = TimeToLiveSpecification::builder()
+        .attribute_name(ttl)
+        .enabled(true)
+        .build()?;
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(spec)
+        .send()
+        .await?;
+    Ok(())
 }
