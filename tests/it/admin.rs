@@ -399,3 +399,32 @@ async fn cli_errors_say_what_to_do() {
     let e = error(&admin("no-such-table-here", &["list-clients"]));
     assert!(e.contains("ClientsTableName"), "{e}");
 }
+
+/// `tollgate-admin list-clients | head -1`: when the reader of its output has gone, the CLI stops
+/// quietly with the status of a death by SIGPIPE, as Unix tools do, and does not panic. The read
+/// end is closed before the CLI starts, so its first line meets a closed pipe every time.
+#[test]
+fn a_closed_output_pipe_stops_the_cli_without_a_panic() {
+    let bin = std::env::var("TOLLGATE_ADMIN_BIN").unwrap_or_else(|_| {
+        panic!("TOLLGATE_ADMIN_BIN is not set: these tests run the built tollgate-admin; run them with `make test`")
+    });
+    let dir = std::env::temp_dir().join(unique("closed-pipe"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(bin)
+        .args(["generate-key", "--out"])
+        .arg(dir.join("key.pem"))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run tollgate-admin");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert!(
+        dir.join("key.pem").exists(),
+        "the key was written before the output"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -281,10 +281,29 @@ Locally: tollgate-admin generate-key --out signing-key.pem  (SIGNING_KEY_FILE)")
 
 #[tokio::main]
 async fn main() {
+    stop_quietly_on_a_closed_pipe();
     if let Err(e) = run(Cli::parse().command).await {
         eprintln!("error: {}", anyhow_chain(&e));
         std::process::exit(1);
     }
+}
+
+/// Rust ignores SIGPIPE, so printing to a pipe whose reader has gone (`tollgate-admin
+/// list-clients | head -1`) panics in `println!`. The CLI does what Unix tools do instead: it
+/// stops at once, silently, with the status a death by SIGPIPE gives (128 + 13). Any other panic
+/// is reported as before.
+fn stop_quietly_on_a_closed_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = (payload.downcast_ref::<String>().map(String::as_str))
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info)
+    }));
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
