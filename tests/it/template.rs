@@ -134,7 +134,7 @@ fn no_shipped_configuration_lets_a_cached_decision_cross_routes() {
 }
 
 #[test]
-fn a_cached_allow_never_outlives_the_shortest_access_token() {
+fn a_cached_allow_outlives_its_token_by_at_most_the_shortest_lifetime() {
     let t = template();
     let token_min = t["Parameters"]["AccessTokenTtl"]["MinValue"]
         .as_i64()
