@@ -394,3 +394,51 @@ fn lambda_permissions_are_scoped_to_this_api() {
         ["AuthorizerFunction", "TokenFunction", "WhoamiFunction"]
     );
 }
+
+/// Every secret the token function is told about (an `*_SECRET_ARN` variable) is one it may
+/// read, and only through the parameter that names it: a pepper rotation's previous pepper
+/// (`ClientSecretPreviousPepperSecretArn`) included, or peppered clients would fail at the deploy.
+#[test]
+fn every_secret_the_token_function_is_given_is_one_it_may_read() {
+    let t = template();
+    let f = &t["Resources"]["TokenFunction"];
+    let env = f["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .expect("the token function's environment");
+    let readable: Vec<String> = grants(f)
+        .statements
+        .iter()
+        .filter(|s| actions(s) == ["secretsmanager:GetSecretValue"])
+        .flat_map(resources)
+        .filter_map(|r| tagged(&r).map(|(_, target)| target))
+        .collect();
+    let mut given = Vec::new();
+    for (name, value) in env {
+        let name = name.as_str().unwrap_or_default();
+        if !name.ends_with("_SECRET_ARN") {
+            continue;
+        }
+        let (tag, parameter) = tagged(value).unwrap_or_else(|| panic!("{name}: {value:?}"));
+        assert_eq!(tag, "!Ref", "{name}");
+        assert!(
+            t["Parameters"].get(parameter.as_str()).is_some(),
+            "{name}: {parameter} is no parameter"
+        );
+        assert!(
+            readable.contains(&parameter),
+            "{name}: no GetSecretValue on {parameter}"
+        );
+        given.push(name.to_owned());
+    }
+    for expected in [
+        "SIGNING_KEY_SECRET_ARN",
+        "CLIENT_SECRET_PEPPER_SECRET_ARN",
+        "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
+        "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+    ] {
+        assert!(
+            given.iter().any(|g| g == expected),
+            "{expected} is not given"
+        );
+    }
+}
