@@ -474,10 +474,6 @@ pub struct ClientCredentials {
     pub via_basic: bool,
 }
 
-/// A hash that no secret matches, compared against when the client does not exist so that an
-/// unknown client takes as long to refuse as a wrong secret.
-const NO_CLIENT_HASH: &str = "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-
 /// Authenticates a client against plain `sha256:` hashes (no pepper). See [`authenticate_with`].
 pub async fn authenticate(
     store: &dyn ClientStore,
@@ -527,20 +523,21 @@ pub async fn authenticate_at(
 }
 
 /// Whether `secret` is the client's current secret or its previous one still in its grace
-/// period. Always exactly two constant-time checks (a hash no secret matches stands in for a
-/// missing client or previous secret), so neither an unknown client nor a client without a
-/// second secret is quicker to refuse.
+/// period. Always exactly two constant-time checks (a hash no secret matches, of the kind new
+/// hashes are, stands in for a missing client or previous secret), so neither an unknown
+/// client nor a client without a second secret is quicker to refuse.
 fn secret_matches(
     hasher: &SecretHasher,
     secret: &Secret,
     client: Option<&Client>,
     now: u64,
 ) -> bool {
-    let current = client.map_or(NO_CLIENT_HASH, |c| c.secret_hash.as_str());
+    let unmatchable = hasher.unmatchable();
+    let current = client.map_or(unmatchable.as_str(), |c| c.secret_hash.as_str());
     let previous = client
         .and_then(|c| c.previous_secret.as_ref())
         .filter(|p| p.active_at(now))
-        .map_or(NO_CLIENT_HASH, |p| p.hash.as_str());
+        .map_or(unmatchable.as_str(), |p| p.hash.as_str());
     let a = hasher.verify(secret, current);
     let b = hasher.verify(secret, previous);
     a | b

@@ -128,6 +128,17 @@ impl SecretHasher {
         self.current.as_ref().map(|p| p.id.as_str())
     }
 
+    /// A stored hash of the kind new hashes are (peppered when there is a pepper) that no secret
+    /// matches: checked in place of a missing client's or previous secret's hash, so refusing an
+    /// unknown client costs the same hash computation as refusing a wrong secret.
+    pub fn unmatchable(&self) -> String {
+        let zeros = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        match &self.current {
+            Some(p) => format!("{HMAC_PREFIX}{}:{zeros}", p.id),
+            None => format!("{HASH_PREFIX}{zeros}"),
+        }
+    }
+
     /// The form a client secret is stored in.
     pub fn hash(&self, secret: &Secret) -> String {
         match &self.current {
@@ -151,8 +162,9 @@ impl SecretHasher {
         match pepper {
             Some(p) => constant_time_eq(&p.hash(secret), stored),
             None => {
-                // Same work as a real check, so an unknown pepper is not faster to refuse.
-                let _ = constant_time_eq(&secret.hash(), stored);
+                // Same work as a real check (with the current pepper, when there is one), so an
+                // unknown pepper is not faster to refuse.
+                let _ = constant_time_eq(&self.hash(secret), stored);
                 false
             }
         }
@@ -243,6 +255,25 @@ mod tests {
 
     fn pepper(c: char) -> Secret {
         Secret::new(c.to_string().repeat(40))
+    }
+
+    #[test]
+    fn the_unmatchable_hash_is_of_the_kind_new_hashes_are_and_matches_nothing() {
+        let plain = SecretHasher::default();
+        let peppered = SecretHasher::new(Some(&pepper('a')), &[pepper('b')]).unwrap();
+        for hasher in [&plain, &peppered] {
+            let s = Secret::generate();
+            let real = hasher.hash(&s);
+            let unmatchable = hasher.unmatchable();
+            // Same scheme and pepper id, so verifying against it runs the same computation.
+            let scheme = |h: &str| h[..h.rfind(':').unwrap()].to_owned();
+            assert_eq!(scheme(&unmatchable), scheme(&real));
+            assert_eq!(unmatchable.len(), real.len());
+            assert!(hasher.verify(&s, &real));
+            assert!(!hasher.verify(&s, &unmatchable));
+            assert!(!hasher.verify(&Secret::new(String::new()), &unmatchable));
+        }
+        assert!(peppered.unmatchable().starts_with(HMAC_PREFIX));
     }
 
     #[test]
