@@ -42,7 +42,6 @@ fn creds(id: &str, secret: &str) -> ClientCredentials {
     ClientCredentials {
         client_id: id.into(),
         secret: Secret::new(secret),
-        via_basic: true,
     }
 }
 

@@ -76,7 +76,6 @@ fn password_request(client: &(String, String), username: &str, password: &str) -
         credentials: Some(ClientCredentials {
             client_id: client.0.clone(),
             secret: Secret::new(client.1.clone()),
-            via_basic: true,
         }),
         params: [
             ("grant_type", "password"),

@@ -376,7 +376,6 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
         credentials: Some(ClientCredentials {
             client_id: id.clone(),
             secret: Secret::new(secret.clone()),
-            via_basic: true,
         }),
         params: params
             .iter()

@@ -469,9 +469,6 @@ pub trait ClientStore: Send + Sync {
 pub struct ClientCredentials {
     pub client_id: String,
     pub secret: Secret,
-    /// Whether they came in an `Authorization: Basic` header (the 401 then carries
-    /// `WWW-Authenticate: Basic`, RFC 6749 §5.2).
-    pub via_basic: bool,
 }
 
 /// Authenticates a client against plain `sha256:` hashes (no pepper). See [`authenticate_with`].
@@ -578,7 +575,6 @@ impl std::fmt::Debug for ClientCredentials {
         f.debug_struct("ClientCredentials")
             .field("client_id_hash", &crate::grant::short_hash(&self.client_id))
             .field("secret", &self.secret)
-            .field("via_basic", &self.via_basic)
             .finish()
     }
 }

@@ -144,13 +144,11 @@ pub fn token_request(
             Some(ClientCredentials {
                 client_id: basic_id,
                 secret: basic_secret,
-                via_basic: true,
             })
         }
         (None, Some(id), Some(secret)) => Some(ClientCredentials {
             client_id: id,
             secret,
-            via_basic: false,
         }),
         (None, Some(_), None) => {
             return Err(FormError::BadClient {
@@ -275,10 +273,7 @@ mod tests {
         let params = parse_form(b"grant_type=password&client_id=a&client_secret=s").unwrap();
         let r = token_request(params, None).unwrap();
         let c = r.credentials.unwrap();
-        assert_eq!(
-            (c.client_id.as_str(), c.secret.expose(), c.via_basic),
-            ("a", "s", false)
-        );
+        assert_eq!((c.client_id.as_str(), c.secret.expose()), ("a", "s"));
         assert!(!r.params.contains_key("client_secret"));
     }
 }

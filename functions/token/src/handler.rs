@@ -204,7 +204,8 @@ async fn form_post(
     if outcome.grant_type == Some(GrantType::Password.as_str()) {
         outcome.username_hash = form_req.params.get("username").map(|u| UsernameHash::of(u));
     }
-    let basic = form_req.credentials.as_ref().is_none_or(|c| c.via_basic);
+    // A 401 challenges with Basic (RFC 6749 §5.2) unless the client authenticated in the body.
+    let basic = req.headers().contains_key("authorization") || form_req.credentials.is_none();
     let deadline = deadline(req);
     let (client_id, result) = match endpoint {
         FormEndpoint::Token => {

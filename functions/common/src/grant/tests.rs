@@ -95,7 +95,6 @@ fn req(client: &str, secret: &str, params: &[(&str, &str)]) -> TokenRequest {
         credentials: Some(ClientCredentials {
             client_id: client.into(),
             secret: Secret::new(secret),
-            via_basic: false,
         }),
         params: params
             .iter()
@@ -730,7 +729,6 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
         credentials: Some(ClientCredentials {
             client_id: client.0.into(),
             secret: Secret::new(client.1),
-            via_basic: true,
         }),
         params: [("token".to_owned(), token)].into_iter().collect(),
     };
