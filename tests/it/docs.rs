@@ -31,6 +31,7 @@ const KNOWN_NAMES: &[&str] = &[
     // headers of a password-grant sunset (RFC 9745, RFC 8594).
     "BearerToken",
     "Deprecation",
+    "ErrorCode",
     "GenerateAccessToken",
     "GenerateJWTAccessToken",
     "InvalidateToken",

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod admin;
+mod admin_limits;
 mod apigee_import;
 mod attacks_served;
 mod auth_endpoint;

@@ -157,4 +157,9 @@ async fn a_throttled_request_is_audited_and_measured() {
             && l.get("_aws").is_some()
     })
     .await;
+    // The request's own metrics name the client too, with the refusal as its outcome.
+    crate::observability::wait_for(&served.log_path, from, 1, |l| {
+        l["ClientId"] == id.as_str() && l["Outcome"] == "slow_down" && l.get("_aws").is_some()
+    })
+    .await;
 }

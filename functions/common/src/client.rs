@@ -518,6 +518,38 @@ mod rule_tests {
         };
         assert_eq!(at_max.apply_to(&client()).check(), Ok(()));
     }
+
+    #[test]
+    fn a_rate_limit_above_the_maximum_is_refused_and_0_means_unlimited() {
+        let limit = |n| ClientUpdate {
+            rate_limit: Some(Some(n)),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            limit(MAX_RATE_LIMIT + 1).apply_to(&client()).check(),
+            Err(ClientRuleError::RateLimitTooHigh(MAX_RATE_LIMIT))
+        );
+        for ok in [0, 1, MAX_RATE_LIMIT] {
+            assert_eq!(limit(ok).apply_to(&client()).check(), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn profiles_and_sunsets_read_and_write_their_names() {
+        for p in ResponseProfile::ALL {
+            assert_eq!(ResponseProfile::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        assert_eq!(ResponseProfile::parse("Apigee"), None);
+        // The default profile is not stored; a record without one reads as RFC 6749.
+        let v = serde_json::to_value(client()).unwrap();
+        assert!(v.get("response_profile").is_none() && v.get("rate_limit").is_none());
+        let s = PasswordGrantSunset {
+            sunset_at: 100,
+            deprecated_at: 50,
+        };
+        assert!(!s.passed_at(99) && s.passed_at(100) && s.passed_at(101));
+    }
 }
 
 /// Failures of a client store. The source is kept so throttling stays distinguishable.

@@ -252,8 +252,108 @@ mod tests {
         }
     }
 
+    fn token() -> TokenResponse {
+        TokenResponse {
+            access_token: "eyJ.a.b".into(),
+            expires_in: 900,
+            issued_at: 1_764_000_000,
+            refresh_token_expires_in: Some(3600),
+            refresh_token: Some(tollgate_common::secret::Secret::new("rt")),
+            scope: tollgate_common::scope::Scopes::parse("profile").unwrap_or_default(),
+        }
+    }
+
+    fn apigee() -> Answer {
+        Answer {
+            profile: ResponseProfile::Apigee,
+            client_id: "app".into(),
+            application_name: "App".into(),
+            sunset: None,
+        }
+    }
+
     #[test]
-    fn only_a_503_carries_retry_after() {
+    fn a_rate_limited_request_is_429_slow_down_with_retry_after_in_either_profile() {
+        let e = TokenError::RateLimited {
+            limit: 5,
+            retry_after: 17,
+        };
+        let (resp, oauth) = token_error(&e, true, ResponseProfile::Rfc6749);
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            resp.headers().get("retry-after").map(HeaderValue::as_bytes),
+            Some(&b"17"[..])
+        );
+        assert!(resp.headers().get("www-authenticate").is_none());
+        assert_eq!(oauth.code.as_str(), "slow_down");
+        assert_eq!(body(&resp)["error"], "slow_down");
+        let (resp, _) = token_error(&e, false, ResponseProfile::Apigee);
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body(&resp)["ErrorCode"], "slow_down");
+        assert!(resp.headers().get("retry-after").is_some());
+    }
+
+    #[test]
+    fn the_apigee_profile_writes_apigees_members_and_types() {
+        let b = body(&success(&token(), &apigee()));
+        assert_eq!(b["token_type"], "BearerToken");
+        assert_eq!(b["expires_in"], "900");
+        assert_eq!(b["issued_at"], "1764000000000");
+        assert_eq!(b["refresh_token_issued_at"], "1764000000000");
+        assert_eq!(b["refresh_token_expires_in"], "3600");
+        assert_eq!(
+            (&b["status"], &b["refresh_token_status"]),
+            (&"approved".into(), &"approved".into())
+        );
+        assert_eq!(
+            (&b["client_id"], &b["application_name"]),
+            (&"app".into(), &"App".into())
+        );
+        assert_eq!(b["refresh_token"], "rt");
+        let mut machine = token();
+        machine.refresh_token = None;
+        machine.refresh_token_expires_in = None;
+        let b = body(&success(&machine, &apigee()));
+        assert!(b.get("refresh_token").is_none() && b.get("refresh_token_status").is_none());
+        let rfc = body(&success(&token(), &Answer::default()));
+        assert_eq!(
+            (&rfc["token_type"], &rfc["expires_in"]),
+            (&"Bearer".into(), &900.into())
+        );
+        assert!(rfc.get("issued_at").is_none());
+        let e = TokenError::Rejected(OAuthError::invalid_grant("no"));
+        let (resp, _) = token_error(&e, false, ResponseProfile::Apigee);
+        assert_eq!(
+            body(&resp),
+            serde_json::json!({"ErrorCode": "invalid_grant", "Error": "no"})
+        );
+    }
+
+    #[test]
+    fn a_sunset_is_announced_in_the_rfc_formats() {
+        let mut resp = success(&token(), &Answer::default());
+        announce_sunset(
+            &mut resp,
+            &PasswordGrantSunset {
+                sunset_at: 1_806_451_200,
+                deprecated_at: 1_764_000_000,
+            },
+        );
+        let h = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(h("deprecation").as_deref(), Some("@1764000000"));
+        assert_eq!(
+            h("sunset").as_deref(),
+            Some("Wed, 31 Mar 2027 00:00:00 GMT")
+        );
+    }
+
+    #[test]
+    fn only_a_503_or_a_429_carries_retry_after() {
         let rejected = TokenError::Rejected(OAuthError::invalid_grant("no"));
         let internal = TokenError::Internal(Internal::Signing(cause()));
         for (e, status) in [(rejected, 400), (internal, 500)] {

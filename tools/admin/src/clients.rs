@@ -34,8 +34,16 @@ fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
     }
 }
 
+/// A per-minute limit (`Some(0)` unlimited), or `None` for the deployment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RateLimit(Option<u32>);
+
+/// A sunset date in seconds since the epoch, or `None` to clear it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sunset(Option<u64>);
+
 /// `--rate-limit`: requests a minute (0 unlimited), or `default` for the deployment's.
-fn parse_rate_limit(s: &str) -> Result<Option<u32>, String> {
+fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
     let why = || {
         format!(
             "a number of requests a minute up to {} (0 is unlimited), or `default`",
@@ -43,19 +51,19 @@ fn parse_rate_limit(s: &str) -> Result<Option<u32>, String> {
         )
     };
     match s {
-        "default" => Ok(None),
+        "default" => Ok(RateLimit(None)),
         _ => match s.parse::<u32>() {
-            Ok(n) if n <= tollgate_common::client::MAX_RATE_LIMIT => Ok(Some(n)),
+            Ok(n) if n <= tollgate_common::client::MAX_RATE_LIMIT => Ok(RateLimit(Some(n))),
             _ => Err(why()),
         },
     }
 }
 
 /// `--password-grant-sunset`: an RFC 3339 date or date-time, or `none`.
-fn parse_sunset(s: &str) -> Result<Option<u64>, String> {
+fn parse_sunset(s: &str) -> Result<Sunset, String> {
     match s {
-        "none" => Ok(None),
-        _ => tollgate_common::sunset::parse_date(s).map(Some),
+        "none" => Ok(Sunset(None)),
+        _ => tollgate_common::sunset::parse_date(s).map(|t| Sunset(Some(t))),
     }
 }
 
@@ -90,13 +98,13 @@ pub(crate) struct ClientSettings {
     refresh_family_ttl: Option<Lifetime>,
     /// `/token` requests a minute this client may make: a number (0 is unlimited), or
     /// `default` for the deployment's RATE_LIMIT_PER_MINUTE.
-    #[arg(long, value_parser = parse_rate_limit)]
-    rate_limit: Option<Option<u32>>,
+    #[arg(long, value_parser = parse_rate_limit, allow_negative_numbers = true)]
+    rate_limit: Option<RateLimit>,
     /// When this client's password grant ends: an RFC 3339 date (2026-03-31, midnight UTC) or
     /// date-time (2026-03-31T12:00:00Z); `none` clears it. Until then its password-grant
     /// answers carry Deprecation and Sunset headers; from then it is refused.
     #[arg(long, value_parser = parse_sunset)]
-    password_grant_sunset: Option<Option<u64>>,
+    password_grant_sunset: Option<Sunset>,
     /// How `/token` answers this client: `rfc6749` (the default) or `apigee` (Apigee's
     /// OAuthV2 shape, docs/apigee-migration.md).
     #[arg(long, value_parser = parse_profile)]
@@ -137,10 +145,10 @@ impl ClientSettings {
             access_token_ttl: self.access_token_ttl.map(|l| l.0),
             refresh_token_ttl: self.refresh_token_ttl.map(|l| l.0),
             refresh_family_ttl: self.refresh_family_ttl.map(|l| l.0),
-            rate_limit: self.rate_limit,
+            rate_limit: self.rate_limit.map(|l| l.0),
             // Deprecated from the moment the operator sets the date.
             password_grant_sunset: self.password_grant_sunset.map(|at| {
-                at.map(|sunset_at| PasswordGrantSunset {
+                at.0.map(|sunset_at| PasswordGrantSunset {
                     sunset_at,
                     deprecated_at: SystemClock.now(),
                 })

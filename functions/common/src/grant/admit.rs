@@ -13,18 +13,23 @@ use crate::observe;
 use crate::rate_limit::{self, RateLimitStoreError, Window};
 use crate::sunset;
 
-/// The counter's answer: the count, its store's failure, or no answer before the deadline.
-type Counted = Result<Result<u64, RateLimitStoreError>, TokenError>;
+/// A request's count in its window, as the counter answered (its count, its store's failure,
+/// or no answer before the deadline), or `None` when it was not counted.
+pub(super) struct Counted {
+    window: Window,
+    now: u64,
+    answer: Option<Result<Result<u64, RateLimitStoreError>, TokenError>>,
+}
 
 impl TokenService {
     /// Authenticates the client and counts the request against its limit, concurrently.
     /// Only a client_id that could name a client is counted; a request whose client does not
     /// authenticate is given back (one more write, on the refused path only).
-    pub(super) async fn admit(
+    pub(super) async fn authenticate_counted(
         &self,
         req: &TokenRequest,
         deadline: Deadline,
-    ) -> Result<Client, TokenError> {
+    ) -> Result<(Client, Counted), TokenError> {
         let now = self.clock.now();
         let window = Window::at(now);
         let claimed = req
@@ -41,37 +46,42 @@ impl TokenService {
                 None => None,
             }
         };
-        let (client, counted) = tokio::join!(self.client(req, deadline), count);
-        let client = match client {
-            Ok(client) => client,
+        let (client, answer) = tokio::join!(self.client(req, deadline), count);
+        match client {
+            Ok(client) => Ok((
+                client,
+                Counted {
+                    window,
+                    now,
+                    answer,
+                },
+            )),
             Err(e) => {
-                if let (Some(id), Some(Ok(Ok(_)))) = (claimed, &counted) {
+                if let (Some(id), Some(Ok(Ok(_)))) = (claimed, &answer) {
                     self.give_back(id, window, deadline).await;
                 }
-                return Err(e);
+                Err(e)
             }
-        };
-        self.check_limit(&client, counted, window, now)?;
-        Ok(client)
+        }
     }
 
     /// Refuses the request when its count is over the client's limit. A client without a limit
     /// goes on whatever the counter said; one with a limit gets 503 when it cannot be counted.
-    fn check_limit(
-        &self,
-        client: &Client,
-        counted: Option<Counted>,
-        window: Window,
-        now: u64,
-    ) -> Result<(), TokenError> {
+    pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
+        let Counted {
+            window,
+            now,
+            answer,
+        } = counted;
         let limit = rate_limit::limit_of(client, self.policy.rate_limit);
         if limit == 0 {
-            if let Some(Ok(Err(e))) = &counted {
-                warn!(client_id = %client.client_id, error = %e, "rate-limit counter failed; this client has no limit");
+            if let Some(Ok(Err(e))) = &answer {
+                // This client has no limit: it goes on.
+                warn!(client_id = %client.client_id, error = %e, "rate-limit counter failed");
             }
             return Ok(());
         }
-        let count = match counted {
+        let count = match answer {
             Some(Ok(Ok(count))) => count,
             Some(Ok(Err(e))) => return Err(Unavailable::RateLimitStore(Box::new(e)).into()),
             Some(Err(deadline)) => return Err(deadline),
@@ -95,11 +105,12 @@ impl TokenService {
     /// without the secret cannot use up a client's minute. Best effort: a failure is logged.
     async fn give_back(&self, client_id: &str, window: Window, deadline: Deadline) {
         let uncount = self.rate_limits.uncount(client_id, window);
-        match self.within(deadline, "rate-limit store", uncount).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(error = %e, "rate-limit counter could not give a request back"),
-            Err(_) => warn!("rate-limit counter could not give a request back before the deadline"),
-        }
+        let error = match self.within(deadline, "rate-limit store", uncount).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        warn!(error, "failed to give back a rate-limit count");
     }
 
     /// The client's password-grant sunset still to come, for the answer's headers; refused

@@ -190,9 +190,11 @@ impl TokenService {
         authenticated: &mut Option<String>,
         answer: &mut Answer,
     ) -> Result<TokenResponse, TokenError> {
-        let client = self.admit(req, deadline).await?;
+        let (client, counted) = self.authenticate_counted(req, deadline).await?;
         *authenticated = Some(client.client_id.clone());
         *answer = Answer::for_client(&client);
+        // Refused over the limit only now, so the refusal names the client and has its shape.
+        self.check_limit(&client, counted)?;
         let grant_type = req.required("grant_type")?;
         let Some(grant) = GrantType::parse(grant_type) else {
             return Err(OAuthError::new(

@@ -41,6 +41,14 @@ async fn a_client_over_its_limit_gets_slow_down_until_the_next_minute() {
     };
     assert_eq!(retry_after, Window::at(now).retry_after(now));
     assert!((1..=60).contains(&retry_after));
+    // The refusal names its client (for the log, the audit and the metric) and has its shape.
+    let h = f
+        .service
+        .handle_token(&req("svc", "svc-secret", CC), Deadline::none())
+        .await;
+    assert_eq!(h.client_id.as_deref(), Some("svc"));
+    assert_eq!(h.answer.client_id, "svc");
+    assert!(matches!(h.result, Err(TokenError::RateLimited { .. })));
     let oauth = machine(&f).await.unwrap_err().to_oauth();
     assert_eq!((oauth.code, oauth.status()), (ErrorCode::SlowDown, 429));
     assert_eq!(oauth.code.as_str(), "slow_down");
