@@ -3,7 +3,9 @@
 //! pass in the unit tests.
 
 use tollgate_common::store::contract;
-use tollgate_common::store::dynamo::{DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore};
+use tollgate_common::store::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+};
 use tollgate_tests::{create_tables, dynamo};
 
 #[tokio::test]
@@ -25,4 +27,15 @@ async fn dynamo_lockout_keeps_the_lockout_store_contract() {
     let db = dynamo().await;
     let t = create_tables(&db).await;
     contract::lockout(&DynamoLockoutStore::new(db, &t.lockouts)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn dynamo_rate_limits_keep_the_rate_limit_store_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::rate_limits(std::sync::Arc::new(DynamoRateLimitStore::new(
+        db,
+        &t.lockouts,
+    )))
+    .await;
 }

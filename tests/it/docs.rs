@@ -27,6 +27,18 @@ const KNOWN_NAMES: &[&str] = &[
     "DeletionPolicy",
     "Deny",
     "DisplayName", // the Apigee app attribute import-clients reads
+    // Apigee's OAuthV2 operations, element and token type (apigee-migration.md), and the HTTP
+    // headers of a password-grant sunset (RFC 9745, RFC 8594).
+    "BearerToken",
+    "Deprecation",
+    "ErrorCode",
+    "GenerateAccessToken",
+    "GenerateJWTAccessToken",
+    "InvalidateToken",
+    "RFCCompliantRequestResponse",
+    "RefreshAccessToken",
+    "Sunset",
+    "VerifyAccessToken",
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",

@@ -15,7 +15,9 @@ use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
 use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore};
+use tollgate_common::store::dynamo::{
+    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+};
 use tollgate_tests::{ClientSpec, create_tables, dynamo, start_counted_auth_endpoint};
 
 const MAX_FAILURES: u32 = 5;
@@ -48,6 +50,7 @@ async fn rig() -> Rig {
         clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
+        rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(verifier),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
@@ -60,6 +63,7 @@ async fn rig() -> Rig {
                 lockout_secs: 300,
             },
             user_claims: vec![],
+            rate_limit: 0,
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),

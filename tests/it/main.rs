@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod admin;
+mod admin_limits;
 mod apigee_import;
 mod attacks_served;
 mod auth_endpoint;
@@ -18,8 +19,10 @@ mod flow;
 mod least_privilege;
 mod lockout;
 mod logs;
+mod migration;
 mod oauth2_client;
 mod observability;
+mod rate_limits;
 mod refresh;
 mod rotation;
 mod route_policy;

@@ -9,4 +9,6 @@ mod admin_cli;
 mod doc_tables;
 mod rest_origin;
 mod served;
+
+pub(crate) use served::{log_len, wait_for};
 mod template;

@@ -14,7 +14,8 @@ use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::lockout::LockoutPolicy;
 use tollgate_common::secret::Secret;
 use tollgate_common::store::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
+    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore, family_key,
+    token_key,
 };
 use tollgate_common::store::memory::MemoryVerifier;
 use tollgate_tests::{Answer, ClientSpec, Served, TestTables, create_tables, dynamo, post_token};
@@ -485,6 +486,7 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
         clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
+        rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
@@ -497,6 +499,7 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
                 lockout_secs: 60,
             },
             user_claims: vec![],
+            rate_limit: 0,
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),

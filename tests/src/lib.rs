@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use tokio::net::TcpListener;
-use tollgate_common::client::{Client, ClientStore, GrantType};
+use tollgate_common::client::{
+    Client, ClientStore, GrantType, PasswordGrantSunset, ResponseProfile,
+};
 use tollgate_common::scope::Scopes;
 use tollgate_common::secret::{Secret, random_token};
 use tollgate_common::store::dynamo::DynamoClientStore;
@@ -82,6 +84,9 @@ pub struct ClientSpec {
     pub enabled: bool,
     pub refresh_token_ttl: Option<u64>,
     pub refresh_family_ttl: Option<u64>,
+    pub rate_limit: Option<u32>,
+    pub password_grant_sunset: Option<PasswordGrantSunset>,
+    pub response_profile: ResponseProfile,
 }
 
 impl Default for ClientSpec {
@@ -93,6 +98,9 @@ impl Default for ClientSpec {
             enabled: true,
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            rate_limit: None,
+            password_grant_sunset: None,
+            response_profile: ResponseProfile::default(),
         }
     }
 }
@@ -114,6 +122,9 @@ impl ClientSpec {
             access_token_ttl: None,
             refresh_token_ttl: self.refresh_token_ttl,
             refresh_family_ttl: self.refresh_family_ttl,
+            rate_limit: self.rate_limit,
+            password_grant_sunset: self.password_grant_sunset,
+            response_profile: self.response_profile,
             created_at: 0,
         };
         DynamoClientStore::new(db.clone(), table)

@@ -30,7 +30,14 @@ pub const COMMON_FIELDS: &[&str] = &[
 pub const SCHEMA: &[(&str, &[&str])] = &[
     (
         "token_issued",
-        &["grant_type", "client_id", "subject", "scope", "family"],
+        &[
+            "grant_type",
+            "client_id",
+            "subject",
+            "scope",
+            "family",
+            "password_grant_sunset",
+        ],
     ),
     (
         "token_refused",
@@ -58,6 +65,7 @@ pub const SCHEMA: &[(&str, &[&str])] = &[
     ),
     ("session_revoked", &["actor", "subject"]),
     ("admin_change", &["actor", "action", "target", "changes"]),
+    ("rate_limited", &["client_id", "limit", "window_start"]),
 ];
 
 /// Where a request came from, as API Gateway saw it (its request context).
@@ -138,6 +146,10 @@ pub enum Event<'a> {
         scope: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         family: Option<&'a str>,
+        /// A password grant of a client whose password grant ends: that date (RFC 3339, UTC),
+        /// so the uses still to move off it can be counted.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        password_grant_sunset: Option<String>,
     },
     /// `/token` answered an error. `reason` is the OAuth error code; the username (password
     /// grant, when sent) is kept only as a short hash: people type passwords into it.
@@ -174,6 +186,13 @@ pub enum Event<'a> {
         username_hash: UsernameHash,
         locked_for_seconds: u64,
     },
+    /// A `/token` request over its client's per-minute limit, refused with `429`.
+    RateLimited {
+        client_id: &'a str,
+        limit: u32,
+        /// The start of the minute it was counted in (seconds since the epoch).
+        window_start: u64,
+    },
     /// Reserved: revoking a user's sessions does not exist yet.
     SessionRevoked { actor: &'a str, subject: &'a str },
     /// The admin CLI changed a client or a key. `changes` names the fields, never their values.
@@ -194,6 +213,7 @@ impl Event<'_> {
             Self::RefreshReuseDetected { .. } => "refresh_reuse_detected",
             Self::TokenRevoked { .. } => "token_revoked",
             Self::LockoutStarted { .. } => "lockout_started",
+            Self::RateLimited { .. } => "rate_limited",
             Self::SessionRevoked { .. } => "session_revoked",
             Self::AdminChange { .. } => "admin_change",
         }

@@ -74,8 +74,67 @@ pub struct Client {
     pub refresh_token_ttl: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<u64>,
+    /// Requests per minute this client may make to `/token`; `Some(0)` is unlimited, `None` the
+    /// deployment's `RATE_LIMIT_PER_MINUTE` (see `crate::rate_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
+    /// When this client's password grant ends (and since when it is deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_grant_sunset: Option<PasswordGrantSunset>,
+    /// How `/token` answers this client: RFC 6749 (the default) or as Apigee did.
+    #[serde(default, skip_serializing_if = "ResponseProfile::is_default")]
+    pub response_profile: ResponseProfile,
     #[serde(default)]
     pub created_at: u64,
+}
+
+/// The end of a client's password grant (RFC 9700 §2.4: the grant must not be used): from
+/// `deprecated_at` its password-grant responses carry `Deprecation` (RFC 9745) and `Sunset`
+/// (RFC 8594) headers; from `sunset_at` the grant is refused. Both in seconds since the epoch;
+/// stored as one map attribute, so clearing it is one `REMOVE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordGrantSunset {
+    pub sunset_at: u64,
+    /// When the operator set the sunset: the date the `Deprecation` header announces.
+    pub deprecated_at: u64,
+}
+
+impl PasswordGrantSunset {
+    /// Whether the password grant has ended at `now`.
+    pub fn passed_at(&self, now: u64) -> bool {
+        now >= self.sunset_at
+    }
+}
+
+/// The shape of `/token` answers for one client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResponseProfile {
+    /// RFC 6749 §5.1 and §5.2.
+    #[default]
+    #[serde(rename = "rfc6749")]
+    Rfc6749,
+    /// Apigee's OAuthV2 policy with `RFCCompliantRequestResponse` false (docs/apigee-migration.md).
+    #[serde(rename = "apigee")]
+    Apigee,
+}
+
+impl ResponseProfile {
+    pub const ALL: [Self; 2] = [Self::Rfc6749, Self::Apigee];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rfc6749 => "rfc6749",
+            Self::Apigee => "apigee",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Client {
@@ -99,6 +158,9 @@ impl Client {
             access_token_ttl: None,
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            rate_limit: None,
+            password_grant_sunset: None,
+            response_profile: ResponseProfile::default(),
             created_at,
         };
         let client = settings.apply_to(&blank);
@@ -156,6 +218,9 @@ impl Client {
                 return Err(ClientRuleError::LifetimeTooLong(name, max));
             }
         }
+        if self.rate_limit.is_some_and(|l| l > MAX_RATE_LIMIT) {
+            return Err(ClientRuleError::RateLimitTooHigh(MAX_RATE_LIMIT));
+        }
         Ok(())
     }
 }
@@ -185,6 +250,9 @@ pub const MAX_ACCESS_TOKEN_TTL: u64 = 24 * 3600;
 pub const MAX_REFRESH_TOKEN_TTL: u64 = 90 * 24 * 3600;
 pub const MAX_REFRESH_FAMILY_TTL: u64 = 365 * 24 * 3600;
 
+/// The highest per-minute limit a client may be given (higher is what 0, unlimited, is for).
+pub const MAX_RATE_LIMIT: u32 = 1_000_000;
+
 /// A client_id is 1 to 128 letters, digits, '-', '_' or '.': safe in a Basic header, a log line
 /// and a table key without escaping.
 pub fn is_valid_client_id(id: &str) -> bool {
@@ -211,6 +279,8 @@ pub enum ClientRuleError {
     ZeroLifetime(&'static str),
     #[error("the {0} lifetime may be at most {1} seconds")]
     LifetimeTooLong(&'static str, u64),
+    #[error("the rate limit may be at most {0} requests a minute (0 means unlimited)")]
+    RateLimitTooHigh(u32),
 }
 
 /// Changes to a client record; `None` leaves a field as it is.
@@ -241,6 +311,14 @@ pub struct ClientUpdate {
     pub refresh_token_ttl: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<Option<u64>>,
+    /// `Some(None)` returns the limit to the deployment's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<Option<u32>>,
+    /// `Some(None)` clears the sunset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_grant_sunset: Option<Option<PasswordGrantSunset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_profile: Option<ResponseProfile>,
 }
 
 impl ClientUpdate {
@@ -281,6 +359,15 @@ impl ClientUpdate {
         if let Some(v) = self.refresh_family_ttl {
             c.refresh_family_ttl = v;
         }
+        if let Some(v) = self.rate_limit {
+            c.rate_limit = v;
+        }
+        if let Some(v) = self.password_grant_sunset {
+            c.password_grant_sunset = v;
+        }
+        if let Some(v) = self.response_profile {
+            c.response_profile = v;
+        }
         c
     }
 }
@@ -302,6 +389,9 @@ mod rule_tests {
             access_token_ttl: Some(60),
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            rate_limit: None,
+            password_grant_sunset: None,
+            response_profile: ResponseProfile::default(),
             created_at: 1,
         }
     }
@@ -427,6 +517,38 @@ mod rule_tests {
             ..ClientUpdate::default()
         };
         assert_eq!(at_max.apply_to(&client()).check(), Ok(()));
+    }
+
+    #[test]
+    fn a_rate_limit_above_the_maximum_is_refused_and_0_means_unlimited() {
+        let limit = |n| ClientUpdate {
+            rate_limit: Some(Some(n)),
+            ..ClientUpdate::default()
+        };
+        assert_eq!(
+            limit(MAX_RATE_LIMIT + 1).apply_to(&client()).check(),
+            Err(ClientRuleError::RateLimitTooHigh(MAX_RATE_LIMIT))
+        );
+        for ok in [0, 1, MAX_RATE_LIMIT] {
+            assert_eq!(limit(ok).apply_to(&client()).check(), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn profiles_and_sunsets_read_and_write_their_names() {
+        for p in ResponseProfile::ALL {
+            assert_eq!(ResponseProfile::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        assert_eq!(ResponseProfile::parse("Apigee"), None);
+        // The default profile is not stored; a record without one reads as RFC 6749.
+        let v = serde_json::to_value(client()).unwrap();
+        assert!(v.get("response_profile").is_none() && v.get("rate_limit").is_none());
+        let s = PasswordGrantSunset {
+            sunset_at: 100,
+            deprecated_at: 50,
+        };
+        assert!(!s.passed_at(99) && s.passed_at(100) && s.passed_at(101));
     }
 }
 

@@ -13,6 +13,10 @@ pub enum ErrorCode {
     InvalidScope,
     TemporarilyUnavailable,
     ServerError,
+    /// A client over its per-minute limit (`429`). RFC 6749 has no code for it; `slow_down` is
+    /// the token-endpoint code of the IANA OAuth Extensions Error Registry (RFC 8628 §3.5) that
+    /// says "ask less often" (docs/decisions.md, "Per-client rate limit").
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -26,6 +30,7 @@ impl ErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
+            Self::SlowDown => "slow_down",
         }
     }
 
@@ -36,6 +41,7 @@ impl ErrorCode {
             Self::InvalidClient => 401,
             Self::TemporarilyUnavailable => 503,
             Self::ServerError => 500,
+            Self::SlowDown => 429,
             _ => 400,
         }
     }
@@ -102,6 +108,9 @@ pub enum TokenError {
     /// Tollgate itself failed: `500 server_error`.
     #[error(transparent)]
     Internal(Internal),
+    /// The client used up its requests of this minute: `429 slow_down` with `Retry-After`.
+    #[error("client over its rate limit of {limit} requests a minute")]
+    RateLimited { limit: u32, retry_after: u64 },
 }
 
 /// Which dependency failed, with its error as the source. Each message is a log message
@@ -120,6 +129,8 @@ pub enum Unavailable {
     RefreshStore(#[source] BoxError),
     #[error("failed to store refresh token")]
     NewFamily(#[source] BoxError),
+    #[error("rate-limit counter failed")]
+    RateLimitStore(#[source] BoxError),
 }
 
 /// A failure that is Tollgate's own, never the client's nor a dependency's.
@@ -138,6 +149,12 @@ impl TokenError {
             Self::Internal(_) => {
                 OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
             }
+            Self::RateLimited { limit, retry_after } => OAuthError::new(
+                ErrorCode::SlowDown,
+                format!(
+                    "this client may make {limit} token requests a minute; try again in {retry_after} s"
+                ),
+            ),
         }
     }
 }

@@ -18,11 +18,13 @@ pub mod measured;
 pub mod metrics;
 pub mod observe;
 pub mod password;
+pub mod rate_limit;
 pub mod refresh;
 pub mod revoke;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod sunset;
 pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};

@@ -10,6 +10,7 @@ use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation
 use crate::metrics::Dependency;
 use crate::observe::measured;
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
+use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
 };
@@ -98,6 +99,16 @@ impl<S: LockoutStore> LockoutStore for Measured<S> {
     }
     async fn reset(&self, key: &str) -> Result<(), LockoutStoreError> {
         measured(self.dependency, self.inner.reset(key)).await
+    }
+}
+
+#[async_trait]
+impl<S: RateLimitStore> RateLimitStore for Measured<S> {
+    async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError> {
+        measured(self.dependency, self.inner.count(client_id, window)).await
+    }
+    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError> {
+        measured(self.dependency, self.inner.uncount(client_id, window)).await
     }
 }
 

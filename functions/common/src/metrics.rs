@@ -87,6 +87,12 @@ pub const REFRESH_REUSE: MetricSpec = MetricSpec {
     unit: Unit::Count,
     dimensions: &[&[FUNCTION_NAME], &[FUNCTION_NAME, "ClientId"]],
 };
+/// A `/token` request refused with `429` because its client used up its per-minute limit.
+pub const RATE_LIMITED: MetricSpec = MetricSpec {
+    name: "RateLimited",
+    unit: Unit::Count,
+    dimensions: &[&[FUNCTION_NAME], &[FUNCTION_NAME, "ClientId"]],
+};
 /// A refresh-token family revoked by `POST /revoke`.
 pub const REVOCATIONS: MetricSpec = MetricSpec {
     name: "Revocations",
@@ -136,6 +142,7 @@ pub const ALL: &[&MetricSpec] = &[
     &LOCKOUTS,
     &REFRESH_REUSE,
     &REVOCATIONS,
+    &RATE_LIMITED,
     &DEPENDENCY_CALLS,
     &DEPENDENCY_FAILURES,
     &DEPENDENCY_LATENCY,

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::audit::{self, Event, Origin};
-use crate::metrics::{Dependency, LOCKOUTS, Metrics, REFRESH_REUSE, REVOCATIONS};
+use crate::metrics::{Dependency, LOCKOUTS, Metrics, RATE_LIMITED, REFRESH_REUSE, REVOCATIONS};
 
 /// What every event of one request shares.
 #[derive(Debug, Clone)]
@@ -38,6 +38,9 @@ pub fn event(e: &Event<'_>) {
                 s.metrics.count(&REFRESH_REUSE, &[("ClientId", client_id)]);
             }
             Event::TokenRevoked { .. } => s.metrics.count(&REVOCATIONS, &[]),
+            Event::RateLimited { client_id, .. } => {
+                s.metrics.count(&RATE_LIMITED, &[("ClientId", client_id)]);
+            }
             _ => {}
         }
     });

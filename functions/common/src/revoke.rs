@@ -6,7 +6,7 @@ use crate::audit::Event;
 use crate::client::Client;
 use crate::clock::Deadline;
 use crate::error::{OAuthError, TokenError};
-use crate::grant::{Handled, TokenRequest, TokenService, store_unavailable};
+use crate::grant::{Answer, Handled, TokenRequest, TokenService, store_unavailable};
 use crate::observe;
 use crate::secret::Secret;
 
@@ -29,6 +29,7 @@ impl TokenService {
             Err(e) => {
                 return Handled {
                     client_id: None,
+                    answer: Answer::default(),
                     result: Err(e),
                 };
             }
@@ -36,6 +37,7 @@ impl TokenService {
         let result = self.revoke_for(&client, req, deadline).await;
         Handled {
             client_id: Some(client.client_id),
+            answer: Answer::default(),
             result,
         }
     }

@@ -213,7 +213,24 @@ fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, Co
             lockout_secs: env.positive("LOCKOUT_DURATION_SECONDS", 900)?,
         },
         user_claims: user_claims(env.opt("USER_CLAIMS"))?,
+        rate_limit: rate_limit(env)?,
     })
+}
+
+/// `RATE_LIMIT_PER_MINUTE`: `/token` requests a client may make per minute unless its record
+/// says otherwise; 0 (the default) is unlimited.
+fn rate_limit<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
+    let limit = env.num("RATE_LIMIT_PER_MINUTE", 0)?;
+    u32::try_from(limit)
+        .ok()
+        .filter(|&l| l <= tollgate_common::client::MAX_RATE_LIMIT)
+        .ok_or_else(|| ConfigError::Malformed {
+            name: "RATE_LIMIT_PER_MINUTE",
+            why: format!(
+                "at most {} (0 is unlimited)",
+                tollgate_common::client::MAX_RATE_LIMIT
+            ),
+        })
 }
 
 /// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.
@@ -263,6 +280,22 @@ mod tests {
         assert_eq!(c.policy.lockout.max_failures, 5);
         assert_eq!(c.signing_alg, SigningAlg::Es256);
         assert_eq!(c.auth_endpoint.timeout, Duration::from_secs(3));
+        assert_eq!(c.policy.rate_limit, 0, "unlimited unless set");
+    }
+
+    #[test]
+    fn the_deployment_rate_limit_is_a_bounded_whole_number() {
+        let mut v = base();
+        v.insert("RATE_LIMIT_PER_MINUTE", "120");
+        assert_eq!(load(&v).unwrap().policy.rate_limit, 120);
+        for bad in ["-1", "ten", "1000001", "99999999999"] {
+            v.insert("RATE_LIMIT_PER_MINUTE", bad);
+            let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                msg.starts_with("RATE_LIMIT_PER_MINUTE is malformed"),
+                "{bad}: {msg}"
+            );
+        }
     }
 
     #[test]

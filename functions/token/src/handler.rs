@@ -16,7 +16,9 @@ use tollgate_common::observe::{self, Scope};
 use tracing::{debug, info, trace};
 
 use crate::form::{self, FormError};
-use crate::response::{error_response, error_with_status, json, revoked, success, token_error};
+use crate::response::{
+    announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
+};
 use crate::state::AppState;
 use tollgate_common::grant::TokenRequest;
 
@@ -207,14 +209,15 @@ async fn form_post(
     // A 401 challenges with Basic (RFC 6749 §5.2) unless the client authenticated in the body.
     let basic = req.headers().contains_key("authorization") || form_req.credentials.is_none();
     let deadline = deadline(req);
-    let (client_id, result) = match endpoint {
+    let (client_id, answer, result) = match endpoint {
         FormEndpoint::Token => {
             let h = state.service.handle_token(&form_req, deadline).await;
-            (h.client_id, h.result.map(|t| success(&t)))
+            let result = h.result.map(|t| success(&t, &h.answer));
+            (h.client_id, h.answer, result)
         }
         FormEndpoint::Revoke => {
             let h = state.service.handle_revoke(&form_req, deadline).await;
-            (h.client_id, h.result.map(|()| revoked()))
+            (h.client_id, h.answer, h.result.map(|()| revoked()))
         }
     };
     // A client_id that did not authenticate may be anything, even a secret pasted into the
@@ -224,11 +227,15 @@ async fn form_post(
         _ => None,
     };
     outcome.client_id = client_id;
-    result.unwrap_or_else(|e| {
-        let (resp, oauth) = token_error(&e, basic);
+    let mut resp = result.unwrap_or_else(|e| {
+        let (resp, oauth) = token_error(&e, basic, answer.profile);
         outcome.error = Some(oauth.code.as_str());
         resp
-    })
+    });
+    if let Some(s) = &answer.sunset {
+        announce_sunset(&mut resp, s);
+    }
+    resp
 }
 
 /// The form-encoded request with its client credentials, or the error response that refuses it.

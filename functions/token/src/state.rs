@@ -18,7 +18,7 @@ use tollgate_common::measured::Measured;
 use tollgate_common::metrics::{Dependency, Metrics};
 use tollgate_common::secret::{Secret, SecretHasher};
 use tollgate_common::store::dynamo::{
-    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore,
+    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
 };
 
 pub struct AppState {
@@ -102,7 +102,11 @@ fn service(
         )),
         lockout: Arc::new(Measured::new(
             Dependency::DynamoDb,
-            DynamoLockoutStore::new(dynamo, &cfg.lockouts_table),
+            DynamoLockoutStore::new(dynamo.clone(), &cfg.lockouts_table),
+        )),
+        rate_limits: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoRateLimitStore::new(dynamo, &cfg.lockouts_table),
         )),
         verifier: Arc::new(Measured::new(
             Dependency::AuthEndpoint,

@@ -12,7 +12,7 @@ use tollgate_tests::{
 };
 
 /// Where a log file ends now, so a test reads only what came after.
-pub(super) fn log_len(path: &str) -> usize {
+pub(crate) fn log_len(path: &str) -> usize {
     std::fs::metadata(path).map_or(0, |m| m.len() as usize)
 }
 
@@ -23,7 +23,7 @@ pub(super) fn log_since(path: &str, from: usize) -> String {
 
 /// The log's JSON lines after `from` that `want` accepts, once there are at least `n` (polling
 /// for up to 20 s: the function writes as it answers, the file lags a little).
-pub(super) async fn wait_for(
+pub(crate) async fn wait_for(
     path: &str,
     from: usize,
     n: usize,

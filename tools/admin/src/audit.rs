@@ -48,6 +48,9 @@ pub fn update_fields(u: &ClientUpdate) -> Vec<&'static str> {
         ("access_token_ttl", u.access_token_ttl.is_some()),
         ("refresh_token_ttl", u.refresh_token_ttl.is_some()),
         ("refresh_family_ttl", u.refresh_family_ttl.is_some()),
+        ("rate_limit", u.rate_limit.is_some()),
+        ("password_grant_sunset", u.password_grant_sunset.is_some()),
+        ("response_profile", u.response_profile.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))

@@ -6,7 +6,8 @@ use std::io::Read;
 use anyhow::{Context, bail};
 use clap::Args;
 use tollgate_common::client::{
-    Client, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
+    Client, ClientStore, ClientStoreError, ClientUpdate, GrantType, PasswordGrantSunset,
+    PreviousSecret, ResponseProfile,
 };
 use tollgate_common::clock::{Clock, SystemClock};
 use tollgate_common::scope::Scopes;
@@ -31,6 +32,43 @@ fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
             Ok(n) => Ok(Lifetime(Some(n))),
         },
     }
+}
+
+/// A per-minute limit (`Some(0)` unlimited), or `None` for the deployment's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RateLimit(Option<u32>);
+
+/// A sunset date in seconds since the epoch, or `None` to clear it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sunset(Option<u64>);
+
+/// `--rate-limit`: requests a minute (0 unlimited), or `default` for the deployment's.
+fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
+    let why = || {
+        format!(
+            "a number of requests a minute up to {} (0 is unlimited), or `default`",
+            tollgate_common::client::MAX_RATE_LIMIT
+        )
+    };
+    match s {
+        "default" => Ok(RateLimit(None)),
+        _ => match s.parse::<u32>() {
+            Ok(n) if n <= tollgate_common::client::MAX_RATE_LIMIT => Ok(RateLimit(Some(n))),
+            _ => Err(why()),
+        },
+    }
+}
+
+/// `--password-grant-sunset`: an RFC 3339 date or date-time, or `none`.
+fn parse_sunset(s: &str) -> Result<Sunset, String> {
+    match s {
+        "none" => Ok(Sunset(None)),
+        _ => tollgate_common::sunset::parse_date(s).map(|t| Sunset(Some(t))),
+    }
+}
+
+fn parse_profile(s: &str) -> Result<ResponseProfile, String> {
+    ResponseProfile::parse(s).ok_or_else(|| "rfc6749 or apigee".into())
 }
 
 /// The per-client settings `create-client` and `update-client` share.
@@ -58,6 +96,19 @@ pub(crate) struct ClientSettings {
     /// Absolute lifetime of a refresh-token family (one login) in seconds, or `default`.
     #[arg(long, value_parser = parse_lifetime)]
     refresh_family_ttl: Option<Lifetime>,
+    /// `/token` requests a minute this client may make: a number (0 is unlimited), or
+    /// `default` for the deployment's RATE_LIMIT_PER_MINUTE.
+    #[arg(long, value_parser = parse_rate_limit, allow_negative_numbers = true)]
+    rate_limit: Option<RateLimit>,
+    /// When this client's password grant ends: an RFC 3339 date (2026-03-31, midnight UTC) or
+    /// date-time (2026-03-31T12:00:00Z); `none` clears it. Until then its password-grant
+    /// answers carry Deprecation and Sunset headers; from then it is refused.
+    #[arg(long, value_parser = parse_sunset)]
+    password_grant_sunset: Option<Sunset>,
+    /// How `/token` answers this client: `rfc6749` (the default) or `apigee` (Apigee's
+    /// OAuthV2 shape, docs/apigee-migration.md).
+    #[arg(long, value_parser = parse_profile)]
+    response_profile: Option<ResponseProfile>,
 }
 
 impl ClientSettings {
@@ -94,6 +145,15 @@ impl ClientSettings {
             access_token_ttl: self.access_token_ttl.map(|l| l.0),
             refresh_token_ttl: self.refresh_token_ttl.map(|l| l.0),
             refresh_family_ttl: self.refresh_family_ttl.map(|l| l.0),
+            rate_limit: self.rate_limit.map(|l| l.0),
+            // Deprecated from the moment the operator sets the date.
+            password_grant_sunset: self.password_grant_sunset.map(|at| {
+                at.0.map(|sunset_at| PasswordGrantSunset {
+                    sunset_at,
+                    deprecated_at: SystemClock.now(),
+                })
+            }),
+            response_profile: self.response_profile,
         })
     }
 }
@@ -454,8 +514,35 @@ fn print_client(c: &Client) {
     println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));
     println!("refresh_token_ttl:  {}", lifetime(c.refresh_token_ttl));
     println!("refresh_family_ttl: {}", lifetime(c.refresh_family_ttl));
+    println!("rate_limit:         {}", rate_limit(c.rate_limit));
+    println!(
+        "password_sunset:    {}",
+        password_sunset(c.password_grant_sunset)
+    );
+    println!("response_profile:   {}", c.response_profile.as_str());
     println!("previous_secret:    {}", previous_secret(c));
     println!("created_at:         {}", c.created_at);
+}
+
+fn rate_limit(v: Option<u32>) -> String {
+    match v {
+        None => "deployment default".into(),
+        Some(0) => "unlimited".into(),
+        Some(n) => format!("{n} requests a minute"),
+    }
+}
+
+fn password_sunset(v: Option<PasswordGrantSunset>) -> String {
+    v.map_or_else(
+        || "none".into(),
+        |s| {
+            format!(
+                "{} (deprecated since {})",
+                tollgate_common::sunset::rfc3339(s.sunset_at),
+                tollgate_common::sunset::rfc3339(s.deprecated_at)
+            )
+        },
+    )
 }
 
 fn previous_secret(c: &Client) -> String {

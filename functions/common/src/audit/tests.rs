@@ -16,6 +16,7 @@ fn every_event() -> Vec<Event<'static>> {
             subject: "user-42",
             scope: "profile orders:read",
             family: Some("fam-1"),
+            password_grant_sunset: Some("2026-03-31T00:00:00Z".into()),
         },
         Event::TokenRefused {
             grant_type: Some("password"),
@@ -54,6 +55,11 @@ fn every_event() -> Vec<Event<'static>> {
             action: "update_client",
             target: "app",
             changes: &["scopes", "enabled"],
+        },
+        Event::RateLimited {
+            client_id: "app",
+            limit: 5,
+            window_start: 1_764_000_000,
         },
     ]
 }

@@ -52,6 +52,8 @@ impl TokenService {
         Ok(TokenResponse {
             access_token: access.token,
             expires_in: access.expires_in,
+            issued_at: now,
+            refresh_token_expires_in: None,
             refresh_token: None,
             scope,
         })

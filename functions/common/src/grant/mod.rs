@@ -3,6 +3,7 @@
 //! revocation is
 //! `crate::revoke`. The handler only translates HTTP to a `TokenRequest` and back.
 
+mod admit;
 mod client_credentials;
 mod password;
 mod refresh;
@@ -18,12 +19,14 @@ use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToke
 use crate::audit::Event;
 use crate::client::{
     self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore, GrantType,
+    PasswordGrantSunset, ResponseProfile,
 };
 use crate::clock::{Clock, Deadline};
 use crate::error::{ErrorCode, Internal, OAuthError, TokenError, Unavailable};
 use crate::lockout::{LockoutPolicy, LockoutStore};
 use crate::observe;
 use crate::password::PasswordVerifier;
+use crate::rate_limit::RateLimitStore;
 use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError};
 use crate::scope::Scopes;
 use crate::secret::{Secret, SecretHasher, hash_str, random_token};
@@ -37,6 +40,9 @@ pub struct GrantPolicy {
     pub lockout: LockoutPolicy,
     /// User-detail claims from the auth endpoint that may go into tokens.
     pub user_claims: Vec<String>,
+    /// `/token` requests a client may make per minute unless its record says otherwise; 0 is
+    /// unlimited.
+    pub rate_limit: u32,
 }
 
 /// A token request after form parsing: the parameters, with client credentials taken out.
@@ -72,6 +78,10 @@ impl TokenRequest {
 pub struct TokenResponse {
     pub access_token: String,
     pub expires_in: u64,
+    /// When it was issued (seconds since the epoch), and how long the refresh token lives:
+    /// what the Apigee profile answers with besides RFC 6749's members.
+    pub issued_at: u64,
+    pub refresh_token_expires_in: Option<u64>,
     /// None for `client_credentials` (RFC 6749 §4.4.3): the client authenticates again instead.
     pub refresh_token: Option<Secret>,
     pub scope: Scopes,
@@ -82,6 +92,8 @@ impl std::fmt::Debug for TokenResponse {
         f.debug_struct("TokenResponse")
             .field("access_token", &"<redacted>")
             .field("expires_in", &self.expires_in)
+            .field("issued_at", &self.issued_at)
+            .field("refresh_token_expires_in", &self.refresh_token_expires_in)
             .field("refresh_token", &self.refresh_token)
             .field("scope", &self.scope)
             .finish()
@@ -93,6 +105,8 @@ pub struct TokenService {
     pub clients: Arc<dyn ClientStore>,
     pub refresh: Arc<dyn RefreshStore>,
     pub lockout: Arc<dyn LockoutStore>,
+    /// Per-client request counters (the lockouts table in AWS).
+    pub rate_limits: Arc<dyn RateLimitStore>,
     pub verifier: Arc<dyn PasswordVerifier>,
     pub issuer: AccessTokenIssuer,
     pub policy: GrantPolicy,
@@ -106,7 +120,37 @@ pub struct TokenService {
 #[derive(Debug)]
 pub struct Handled<T> {
     pub client_id: Option<String>,
+    /// How the answer is shaped: the authenticated client's choice, RFC 6749 before that.
+    pub answer: Answer,
     pub result: Result<T, TokenError>,
+}
+
+/// What the edge needs to shape a `/token` answer for the client that authenticated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub profile: ResponseProfile,
+    pub client_id: String,
+    /// The client's name, or its client_id when it has none (Apigee's `application_name`).
+    pub application_name: String,
+    /// Set on a password grant whose client's password grant has a sunset still to come: the
+    /// answer carries `Deprecation` and `Sunset`.
+    pub sunset: Option<PasswordGrantSunset>,
+}
+
+impl Answer {
+    fn for_client(client: &client::Client) -> Self {
+        let name = if client.name.is_empty() {
+            &client.client_id
+        } else {
+            &client.name
+        };
+        Self {
+            profile: client.response_profile,
+            client_id: client.client_id.clone(),
+            application_name: name.clone(),
+            sunset: None,
+        }
+    }
 }
 
 impl TokenService {
@@ -126,8 +170,15 @@ impl TokenService {
         deadline: Deadline,
     ) -> Handled<TokenResponse> {
         let mut client_id = None;
-        let result = self.token_inner(req, deadline, &mut client_id).await;
-        Handled { client_id, result }
+        let mut answer = Answer::default();
+        let result = self
+            .token_inner(req, deadline, &mut client_id, &mut answer)
+            .await;
+        Handled {
+            client_id,
+            answer,
+            result,
+        }
     }
 
     /// Runs the checks in the order that leaks least: a caller learns nothing about grants or
@@ -137,9 +188,13 @@ impl TokenService {
         req: &TokenRequest,
         deadline: Deadline,
         authenticated: &mut Option<String>,
+        answer: &mut Answer,
     ) -> Result<TokenResponse, TokenError> {
-        let client = self.client(req, deadline).await?;
+        let (client, counted) = self.authenticate_counted(req, deadline).await?;
         *authenticated = Some(client.client_id.clone());
+        *answer = Answer::for_client(&client);
+        // Refused over the limit only now, so the refusal names the client and has its shape.
+        self.check_limit(&client, counted)?;
         let grant_type = req.required("grant_type")?;
         let Some(grant) = GrantType::parse(grant_type) else {
             return Err(OAuthError::new(
@@ -154,6 +209,9 @@ impl TokenService {
                 format!("this client may not use the {} grant", grant.as_str()),
             )
             .into());
+        }
+        if grant == GrantType::Password {
+            answer.sunset = self.password_grant_sunset(&client)?;
         }
         match grant {
             GrantType::Password => self.password_grant(&client, req, deadline).await,
@@ -267,10 +325,15 @@ impl TokenService {
             subject: &family.grant.sub,
             scope: &family.grant.scope.to_string(),
             family: Some(&family.family_id),
+            password_grant_sunset: client
+                .password_grant_sunset
+                .map(|s| crate::sunset::rfc3339(s.sunset_at)),
         });
         Ok(TokenResponse {
             access_token: access.token,
             expires_in: access.expires_in,
+            issued_at: now,
+            refresh_token_expires_in: Some(family.token_expires_at.saturating_sub(now)),
             refresh_token: Some(refresh),
             scope: family.grant.scope,
         })

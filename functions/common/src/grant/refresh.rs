@@ -54,6 +54,8 @@ impl TokenService {
                 Ok(TokenResponse {
                     access_token: access.token,
                     expires_in: access.expires_in,
+                    issued_at: now,
+                    refresh_token_expires_in: Some(successor.expires_at.saturating_sub(now)),
                     refresh_token: Some(refresh),
                     scope,
                 })
@@ -125,6 +127,7 @@ fn rotated(client: &Client, old: &StoredToken, scope: &str) {
         subject: &old.grant.sub,
         scope,
         family: Some(&old.family_id),
+        password_grant_sunset: None,
     });
 }
 

@@ -5,9 +5,12 @@ use crate::clock::{Clock, ManualClock};
 use crate::keys::{SigningAlg, SigningKey, generate_pem};
 use crate::lockout::{Reservation, lockout_key};
 use crate::password::{PasswordCheck, VerifiedUser};
-use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
+use crate::store::memory::{
+    MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryVerifier,
+};
 
 mod client_credentials;
+mod limits;
 mod store_failures;
 
 struct Fixture {
@@ -31,6 +34,9 @@ async fn fixture() -> Fixture {
         access_token_ttl: None,
         refresh_token_ttl: None,
         refresh_family_ttl: None,
+        rate_limit: None,
+        password_grant_sunset: None,
+        response_profile: Default::default(),
         created_at: 0,
     };
     let both = vec![GrantType::Password, GrantType::RefreshToken];
@@ -66,6 +72,7 @@ async fn fixture() -> Fixture {
         clients,
         refresh: refresh.clone(),
         lockout: Arc::new(MemoryLockout::default()),
+        rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
@@ -78,6 +85,7 @@ async fn fixture() -> Fixture {
                 lockout_secs: 300,
             },
             user_claims: vec!["email".into()],
+            rate_limit: 0,
         },
         clock: Arc::new(clock.clone()),
         secrets: SecretHasher::default(),
@@ -459,6 +467,7 @@ fn lifetimes_are_capped_and_never_overflow() {
             lockout_secs: 300,
         },
         user_claims: vec![],
+        rate_limit: 0,
     };
     let client = client::Client {
         client_id: "c".into(),
@@ -472,6 +481,9 @@ fn lifetimes_are_capped_and_never_overflow() {
         access_token_ttl: Some(10 * 365 * 24 * 3600),
         refresh_token_ttl: Some(u64::MAX),
         refresh_family_ttl: Some(u64::MAX),
+        rate_limit: None,
+        password_grant_sunset: None,
+        response_profile: Default::default(),
         created_at: 0,
     };
     let l = Lifetimes::of(&client, &policy);
@@ -501,6 +513,8 @@ fn requests_and_responses_redact_themselves_in_debug() {
     let resp = TokenResponse {
         access_token: "eyJ.access.token".into(),
         expires_in: 1,
+        issued_at: 2,
+        refresh_token_expires_in: Some(3),
         refresh_token: Some(Secret::new("refresh-value")),
         scope: Scopes::default(),
     };

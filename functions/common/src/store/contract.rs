@@ -4,8 +4,12 @@
 
 use serde_json::Map;
 
-use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
+use crate::client::{
+    Client, ClientStore, ClientStoreError, ClientUpdate, GrantType, PasswordGrantSunset,
+    ResponseProfile,
+};
 use crate::lockout::{LockoutPolicy, LockoutStore, Reservation};
+use crate::rate_limit::{RateLimitStore, Window};
 use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, Rotation, Successor, TokenStatus};
 use crate::scope::Scopes;
 
@@ -22,6 +26,12 @@ fn client(id: &str) -> Client {
         access_token_ttl: Some(300),
         refresh_token_ttl: None,
         refresh_family_ttl: Some(86_400),
+        rate_limit: Some(0),
+        password_grant_sunset: Some(PasswordGrantSunset {
+            sunset_at: 2_000_000_000,
+            deprecated_at: 1_000,
+        }),
+        response_profile: ResponseProfile::Apigee,
         created_at: 1_000,
     }
 }
@@ -50,9 +60,17 @@ pub async fn clients(store: &dyn ClientStore) {
     let update = ClientUpdate {
         enabled: Some(false),
         access_token_ttl: Some(None),
+        rate_limit: Some(Some(7)),
+        password_grant_sunset: Some(None),
+        response_profile: Some(ResponseProfile::Rfc6749),
         ..ClientUpdate::default()
     };
     let updated = store.update("contract-b", &update).await.expect("update");
+    assert_eq!(
+        (updated.rate_limit, updated.password_grant_sunset),
+        (Some(7), None)
+    );
+    assert_eq!(updated.response_profile, ResponseProfile::Rfc6749);
     assert_eq!(updated, update.apply_to(&a));
     assert_eq!(store.get("contract-b").await.expect("get"), Some(updated));
     assert!(matches!(
@@ -208,9 +226,52 @@ pub async fn lockout(store: &dyn LockoutStore) {
     assert_eq!(fresh, Reservation::Granted);
 }
 
+/// Counts each client and each window apart and returns the count with the request in it;
+/// gives back without creating a counter or going below 0; and counts 32 concurrent requests
+/// each once, so each sees a different count (the limit then admits exactly `limit`).
+pub async fn rate_limits(store: std::sync::Arc<dyn RateLimitStore>) {
+    let (w1, w2) = (Window::at(6_000), Window::at(6_060));
+    assert_ne!(w1, w2);
+    for expected in 1..=3 {
+        assert_eq!(
+            store.count("contract-a", w1).await.expect("count"),
+            expected
+        );
+    }
+    assert_eq!(store.count("contract-b", w1).await.expect("count"), 1);
+    assert_eq!(store.count("contract-a", w2).await.expect("count"), 1);
+    store.uncount("contract-a", w1).await.expect("uncount");
+    assert_eq!(store.count("contract-a", w1).await.expect("count"), 3);
+    // Giving back where nothing was counted creates nothing and never goes below 0.
+    store.uncount("contract-c", w1).await.expect("uncount");
+    assert_eq!(store.count("contract-c", w1).await.expect("count"), 1);
+    for _ in 0..3 {
+        store.uncount("contract-c", w1).await.expect("uncount");
+    }
+    assert_eq!(store.count("contract-c", w1).await.expect("count"), 1);
+
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(32));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let (store, barrier) = (store.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            store.count("contract-burst", w1).await.expect("count")
+        });
+    }
+    let mut seen = tasks.join_all().await;
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=32).collect::<Vec<u64>>(), "each count seen once");
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh};
+    use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_rate_limits_keep_the_rate_limit_store_contract() {
+        super::rate_limits(std::sync::Arc::new(MemoryRateLimits::default())).await;
+    }
 
     #[tokio::test]
     async fn memory_clients_keep_the_client_store_contract() {

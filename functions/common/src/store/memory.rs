@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
+use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
     TokenStatus,
@@ -213,6 +214,26 @@ impl LockoutStore for MemoryLockout {
     }
     async fn reset(&self, key: &str) -> Result<(), LockoutStoreError> {
         lock(&self.0).remove(key);
+        Ok(())
+    }
+}
+
+/// Request counters in memory, one per client per window.
+#[derive(Debug, Default)]
+pub struct MemoryRateLimits(Mutex<HashMap<(String, u64), u64>>);
+
+#[async_trait]
+impl RateLimitStore for MemoryRateLimits {
+    async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError> {
+        let mut map = lock(&self.0);
+        let n = map.entry((client_id.to_owned(), window.start)).or_default();
+        *n = n.saturating_add(1);
+        Ok(*n)
+    }
+    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError> {
+        if let Some(n) = lock(&self.0).get_mut(&(client_id.to_owned(), window.start)) {
+            *n = n.saturating_sub(1);
+        }
         Ok(())
     }
 }

@@ -121,6 +121,9 @@ async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
         access_token_ttl: None,
         refresh_token_ttl: None,
         refresh_family_ttl: None,
+        rate_limit: None,
+        password_grant_sunset: None,
+        response_profile: Default::default(),
         created_at: 0,
         previous_secret: None,
     };

@@ -185,7 +185,7 @@ impl ClientStore for DynamoClientStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::GrantType;
+    use crate::client::{GrantType, PasswordGrantSunset, ResponseProfile};
     use crate::scope::Scopes;
 
     #[test]
@@ -202,6 +202,12 @@ mod tests {
             access_token_ttl: Some(60),
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            rate_limit: Some(5),
+            password_grant_sunset: Some(PasswordGrantSunset {
+                sunset_at: 2_000_000_000,
+                deprecated_at: 1_900_000_000,
+            }),
+            response_profile: ResponseProfile::Apigee,
             created_at: 7,
         };
         assert_eq!(client_from_item(&client_to_item(&c).unwrap()), Ok(c));

@@ -3,6 +3,7 @@
 
 mod clients;
 mod lockout;
+mod rate_limit;
 mod refresh;
 pub mod tables;
 
@@ -15,6 +16,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 pub use clients::{DynamoClientStore, client_from_item, client_to_item};
 pub use lockout::DynamoLockoutStore;
+pub use rate_limit::{DynamoRateLimitStore, rate_limit_key};
 pub use refresh::{DynamoRefreshStore, family_key, token_key};
 
 pub(super) type Item = HashMap<String, AttributeValue>;

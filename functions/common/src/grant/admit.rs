@@ -1,0 +1,138 @@
+//! Before a grant runs: the client authenticates while its request is counted against its
+//! per-minute limit (the two writes run at once, so the limit adds no round trip), and a
+//! password grant past its client's sunset is refused.
+
+use tracing::{info, warn};
+
+use super::{TokenRequest, TokenService};
+use crate::audit::Event;
+use crate::client::{self, Client, PasswordGrantSunset};
+use crate::clock::Deadline;
+use crate::error::{ErrorCode, OAuthError, TokenError, Unavailable};
+use crate::observe;
+use crate::rate_limit::{self, RateLimitStoreError, Window};
+use crate::sunset;
+
+/// A request's count in its window, as the counter answered (its count, its store's failure,
+/// or no answer before the deadline), or `None` when it was not counted.
+pub(super) struct Counted {
+    window: Window,
+    now: u64,
+    answer: Option<Result<Result<u64, RateLimitStoreError>, TokenError>>,
+}
+
+impl TokenService {
+    /// Authenticates the client and counts the request against its limit, concurrently.
+    /// Only a client_id that could name a client is counted; a request whose client does not
+    /// authenticate is given back (one more write, on the refused path only).
+    pub(super) async fn authenticate_counted(
+        &self,
+        req: &TokenRequest,
+        deadline: Deadline,
+    ) -> Result<(Client, Counted), TokenError> {
+        let now = self.clock.now();
+        let window = Window::at(now);
+        let claimed = req
+            .credentials
+            .as_ref()
+            .map(|c| c.client_id.as_str())
+            .filter(|id| client::is_valid_client_id(id));
+        let count = async {
+            match claimed {
+                Some(id) => {
+                    let count = self.rate_limits.count(id, window);
+                    Some(self.within(deadline, "rate-limit store", count).await)
+                }
+                None => None,
+            }
+        };
+        let (client, answer) = tokio::join!(self.client(req, deadline), count);
+        match client {
+            Ok(client) => Ok((
+                client,
+                Counted {
+                    window,
+                    now,
+                    answer,
+                },
+            )),
+            Err(e) => {
+                if let (Some(id), Some(Ok(Ok(_)))) = (claimed, &answer) {
+                    self.give_back(id, window, deadline).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Refuses the request when its count is over the client's limit. A client without a limit
+    /// goes on whatever the counter said; one with a limit gets 503 when it cannot be counted.
+    pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
+        let Counted {
+            window,
+            now,
+            answer,
+        } = counted;
+        let limit = rate_limit::limit_of(client, self.policy.rate_limit);
+        if limit == 0 {
+            if let Some(Ok(Err(e))) = &answer {
+                // This client has no limit: it goes on.
+                warn!(client_id = %client.client_id, error = %e, "rate-limit counter failed");
+            }
+            return Ok(());
+        }
+        let count = match answer {
+            Some(Ok(Ok(count))) => count,
+            Some(Ok(Err(e))) => return Err(Unavailable::RateLimitStore(Box::new(e)).into()),
+            Some(Err(deadline)) => return Err(deadline),
+            // An authenticated client always has a valid client_id, so it was counted.
+            None => return Err(OAuthError::unavailable().into()),
+        };
+        if rate_limit::admits(count, limit) {
+            return Ok(());
+        }
+        let retry_after = window.retry_after(now);
+        info!(client_id = %client.client_id, limit, count, "token request over the client's rate limit");
+        observe::event(&Event::RateLimited {
+            client_id: &client.client_id,
+            limit,
+            window_start: window.start,
+        });
+        Err(TokenError::RateLimited { limit, retry_after })
+    }
+
+    /// Takes back the count of a request whose client did not authenticate, so that a caller
+    /// without the secret cannot use up a client's minute. Best effort: a failure is logged.
+    async fn give_back(&self, client_id: &str, window: Window, deadline: Deadline) {
+        let uncount = self.rate_limits.uncount(client_id, window);
+        let error = match self.within(deadline, "rate-limit store", uncount).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        warn!(error, "failed to give back a rate-limit count");
+    }
+
+    /// The client's password-grant sunset still to come, for the answer's headers; refused
+    /// with `unauthorized_client` once it has passed.
+    pub(super) fn password_grant_sunset(
+        &self,
+        client: &Client,
+    ) -> Result<Option<PasswordGrantSunset>, TokenError> {
+        let Some(s) = client.password_grant_sunset else {
+            return Ok(None);
+        };
+        if !s.passed_at(self.clock.now()) {
+            return Ok(Some(s));
+        }
+        info!(client_id = %client.client_id, "password grant refused: past its sunset");
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!(
+                "the password grant for this client ended at {} (its sunset date); use another grant",
+                sunset::rfc3339(s.sunset_at)
+            ),
+        )
+        .into())
+    }
+}

@@ -1,0 +1,222 @@
+//! Per-client rate limits and the password-grant sunset, against the in-memory adapters.
+
+use super::*;
+use crate::client::ClientUpdate;
+use crate::rate_limit::{RateLimitStoreError, Window};
+
+async fn set(f: &Fixture, id: &str, u: ClientUpdate) {
+    f.service.clients.update(id, &u).await.unwrap();
+}
+
+fn limit(n: u32) -> ClientUpdate {
+    ClientUpdate {
+        rate_limit: Some(Some(n)),
+        ..ClientUpdate::default()
+    }
+}
+
+const CC: &[(&str, &str)] = &[("grant_type", "client_credentials")];
+
+async fn machine(f: &Fixture) -> Result<TokenResponse, TokenError> {
+    f.service
+        .handle_token(&req("svc", "svc-secret", CC), Deadline::none())
+        .await
+        .result
+}
+
+#[tokio::test]
+async fn a_client_over_its_limit_gets_slow_down_until_the_next_minute() {
+    let f = fixture().await;
+    set(&f, "svc", limit(2)).await;
+    let now = f.clock.now();
+    for _ in 0..2 {
+        machine(&f).await.unwrap();
+    }
+    let retry_after = match machine(&f).await {
+        Err(TokenError::RateLimited {
+            limit: 2,
+            retry_after,
+        }) => retry_after,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(retry_after, Window::at(now).retry_after(now));
+    assert!((1..=60).contains(&retry_after));
+    // The refusal names its client (for the log, the audit and the metric) and has its shape.
+    let h = f
+        .service
+        .handle_token(&req("svc", "svc-secret", CC), Deadline::none())
+        .await;
+    assert_eq!(h.client_id.as_deref(), Some("svc"));
+    assert_eq!(h.answer.client_id, "svc");
+    assert!(matches!(h.result, Err(TokenError::RateLimited { .. })));
+    let oauth = machine(&f).await.unwrap_err().to_oauth();
+    assert_eq!((oauth.code, oauth.status()), (ErrorCode::SlowDown, 429));
+    assert_eq!(oauth.code.as_str(), "slow_down");
+    // Another client is not affected.
+    let p = password("alice", "pw");
+    f.service
+        .token(&req("app", "app-secret", &to_params(&p)))
+        .await
+        .unwrap();
+    // The next minute admits the client again.
+    f.clock.advance(retry_after);
+    machine(&f).await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_that_fail_client_authentication_do_not_use_up_the_limit() {
+    let f = fixture().await;
+    set(&f, "svc", limit(1)).await;
+    for _ in 0..5 {
+        let wrong = req("svc", "not-the-secret", CC);
+        assert_eq!(code(&f, wrong).await, Some(ErrorCode::InvalidClient));
+    }
+    machine(&f).await.unwrap();
+    assert!(matches!(
+        machine(&f).await,
+        Err(TokenError::RateLimited { limit: 1, .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_deployment_default_applies_unless_the_client_overrides_it() {
+    let mut f = fixture().await;
+    f.service.policy.rate_limit = 1;
+    machine(&f).await.unwrap();
+    assert!(matches!(
+        machine(&f).await,
+        Err(TokenError::RateLimited { limit: 1, .. })
+    ));
+    // 0 on the record: unlimited, whatever the deployment says.
+    set(&f, "svc", limit(0)).await;
+    for _ in 0..5 {
+        machine(&f).await.unwrap();
+    }
+    // `default` again: back under the deployment's limit (this minute is long used up).
+    set(
+        &f,
+        "svc",
+        ClientUpdate {
+            rate_limit: Some(None),
+            ..ClientUpdate::default()
+        },
+    )
+    .await;
+    assert!(machine(&f).await.is_err());
+}
+
+/// A counter store that is down.
+struct Down;
+
+#[async_trait::async_trait]
+impl RateLimitStore for Down {
+    async fn count(&self, _: &str, _: Window) -> Result<u64, RateLimitStoreError> {
+        Err(RateLimitStoreError::Unavailable("throttled".into()))
+    }
+    async fn uncount(&self, _: &str, _: Window) -> Result<(), RateLimitStoreError> {
+        Err(RateLimitStoreError::Unavailable("throttled".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_limited_client_that_cannot_be_counted_gets_503_and_an_unlimited_one_goes_on() {
+    let mut f = fixture().await;
+    f.service.rate_limits = Arc::new(Down);
+    machine(&f).await.unwrap();
+    set(&f, "svc", limit(10)).await;
+    assert!(matches!(
+        machine(&f).await,
+        Err(TokenError::Unavailable(Unavailable::RateLimitStore(_)))
+    ));
+    // A wrong secret is still only invalid_client, however the give-back went.
+    let wrong = req("svc", "nope", CC);
+    assert_eq!(code(&f, wrong).await, Some(ErrorCode::InvalidClient));
+}
+
+fn sunset_at(at: u64, deprecated_at: u64) -> ClientUpdate {
+    ClientUpdate {
+        password_grant_sunset: Some(Some(PasswordGrantSunset {
+            sunset_at: at,
+            deprecated_at,
+        })),
+        ..ClientUpdate::default()
+    }
+}
+
+#[tokio::test]
+async fn before_its_sunset_the_password_grant_is_announced_and_after_it_refused() {
+    let f = fixture().await;
+    let now = f.clock.now();
+    let s = PasswordGrantSunset {
+        sunset_at: now + 100,
+        deprecated_at: now - 10,
+    };
+    set(&f, "app", sunset_at(s.sunset_at, s.deprecated_at)).await;
+    let p = password("alice", "pw");
+    let h = f
+        .service
+        .handle_token(&req("app", "app-secret", &to_params(&p)), Deadline::none())
+        .await;
+    assert_eq!(h.answer.sunset, Some(s));
+    let first = h.result.unwrap();
+    // A refresh is not the password grant: no announcement, and it goes on after the sunset.
+    let token = first.refresh_token.unwrap();
+    let mut rp = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token.expose()),
+    ];
+    let h = f
+        .service
+        .handle_token(&req("app", "app-secret", &rp), Deadline::none())
+        .await;
+    assert_eq!(h.answer.sunset, None);
+    let next = h.result.unwrap().refresh_token.unwrap();
+    f.clock.advance(100);
+    let refused = f
+        .service
+        .token(&req("app", "app-secret", &to_params(&p)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::UnauthorizedClient);
+    assert!(
+        refused.description.contains("password grant")
+            && refused.description.contains("ended")
+            && refused
+                .description
+                .contains(&crate::sunset::rfc3339(s.sunset_at)),
+        "{}",
+        refused.description
+    );
+    rp[1].1 = next.expose();
+    f.service
+        .token(&req("app", "app-secret", &rp))
+        .await
+        .unwrap();
+    // A wrong password after the sunset learns nothing of the user: the grant is refused first.
+    let wrong = password("alice", "wrong");
+    let e = code(&f, req("app", "app-secret", &to_params(&wrong))).await;
+    assert_eq!(e, Some(ErrorCode::UnauthorizedClient));
+}
+
+#[tokio::test]
+async fn a_cleared_sunset_stops_the_announcement() {
+    let f = fixture().await;
+    let now = f.clock.now();
+    set(&f, "app", sunset_at(now + 100, now)).await;
+    set(
+        &f,
+        "app",
+        ClientUpdate {
+            password_grant_sunset: Some(None),
+            ..ClientUpdate::default()
+        },
+    )
+    .await;
+    let p = password("alice", "pw");
+    let h = f
+        .service
+        .handle_token(&req("app", "app-secret", &to_params(&p)), Deadline::none())
+        .await;
+    assert_eq!(h.answer.sunset, None);
+    assert!(h.result.is_ok());
+}
