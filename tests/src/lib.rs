@@ -82,6 +82,8 @@ pub struct ClientSpec {
     pub enabled: bool,
     pub refresh_token_ttl: Option<u64>,
     pub refresh_family_ttl: Option<u64>,
+    /// May introspect every client's tokens.
+    pub introspect_any: bool,
 }
 
 impl Default for ClientSpec {
@@ -93,6 +95,7 @@ impl Default for ClientSpec {
             enabled: true,
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            introspect_any: false,
         }
     }
 }
@@ -115,6 +118,7 @@ impl ClientSpec {
             refresh_token_ttl: self.refresh_token_ttl,
             refresh_family_ttl: self.refresh_family_ttl,
             created_at: 0,
+            introspect_any: self.introspect_any,
         };
         DynamoClientStore::new(db.clone(), table)
             .create(&client)

@@ -76,6 +76,10 @@ pub struct Client {
     pub refresh_family_ttl: Option<u64>,
     #[serde(default)]
     pub created_at: u64,
+    /// May introspect (RFC 7662) tokens issued to any client, e.g. a resource server; without
+    /// it a client introspects only its own tokens.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub introspect_any: bool,
 }
 
 impl Client {
@@ -100,6 +104,7 @@ impl Client {
             refresh_token_ttl: None,
             refresh_family_ttl: None,
             created_at,
+            introspect_any: false,
         };
         let client = settings.apply_to(&blank);
         client.check()?;
@@ -241,6 +246,8 @@ pub struct ClientUpdate {
     pub refresh_token_ttl: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<Option<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspect_any: Option<bool>,
 }
 
 impl ClientUpdate {
@@ -281,6 +288,9 @@ impl ClientUpdate {
         if let Some(v) = self.refresh_family_ttl {
             c.refresh_family_ttl = v;
         }
+        if let Some(v) = self.introspect_any {
+            c.introspect_any = v;
+        }
         c
     }
 }
@@ -303,6 +313,7 @@ mod rule_tests {
             refresh_token_ttl: None,
             refresh_family_ttl: None,
             created_at: 1,
+            introspect_any: false,
         }
     }
 

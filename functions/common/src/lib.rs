@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod grant;
+pub mod introspect;
 pub mod keys;
 pub mod lockout;
 pub mod logging;
@@ -22,6 +23,7 @@ pub mod refresh;
 pub mod revoke;
 pub mod scope;
 pub mod secret;
+pub mod session;
 pub mod store;
 pub mod verify;
 

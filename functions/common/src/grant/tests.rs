@@ -32,6 +32,7 @@ async fn fixture() -> Fixture {
         refresh_token_ttl: None,
         refresh_family_ttl: None,
         created_at: 0,
+        introspect_any: false,
     };
     let both = vec![GrantType::Password, GrantType::RefreshToken];
     for client in [
@@ -474,6 +475,7 @@ fn lifetimes_are_capped_and_never_overflow() {
         refresh_token_ttl: Some(u64::MAX),
         refresh_family_ttl: Some(u64::MAX),
         created_at: 0,
+        introspect_any: false,
     };
     let l = Lifetimes::of(&client, &policy);
     assert_eq!(l.access_token, client::MAX_ACCESS_TOKEN_TTL);

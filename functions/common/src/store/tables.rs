@@ -8,29 +8,57 @@ pub struct TableSpec {
     pub logical_id: &'static str,
     /// The environment variable that carries the deployed table's name.
     pub env_var: &'static str,
-    /// The string partition key; no table has a sort key.
+    /// The string partition key; no table has a sort key (an index may).
     pub hash_key: &'static str,
     /// The attribute DynamoDB TTL deletes expired items by (epoch seconds).
     pub ttl_attribute: Option<&'static str>,
+    /// Global secondary indexes (string keys, every attribute projected).
+    pub indexes: &'static [IndexSpec],
 }
+
+/// One global secondary index. Sparse: only items that carry its key attributes are in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub hash_key: &'static str,
+    pub range_key: Option<&'static str>,
+}
+
+/// Sessions (refresh-token families) by user, then client: `list-sessions --sub`,
+/// `revoke-sessions --sub [--client]`. Only family items carry `session_sub`, so tokens are
+/// never in it.
+pub const SESSIONS_BY_SUBJECT: IndexSpec = IndexSpec {
+    name: "sessions-by-subject",
+    hash_key: "session_sub",
+    range_key: Some("session_client"),
+};
+/// Sessions by client: `revoke-sessions --client`.
+pub const SESSIONS_BY_CLIENT: IndexSpec = IndexSpec {
+    name: "sessions-by-client",
+    hash_key: "session_client",
+    range_key: None,
+};
 
 pub const CLIENTS: TableSpec = TableSpec {
     logical_id: "ClientsTable",
     env_var: "CLIENTS_TABLE",
     hash_key: "client_id",
     ttl_attribute: None,
+    indexes: &[],
 };
 pub const TOKENS: TableSpec = TableSpec {
     logical_id: "TokensTable",
     env_var: "TOKENS_TABLE",
     hash_key: "pk",
     ttl_attribute: Some("expires_at"),
+    indexes: &[SESSIONS_BY_SUBJECT, SESSIONS_BY_CLIENT],
 };
 pub const LOCKOUTS: TableSpec = TableSpec {
     logical_id: "LockoutsTable",
     env_var: "LOCKOUTS_TABLE",
     hash_key: "pk",
     ttl_attribute: Some("expires_at"),
+    indexes: &[],
 };
 
 pub const ALL: [TableSpec; 3] = [CLIENTS, TOKENS, LOCKOUTS];

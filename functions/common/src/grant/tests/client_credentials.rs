@@ -122,6 +122,7 @@ async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
         refresh_token_ttl: None,
         refresh_family_ttl: None,
         created_at: 0,
+        introspect_any: false,
         previous_secret: None,
     };
     f.service.clients.create(&mixed).await.unwrap();

@@ -203,6 +203,7 @@ mod tests {
             refresh_token_ttl: None,
             refresh_family_ttl: None,
             created_at: 7,
+            introspect_any: false,
         };
         assert_eq!(client_from_item(&client_to_item(&c).unwrap()), Ok(c));
     }

@@ -9,14 +9,17 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
 use crate::refresh::{
-    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
-    TokenStatus,
+    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily,
+    StoredToken, Successor, TokenStatus,
 };
 use crate::scope::Scopes;
+use crate::store::tables::{SESSIONS_BY_CLIENT, SESSIONS_BY_SUBJECT};
 
 /// Refresh-token families and tokens, in one table keyed by `pk`:
 /// `family#<id>` holds the family's state and the hash of its one live token;
 /// `token#<sha256>` holds what the token stands for. Both expire through TTL (`expires_at`).
+/// Family items alone carry `session_sub` and `session_client`, the keys of the two sparse
+/// indexes that find a user's or a client's sessions without a scan.
 #[derive(Debug, Clone)]
 pub struct DynamoRefreshStore {
     client: Client,
@@ -71,6 +74,8 @@ impl RefreshStore for DynamoRefreshStore {
             ("kind".into(), s("family")),
             ("client_id".into(), s(&g.client_id)),
             ("sub".into(), s(&g.sub)),
+            ("session_sub".into(), s(&g.sub)),
+            ("session_client".into(), s(&g.client_id)),
             ("status".into(), s("active")),
             ("current_token".into(), s(&f.token_hash)),
             ("created_at".into(), n(f.issued_at)),
@@ -166,6 +171,65 @@ impl RefreshStore for DynamoRefreshStore {
             Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
         }
     }
+
+    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        let item = self.get(family_key(family_id)).await?;
+        item.map(|i| family_from_item(&i).map_err(RefreshStoreError::Malformed))
+            .transpose()
+    }
+
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        let q = self.client.query().table_name(&self.table);
+        let q = match query {
+            SessionQuery::Subject { sub, client_id } => {
+                let q = q
+                    .index_name(SESSIONS_BY_SUBJECT.name)
+                    .expression_attribute_values(":sub", s(sub));
+                match client_id {
+                    Some(c) => q
+                        .key_condition_expression("session_sub = :sub AND session_client = :client")
+                        .expression_attribute_values(":client", s(c)),
+                    None => q.key_condition_expression("session_sub = :sub"),
+                }
+            }
+            SessionQuery::Client { client_id } => q
+                .index_name(SESSIONS_BY_CLIENT.name)
+                .key_condition_expression("session_client = :client")
+                .expression_attribute_values(":client", s(client_id)),
+        };
+        let mut pages = q.into_paginator().items().send();
+        let mut found = Vec::new();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
+            found.push(family_from_item(&item).map_err(RefreshStoreError::Malformed)?);
+        }
+        Ok(found)
+    }
+}
+
+fn family_from_item(item: &Item) -> Result<StoredFamily, String> {
+    let pk = get_s(item, "pk")?;
+    let family_id = pk
+        .strip_prefix("family#")
+        .ok_or_else(|| "pk is not a family key".to_owned())?;
+    let num = |k| get_n(item, k)?.ok_or_else(|| format!("{k} missing"));
+    Ok(StoredFamily {
+        family_id: family_id.to_owned(),
+        client_id: get_s(item, "client_id")?,
+        sub: get_s(item, "sub")?,
+        revoked: match get_s(item, "status")?.as_str() {
+            "active" => false,
+            "revoked" => true,
+            other => return Err(format!("unknown family status {other:?}")),
+        },
+        current_token: get_s(item, "current_token")?,
+        created_at: num("created_at")?,
+        refreshed_at: get_n(item, "refreshed_at")?,
+        expires_at: num("expires_at")?,
+    })
 }
 
 /// Marks `old` rotated, if it is still active.
@@ -193,7 +257,7 @@ fn advance_family(
     Ok(Update::builder()
         .table_name(table)
         .key("pk", s(family_key(&old.family_id)))
-        .update_expression("SET current_token = :new")
+        .update_expression("SET current_token = :new, refreshed_at = :now")
         .condition_expression("#status = :active AND current_token = :old AND expires_at > :now")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":new", s(&new.token_hash))
