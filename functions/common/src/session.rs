@@ -3,8 +3,14 @@
 //! user and client, or by client: `tollgate-admin revoke-sessions` and the IAM-only
 //! `POST /sessions/revoke` both call [`revoke_sessions`].
 
+use tracing::info;
+
 use crate::audit::Event;
 use crate::client::is_valid_client_id;
+use crate::clock::Deadline;
+use crate::error::TokenError;
+use crate::grant::{TokenService, store_unavailable};
+use crate::observe;
 use crate::refresh::{RefreshStore, RefreshStoreError, SessionQuery};
 
 /// Longest `sub` accepted in a session query (the auth endpoint's subjects are far shorter).
@@ -67,6 +73,28 @@ pub async fn revoke_sessions(
     }
     revoked.sort();
     Ok(revoked)
+}
+
+impl TokenService {
+    /// `POST /sessions/revoke`: [`revoke_sessions`] within the deadline, its audit event
+    /// naming `actor` (the IAM caller). A store failure part-way is a 503; the sessions
+    /// revoked before it stay revoked, and calling again finishes the job.
+    pub async fn handle_revoke_sessions(
+        &self,
+        query: &SessionQuery,
+        actor: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<String>, TokenError> {
+        let now = self.clock.now();
+        let call = revoke_sessions(self.refresh.as_ref(), query, now);
+        let revoked = self
+            .within(deadline, "refresh-token store", call)
+            .await?
+            .map_err(store_unavailable)?;
+        info!(actor, sessions = revoked.len(), "sessions revoked");
+        observe::event(&query.revoked_event(actor, revoked.len() as u64));
+        Ok(revoked)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! HTTP in, HTTP out: routes a request, parses it into the domain's terms, and maps every
 //! outcome to a response in one place. No business rule lives here.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
@@ -17,6 +18,7 @@ use tracing::{debug, info, trace};
 
 use crate::form::{self, FormError};
 use crate::response::{error_response, error_with_status, json, revoked, success, token_error};
+use crate::sessions;
 use crate::state::AppState;
 use tollgate_common::grant::TokenRequest;
 
@@ -137,6 +139,21 @@ async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Respon
             )
         });
     }
+    // Before `/revoke`, which it ends with.
+    if path.ends_with("/sessions/revoke") {
+        outcome.route = "sessions_revoke";
+        if req.method() != Method::POST {
+            return method_not_allowed("POST", outcome);
+        }
+        return sessions::revoke(state, req, deadline(req), &mut outcome.error).await;
+    }
+    if path.ends_with("/introspect") {
+        outcome.route = "introspect";
+        if req.method() != Method::POST {
+            return method_not_allowed("POST", outcome);
+        }
+        return introspect(state, req, outcome).await;
+    }
     let endpoint = if path.ends_with("/token") {
         Some((FormEndpoint::Token, "token"))
     } else if path.ends_with("/revoke") {
@@ -230,8 +247,55 @@ async fn form_post(
     })
 }
 
+/// `POST /introspect` (RFC 7662): the same form and client authentication as `/token`, its
+/// own typed request, and `{"active": false}` for every token the caller may not see.
+async fn introspect(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
+    let parsed = read_params(req, outcome).and_then(|(params, authorization)| {
+        form::introspection_request(params, authorization)
+            .map_err(|e| Box::new(form_error(&e, outcome)))
+    });
+    let ask = match parsed {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    let basic = ask.credentials.as_ref().is_none_or(|c| c.via_basic);
+    let h = state
+        .service
+        .handle_introspect(&state.introspector, &ask, deadline(req))
+        .await;
+    outcome.client_id_hash = match (&h.client_id, &ask.credentials) {
+        (None, Some(c)) => Some(short_hash(&c.client_id)),
+        _ => None,
+    };
+    outcome.client_id = h.client_id;
+    match h.result {
+        Ok(answer) => json(
+            StatusCode::OK,
+            serde_json::to_string(&answer).unwrap_or_else(|_| r#"{"active":false}"#.into()),
+            "no-store",
+        ),
+        Err(e) => {
+            let (resp, oauth) = token_error(&e, basic);
+            outcome.error = Some(oauth.code.as_str());
+            resp
+        }
+    }
+}
+
 /// The form-encoded request with its client credentials, or the error response that refuses it.
 fn read_form(req: &Request, outcome: &mut Outcome) -> Result<TokenRequest, Box<Response<Body>>> {
+    let (params, authorization) = read_params(req, outcome)?;
+    form::token_request(params, authorization).map_err(|e| Box::new(form_error(&e, outcome)))
+}
+
+/// The form's parameters and the `Authorization` header, or the error response that refuses
+/// them.
+type Params<'r> = (HashMap<String, String>, Option<&'r str>);
+
+fn read_params<'r>(
+    req: &'r Request,
+    outcome: &mut Outcome,
+) -> Result<Params<'r>, Box<Response<Body>>> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -243,7 +307,7 @@ fn read_form(req: &Request, outcome: &mut Outcome) -> Result<TokenRequest, Box<R
         return Err(Box::new(error_response(&e, false)));
     }
     let parsed = authorization(req).and_then(|authorization| {
-        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization))
+        form::parse_form(req.body().as_ref()).map(|p| (p, authorization))
     });
     parsed.map_err(|e| Box::new(form_error(&e, outcome)))
 }

@@ -58,6 +58,10 @@ pub(crate) struct ClientSettings {
     /// Absolute lifetime of a refresh-token family (one login) in seconds, or `default`.
     #[arg(long, value_parser = parse_lifetime)]
     refresh_family_ttl: Option<Lifetime>,
+    /// true: the client may introspect (POST /introspect) tokens issued to any client, e.g. a
+    /// resource server; false (the default): only its own.
+    #[arg(long)]
+    introspect_any: Option<bool>,
 }
 
 impl ClientSettings {
@@ -94,6 +98,7 @@ impl ClientSettings {
             access_token_ttl: self.access_token_ttl.map(|l| l.0),
             refresh_token_ttl: self.refresh_token_ttl.map(|l| l.0),
             refresh_family_ttl: self.refresh_family_ttl.map(|l| l.0),
+            introspect_any: self.introspect_any,
         })
     }
 }
@@ -175,7 +180,7 @@ pub(crate) async fn update_client(
     let update = settings.to_update()?;
     if update.is_empty() {
         bail!(
-            "nothing to change: give --name, --scopes, --default-scopes, --grant-types or a --*-ttl"
+            "nothing to change: give --name, --scopes, --default-scopes, --grant-types, --introspect-any or a --*-ttl"
         );
     }
     let current = get(&client).await?;
@@ -454,6 +459,7 @@ fn print_client(c: &Client) {
     println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));
     println!("refresh_token_ttl:  {}", lifetime(c.refresh_token_ttl));
     println!("refresh_family_ttl: {}", lifetime(c.refresh_family_ttl));
+    println!("introspect_any:     {}", c.introspect_any);
     println!("previous_secret:    {}", previous_secret(c));
     println!("created_at:         {}", c.created_at);
 }
