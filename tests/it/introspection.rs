@@ -90,7 +90,13 @@ async fn introspection_answers_per_the_callers_permission() {
         let a = introspect(&served, other.basic(), &[("token", token)]).await;
         assert_eq!((a.status, a.json.clone()), (200, json!({"active": false})));
     }
-    // A rotated refresh token is inactive; its successor active.
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_inactive_and_a_machine_token_has_no_session() {
+    let served = Served::from_env();
+    let (owner, rs) = (Client::new(&served).await, resource_server(&served).await);
+    let (_, refresh) = owner.login(&served, "demo", "demo-password").await;
     let next = owner.refresh(&served, &refresh).await;
     let next = next.json["refresh_token"].as_str().unwrap().to_owned();
     let old = introspect(&served, owner.basic(), &[("token", &refresh)]).await;

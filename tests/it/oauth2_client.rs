@@ -192,27 +192,7 @@ async fn oauth2_crate_introspects_and_sees_a_revoked_session_inactive() {
             .request_async(&send)
             .await
             .unwrap_or_else(|e| panic!("oauth2 introspect ({auth:?}) failed: {e:?}"));
-        assert!(answer.active());
-        assert_eq!(
-            answer.client_id().map(|c| c.as_str()),
-            Some(app.id.as_str())
-        );
-        assert_eq!(answer.sub(), Some("user-0001"));
-        assert_eq!(answer.iss(), Some(served.issuer.as_str()));
-        assert_eq!(answer.aud(), Some(&vec![served.audience.clone()]));
-        assert_eq!(
-            answer.token_type(),
-            Some(&oauth2::basic::BasicTokenType::Bearer)
-        );
-        let scopes: Vec<String> = answer
-            .scopes()
-            .unwrap()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(scopes, ["profile"]);
-        assert!(answer.exp().unwrap() > answer.iat().unwrap());
-        assert!(answer.jti().is_some_and(|j| !j.is_empty()));
+        assert_active_for(&answer, &app.id, &served);
     }
     let own = user_client
         .introspect(access)
@@ -238,4 +218,30 @@ async fn oauth2_crate_introspects_and_sees_a_revoked_session_inactive() {
         (None, None),
         "inactive says nothing more"
     );
+}
+
+/// What an active answer about demo's access token says, as the `oauth2` crate reads it.
+fn assert_active_for(
+    answer: &oauth2::basic::BasicTokenIntrospectionResponse,
+    client_id: &str,
+    served: &Served,
+) {
+    assert!(answer.active());
+    assert_eq!(answer.client_id().map(|c| c.as_str()), Some(client_id));
+    assert_eq!(answer.sub(), Some("user-0001"));
+    assert_eq!(answer.iss(), Some(served.issuer.as_str()));
+    assert_eq!(answer.aud(), Some(&vec![served.audience.clone()]));
+    assert_eq!(
+        answer.token_type(),
+        Some(&oauth2::basic::BasicTokenType::Bearer)
+    );
+    let scopes: Vec<String> = answer
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(scopes, ["profile"]);
+    assert!(answer.exp().unwrap() > answer.iat().unwrap());
+    assert!(answer.jti().is_some_and(|j| !j.is_empty()));
 }

@@ -120,17 +120,7 @@ async fn revoking_a_users_sessions_ends_refresh_and_their_access_tokens_turn_ina
         (audit["subject"].clone(), audit["sessions"].clone()),
         (json!(sub), json!(2))
     );
-    for (_, refresh) in [&a1, &a2] {
-        a.refresh(&served, refresh)
-            .await
-            .assert_error(400, "invalid_grant");
-    }
-    for (access, refresh) in [&a1, &a2] {
-        for token in [access, refresh] {
-            let answer = introspect(&served, a.basic(), &[("token", token)]).await;
-            assert_eq!(answer.json, json!({"active": false}), "exactly inactive");
-        }
-    }
+    assert_ended(&served, &a, &[&a1, &a2]).await;
     assert!(
         active(&served, &b, &b1.0).await,
         "the user's session with b stands"
@@ -147,17 +137,38 @@ async fn revoking_a_users_sessions_ends_refresh_and_their_access_tokens_turn_ina
     );
 
     // Then every session of the user (the password-reset recipe).
-    let r = revoke(&served, json!({"sub": sub})).await;
-    assert_eq!(
-        r.json["sessions_revoked"].as_u64().map(|n| n >= 1),
-        Some(true),
-        "{r:?}"
-    );
-    assert!(!active(&served, &b, &b1.0).await);
-    b.refresh(&served, &b1.1)
+    revoke_the_rest(&served, &b, &b1, &a, &other_user).await;
+}
+
+/// Each (access, refresh) pair's session is over: refresh is `invalid_grant`, and both tokens are
+/// exactly `{"active": false}` at `/introspect`.
+async fn assert_ended(served: &Served, owner: &Client, sessions: &[&(String, String)]) {
+    for (access, refresh) in sessions {
+        for token in [access, refresh] {
+            let answer = introspect(served, owner.basic(), &[("token", token)]).await;
+            assert_eq!(answer.json, json!({"active": false}), "exactly inactive");
+        }
+        let refreshed = owner.refresh(served, refresh).await;
+        refreshed.assert_error(400, "invalid_grant");
+    }
+}
+
+/// Revokes every remaining session of RESET_USER: the one with `b` ends, alice's with `a` stands.
+async fn revoke_the_rest(
+    served: &Served,
+    b: &Client,
+    b1: &(String, String),
+    a: &Client,
+    other_user: &(String, String),
+) {
+    let r = revoke(served, json!({"sub": RESET_USER.2})).await;
+    let count = r.json["sessions_revoked"].as_u64();
+    assert!(count.is_some_and(|n| n >= 1), "{r:?}");
+    assert!(!active(served, b, &b1.0).await);
+    b.refresh(served, &b1.1)
         .await
         .assert_error(400, "invalid_grant");
-    let kept = a.refresh(&served, &other_user.1).await;
+    let kept = a.refresh(served, &other_user.1).await;
     assert_eq!(kept.status, 200, "alice still refreshes: {kept:?}");
 }
 
@@ -240,124 +251,97 @@ async fn the_session_route_refuses_callers_without_an_iam_identity_and_bad_bodie
     assert!(active(&served, &c, &access).await, "still nothing revoked");
 }
 
-/// The admin CLI lists the sessions (client, created, last refreshed, expires) and revokes
-/// them, writing the audit line on standard error.
-#[tokio::test]
-async fn the_admin_cli_lists_and_revokes_sessions() {
-    let served = Served::from_env();
-    let c = Client::new(&served).await;
-    // Not RESET_USER: the test above revokes every session of that user.
-    let (user, pw, sub) = ("alice", "alice-password", "user-0002");
-    let (_, first) = c.login(&served, user, pw).await;
-    let (access, _) = c.login(&served, user, pw).await;
-    let rotated = c.refresh(&served, &first).await;
-    assert_eq!(rotated.status, 200, "{rotated:?}");
-    let admin = |args: &[&str]| {
-        let out = crate::admin::admin(&served.clients_table, args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    };
-    let tokens = served.tokens_table.as_str();
-    let out = admin(&[
-        "list-sessions",
-        "--sub",
-        sub,
-        "--client",
-        &c.id,
-        "--json",
-        "--tokens-table",
-        tokens,
-    ]);
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let listed = listed.as_array().unwrap();
-    assert_eq!(listed.len(), 2, "{listed:?}");
-    for s in listed {
-        assert_eq!(
-            (s["client_id"].as_str(), s["sub"].as_str()),
-            (Some(c.id.as_str()), Some(sub))
-        );
-        assert_eq!(s["state"], "active");
-        let (created, expires) = (
-            s["created_at"].as_u64().unwrap(),
-            s["expires_at"].as_u64().unwrap(),
-        );
-        assert!(expires > created, "{s}");
-    }
-    let refreshed: Vec<bool> = listed.iter().map(|s| s["refreshed_at"].is_u64()).collect();
-    assert_eq!(
-        refreshed.iter().filter(|r| **r).count(),
-        1,
-        "one session refreshed: {listed:?}"
-    );
-    let table = admin(&[
-        "list-sessions",
-        "--sub",
-        sub,
-        "--client",
-        &c.id,
-        "--tokens-table",
-        tokens,
-    ]);
-    let text = String::from_utf8_lossy(&table.stdout);
-    assert!(
-        text.contains("LAST_REFRESHED") && text.contains("never") && text.contains(&c.id),
-        "{text}"
-    );
+/// Runs `tollgate-admin` against the served tokens table; it must succeed.
+fn admin(served: &Served, args: &[&str]) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.extend(["--tokens-table", served.tokens_table.as_str()]);
+    let out = crate::admin::admin(&served.clients_table, &all);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tollgate-admin {args:?}: {err}");
+    out
+}
 
-    let out = admin(&[
-        "revoke-sessions",
-        "--client",
-        &c.id,
-        "--tokens-table",
-        tokens,
-    ]);
+/// `list-sessions ... --json`, parsed.
+fn listed(served: &Served, args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["list-sessions", "--json"];
+    all.extend(args);
+    let out = admin(served, &all);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap().clone()
+}
+
+/// Two sign-ins of alice (not RESET_USER, whose sessions another test revokes) with a new
+/// client, the first refreshed once; returns the client and the second session's access token.
+async fn two_sessions(served: &Served) -> (Client, String) {
+    let c = Client::new(served).await;
+    let (_, first) = c.login(served, "alice", "alice-password").await;
+    let (access, _) = c.login(served, "alice", "alice-password").await;
+    let rotated = c.refresh(served, &first).await;
+    assert_eq!(rotated.status, 200, "{rotated:?}");
+    (c, access)
+}
+
+/// The admin CLI lists sessions with client, created, last refreshed, expires and state.
+#[tokio::test]
+async fn the_admin_cli_lists_a_users_sessions() {
+    let served = Served::from_env();
+    let (c, _) = two_sessions(&served).await;
+    let sessions = listed(&served, &["--sub", "user-0002", "--client", &c.id]);
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    for s in &sessions {
+        let owner = (s["client_id"].as_str(), s["sub"].as_str());
+        assert_eq!(owner, (Some(c.id.as_str()), Some("user-0002")));
+        assert_eq!(s["state"], "active");
+        let created = s["created_at"].as_u64().unwrap();
+        assert!(s["expires_at"].as_u64().unwrap() > created, "{s}");
+    }
+    let refreshed = sessions.iter().filter(|s| s["refreshed_at"].is_u64());
+    assert_eq!(refreshed.count(), 1, "one session refreshed: {sessions:?}");
+    let table = admin(
+        &served,
+        &["list-sessions", "--sub", "user-0002", "--client", &c.id],
+    );
+    let text = String::from_utf8_lossy(&table.stdout);
+    for wanted in ["LAST_REFRESHED", "never", "active", c.id.as_str()] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+}
+
+/// `revoke-sessions --client` ends them, says how many, and writes the audit line on
+/// standard error; a command that names nobody is refused.
+#[tokio::test]
+async fn the_admin_cli_revokes_a_clients_sessions_and_audits_it() {
+    let served = Served::from_env();
+    let (c, access) = two_sessions(&served).await;
+    let out = admin(&served, &["revoke-sessions", "--client", &c.id]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("2 session(s) revoked"), "{said}");
-    let audit: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
-    assert_eq!(
-        (
-            audit["event"].clone(),
-            audit["actor"].clone(),
-            audit["client_id"].clone(),
-            audit["sessions"].clone()
-        ),
-        (
-            json!("session_revoked"),
-            json!("local"),
-            json!(c.id),
-            json!(2)
-        )
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let audit: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    let got = [
+        &audit["event"],
+        &audit["actor"],
+        &audit["client_id"],
+        &audit["sessions"],
+    ];
+    let want = [
+        json!("session_revoked"),
+        json!("local"),
+        json!(c.id),
+        json!(2),
+    ];
+    assert_eq!(got, want.each_ref(), "{audit}");
     assert!(audit.get("subject").is_none());
     assert!(!active(&served, &c, &access).await);
-    let after = admin(&[
-        "list-sessions",
-        "--client",
-        &c.id,
-        "--json",
-        "--tokens-table",
-        tokens,
-    ]);
-    let after: Value = serde_json::from_slice(&after.stdout).unwrap();
-    assert!(
-        after
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["state"] == "revoked"),
-        "{after}"
-    );
+    let after = listed(&served, &["--client", &c.id]);
+    assert!(after.iter().all(|s| s["state"] == "revoked"), "{after:?}");
+    let tokens = served.tokens_table.as_str();
     let none = crate::admin::admin(
         &served.clients_table,
         &["revoke-sessions", "--tokens-table", tokens],
     );
     assert!(
         !none.status.success(),
-        "a query that names nobody is refused"
+        "a command that names nobody is refused"
     );
 }

@@ -85,7 +85,7 @@ fn origin(req: &Request) -> Origin {
 /// the other events where it decides them).
 fn account(scope: &Scope, outcome: &Outcome, status: StatusCode, latency: Duration) {
     let token = outcome.route == "token";
-    if !token && outcome.route != "revoke" {
+    if !token && !matches!(outcome.route, "revoke" | "introspect" | "sessions_revoke") {
         return;
     }
     let grant_type = outcome.grant_type.unwrap_or("none");

@@ -210,6 +210,16 @@ pub async fn sessions(store: &dyn RefreshStore) {
             .is_empty()
     );
     assert!(ids(store, client("contract-none")).await.is_empty());
+    session_lifecycle(store, now).await;
+}
+
+/// contract-s1 (created by [`sessions`]) reads back whole, records its refresh, then its
+/// revocation, and is still listed once revoked.
+async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
+    let subject = |sub: &str, client: Option<&str>| SessionQuery::Subject {
+        sub: sub.to_owned(),
+        client_id: client.map(str::to_owned),
+    };
     let expected = StoredFamily {
         family_id: "contract-s1".into(),
         client_id: "contract-a".into(),
