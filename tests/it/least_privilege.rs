@@ -175,6 +175,7 @@ fn every_grant_names_its_actions_and_resources() {
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:ConditionCheckItem",
+                "dynamodb:BatchGetItem",
             ],
         ),
         (

@@ -24,19 +24,14 @@ pub struct IndexSpec {
     pub range_key: Option<&'static str>,
 }
 
-/// Sessions (refresh-token families) by user, then client: `list-sessions --sub`,
-/// `revoke-sessions --sub [--client]`. Only family items carry `session_sub`, so tokens are
-/// never in it.
-pub const SESSIONS_BY_SUBJECT: IndexSpec = IndexSpec {
-    name: "sessions-by-subject",
-    hash_key: "session_sub",
-    range_key: Some("session_client"),
-};
-/// Sessions by client: `revoke-sessions --client`.
-pub const SESSIONS_BY_CLIENT: IndexSpec = IndexSpec {
-    name: "sessions-by-client",
-    hash_key: "session_client",
-    range_key: None,
+/// Sessions (refresh-token families) by user or by client, in one sparse index (CloudFormation
+/// adds at most one index to an existing table per update). A family item is keyed
+/// `sub#<sha256 of sub>` / `client#<client_id>#<family>`; a small `session#<family>` item beside
+/// it is keyed `client#<client_id>` / `family#<family>`. Tokens carry neither attribute.
+pub const SESSIONS: IndexSpec = IndexSpec {
+    name: "sessions",
+    hash_key: "session_pk",
+    range_key: Some("session_sk"),
 };
 
 pub const CLIENTS: TableSpec = TableSpec {
@@ -51,7 +46,7 @@ pub const TOKENS: TableSpec = TableSpec {
     env_var: "TOKENS_TABLE",
     hash_key: "pk",
     ttl_attribute: Some("expires_at"),
-    indexes: &[SESSIONS_BY_SUBJECT, SESSIONS_BY_CLIENT],
+    indexes: &[SESSIONS],
 };
 pub const LOCKOUTS: TableSpec = TableSpec {
     logical_id: "LockoutsTable",

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
 use crate::refresh::{
@@ -13,13 +13,14 @@ use crate::refresh::{
     StoredToken, Successor, TokenStatus,
 };
 use crate::scope::Scopes;
-use crate::store::tables::{SESSIONS_BY_CLIENT, SESSIONS_BY_SUBJECT};
+use crate::secret::hash_str;
+use crate::store::tables::SESSIONS;
 
 /// Refresh-token families and tokens, in one table keyed by `pk`:
 /// `family#<id>` holds the family's state and the hash of its one live token;
 /// `token#<sha256>` holds what the token stands for. Both expire through TTL (`expires_at`).
-/// Family items alone carry `session_sub` and `session_client`, the keys of the two sparse
-/// indexes that find a user's or a client's sessions without a scan.
+/// Family items and their `session#<id>` companions alone carry `session_pk`/`session_sk`, the
+/// keys of the sparse index that finds a user's or a client's sessions without a scan.
 #[derive(Debug, Clone)]
 pub struct DynamoRefreshStore {
     client: Client,
@@ -74,8 +75,11 @@ impl RefreshStore for DynamoRefreshStore {
             ("kind".into(), s("family")),
             ("client_id".into(), s(&g.client_id)),
             ("sub".into(), s(&g.sub)),
-            ("session_sub".into(), s(&g.sub)),
-            ("session_client".into(), s(&g.client_id)),
+            ("session_pk".into(), s(subject_key(&g.sub))),
+            (
+                "session_sk".into(),
+                s(format!("{}{}", client_prefix(&g.client_id), f.family_id)),
+            ),
             ("status".into(), s("active")),
             ("current_token".into(), s(&f.token_hash)),
             ("created_at".into(), n(f.issued_at)),
@@ -91,9 +95,19 @@ impl RefreshStore for DynamoRefreshStore {
             family_expires_at: f.family_expires_at,
         })
         .map_err(RefreshStoreError::Malformed)?;
+        // Finds the family by its client: the family item's own index entry is by subject.
+        let by_client = Item::from([
+            ("pk".into(), s(session_key(&f.family_id))),
+            ("kind".into(), s("session")),
+            ("family_id".into(), s(&f.family_id)),
+            ("session_pk".into(), s(client_key(&g.client_id))),
+            ("session_sk".into(), s(family_key(&f.family_id))),
+            ("expires_at".into(), n(f.family_expires_at)),
+        ]);
         let items = vec![
             put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
             put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,
+            put_new(&self.table, by_client).map_err(RefreshStoreError::Unavailable)?,
         ];
         self.client
             .transact_write_items()
@@ -182,32 +196,117 @@ impl RefreshStore for DynamoRefreshStore {
         &self,
         query: &SessionQuery,
     ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
-        let q = self.client.query().table_name(&self.table);
-        let q = match query {
+        match query {
             SessionQuery::Subject { sub, client_id } => {
-                let q = q
-                    .index_name(SESSIONS_BY_SUBJECT.name)
-                    .expression_attribute_values(":sub", s(sub));
-                match client_id {
-                    Some(c) => q
-                        .key_condition_expression("session_sub = :sub AND session_client = :client")
-                        .expression_attribute_values(":client", s(c)),
-                    None => q.key_condition_expression("session_sub = :sub"),
-                }
+                let prefix = client_id.as_deref().map(client_prefix);
+                let items = self.query_sessions(&subject_key(sub), prefix).await?;
+                items
+                    .iter()
+                    .map(|i| family_from_item(i).map_err(RefreshStoreError::Malformed))
+                    .collect()
             }
-            SessionQuery::Client { client_id } => q
-                .index_name(SESSIONS_BY_CLIENT.name)
-                .key_condition_expression("session_client = :client")
-                .expression_attribute_values(":client", s(client_id)),
+            SessionQuery::Client { client_id } => {
+                let items = self.query_sessions(&client_key(client_id), None).await?;
+                let ids = items
+                    .iter()
+                    .map(|i| get_s(i, "family_id"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(RefreshStoreError::Malformed)?;
+                self.families(&ids).await
+            }
+        }
+    }
+}
+
+impl DynamoRefreshStore {
+    /// Every index entry under `pk` (whose sort key starts with `prefix`, when given).
+    async fn query_sessions(
+        &self,
+        pk: &str,
+        prefix: Option<String>,
+    ) -> Result<Vec<Item>, RefreshStoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(SESSIONS.name)
+            .expression_attribute_values(":pk", s(pk));
+        let q = match prefix {
+            Some(p) => q
+                .key_condition_expression("session_pk = :pk AND begins_with(session_sk, :prefix)")
+                .expression_attribute_values(":prefix", s(p)),
+            None => q.key_condition_expression("session_pk = :pk"),
         };
         let mut pages = q.into_paginator().items().send();
         let mut found = Vec::new();
         while let Some(item) = pages.next().await {
-            let item = item.map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
-            found.push(family_from_item(&item).map_err(RefreshStoreError::Malformed)?);
+            found.push(item.map_err(|e| RefreshStoreError::Unavailable(e.into()))?);
         }
         Ok(found)
     }
+
+    /// The families with these ids (those that still exist), read consistently, 100 a call.
+    async fn families(&self, ids: &[String]) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|id| Item::from([("pk".to_owned(), s(family_key(id)))]))
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| unavailable(e.into()))?,
+            );
+            // DynamoDB may leave keys unprocessed under load: ask again, a bounded number of times.
+            for _ in 0..8 {
+                let Some(request) = pending.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(e.into()))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    found.push(family_from_item(item).map_err(RefreshStoreError::Malformed)?);
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if pending.is_some() {
+                return Err(unavailable("sessions left unread by BatchGetItem".into()));
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The index key of a user's sessions: the sub's SHA-256, so a long or odd `sub` never exceeds
+/// DynamoDB's key limits and no user id is an index key.
+fn subject_key(sub: &str) -> String {
+    format!("sub#{}", hash_str(sub))
+}
+fn client_key(client_id: &str) -> String {
+    format!("client#{client_id}")
+}
+/// The sort-key prefix of one client's sessions of a user (client ids hold no `#`).
+fn client_prefix(client_id: &str) -> String {
+    format!("client#{client_id}#")
+}
+fn session_key(family_id: &str) -> String {
+    format!("session#{family_id}")
 }
 
 fn family_from_item(item: &Item) -> Result<StoredFamily, String> {
