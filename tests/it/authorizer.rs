@@ -94,6 +94,7 @@ fn issue(key: &Arc<SigningKey>, scope: &str) -> String {
         .issue(&AccessTokenClaims {
             sub: "user-0001",
             client_id: "app-1",
+            sid: None,
             scope: &scope,
             details: &details,
             auth_time: t,

@@ -216,6 +216,7 @@ fn allowed_apis_deny_every_other_api_and_stage() {
         .issue(&AccessTokenClaims {
             sub: "u",
             client_id: "c",
+            sid: None,
             scope: &scope,
             details: &serde_json::Map::new(),
             auth_time: now,

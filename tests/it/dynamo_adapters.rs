@@ -194,14 +194,33 @@ async fn new_family_stores_only_the_token_hash_with_ttls() {
     assert_eq!(tok["scope"].as_s().unwrap(), "a b");
     assert_eq!(tok["details"].as_s().unwrap(), r#"{"email":"a@b"}"#);
 
+    // The session's companion item, which finds the family by its client: no token in it,
+    // gone by TTL with the family.
+    let session = db
+        .get_item()
+        .table_name(&t.tokens)
+        .key("pk", AttributeValue::S("session#fam1".into()))
+        .send()
+        .await
+        .unwrap();
+    let session = session.item.unwrap();
+    assert_eq!(session["family_id"].as_s().unwrap(), "fam1");
+    assert_eq!(session["session_pk"].as_s().unwrap(), "client#c1");
+    assert_eq!(session["expires_at"].as_n().unwrap(), "300");
+    assert!(fam["session_pk"].as_s().unwrap().starts_with("sub#sha256:"));
+    assert!(
+        !fam["session_pk"].as_s().unwrap().contains("u1"),
+        "the sub is hashed in the index key"
+    );
+
     let all = db.scan().table_name(&t.tokens).send().await.unwrap();
-    assert_eq!(all.count(), 2);
+    assert_eq!(all.count(), 3, "family, token and the session's companion");
     assert!(
         !format!("{:?}", all.items()).contains(token.expose()),
         "the plain token must never be stored"
     );
 
-    // The same family cannot be written twice: both puts are conditional.
+    // The same family cannot be written twice: every put is conditional.
     assert!(store.create_family(&family).await.is_err());
 }
 

@@ -3,6 +3,7 @@
 //! The API routes what the README says, open or behind the authorizer.
 
 use serde_yaml::Value;
+use tollgate_common::store::tables;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
@@ -174,6 +175,7 @@ fn every_grant_names_its_actions_and_resources() {
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
                 "dynamodb:ConditionCheckItem",
+                "dynamodb:BatchGetItem",
             ],
         ),
         (
@@ -201,7 +203,17 @@ fn every_grant_names_its_actions_and_resources() {
                 let (tag, target) = tagged(&res).unwrap_or_else(|| {
                     panic!("{name:?}: resource {res:?} is not a !Ref or !GetAtt")
                 });
-                if acts.iter().any(|a| a.starts_with("dynamodb:")) {
+                if tag == "!Sub" && acts.iter().any(|a| a.starts_with("dynamodb:")) {
+                    // Only the session indexes of the tokens table, and only to query them.
+                    let index = target
+                        .strip_prefix("${TokensTable.Arn}/index/")
+                        .unwrap_or_else(|| panic!("{name:?}: DynamoDB on {target}"));
+                    assert!(
+                        tables::TOKENS.indexes.iter().any(|i| i.name == index),
+                        "{name:?}: {index}"
+                    );
+                    assert_eq!(acts, ["dynamodb:Query"], "{name:?}");
+                } else if acts.iter().any(|a| a.starts_with("dynamodb:")) {
                     assert_eq!(tag, "!GetAtt");
                     let (_, ok) = allowed
                         .iter()
@@ -226,6 +238,16 @@ fn every_grant_names_its_actions_and_resources() {
     }
 }
 
+/// Who may reach a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    Open,
+    Authorizer,
+    /// `AuthorizationType: AWS_IAM`.
+    Iam,
+}
+use Guard::{Authorizer, Iam, Open};
+
 #[test]
 fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
     let t = template();
@@ -237,16 +259,18 @@ fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
         .filter_map(|r| tagged(&r["Properties"]["FunctionName"]).map(|(_, v)| v))
         .collect();
     let expect = [
-        ("/token", "post", "token", false),
-        ("/revoke", "post", "token", false),
-        ("/.well-known/jwks.json", "get", "token", false),
+        ("/token", "post", "token", Open),
+        ("/revoke", "post", "token", Open),
+        ("/introspect", "post", "token", Open),
+        ("/sessions/revoke", "post", "token", Iam),
+        ("/.well-known/jwks.json", "get", "token", Open),
         (
             "/.well-known/oauth-authorization-server",
             "get",
             "token",
-            false,
+            Open,
         ),
-        ("/whoami", "get", "whoami", true),
+        ("/whoami", "get", "whoami", Authorizer),
     ];
     let paths = body["paths"].as_mapping().unwrap();
     assert_eq!(paths.len(), expect.len(), "every route is listed here");
@@ -263,8 +287,32 @@ fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
             "{path}: no function named {target}"
         );
         let security = yaml(&op["security"]);
-        assert_eq!(security.contains("TollgateAuthorizer"), protected, "{path}");
+        assert_eq!(
+            security.contains("TollgateAuthorizer"),
+            protected == Authorizer,
+            "{path}"
+        );
+        assert_eq!(security.contains("sigv4"), protected == Iam, "{path}");
+        if protected == Open {
+            assert!(op.get("security").is_none(), "{path}: {security}");
+        }
     }
+    // `sigv4` is API Gateway's AWS_IAM authorization: SigV4-signed callers only.
+    let sigv4 = &body["securityDefinitions"]["sigv4"];
+    assert_eq!(
+        sigv4["x-amazon-apigateway-authtype"], "awsSigv4",
+        "{sigv4:?}"
+    );
+    assert_eq!(
+        (
+            sigv4["type"].as_str(),
+            sigv4["name"].as_str(),
+            sigv4["in"].as_str()
+        ),
+        (Some("apiKey"), Some("Authorization"), Some("header"))
+    );
+    // No stage-wide or method-wide default security that could stand in for it.
+    assert!(body.get("security").is_none());
     let (_, authorizer_uri) = tagged(
         &body["securityDefinitions"]["TollgateAuthorizer"]["x-amazon-apigateway-authorizer"]["authorizerUri"],
     )

@@ -1,11 +1,12 @@
 //! A real OAuth client library that no one here wrote gets a token: the `oauth2` crate's
 //! resource-owner password exchange, with both of its client authentication styles, and its
-//! client-credentials exchange.
+//! client-credentials exchange; and a resource server's introspection (RFC 7662) with it.
 
 use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthType, ClientId, ClientSecret, HttpRequest, HttpResponse, ResourceOwnerPassword,
-    ResourceOwnerUsername, Scope, TokenResponse, TokenUrl,
+    AuthType, ClientId, ClientSecret, HttpRequest, HttpResponse, IntrospectionUrl,
+    ResourceOwnerPassword, ResourceOwnerUsername, Scope, TokenIntrospectionResponse, TokenResponse,
+    TokenUrl,
 };
 use tollgate_tests::{ClientSpec, Served, dynamo, http};
 
@@ -155,4 +156,92 @@ async fn oauth2_crate_client_credentials_exchange() {
         ),
         other => panic!("a wrong secret must be invalid_client, got {other:?}"),
     }
+}
+
+/// A resource server (a client whose record grants introspection) asks about a user's access
+/// token with the `oauth2` crate's `introspect`: active with its claims, then inactive once the
+/// user's sessions with that app are revoked; the app itself sees its own token the same way.
+#[tokio::test]
+async fn oauth2_crate_introspects_and_sees_a_revoked_session_inactive() {
+    let served = Served::from_env();
+    let app = crate::sessions::Client::new(&served).await;
+    let rs = crate::introspection::resource_server(&served).await;
+    let url = IntrospectionUrl::new(crate::introspection::introspect_url(&served)).unwrap();
+    let user_client = BasicClient::new(ClientId::new(app.id.clone()))
+        .set_client_secret(ClientSecret::new(app.secret.clone()))
+        .set_token_uri(TokenUrl::new(served.token_url()).unwrap())
+        .set_introspection_url(url.clone());
+    let token = user_client
+        .exchange_password(
+            &ResourceOwnerUsername::new("demo".into()),
+            &ResourceOwnerPassword::new("demo-password".into()),
+        )
+        .request_async(&send)
+        .await
+        .unwrap();
+    let access = token.access_token();
+    let resource_server = BasicClient::new(ClientId::new(rs.id.clone()))
+        .set_client_secret(ClientSecret::new(rs.secret.clone()))
+        .set_introspection_url(url);
+    for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
+        let answer = resource_server
+            .clone()
+            .set_auth_type(auth.clone())
+            .introspect(access)
+            .set_token_type_hint("access_token")
+            .request_async(&send)
+            .await
+            .unwrap_or_else(|e| panic!("oauth2 introspect ({auth:?}) failed: {e:?}"));
+        assert_active_for(&answer, &app.id, &served);
+    }
+    let own = user_client
+        .introspect(access)
+        .request_async(&send)
+        .await
+        .unwrap();
+    assert!(own.active());
+
+    let r = crate::sessions::revoke(
+        &served,
+        serde_json::json!({"sub": "user-0001", "client_id": app.id}),
+    )
+    .await;
+    assert_eq!(r.json["sessions_revoked"], 1, "{r:?}");
+    let after = resource_server
+        .introspect(access)
+        .request_async(&send)
+        .await
+        .unwrap();
+    assert!(!after.active());
+    assert_eq!(
+        (after.sub(), after.client_id()),
+        (None, None),
+        "inactive says nothing more"
+    );
+}
+
+/// What an active answer about demo's access token says, as the `oauth2` crate reads it.
+fn assert_active_for(
+    answer: &oauth2::basic::BasicTokenIntrospectionResponse,
+    client_id: &str,
+    served: &Served,
+) {
+    assert!(answer.active());
+    assert_eq!(answer.client_id().map(|c| c.as_str()), Some(client_id));
+    assert_eq!(answer.sub(), Some("user-0001"));
+    assert_eq!(answer.iss(), Some(served.issuer.as_str()));
+    assert_eq!(answer.aud(), Some(&vec![served.audience.clone()]));
+    assert_eq!(
+        answer.token_type(),
+        Some(&oauth2::basic::BasicTokenType::Bearer)
+    );
+    let scopes: Vec<String> = answer
+        .scopes()
+        .unwrap()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(scopes, ["profile"]);
+    assert!(answer.exp().unwrap() > answer.iat().unwrap());
+    assert!(answer.jti().is_some_and(|j| !j.is_empty()));
 }

@@ -31,9 +31,25 @@ fn template_tables_match_the_code() {
         assert_eq!(keys[0]["AttributeName"].as_str(), Some(spec.hash_key));
         assert_eq!(keys[0]["KeyType"].as_str(), Some("HASH"));
         let attrs = p["AttributeDefinitions"].as_sequence().unwrap();
-        assert_eq!(attrs.len(), 1);
-        assert_eq!(attrs[0]["AttributeName"].as_str(), Some(spec.hash_key));
-        assert_eq!(attrs[0]["AttributeType"].as_str(), Some("S"));
+        let mut declared: Vec<&str> = attrs
+            .iter()
+            .map(|a| {
+                assert_eq!(a["AttributeType"].as_str(), Some("S"), "{a:?}");
+                a["AttributeName"].as_str().unwrap()
+            })
+            .collect();
+        declared.sort_unstable();
+        let mut wanted = vec![spec.hash_key];
+        for i in spec.indexes {
+            for k in [Some(i.hash_key), i.range_key].into_iter().flatten() {
+                if !wanted.contains(&k) {
+                    wanted.push(k);
+                }
+            }
+        }
+        wanted.sort_unstable();
+        assert_eq!(declared, wanted, "{}: key attributes", spec.logical_id);
+        indexes_match(spec, p);
         match spec.ttl_attribute {
             Some(ttl) => {
                 assert_eq!(
@@ -49,6 +65,33 @@ fn template_tables_match_the_code() {
             }
             None => assert!(p.get("TimeToLiveSpecification").is_none()),
         }
+    }
+}
+
+/// The table's global secondary indexes are the code's, each projecting every attribute.
+fn indexes_match(spec: tables::TableSpec, p: &Value) {
+    let declared = p["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(declared.len(), spec.indexes.len(), "{}", spec.logical_id);
+    for (d, i) in declared.iter().zip(spec.indexes) {
+        assert_eq!(d["IndexName"].as_str(), Some(i.name));
+        let keys: Vec<(&str, &str)> = d["KeySchema"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| {
+                (
+                    k["AttributeName"].as_str().unwrap(),
+                    k["KeyType"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let mut want = vec![(i.hash_key, "HASH")];
+        want.extend(i.range_key.map(|r| (r, "RANGE")));
+        assert_eq!(keys, want, "{}", i.name);
+        assert_eq!(d["Projection"]["ProjectionType"].as_str(), Some("ALL"));
     }
 }
 

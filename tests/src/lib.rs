@@ -87,6 +87,8 @@ pub struct ClientSpec {
     pub rate_limit: Option<u32>,
     pub password_grant_sunset: Option<PasswordGrantSunset>,
     pub response_profile: ResponseProfile,
+    /// May introspect every client's tokens.
+    pub introspect_any: bool,
 }
 
 impl Default for ClientSpec {
@@ -101,6 +103,7 @@ impl Default for ClientSpec {
             rate_limit: None,
             password_grant_sunset: None,
             response_profile: ResponseProfile::default(),
+            introspect_any: false,
         }
     }
 }
@@ -126,6 +129,7 @@ impl ClientSpec {
             password_grant_sunset: self.password_grant_sunset,
             response_profile: self.response_profile,
             created_at: 0,
+            introspect_any: self.introspect_any,
         };
         DynamoClientStore::new(db.clone(), table)
             .create(&client)

@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
             .issue(&AccessTokenClaims {
                 sub: "u1",
                 client_id: "c1",
+                sid: None,
                 scope: &scope,
                 details: &details,
                 auth_time: now,

@@ -19,6 +19,7 @@ pub const RESERVED_CLAIMS: &[&str] = &[
     "nbf",
     "jti",
     "client_id",
+    "sid",
     "scope",
     "auth_time",
     "typ",
@@ -91,6 +92,9 @@ pub struct IssuedAccessToken {
 pub struct AccessTokenClaims<'a> {
     pub sub: &'a str,
     pub client_id: &'a str,
+    /// The session (refresh-token family) the token was issued from; none for
+    /// `client_credentials`, which has no session.
+    pub sid: Option<&'a str>,
     pub scope: &'a Scopes,
     pub details: &'a Map<String, Value>,
     pub auth_time: u64,
@@ -129,6 +133,9 @@ impl AccessTokenIssuer {
         set("client_id", c.client_id.into());
         set("scope", c.scope.to_string().into());
         set("auth_time", c.auth_time.into());
+        if let Some(sid) = c.sid {
+            set("sid", sid.into());
+        }
         let token = jsonwebtoken::encode(&self.header, &claims, self.key.encoding_key())
             .map_err(SignError)?;
         Ok(IssuedAccessToken {
@@ -171,6 +178,7 @@ mod tests {
             .issue(&AccessTokenClaims {
                 sub: "u1",
                 client_id: "c1",
+                sid: Some("s1"),
                 scope: &scope,
                 details: &details,
                 auth_time: now,
@@ -198,6 +206,7 @@ mod tests {
         };
         assert_eq!(claims["sub"], "u1");
         assert_eq!(claims["client_id"], "c1");
+        assert_eq!(claims["sid"], "s1");
         assert_eq!(claims["scope"], "read write");
         assert_eq!(claims["email"], "a@b");
         assert_eq!(claims["exp"].as_u64(), Some(now + 60));

@@ -63,7 +63,10 @@ pub const SCHEMA: &[(&str, &[&str])] = &[
         "lockout_started",
         &["client_id", "username_hash", "locked_for_seconds"],
     ),
-    ("session_revoked", &["actor", "subject"]),
+    (
+        "session_revoked",
+        &["actor", "subject", "client_id", "sessions"],
+    ),
     ("admin_change", &["actor", "action", "target", "changes"]),
     ("rate_limited", &["client_id", "limit", "window_start"]),
 ];
@@ -193,8 +196,17 @@ pub enum Event<'a> {
         /// The start of the minute it was counted in (seconds since the epoch).
         window_start: u64,
     },
-    /// Reserved: revoking a user's sessions does not exist yet.
-    SessionRevoked { actor: &'a str, subject: &'a str },
+    /// An operator ended sessions (`tollgate-admin revoke-sessions`, or the IAM-only
+    /// `POST /sessions/revoke`): a user's (`subject`, optionally only with `client_id`) or every
+    /// session of `client_id`. `sessions` is how many were active and are now revoked.
+    SessionRevoked {
+        actor: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        subject: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<&'a str>,
+        sessions: u64,
+    },
     /// The admin CLI changed a client or a key. `changes` names the fields, never their values.
     AdminChange {
         actor: &'a str,

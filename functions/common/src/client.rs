@@ -86,6 +86,10 @@ pub struct Client {
     pub response_profile: ResponseProfile,
     #[serde(default)]
     pub created_at: u64,
+    /// May introspect (RFC 7662) tokens issued to any client, e.g. a resource server; without
+    /// it a client introspects only its own tokens.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub introspect_any: bool,
 }
 
 /// The end of a client's password grant (RFC 9700 §2.4: the grant must not be used): from
@@ -162,6 +166,7 @@ impl Client {
             password_grant_sunset: None,
             response_profile: ResponseProfile::default(),
             created_at,
+            introspect_any: false,
         };
         let client = settings.apply_to(&blank);
         client.check()?;
@@ -319,6 +324,8 @@ pub struct ClientUpdate {
     pub password_grant_sunset: Option<Option<PasswordGrantSunset>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_profile: Option<ResponseProfile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspect_any: Option<bool>,
 }
 
 impl ClientUpdate {
@@ -368,6 +375,9 @@ impl ClientUpdate {
         if let Some(v) = self.response_profile {
             c.response_profile = v;
         }
+        if let Some(v) = self.introspect_any {
+            c.introspect_any = v;
+        }
         c
     }
 }
@@ -393,6 +403,7 @@ mod rule_tests {
             password_grant_sunset: None,
             response_profile: ResponseProfile::default(),
             created_at: 1,
+            introspect_any: false,
         }
     }
 

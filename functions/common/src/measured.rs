@@ -12,7 +12,8 @@ use crate::observe::measured;
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 use crate::refresh::{
-    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
+    Successor,
 };
 use crate::secret::Secret;
 
@@ -70,6 +71,15 @@ impl<S: RefreshStore> RefreshStore for Measured<S> {
     }
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError> {
         measured(self.dependency, self.inner.revoke_family(family_id, now)).await
+    }
+    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        measured(self.dependency, self.inner.get_family(family_id)).await
+    }
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        measured(self.dependency, self.inner.list_sessions(query)).await
     }
 }
 

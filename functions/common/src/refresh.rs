@@ -128,15 +128,53 @@ impl RefreshGrant {
     }
 }
 
-/// A family as stored.
+/// A family as stored. A family is a *session*: its id is the session id (`sid`) every access
+/// token issued from it carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredFamily {
     pub family_id: String,
     pub client_id: String,
+    pub sub: String,
     pub revoked: bool,
     /// Hash of the one token that may still be used.
     pub current_token: String,
+    /// When the user signed in (the family's first token).
+    pub created_at: u64,
+    /// When the family last rotated; `None` until its first refresh.
+    pub refreshed_at: Option<u64>,
     pub expires_at: u64,
+}
+
+impl StoredFamily {
+    /// Whether the session still stands at `now`: not revoked and within its absolute lifetime.
+    pub fn active_at(&self, now: u64) -> bool {
+        !self.revoked && now < self.expires_at
+    }
+}
+
+/// Which sessions an operator means: a user's (optionally only with one client), or every
+/// session of one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionQuery {
+    Subject {
+        sub: String,
+        client_id: Option<String>,
+    },
+    Client {
+        client_id: String,
+    },
+}
+
+impl SessionQuery {
+    /// Whether `f` is one of the sessions this query names.
+    pub fn matches(&self, f: &StoredFamily) -> bool {
+        match self {
+            Self::Subject { sub, client_id } => {
+                f.sub == *sub && client_id.as_ref().is_none_or(|c| f.client_id == *c)
+            }
+            Self::Client { client_id } => f.client_id == *client_id,
+        }
+    }
 }
 
 /// The successor written by a rotation.
@@ -181,4 +219,13 @@ pub trait RefreshStore: Send + Sync {
     ) -> Result<Rotation, RefreshStoreError>;
     /// Marks the family revoked: none of its tokens works again. Revoking twice is harmless.
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError>;
+    /// One family (session) by id, strongly consistent: a session just revoked reads as revoked.
+    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError>;
+    /// The sessions `query` names, revoked and expired ones included (the caller decides), in
+    /// no particular order. Served by an index, never a scan; the index is eventually
+    /// consistent, so a family created a moment ago may be missing.
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError>;
 }

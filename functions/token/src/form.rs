@@ -9,6 +9,7 @@ use percent_encoding::percent_decode;
 use tollgate_common::OAuthError;
 use tollgate_common::client::ClientCredentials;
 use tollgate_common::grant::TokenRequest;
+use tollgate_common::introspect::{IntrospectionRequest, TokenTypeHint};
 use tollgate_common::secret::Secret;
 
 /// Bodies larger than this are refused before parsing.
@@ -126,6 +127,35 @@ pub fn token_request(
     mut params: HashMap<String, String>,
     authorization: Option<&str>,
 ) -> Result<TokenRequest, FormError> {
+    let credentials = credentials(&mut params, authorization)?;
+    Ok(TokenRequest {
+        credentials,
+        params,
+    })
+}
+
+/// Builds `POST /introspect`'s request (RFC 7662 §2.1): `token`, an optional
+/// `token_type_hint`, and the client's credentials as at `/token`. Other parameters are ignored.
+pub fn introspection_request(
+    mut params: HashMap<String, String>,
+    authorization: Option<&str>,
+) -> Result<IntrospectionRequest, FormError> {
+    let credentials = credentials(&mut params, authorization)?;
+    Ok(IntrospectionRequest {
+        credentials,
+        token: params.remove("token").map(Secret::new),
+        token_type_hint: params
+            .get("token_type_hint")
+            .and_then(|h| TokenTypeHint::parse(h)),
+    })
+}
+
+/// Takes the client's credentials out of the form or the `Authorization` header (RFC 6749
+/// §2.3.1): Basic or the body, never both.
+fn credentials(
+    params: &mut HashMap<String, String>,
+    authorization: Option<&str>,
+) -> Result<Option<ClientCredentials>, FormError> {
     let body_id = params.remove("client_id");
     let body_secret = params.remove("client_secret").map(Secret::new);
     let credentials = match (authorization, body_id, body_secret) {
@@ -163,10 +193,7 @@ pub fn token_request(
         }
         (None, None, None) => None,
     };
-    Ok(TokenRequest {
-        credentials,
-        params,
-    })
+    Ok(credentials)
 }
 
 #[cfg(test)]
@@ -264,6 +291,27 @@ mod tests {
         let params = parse_form(b"grant_type=password&client_secret=s").unwrap();
         assert!(matches!(
             token_request(params, Some(&basic("a", "s"))),
+            Err(FormError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn an_introspection_request_is_typed_and_keeps_the_token_out_of_debug() {
+        let params = parse_form(
+            b"token=t0k.en&token_type_hint=refresh_token&client_id=a&client_secret=s&x=1",
+        )
+        .unwrap();
+        let r = introspection_request(params, None).unwrap();
+        assert_eq!(r.token.as_ref().map(Secret::expose), Some("t0k.en"));
+        assert_eq!(r.token_type_hint, Some(TokenTypeHint::RefreshToken));
+        assert_eq!(r.credentials.map(|c| c.client_id).as_deref(), Some("a"));
+        let unknown_hint = parse_form(b"token=t&token_type_hint=id_token").unwrap();
+        let r = introspection_request(unknown_hint, Some(&basic("a", "s"))).unwrap();
+        assert_eq!(r.token_type_hint, None, "an unknown hint is ignored");
+        assert!(!format!("{r:?}").contains("\"t\""), "{r:?}");
+        let both = parse_form(b"token=t&client_secret=s").unwrap();
+        assert!(matches!(
+            introspection_request(both, Some(&basic("a", "s"))),
             Err(FormError::Invalid(_))
         ));
     }

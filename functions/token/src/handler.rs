@@ -1,6 +1,7 @@
 //! HTTP in, HTTP out: routes a request, parses it into the domain's terms, and maps every
 //! outcome to a response in one place. No business rule lives here.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
@@ -9,7 +10,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tollgate_common::OAuthError;
 use tollgate_common::audit::{self, Client, Event, Origin, UsernameHash};
-use tollgate_common::client::GrantType;
+use tollgate_common::client::{GrantType, ResponseProfile};
 use tollgate_common::clock::{Deadline, SystemClock};
 use tollgate_common::grant::short_hash;
 use tollgate_common::observe::{self, Scope};
@@ -19,6 +20,7 @@ use crate::form::{self, FormError};
 use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
 };
+use crate::sessions;
 use crate::state::AppState;
 use tollgate_common::grant::TokenRequest;
 
@@ -85,7 +87,7 @@ fn origin(req: &Request) -> Origin {
 /// the other events where it decides them).
 fn account(scope: &Scope, outcome: &Outcome, status: StatusCode, latency: Duration) {
     let token = outcome.route == "token";
-    if !token && outcome.route != "revoke" {
+    if !token && !matches!(outcome.route, "revoke" | "introspect" | "sessions_revoke") {
         return;
     }
     let grant_type = outcome.grant_type.unwrap_or("none");
@@ -138,6 +140,21 @@ async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Respon
                 "public, max-age=300",
             )
         });
+    }
+    // Before `/revoke`, which it ends with.
+    if path.ends_with("/sessions/revoke") {
+        outcome.route = "sessions_revoke";
+        if req.method() != Method::POST {
+            return method_not_allowed("POST", outcome);
+        }
+        return sessions::revoke(state, req, deadline(req), &mut outcome.error).await;
+    }
+    if path.ends_with("/introspect") {
+        outcome.route = "introspect";
+        if req.method() != Method::POST {
+            return method_not_allowed("POST", outcome);
+        }
+        return introspect(state, req, outcome).await;
     }
     let endpoint = if path.ends_with("/token") {
         Some((FormEndpoint::Token, "token"))
@@ -238,8 +255,55 @@ async fn form_post(
     resp
 }
 
+/// `POST /introspect` (RFC 7662): the same form and client authentication as `/token`, its
+/// own typed request, and `{"active": false}` for every token the caller may not see.
+async fn introspect(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
+    let parsed = read_params(req, outcome).and_then(|(params, authorization)| {
+        form::introspection_request(params, authorization)
+            .map_err(|e| Box::new(form_error(&e, outcome)))
+    });
+    let ask = match parsed {
+        Ok(r) => r,
+        Err(resp) => return *resp,
+    };
+    let basic = req.headers().contains_key("authorization") || ask.credentials.is_none();
+    let h = state
+        .service
+        .handle_introspect(&state.introspector, &ask, deadline(req))
+        .await;
+    outcome.client_id_hash = match (&h.client_id, &ask.credentials) {
+        (None, Some(c)) => Some(short_hash(&c.client_id)),
+        _ => None,
+    };
+    outcome.client_id = h.client_id;
+    match h.result {
+        Ok(answer) => json(
+            StatusCode::OK,
+            serde_json::to_string(&answer).unwrap_or_else(|_| r#"{"active":false}"#.into()),
+            "no-store",
+        ),
+        Err(e) => {
+            let (resp, oauth) = token_error(&e, basic, ResponseProfile::Rfc6749);
+            outcome.error = Some(oauth.code.as_str());
+            resp
+        }
+    }
+}
+
 /// The form-encoded request with its client credentials, or the error response that refuses it.
 fn read_form(req: &Request, outcome: &mut Outcome) -> Result<TokenRequest, Box<Response<Body>>> {
+    let (params, authorization) = read_params(req, outcome)?;
+    form::token_request(params, authorization).map_err(|e| Box::new(form_error(&e, outcome)))
+}
+
+/// The form's parameters and the `Authorization` header, or the error response that refuses
+/// them.
+type Params<'r> = (HashMap<String, String>, Option<&'r str>);
+
+fn read_params<'r>(
+    req: &'r Request,
+    outcome: &mut Outcome,
+) -> Result<Params<'r>, Box<Response<Body>>> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -251,7 +315,7 @@ fn read_form(req: &Request, outcome: &mut Outcome) -> Result<TokenRequest, Box<R
         return Err(Box::new(error_response(&e, false)));
     }
     let parsed = authorization(req).and_then(|authorization| {
-        form::parse_form(req.body().as_ref()).and_then(|p| form::token_request(p, authorization))
+        form::parse_form(req.body().as_ref()).map(|p| (p, authorization))
     });
     parsed.map_err(|e| Box::new(form_error(&e, outcome)))
 }

@@ -5,4 +5,5 @@ pub mod config;
 pub mod form;
 pub mod handler;
 pub mod response;
+pub mod sessions;
 pub mod state;

@@ -13,6 +13,7 @@ use tollgate_common::adapters::secrets_manager::SecretsManager;
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::SystemClock;
 use tollgate_common::grant::TokenService;
+use tollgate_common::introspect::Introspector;
 use tollgate_common::keys::{SigningKey, published_jwks};
 use tollgate_common::measured::Measured;
 use tollgate_common::metrics::{Dependency, Metrics};
@@ -20,9 +21,12 @@ use tollgate_common::secret::{Secret, SecretHasher};
 use tollgate_common::store::dynamo::{
     DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
 };
+use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
 pub struct AppState {
     pub service: TokenService,
+    /// `/introspect`'s public keys (the ones `/.well-known/jwks.json` publishes) and issuer.
+    pub introspector: Introspector,
     /// Writes the function's metrics (and, through each request's scope, its audit events).
     pub metrics: Metrics,
     pub jwks: String,
@@ -72,10 +76,12 @@ impl AppState {
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let metadata = metadata(&cfg.issuer).to_string();
+        let introspector = introspector(&jwks, &cfg)?;
 
         let service = service(&cfg, DynamoClient::new(&aws), key, secrets)?;
         Ok(Self {
             service,
+            introspector,
             metrics,
             jwks,
             metadata,
@@ -132,6 +138,29 @@ impl MeasuredSecrets<'_> {
     }
 }
 
+/// Verifies access tokens for `/introspect` with every published public key (the signing key's
+/// and, during a key rotation, the others), as the authorizer does.
+fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
+    let algorithms = ["ES256", "RS256", "EdDSA"]
+        .into_iter()
+        .map(parse_algorithm)
+        .collect::<Result<Vec<_>, _>>()?;
+    let verifier = AccessTokenVerifier::new(
+        jwks,
+        &VerifierConfig {
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
+            leeway: 0,
+            algorithms,
+        },
+    )
+    .context("the published JWKS cannot verify access tokens for /introspect")?;
+    Ok(Introspector {
+        verifier,
+        issuer: cfg.issuer.clone(),
+    })
+}
+
 /// RFC 8414 metadata. The issuer is the base URL the endpoints hang off.
 fn metadata(issuer: &str) -> serde_json::Value {
     let base = issuer.trim_end_matches('/');
@@ -140,9 +169,11 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "token_endpoint": format!("{base}/token"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{base}/revoke"),
+        "introspection_endpoint": format!("{base}/introspect"),
         "grant_types_supported": GrantType::names(),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": [],
     })
 }

@@ -109,6 +109,10 @@ pub(crate) struct ClientSettings {
     /// OAuthV2 shape, docs/apigee-migration.md).
     #[arg(long, value_parser = parse_profile)]
     response_profile: Option<ResponseProfile>,
+    /// true: the client may introspect (POST /introspect) tokens issued to any client, e.g. a
+    /// resource server; false (the default): only its own.
+    #[arg(long)]
+    introspect_any: Option<bool>,
 }
 
 impl ClientSettings {
@@ -154,6 +158,7 @@ impl ClientSettings {
                 })
             }),
             response_profile: self.response_profile,
+            introspect_any: self.introspect_any,
         })
     }
 }
@@ -235,7 +240,7 @@ pub(crate) async fn update_client(
     let update = settings.to_update()?;
     if update.is_empty() {
         bail!(
-            "nothing to change: give --name, --scopes, --default-scopes, --grant-types or a --*-ttl"
+            "nothing to change: give --name, --scopes, --default-scopes, --grant-types, --introspect-any or a --*-ttl"
         );
     }
     let current = get(&client).await?;
@@ -520,6 +525,7 @@ fn print_client(c: &Client) {
         password_sunset(c.password_grant_sunset)
     );
     println!("response_profile:   {}", c.response_profile.as_str());
+    println!("introspect_any:     {}", c.introspect_any);
     println!("previous_secret:    {}", previous_secret(c));
     println!("created_at:         {}", c.created_at);
 }

@@ -19,9 +19,10 @@ mod clients;
 mod import;
 mod keys;
 mod rotation;
+mod sessions;
 
 /// Every AWS call the CLI makes may take this long.
-const AWS_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const AWS_TIMEOUT: Duration = Duration::from_secs(10);
 
 const ABOUT: &str = "Administer Tollgate: clients, signing keys, local tables.";
 
@@ -37,6 +38,7 @@ const AFTER_HELP: &str = "\
 Clients:   create-client, list-clients, show-client, update-client, enable-client,
            disable-client, rotate-client-secret, retire-client-secret, delete-client,
            import-clients
+Sessions:  list-sessions, revoke-sessions
 Keys:      generate-key, public-jwks, rotate-key
 Local:     create-tables
 
@@ -44,6 +46,7 @@ Examples:
   tollgate-admin create-client --id my-app --name \"My app\" --scopes \"profile orders:read\" --default-scopes profile
   tollgate-admin update-client --id my-app --scopes \"profile orders:read orders:write\" --access-token-ttl 300
   tollgate-admin rotate-client-secret --id my-app --keep-old --retire-after 7d
+  tollgate-admin revoke-sessions --sub u-1842        (after a password reset: every session of that user)
   tollgate-admin generate-key --secret-name tollgate/signing-key-1
   tollgate-admin public-jwks --secret-id <arn printed by generate-key>
 
@@ -215,6 +218,26 @@ See docs/apigee-migration.md.")]
     /// mistake.
     DeleteClient(ClientId),
 
+    /// List a user's sessions (--sub), optionally only with one client (--client), or a
+    /// client's (--client alone): client, created, last refreshed, expires, state.
+    ///
+    /// A session is one sign-in: a refresh-token family, whose id access tokens carry as `sid`.
+    ListSessions {
+        #[command(flatten)]
+        which: sessions::Sessions,
+        /// Print JSON (one array) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// End sessions: a user's (--sub), only those with one client (--sub --client), or every
+    /// session of a client (--client).
+    ///
+    /// Refresh stops at once and their access tokens are inactive at /introspect; the
+    /// authorizer, which is stateless, accepts those until they expire (AccessTokenTtl).
+    /// Writes a session_revoked audit line on standard error.
+    RevokeSessions(sessions::Sessions),
+
     /// Generate a signing key into a file or a new Secrets Manager secret.
     ///
     /// The key is PKCS#8 PEM; its kid and public JWK are printed.
@@ -335,6 +358,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::RetireClientSecret(client) => clients::retire_client_secret(client).await,
         Command::DeleteClient(client) => clients::delete_client(client).await,
         Command::ImportClients { file, table } => import::import_clients(file, table).await,
+        Command::ListSessions { which, json } => sessions::list_sessions(which, json).await,
+        Command::RevokeSessions(which) => sessions::revoke_sessions(which).await,
         Command::GenerateKey { alg, to } => keys::generate_key(alg, to).await,
         Command::PublicJwks {
             key,

@@ -48,7 +48,9 @@ fn every_event() -> Vec<Event<'static>> {
         },
         Event::SessionRevoked {
             actor: "local",
-            subject: "user-42",
+            subject: Some("user-42"),
+            client_id: Some("app"),
+            sessions: 2,
         },
         Event::AdminChange {
             actor: "arn:aws:iam::123456789012:user/ops",

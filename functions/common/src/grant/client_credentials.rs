@@ -42,6 +42,7 @@ impl TokenService {
             .issue(&AccessTokenClaims {
                 sub: &client.client_id,
                 client_id: &client.client_id,
+                sid: None,
                 scope: &scope,
                 details: &Map::new(),
                 auth_time: now,

@@ -240,7 +240,17 @@ impl TokenService {
         req: &TokenRequest,
         deadline: Deadline,
     ) -> Result<client::Client, TokenError> {
-        let Some(creds) = &req.credentials else {
+        self.authenticate(req.credentials.as_ref(), deadline).await
+    }
+
+    /// Authenticates a client by the credentials of any client-authenticated request
+    /// (`/token`, `/revoke`, `/introspect`).
+    pub(crate) async fn authenticate(
+        &self,
+        credentials: Option<&ClientCredentials>,
+        deadline: Deadline,
+    ) -> Result<client::Client, TokenError> {
+        let Some(creds) = credentials else {
             return Err(OAuthError::invalid_client("client authentication is required").into());
         };
         let lookup = client::authenticate_at(
@@ -276,9 +286,11 @@ impl TokenService {
         Lifetimes::of(client, &self.policy)
     }
 
+    /// Signs an access token for `grant` in the session (refresh-token family) `sid`.
     pub(crate) fn sign(
         &self,
         grant: &RefreshGrant,
+        sid: &str,
         scope: &Scopes,
         lifetimes: Lifetimes,
         now: u64,
@@ -287,6 +299,7 @@ impl TokenService {
             .issue(&AccessTokenClaims {
                 sub: &grant.sub,
                 client_id: &grant.client_id,
+                sid: Some(sid),
                 scope,
                 details: &grant.details,
                 auth_time: grant.auth_time,
@@ -305,10 +318,12 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<TokenResponse, TokenError> {
         let lifetimes = self.lifetimes(client);
-        let access = self.sign(&grant, &grant.scope, lifetimes, now)?;
+        // The family is the session: its id is the access token's `sid`.
+        let family_id = random_token(16);
+        let access = self.sign(&grant, &family_id, &grant.scope, lifetimes, now)?;
         let refresh = Secret::generate();
         let family = NewFamily {
-            family_id: random_token(16),
+            family_id,
             token_hash: refresh.hash(),
             grant,
             issued_at: now,

@@ -36,7 +36,7 @@ impl TokenService {
         self.check_usable(client, &old, now, deadline).await?;
         let scope = old.grant.refreshed_scope(client, req.param("scope"))?;
         let lifetimes = self.lifetimes(client);
-        let access = self.sign(&old.grant, &scope, lifetimes, now)?;
+        let access = self.sign(&old.grant, &old.family_id, &scope, lifetimes, now)?;
         let refresh = Secret::generate();
         let successor = Successor {
             token_hash: refresh.hash(),

@@ -38,6 +38,7 @@ async fn fixture() -> Fixture {
         password_grant_sunset: None,
         response_profile: Default::default(),
         created_at: 0,
+        introspect_any: false,
     };
     let both = vec![GrantType::Password, GrantType::RefreshToken];
     for client in [
@@ -485,6 +486,7 @@ fn lifetimes_are_capped_and_never_overflow() {
         password_grant_sunset: None,
         response_profile: Default::default(),
         created_at: 0,
+        introspect_any: false,
     };
     let l = Lifetimes::of(&client, &policy);
     assert_eq!(l.access_token, client::MAX_ACCESS_TOKEN_TTL);

@@ -10,7 +10,10 @@ use crate::client::{
 };
 use crate::lockout::{LockoutPolicy, LockoutStore, Reservation};
 use crate::rate_limit::{RateLimitStore, Window};
-use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, Rotation, Successor, TokenStatus};
+use crate::refresh::{
+    NewFamily, RefreshGrant, RefreshStore, Rotation, SessionQuery, StoredFamily, Successor,
+    TokenStatus,
+};
 use crate::scope::Scopes;
 
 fn client(id: &str) -> Client {
@@ -33,6 +36,7 @@ fn client(id: &str) -> Client {
         }),
         response_profile: ResponseProfile::Apigee,
         created_at: 1_000,
+        introspect_any: true,
     }
 }
 
@@ -63,6 +67,7 @@ pub async fn clients(store: &dyn ClientStore) {
         rate_limit: Some(Some(7)),
         password_grant_sunset: Some(None),
         response_profile: Some(ResponseProfile::Rfc6749),
+        introspect_any: Some(false),
         ..ClientUpdate::default()
     };
     let updated = store.update("contract-b", &update).await.expect("update");
@@ -164,6 +169,133 @@ pub async fn refresh(store: &dyn RefreshStore) {
     let s4 = successor("contract-t4", now + 5);
     let after = store.rotate(&t2, &s4, now + 5).await.expect("rotate");
     assert_eq!(after, Rotation::Refused, "a revoked family rotates no more");
+}
+
+fn session(id: &str, sub: &str, client_id: &str, now: u64) -> NewFamily {
+    let mut f = family(id, &format!("{id}-t1"), now);
+    f.grant.sub = sub.to_owned();
+    f.grant.client_id = client_id.to_owned();
+    f
+}
+
+async fn ids(store: &dyn RefreshStore, query: SessionQuery) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .list_sessions(&query)
+        .await
+        .expect("list sessions")
+        .into_iter()
+        .map(|f| f.family_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Sessions (families) are found by user, by user and client, and by client, revoked ones
+/// included; a family reads back with who, when and its state; a rotation records when it
+/// last refreshed; a revocation shows.
+pub async fn sessions(store: &dyn RefreshStore) {
+    let now = 20_000;
+    for (id, sub, client) in [
+        ("contract-s1", "contract-u1", "contract-a"),
+        ("contract-s2", "contract-u1", "contract-b"),
+        ("contract-s3", "contract-u2", "contract-a"),
+    ] {
+        let f = session(id, sub, client, now);
+        store.create_family(&f).await.expect("create family");
+    }
+    let subject = |sub: &str, client: Option<&str>| SessionQuery::Subject {
+        sub: sub.to_owned(),
+        client_id: client.map(str::to_owned),
+    };
+    let client = |c: &str| SessionQuery::Client {
+        client_id: c.to_owned(),
+    };
+    assert_eq!(
+        ids(store, subject("contract-u1", None)).await,
+        ["contract-s1", "contract-s2"]
+    );
+    assert_eq!(
+        ids(store, subject("contract-u1", Some("contract-b"))).await,
+        ["contract-s2"]
+    );
+    assert_eq!(
+        ids(store, client("contract-a")).await,
+        ["contract-s1", "contract-s3"]
+    );
+    assert!(
+        ids(store, subject("contract-nobody", None))
+            .await
+            .is_empty()
+    );
+    assert!(ids(store, client("contract-none")).await.is_empty());
+    session_lifecycle(store, now).await;
+}
+
+/// contract-s1 (created by [`sessions`]) reads back whole, records its refresh, then its
+/// revocation, and is still listed once revoked.
+async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
+    let subject = |sub: &str, client: Option<&str>| SessionQuery::Subject {
+        sub: sub.to_owned(),
+        client_id: client.map(str::to_owned),
+    };
+    let expected = StoredFamily {
+        family_id: "contract-s1".into(),
+        client_id: "contract-a".into(),
+        sub: "contract-u1".into(),
+        revoked: false,
+        current_token: "contract-s1-t1".into(),
+        created_at: now,
+        refreshed_at: None,
+        expires_at: now + 3_600,
+    };
+    let got = store.get_family("contract-s1").await.expect("get family");
+    assert_eq!(got, Some(expected.clone()));
+    assert!(expected.active_at(now) && !expected.active_at(now + 3_600));
+    assert_eq!(store.get_family("contract-none").await.expect("get"), None);
+
+    let t1 = store
+        .get_token("contract-s1-t1")
+        .await
+        .expect("get")
+        .expect("stored");
+    let rotated = store
+        .rotate(&t1, &successor("contract-s1-t2", now + 7), now + 7)
+        .await
+        .expect("rotate");
+    assert_eq!(rotated, Rotation::Rotated);
+    let after = store.get_family("contract-s1").await.expect("get family");
+    let refreshed = StoredFamily {
+        current_token: "contract-s1-t2".into(),
+        refreshed_at: Some(now + 7),
+        ..expected.clone()
+    };
+    assert_eq!(after, Some(refreshed.clone()));
+
+    store
+        .revoke_family("contract-s1", now + 8)
+        .await
+        .expect("revoke");
+    let revoked = store.get_family("contract-s1").await.expect("get family");
+    assert_eq!(
+        revoked,
+        Some(StoredFamily {
+            revoked: true,
+            ..refreshed.clone()
+        })
+    );
+    assert!(!revoked.is_some_and(|f| f.active_at(now + 8)));
+    let listed = store
+        .list_sessions(&subject("contract-u1", Some("contract-a")))
+        .await
+        .expect("list");
+    assert_eq!(
+        listed,
+        [StoredFamily {
+            revoked: true,
+            ..refreshed
+        }],
+        "a revoked session is still listed, as revoked"
+    );
 }
 
 /// Attempts are reserved up to the limit (then busy); a released attempt comes back; the
@@ -281,6 +413,11 @@ mod tests {
     #[tokio::test]
     async fn memory_refresh_keeps_the_refresh_store_contract() {
         super::refresh(&MemoryRefresh::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_refresh_keeps_the_session_contract() {
+        super::sessions(&MemoryRefresh::default()).await;
     }
 
     #[tokio::test]

@@ -11,8 +11,8 @@ use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 use crate::refresh::{
-    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
-    TokenStatus,
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
+    Successor, TokenStatus,
 };
 use crate::secret::Secret;
 
@@ -70,8 +70,11 @@ impl RefreshStore for MemoryRefresh {
             StoredFamily {
                 family_id: f.family_id.clone(),
                 client_id: f.grant.client_id.clone(),
+                sub: f.grant.sub.clone(),
                 revoked: false,
                 current_token: f.token_hash.clone(),
+                created_at: f.issued_at,
+                refreshed_at: None,
                 expires_at: f.family_expires_at,
             },
         );
@@ -113,6 +116,7 @@ impl RefreshStore for MemoryRefresh {
         }
         if let Some(f) = families.get_mut(&old.family_id) {
             f.current_token = new.token_hash.clone();
+            f.refreshed_at = Some(now);
         }
         if let Some(t) = tokens.get_mut(&old.token_hash) {
             t.status = TokenStatus::Rotated;
@@ -133,6 +137,21 @@ impl RefreshStore for MemoryRefresh {
             f.revoked = true;
         }
         Ok(())
+    }
+
+    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        Ok(lock(&self.families).get(id).cloned())
+    }
+
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        Ok(lock(&self.families)
+            .values()
+            .filter(|f| query.matches(f))
+            .cloned()
+            .collect())
     }
 }
 

@@ -125,6 +125,7 @@ async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
         password_grant_sunset: None,
         response_profile: Default::default(),
         created_at: 0,
+        introspect_any: false,
         previous_secret: None,
     };
     f.service.clients.create(&mixed).await.unwrap();

@@ -209,6 +209,7 @@ mod tests {
             }),
             response_profile: ResponseProfile::Apigee,
             created_at: 7,
+            introspect_any: false,
         };
         assert_eq!(client_from_item(&client_to_item(&c).unwrap()), Ok(c));
     }

@@ -5,18 +5,22 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
 use crate::refresh::{
-    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
-    TokenStatus,
+    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily,
+    StoredToken, Successor, TokenStatus,
 };
 use crate::scope::Scopes;
+use crate::secret::hash_str;
+use crate::store::tables::SESSIONS;
 
 /// Refresh-token families and tokens, in one table keyed by `pk`:
 /// `family#<id>` holds the family's state and the hash of its one live token;
 /// `token#<sha256>` holds what the token stands for. Both expire through TTL (`expires_at`).
+/// Family items and their `session#<id>` companions alone carry `session_pk`/`session_sk`, the
+/// keys of the sparse index that finds a user's or a client's sessions without a scan.
 #[derive(Debug, Clone)]
 pub struct DynamoRefreshStore {
     client: Client,
@@ -71,6 +75,11 @@ impl RefreshStore for DynamoRefreshStore {
             ("kind".into(), s("family")),
             ("client_id".into(), s(&g.client_id)),
             ("sub".into(), s(&g.sub)),
+            ("session_pk".into(), s(subject_key(&g.sub))),
+            (
+                "session_sk".into(),
+                s(format!("{}{}", client_prefix(&g.client_id), f.family_id)),
+            ),
             ("status".into(), s("active")),
             ("current_token".into(), s(&f.token_hash)),
             ("created_at".into(), n(f.issued_at)),
@@ -86,9 +95,19 @@ impl RefreshStore for DynamoRefreshStore {
             family_expires_at: f.family_expires_at,
         })
         .map_err(RefreshStoreError::Malformed)?;
+        // Finds the family by its client: the family item's own index entry is by subject.
+        let by_client = Item::from([
+            ("pk".into(), s(session_key(&f.family_id))),
+            ("kind".into(), s("session")),
+            ("family_id".into(), s(&f.family_id)),
+            ("session_pk".into(), s(client_key(&g.client_id))),
+            ("session_sk".into(), s(family_key(&f.family_id))),
+            ("expires_at".into(), n(f.family_expires_at)),
+        ]);
         let items = vec![
             put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
             put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,
+            put_new(&self.table, by_client).map_err(RefreshStoreError::Unavailable)?,
         ];
         self.client
             .transact_write_items()
@@ -166,6 +185,150 @@ impl RefreshStore for DynamoRefreshStore {
             Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
         }
     }
+
+    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        let item = self.get(family_key(family_id)).await?;
+        item.map(|i| family_from_item(&i).map_err(RefreshStoreError::Malformed))
+            .transpose()
+    }
+
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        match query {
+            SessionQuery::Subject { sub, client_id } => {
+                let prefix = client_id.as_deref().map(client_prefix);
+                let items = self.query_sessions(&subject_key(sub), prefix).await?;
+                items
+                    .iter()
+                    .map(|i| family_from_item(i).map_err(RefreshStoreError::Malformed))
+                    .collect()
+            }
+            SessionQuery::Client { client_id } => {
+                let items = self.query_sessions(&client_key(client_id), None).await?;
+                let ids = items
+                    .iter()
+                    .map(|i| get_s(i, "family_id"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(RefreshStoreError::Malformed)?;
+                self.families(&ids).await
+            }
+        }
+    }
+}
+
+impl DynamoRefreshStore {
+    /// Every index entry under `pk` (whose sort key starts with `prefix`, when given).
+    async fn query_sessions(
+        &self,
+        pk: &str,
+        prefix: Option<String>,
+    ) -> Result<Vec<Item>, RefreshStoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(SESSIONS.name)
+            .expression_attribute_values(":pk", s(pk));
+        let q = match prefix {
+            Some(p) => q
+                .key_condition_expression("session_pk = :pk AND begins_with(session_sk, :prefix)")
+                .expression_attribute_values(":prefix", s(p)),
+            None => q.key_condition_expression("session_pk = :pk"),
+        };
+        let mut pages = q.into_paginator().items().send();
+        let mut found = Vec::new();
+        while let Some(item) = pages.next().await {
+            found.push(item.map_err(|e| RefreshStoreError::Unavailable(e.into()))?);
+        }
+        Ok(found)
+    }
+
+    /// The families with these ids (those that still exist), read consistently, 100 a call.
+    async fn families(&self, ids: &[String]) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
+        let mut found = Vec::new();
+        for chunk in ids.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|id| Item::from([("pk".to_owned(), s(family_key(id)))]))
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| unavailable(e.into()))?,
+            );
+            // DynamoDB may leave keys unprocessed under load: ask again, a bounded number of times.
+            for _ in 0..8 {
+                let Some(request) = pending.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(e.into()))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    found.push(family_from_item(item).map_err(RefreshStoreError::Malformed)?);
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if pending.is_some() {
+                return Err(unavailable("sessions left unread by BatchGetItem".into()));
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The index key of a user's sessions: the sub's SHA-256, so a long or odd `sub` never exceeds
+/// DynamoDB's key limits and no user id is an index key.
+fn subject_key(sub: &str) -> String {
+    format!("sub#{}", hash_str(sub))
+}
+fn client_key(client_id: &str) -> String {
+    format!("client#{client_id}")
+}
+/// The sort-key prefix of one client's sessions of a user (client ids hold no `#`).
+fn client_prefix(client_id: &str) -> String {
+    format!("client#{client_id}#")
+}
+fn session_key(family_id: &str) -> String {
+    format!("session#{family_id}")
+}
+
+fn family_from_item(item: &Item) -> Result<StoredFamily, String> {
+    let pk = get_s(item, "pk")?;
+    let family_id = pk
+        .strip_prefix("family#")
+        .ok_or_else(|| "pk is not a family key".to_owned())?;
+    let num = |k| get_n(item, k)?.ok_or_else(|| format!("{k} missing"));
+    Ok(StoredFamily {
+        family_id: family_id.to_owned(),
+        client_id: get_s(item, "client_id")?,
+        sub: get_s(item, "sub")?,
+        revoked: match get_s(item, "status")?.as_str() {
+            "active" => false,
+            "revoked" => true,
+            other => return Err(format!("unknown family status {other:?}")),
+        },
+        current_token: get_s(item, "current_token")?,
+        created_at: num("created_at")?,
+        refreshed_at: get_n(item, "refreshed_at")?,
+        expires_at: num("expires_at")?,
+    })
 }
 
 /// Marks `old` rotated, if it is still active.
@@ -193,7 +356,7 @@ fn advance_family(
     Ok(Update::builder()
         .table_name(table)
         .key("pk", s(family_key(&old.family_id)))
-        .update_expression("SET current_token = :new")
+        .update_expression("SET current_token = :new, refreshed_at = :now")
         .condition_expression("#status = :active AND current_token = :old AND expires_at > :now")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":new", s(&new.token_hash))

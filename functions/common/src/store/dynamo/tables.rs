@@ -2,11 +2,11 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use crate::store::tables::TableSpec;
+use crate::store::tables::{IndexSpec, TableSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateTableError {
@@ -36,21 +36,19 @@ pub async fn create_table(
         name: name.into(),
         source,
     };
-    let attr = AttributeDefinition::builder()
-        .attribute_name(spec.hash_key)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|e| create(e.into()))?;
-    let key = KeySchemaElement::builder()
-        .attribute_name(spec.hash_key)
-        .key_type(KeyType::Hash)
-        .build()
-        .map_err(|e| create(e.into()))?;
+    let key = key_element(spec.hash_key, KeyType::Hash).map_err(create)?;
+    let indexes = spec
+        .indexes
+        .iter()
+        .map(index)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(create)?;
     let created = client
         .create_table()
         .table_name(name)
-        .attribute_definitions(attr)
+        .set_attribute_definitions(Some(attributes(spec).map_err(create)?))
         .key_schema(key)
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await;
@@ -73,6 +71,53 @@ pub async fn create_table(
             })?;
     }
     Ok(true)
+}
+
+/// Every key attribute of the table and its indexes, once each, as strings.
+fn attributes(spec: &TableSpec) -> Result<Vec<AttributeDefinition>, BoxError> {
+    let mut names = vec![spec.hash_key];
+    for i in spec.indexes {
+        names.extend([Some(i.hash_key), i.range_key].into_iter().flatten());
+    }
+    let mut seen = Vec::new();
+    for n in names {
+        if !seen
+            .iter()
+            .any(|d: &AttributeDefinition| d.attribute_name() == n)
+        {
+            seen.push(
+                AttributeDefinition::builder()
+                    .attribute_name(n)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            );
+        }
+    }
+    Ok(seen)
+}
+
+fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BoxError> {
+    Ok(KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()?)
+}
+
+/// A global secondary index projecting every attribute.
+fn index(i: &IndexSpec) -> Result<GlobalSecondaryIndex, BoxError> {
+    let mut keys = vec![key_element(i.hash_key, KeyType::Hash)?];
+    if let Some(range) = i.range_key {
+        keys.push(key_element(range, KeyType::Range)?);
+    }
+    Ok(GlobalSecondaryIndex::builder()
+        .index_name(i.name)
+        .set_key_schema(Some(keys))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()?)
 }
 
 /// Turns on DynamoDB's TTL expiry of `name` by the attribute `ttl`.

@@ -1,0 +1,158 @@
+//! `list-sessions` and `revoke-sessions`: a user's or a client's sessions (refresh-token
+//! families), found through the tokens table's session indexes, never a scan.
+
+use clap::Args;
+use tollgate_common::audit::{self, Origin};
+use tollgate_common::clock::{Clock, SystemClock};
+use tollgate_common::error::chain;
+use tollgate_common::metrics::now_ms;
+use tollgate_common::refresh::{RefreshStore, RefreshStoreError, SessionQuery, StoredFamily};
+use tollgate_common::session::revoke_sessions as revoke;
+use tollgate_common::store::dynamo::{DynamoRefreshStore, sdk_client};
+
+use crate::AWS_TIMEOUT;
+
+/// Which sessions: a user's (`--sub`, optionally only with `--client`), or a client's.
+#[derive(Args)]
+pub(crate) struct Sessions {
+    /// The user's subject (`sub`, as the auth endpoint returns it).
+    #[arg(long, required_unless_present = "client")]
+    sub: Option<String>,
+    /// Only sessions with this client (with --sub), or every session of this client.
+    #[arg(long)]
+    client: Option<String>,
+    /// Name of the refresh-token table (in AWS: the stack output TokensTableName).
+    #[arg(long, env = "TOKENS_TABLE")]
+    tokens_table: String,
+}
+
+impl Sessions {
+    fn query(&self) -> anyhow::Result<SessionQuery> {
+        SessionQuery::from_parts(self.sub.as_deref(), self.client.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+    async fn store(&self) -> DynamoRefreshStore {
+        DynamoRefreshStore::new(sdk_client(AWS_TIMEOUT).await, &self.tokens_table)
+    }
+}
+
+fn store_error(e: RefreshStoreError) -> anyhow::Error {
+    anyhow::anyhow!("{}", chain(&e))
+}
+
+/// `list-sessions`: newest first, with their state at the time of the call.
+pub(crate) async fn list_sessions(which: Sessions, json: bool) -> anyhow::Result<()> {
+    let query = which.query()?;
+    let mut sessions = which
+        .store()
+        .await
+        .list_sessions(&query)
+        .await
+        .map_err(store_error)?;
+    sessions.sort_by_key(|f| std::cmp::Reverse(f.created_at));
+    let now = SystemClock.now();
+    if json {
+        let all: Vec<serde_json::Value> = sessions.iter().map(|f| session_json(f, now)).collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    if sessions.is_empty() {
+        println!("no sessions");
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<24} {:<20} {:<20} {:<20} {:<8} SUB",
+        "SESSION", "CLIENT", "CREATED", "LAST_REFRESHED", "EXPIRES", "STATE"
+    );
+    for f in &sessions {
+        println!(
+            "{:<24} {:<24} {:<20} {:<20} {:<20} {:<8} {}",
+            f.family_id,
+            f.client_id,
+            utc(f.created_at),
+            f.refreshed_at.map_or_else(|| "never".into(), utc),
+            utc(f.expires_at),
+            state(f, now),
+            f.sub
+        );
+    }
+    Ok(())
+}
+
+/// `revoke-sessions`: revokes the active ones, prints how many, and writes a
+/// `session_revoked` audit line on standard error.
+pub(crate) async fn revoke_sessions(which: Sessions) -> anyhow::Result<()> {
+    let query = which.query()?;
+    let store = which.store().await;
+    let revoked = revoke(&store, &query, SystemClock.now())
+        .await
+        .map_err(store_error)?;
+    for id in &revoked {
+        println!("revoked {id}");
+    }
+    println!(
+        "{} session(s) revoked: refresh stops at once; their access tokens are inactive at /introspect and expire within their lifetime",
+        revoked.len()
+    );
+    let actor = crate::audit::actor().await;
+    let event = query.revoked_event(&actor, revoked.len() as u64);
+    eprintln!("{}", audit::render(&event, &Origin::default(), now_ms()));
+    Ok(())
+}
+
+fn state(f: &StoredFamily, now: u64) -> &'static str {
+    if f.revoked {
+        "revoked"
+    } else if f.active_at(now) {
+        "active"
+    } else {
+        "expired"
+    }
+}
+
+fn session_json(f: &StoredFamily, now: u64) -> serde_json::Value {
+    serde_json::json!({
+        "session": f.family_id,
+        "sub": f.sub,
+        "client_id": f.client_id,
+        "created_at": f.created_at,
+        "refreshed_at": f.refreshed_at,
+        "expires_at": f.expires_at,
+        "state": state(f, now),
+    })
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC; the proleptic Gregorian calendar,
+/// Howard Hinnant's days-to-civil).
+pub(crate) fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn epoch_seconds_print_as_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_764_151_200), "2025-11-26T10:00:00Z");
+        assert_eq!(utc(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+}
