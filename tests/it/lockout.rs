@@ -49,6 +49,7 @@ async fn rig() -> Rig {
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(verifier),
+        directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 60,
@@ -60,6 +61,8 @@ async fn rig() -> Rig {
                 lockout_secs: 300,
             },
             user_claims: vec![],
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),

@@ -487,6 +487,7 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
+        directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 60,
@@ -498,6 +499,8 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
                 lockout_secs: 60,
             },
             user_claims: vec![],
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),

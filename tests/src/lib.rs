@@ -82,6 +82,8 @@ pub struct ClientSpec {
     pub enabled: bool,
     pub refresh_token_ttl: Option<u64>,
     pub refresh_family_ttl: Option<u64>,
+    /// The client's own refresh reuse grace window (seconds), `None` for the deployment's.
+    pub refresh_reuse_grace: Option<u64>,
 }
 
 impl Default for ClientSpec {
@@ -93,6 +95,7 @@ impl Default for ClientSpec {
             enabled: true,
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            refresh_reuse_grace: None,
         }
     }
 }
@@ -114,6 +117,7 @@ impl ClientSpec {
             access_token_ttl: None,
             refresh_token_ttl: self.refresh_token_ttl,
             refresh_family_ttl: self.refresh_family_ttl,
+            refresh_reuse_grace: self.refresh_reuse_grace,
             created_at: 0,
         };
         DynamoClientStore::new(db.clone(), table)

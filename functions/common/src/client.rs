@@ -74,6 +74,10 @@ pub struct Client {
     pub refresh_token_ttl: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<u64>,
+    /// Override of the deployment's refresh reuse grace window, in seconds (0 = off for this
+    /// client, at most [`crate::grace::MAX_GRACE_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_grace: Option<u64>,
     #[serde(default)]
     pub created_at: u64,
 }
@@ -99,6 +103,7 @@ impl Client {
             access_token_ttl: None,
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            refresh_reuse_grace: None,
             created_at,
         };
         let client = settings.apply_to(&blank);
@@ -156,6 +161,14 @@ impl Client {
                 return Err(ClientRuleError::LifetimeTooLong(name, max));
             }
         }
+        if self
+            .refresh_reuse_grace
+            .is_some_and(|g| g > crate::grace::MAX_GRACE_SECONDS)
+        {
+            return Err(ClientRuleError::GraceTooLong(
+                crate::grace::MAX_GRACE_SECONDS,
+            ));
+        }
         Ok(())
     }
 }
@@ -211,6 +224,8 @@ pub enum ClientRuleError {
     ZeroLifetime(&'static str),
     #[error("the {0} lifetime may be at most {1} seconds")]
     LifetimeTooLong(&'static str, u64),
+    #[error("the refresh reuse grace window may be at most {0} seconds")]
+    GraceTooLong(u64),
 }
 
 /// Changes to a client record; `None` leaves a field as it is.
@@ -241,6 +256,9 @@ pub struct ClientUpdate {
     pub refresh_token_ttl: Option<Option<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_family_ttl: Option<Option<u64>>,
+    /// `Some(None)` returns the grace window to the deployment's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_grace: Option<Option<u64>>,
 }
 
 impl ClientUpdate {
@@ -281,6 +299,9 @@ impl ClientUpdate {
         if let Some(v) = self.refresh_family_ttl {
             c.refresh_family_ttl = v;
         }
+        if let Some(v) = self.refresh_reuse_grace {
+            c.refresh_reuse_grace = v;
+        }
         c
     }
 }
@@ -302,6 +323,7 @@ mod rule_tests {
             access_token_ttl: Some(60),
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            refresh_reuse_grace: None,
             created_at: 1,
         }
     }

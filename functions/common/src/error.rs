@@ -120,6 +120,10 @@ pub enum Unavailable {
     RefreshStore(#[source] BoxError),
     #[error("failed to store refresh token")]
     NewFamily(#[source] BoxError),
+    #[error("user-status endpoint failed")]
+    UserStatus(#[source] BoxError),
+    #[error("refresh token rotation still contended after retries")]
+    RotationContended,
 }
 
 /// A failure that is Tollgate's own, never the client's nor a dependency's.

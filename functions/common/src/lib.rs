@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod grace;
 pub mod grant;
 pub mod keys;
 pub mod lockout;
@@ -23,6 +24,7 @@ pub mod revoke;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod user_status;
 pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};

@@ -11,9 +11,10 @@ use crate::metrics::Dependency;
 use crate::observe::measured;
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::refresh::{
-    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
 };
 use crate::secret::Secret;
+use crate::user_status::{UserDirectory, UserStatus};
 
 /// A port whose calls are measured as calls to `dependency`.
 #[derive(Debug)]
@@ -70,6 +71,9 @@ impl<S: RefreshStore> RefreshStore for Measured<S> {
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError> {
         measured(self.dependency, self.inner.revoke_family(family_id, now)).await
     }
+    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        measured(self.dependency, self.inner.get_family(family_id)).await
+    }
 }
 
 #[async_trait]
@@ -114,6 +118,13 @@ impl<S: PasswordVerifier> PasswordVerifier for Measured<S> {
             self.inner.verify(username, password, client_id),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl<S: UserDirectory> UserDirectory for Measured<S> {
+    async fn status(&self, sub: &str, client_id: &str) -> Result<UserStatus, AuthEndpointError> {
+        measured(self.dependency, self.inner.status(sub, client_id)).await
     }
 }
 

@@ -93,6 +93,13 @@ pub const REVOCATIONS: MetricSpec = MetricSpec {
     unit: Unit::Count,
     dimensions: BY_FUNCTION,
 };
+/// A refresh-token family revoked because the user-status endpoint said the user is gone or
+/// disabled.
+pub const SESSIONS_ENDED: MetricSpec = MetricSpec {
+    name: "SessionsEnded",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
 /// One call to a dependency (`Dependency`: `auth_endpoint`, `dynamodb`, `secrets_manager`).
 pub const DEPENDENCY_CALLS: MetricSpec = MetricSpec {
     name: "DependencyCalls",
@@ -136,6 +143,7 @@ pub const ALL: &[&MetricSpec] = &[
     &LOCKOUTS,
     &REFRESH_REUSE,
     &REVOCATIONS,
+    &SESSIONS_ENDED,
     &DEPENDENCY_CALLS,
     &DEPENDENCY_FAILURES,
     &DEPENDENCY_LATENCY,
@@ -147,6 +155,8 @@ pub const ALL: &[&MetricSpec] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
     AuthEndpoint,
+    /// The organisation's user-status endpoint (`USER_STATUS_URL`).
+    UserStatus,
     DynamoDb,
     SecretsManager,
 }
@@ -155,6 +165,7 @@ impl Dependency {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthEndpoint => "auth_endpoint",
+            Self::UserStatus => "user_status",
             Self::DynamoDb => "dynamodb",
             Self::SecretsManager => "secrets_manager",
         }

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::audit::{self, Event, Origin};
-use crate::metrics::{Dependency, LOCKOUTS, Metrics, REFRESH_REUSE, REVOCATIONS};
+use crate::metrics::{Dependency, LOCKOUTS, Metrics, REFRESH_REUSE, REVOCATIONS, SESSIONS_ENDED};
 
 /// What every event of one request shares.
 #[derive(Debug, Clone)]
@@ -38,6 +38,7 @@ pub fn event(e: &Event<'_>) {
                 s.metrics.count(&REFRESH_REUSE, &[("ClientId", client_id)]);
             }
             Event::TokenRevoked { .. } => s.metrics.count(&REVOCATIONS, &[]),
+            Event::SessionEnded { .. } => s.metrics.count(&SESSIONS_ENDED, &[]),
             _ => {}
         }
     });

@@ -42,6 +42,12 @@ fn log_cause(e: &TokenError) {
             Unavailable::NewFamily(s) => {
                 warn!(error = cause(s.as_ref()), "failed to store refresh token");
             }
+            Unavailable::UserStatus(s) => {
+                warn!(error = cause(s.as_ref()), "user-status endpoint failed");
+            }
+            Unavailable::RotationContended => {
+                warn!("refresh token rotation still contended after retries");
+            }
         },
         TokenError::Internal(Internal::Signing(s)) => {
             error!(error = cause(s.as_ref()), "signing failed");
@@ -143,6 +149,8 @@ mod tests {
             || Unavailable::AuthEndpoint(cause()),
             || Unavailable::RefreshStore(cause()),
             || Unavailable::NewFamily(cause()),
+            || Unavailable::UserStatus(cause()),
+            || Unavailable::RotationContended,
         ];
         for make in cases {
             let what = format!("{:?}", make());

@@ -48,6 +48,7 @@ pub fn update_fields(u: &ClientUpdate) -> Vec<&'static str> {
         ("access_token_ttl", u.access_token_ttl.is_some()),
         ("refresh_token_ttl", u.refresh_token_ttl.is_some()),
         ("refresh_family_ttl", u.refresh_family_ttl.is_some()),
+        ("refresh_reuse_grace", u.refresh_reuse_grace.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))

@@ -58,6 +58,22 @@ pub(crate) struct ClientSettings {
     /// Absolute lifetime of a refresh-token family (one login) in seconds, or `default`.
     #[arg(long, value_parser = parse_lifetime)]
     refresh_family_ttl: Option<Lifetime>,
+    /// Seconds after a rotation during which a retry with the rotated refresh token gets the
+    /// same successor back (0 = off for this client, at most 60), or `default` for the
+    /// deployment's REFRESH_REUSE_GRACE_SECONDS.
+    #[arg(long, value_parser = parse_grace)]
+    refresh_reuse_grace: Option<Lifetime>,
+}
+
+fn parse_grace(s: &str) -> Result<Lifetime, String> {
+    let max = tollgate_common::grace::MAX_GRACE_SECONDS;
+    match s {
+        "default" => Ok(Lifetime(None)),
+        _ => match s.parse::<u64>() {
+            Ok(n) if n <= max => Ok(Lifetime(Some(n))),
+            _ => Err(format!("a number of seconds from 0 to {max}, or `default`")),
+        },
+    }
 }
 
 impl ClientSettings {
@@ -94,6 +110,7 @@ impl ClientSettings {
             access_token_ttl: self.access_token_ttl.map(|l| l.0),
             refresh_token_ttl: self.refresh_token_ttl.map(|l| l.0),
             refresh_family_ttl: self.refresh_family_ttl.map(|l| l.0),
+            refresh_reuse_grace: self.refresh_reuse_grace.map(|l| l.0),
         })
     }
 }
@@ -454,6 +471,7 @@ fn print_client(c: &Client) {
     println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));
     println!("refresh_token_ttl:  {}", lifetime(c.refresh_token_ttl));
     println!("refresh_family_ttl: {}", lifetime(c.refresh_family_ttl));
+    println!("refresh_reuse_grace: {}", lifetime(c.refresh_reuse_grace));
     println!("previous_secret:    {}", previous_secret(c));
     println!("created_at:         {}", c.created_at);
 }

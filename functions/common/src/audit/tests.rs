@@ -55,6 +55,17 @@ fn every_event() -> Vec<Event<'static>> {
             target: "app",
             changes: &["scopes", "enabled"],
         },
+        Event::RefreshReplayed {
+            client_id: "app",
+            subject: "user-42",
+            family: "fam-1",
+        },
+        Event::SessionEnded {
+            client_id: "app",
+            subject: "user-42",
+            family: "fam-1",
+            cause: "user_disabled",
+        },
     ]
 }
 

@@ -27,6 +27,7 @@ use crate::password::PasswordVerifier;
 use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError};
 use crate::scope::Scopes;
 use crate::secret::{Secret, SecretHasher, hash_str, random_token};
+use crate::user_status::UserDirectory;
 
 /// Lifetimes and limits that apply to every client unless its record overrides them.
 #[derive(Debug, Clone)]
@@ -37,6 +38,12 @@ pub struct GrantPolicy {
     pub lockout: LockoutPolicy,
     /// User-detail claims from the auth endpoint that may go into tokens.
     pub user_claims: Vec<String>,
+    /// Seconds after a rotation during which the rotated token may be retried and gets the same
+    /// successor back (`crate::grace`); 0 is off. Clients may override it.
+    pub refresh_reuse_grace: u64,
+    /// Without a user-status endpoint: the most seconds after sign-in that a refresh may still
+    /// copy the details captured then (`MAX_CLAIMS_AGE`); `None` is no limit.
+    pub max_claims_age: Option<u64>,
 }
 
 /// A token request after form parsing: the parameters, with client credentials taken out.
@@ -94,6 +101,8 @@ pub struct TokenService {
     pub refresh: Arc<dyn RefreshStore>,
     pub lockout: Arc<dyn LockoutStore>,
     pub verifier: Arc<dyn PasswordVerifier>,
+    /// The organisation's user-status endpoint, asked on every refresh when configured.
+    pub directory: Option<Arc<dyn UserDirectory>>,
     pub issuer: AccessTokenIssuer,
     pub policy: GrantPolicy,
     pub clock: Arc<dyn Clock>,
@@ -216,6 +225,15 @@ impl TokenService {
     /// The lifetimes `client` gets: resolved here only, from its record and the deployment's.
     pub(crate) fn lifetimes(&self, client: &client::Client) -> Lifetimes {
         Lifetimes::of(client, &self.policy)
+    }
+
+    /// The reuse grace window `client` gets (seconds, 0 = off): its override, else the
+    /// deployment's, never more than the maximum.
+    pub(crate) fn grace(&self, client: &client::Client) -> u64 {
+        client
+            .refresh_reuse_grace
+            .unwrap_or(self.policy.refresh_reuse_grace)
+            .min(crate::grace::MAX_GRACE_SECONDS)
     }
 
     pub(crate) fn sign(

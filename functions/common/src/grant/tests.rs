@@ -8,7 +8,9 @@ use crate::password::{PasswordCheck, VerifiedUser};
 use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
 mod client_credentials;
+mod grace;
 mod store_failures;
+mod user_status;
 
 struct Fixture {
     service: TokenService,
@@ -31,6 +33,7 @@ async fn fixture() -> Fixture {
         access_token_ttl: None,
         refresh_token_ttl: None,
         refresh_family_ttl: None,
+        refresh_reuse_grace: None,
         created_at: 0,
     };
     let both = vec![GrantType::Password, GrantType::RefreshToken];
@@ -67,6 +70,7 @@ async fn fixture() -> Fixture {
         refresh: refresh.clone(),
         lockout: Arc::new(MemoryLockout::default()),
         verifier: verifier.clone(),
+        directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 900,
@@ -78,6 +82,8 @@ async fn fixture() -> Fixture {
                 lockout_secs: 300,
             },
             user_claims: vec!["email".into()],
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(clock.clone()),
         secrets: SecretHasher::default(),
@@ -460,6 +466,8 @@ fn lifetimes_are_capped_and_never_overflow() {
             lockout_secs: 300,
         },
         user_claims: vec![],
+        refresh_reuse_grace: 0,
+        max_claims_age: None,
     };
     let client = client::Client {
         client_id: "c".into(),
@@ -473,6 +481,7 @@ fn lifetimes_are_capped_and_never_overflow() {
         access_token_ttl: Some(10 * 365 * 24 * 3600),
         refresh_token_ttl: Some(u64::MAX),
         refresh_family_ttl: Some(u64::MAX),
+        refresh_reuse_grace: None,
         created_at: 0,
     };
     let l = Lifetimes::of(&client, &policy);

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::refresh::{
-    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredToken, Successor,
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, StoredFamily, StoredToken, Successor,
 };
 
 /// `inner`, except that each method named by [`Failing::fail`] returns the store's
@@ -93,6 +93,10 @@ impl<T: RefreshStore> RefreshStore for Failing<T> {
     async fn revoke_family(&self, id: &str, now: u64) -> Result<(), RefreshStoreError> {
         self.check("revoke_family")?;
         self.inner.revoke_family(id, now).await
+    }
+    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        self.check("get_family")?;
+        self.inner.get_family(id).await
     }
 }
 

@@ -121,6 +121,7 @@ async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
         access_token_ttl: None,
         refresh_token_ttl: None,
         refresh_family_ttl: None,
+        refresh_reuse_grace: None,
         created_at: 0,
         previous_secret: None,
     };

@@ -202,6 +202,7 @@ mod tests {
             access_token_ttl: Some(60),
             refresh_token_ttl: None,
             refresh_family_ttl: None,
+            refresh_reuse_grace: None,
             created_at: 7,
         };
         assert_eq!(client_from_item(&client_to_item(&c).unwrap()), Ok(c));
