@@ -45,7 +45,8 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
 # dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
-setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
+# --allow-changes: tests change a user's details or status while their session lives.
+setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json --allow-changes >"$RUN/dev-auth.log" 2>&1 &
 PGIDS="$PGIDS $!"
 AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 
@@ -68,6 +69,7 @@ CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
 LOCKOUTS_TABLE=$LOCKOUTS_TABLE
 AUTH_ENDPOINT_URL=$1
+USER_STATUS_URL=${1%/}/status
 AUTH_ENDPOINT_TIMEOUT_MS=1000
 AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=500
 SIGNING_KEY_FILE=$RUN/signing-key.pem
@@ -107,6 +109,7 @@ bash scripts/test-local-stack.sh listeners 4 $PGIDS
 
 stage "integration and end-to-end tests"
 TOLLGATE_E2E_URL="$BASE" \
+TOLLGATE_E2E_AUTH_URL="http://127.0.0.1:$AUTH_PORT" \
 TOLLGATE_E2E_AUTH_DOWN_URL="$DOWN_BASE" \
 TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_TOKENS_TABLE="$TOKENS_TABLE" \

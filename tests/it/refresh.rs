@@ -471,7 +471,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
 }
 
 /// The token service on DynamoDB Local, with an in-memory password check (alice / pw).
-fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService {
+pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService {
     let key = SigningKey::from_pem(
         &generate_pem(SigningAlg::Es256).unwrap(),
         SigningAlg::Es256,

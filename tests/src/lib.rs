@@ -175,6 +175,9 @@ pub struct Served {
     pub auth_down_invoke: String,
     /// `cargo lambda watch`'s Lambda Invoke API: `{invoke}/2015-03-31/functions/{name}/invocations`.
     pub invoke: String,
+    /// The dev auth endpoint the served function asks (password checks and `/status`); it
+    /// accepts `PUT /users/{username}`.
+    pub auth_url: String,
 }
 
 impl Served {
@@ -195,6 +198,7 @@ impl Served {
             auth_down_log_path: get("TOLLGATE_E2E_AUTH_DOWN_LOG"),
             auth_down_invoke: get("TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL"),
             invoke: get("TOLLGATE_E2E_INVOKE_URL"),
+            auth_url: get("TOLLGATE_E2E_AUTH_URL"),
         }
     }
 
