@@ -209,3 +209,42 @@ async fn concurrent_refreshes_with_the_window_on_all_get_the_one_successor() {
         .await;
     assert!(next.is_ok(), "{next:?}");
 }
+
+/// `tollgate-admin update-client --refresh-reuse-grace`: 0 to 60 seconds or `default`, stored as
+/// the client's own window, and anything else refused before a write.
+#[tokio::test]
+async fn the_admin_cli_sets_and_clears_a_clients_window() {
+    use tollgate_common::client::ClientStore;
+    use tollgate_common::store::dynamo::DynamoClientStore;
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let (id, _) = ClientSpec::default().create(&db, &t.clients).await;
+    let store = DynamoClientStore::new(db.clone(), &t.clients);
+    let grace = || async { store.get(&id).await.unwrap().unwrap().refresh_reuse_grace };
+    let run = |value: &str| {
+        crate::admin::admin(
+            &t.clients,
+            &["update-client", "--id", &id, "--refresh-reuse-grace", value],
+        )
+    };
+    for (value, stored) in [("30", Some(30)), ("0", Some(0)), ("60", Some(60))] {
+        let out = run(value);
+        assert!(out.status.success(), "{value}: {out:?}");
+        assert_eq!(grace().await, stored, "{value}");
+    }
+    for bad in ["61", "1.5", "soon"] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad} is refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("0 to 60"), "{bad}: {err}");
+        assert_eq!(grace().await, Some(60), "{bad}: nothing written");
+    }
+    let out = run("default");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(grace().await, None, "back to the deployment's window");
+    let shown = crate::admin::admin(&t.clients, &["show-client", "--id", &id]);
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("refresh_reuse_grace: deployment default"),
+        "{shown:?}"
+    );
+}
