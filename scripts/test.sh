@@ -69,7 +69,6 @@ CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
 LOCKOUTS_TABLE=$LOCKOUTS_TABLE
 AUTH_ENDPOINT_URL=$1
-USER_STATUS_URL=${1%/}/status
 AUTH_ENDPOINT_TIMEOUT_MS=1000
 AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=500
 SIGNING_KEY_FILE=$RUN/signing-key.pem
@@ -91,7 +90,9 @@ ENV
 }
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
 DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
-write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" | write_private "$RUN/token.env"
+# The first instance also asks dev-auth's user-status call on every refresh; the second has no
+# user-status endpoint, so its refreshes need no outside call (the log test relies on it).
+{ write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE"; echo "USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status"; } | write_private "$RUN/token.env"
 # The second instance logs at TRACE, so the log test proves no level leaks a secret.
 write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace | write_private "$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
