@@ -30,4 +30,5 @@ mod token_endpoint;
 mod token_http_edges;
 mod token_rest_proxy;
 mod user_status;
+mod user_status_adapter;
 mod whoami;

@@ -72,6 +72,11 @@ async fn with_the_window_on_a_retry_gets_the_same_successor_until_it_is_used() {
     );
     assert_ne!(retry.json["access_token"], second.json["access_token"]);
     assert_eq!(retry.json["token_type"], "Bearer");
+    let replayed = crate::user_status::audit_line(&s.served.log_path, "refresh_replayed", |l| {
+        l["client_id"] == s.id.as_str()
+    })
+    .await;
+    assert_eq!(replayed["subject"], "user-0001");
     // The successor is used: from now on the old token is reuse, and revokes the family.
     let third = s.refresh(&rt(&second)).await;
     assert_eq!(third.status, 200, "{third:?}");

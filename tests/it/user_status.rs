@@ -107,6 +107,17 @@ async fn a_disabled_or_gone_user_ends_the_session_for_good() {
         refused.assert_error(400, "invalid_grant");
         let description = refused.json["error_description"].as_str().unwrap();
         assert!(description.contains("sign in again"), "{description}");
+        let line = audit_line(&d.served.log_path, "session_ended", |l| {
+            l["subject"] == d.sub.as_str()
+        })
+        .await;
+        assert_eq!(line["client_id"], d.id.as_str());
+        let cause = if status == "gone" {
+            "user_gone"
+        } else {
+            "user_disabled"
+        };
+        assert_eq!(line["cause"], cause);
         // The family is revoked: the user coming back does not revive it.
         d.set("active", "before@example.com").await;
         d.refresh(&rt(&first))
@@ -128,4 +139,22 @@ async fn an_unavailable_directory_is_503_with_retry_after_and_keeps_the_session(
     d.set("active", "before@example.com").await;
     let back = d.refresh(&rt(&first)).await;
     assert_eq!(back.status, 200, "the same token works again: {back:?}");
+}
+
+/// The served function's audit line of `event` that `want` accepts (polling for up to 20 s: the
+/// log file lags the answer a little).
+pub(crate) async fn audit_line(path: &str, event: &str, want: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+        let found = text
+            .lines()
+            .filter_map(|l| l.find('{').map(|i| &l[i..]))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["audit"] == 1 && v["event"] == event && want(v));
+        if let Some(line) = found {
+            return line;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {event} audit line in {path}")
 }

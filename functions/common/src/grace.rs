@@ -49,7 +49,13 @@ impl NoReplay {
 /// Whether `old`, a rotated token, was retired no more than `grace` seconds before `now`.
 pub fn within_window(old: &StoredToken, grace: u64, now: u64) -> Result<(), NoReplay> {
     match old.rotated_at {
-        Some(at) if grace > 0 && old.status == TokenStatus::Rotated && now <= at + grace => Ok(()),
+        Some(at)
+            if grace > 0
+                && old.status == TokenStatus::Rotated
+                && now <= at.saturating_add(grace) =>
+        {
+            Ok(())
+        }
         _ => Err(NoReplay::OutsideWindow),
     }
 }
@@ -189,6 +195,8 @@ mod tests {
         assert_eq!(within_window(&t, 10, 110), Ok(()));
         assert_eq!(within_window(&t, 10, 111), Err(NoReplay::OutsideWindow));
         assert_eq!(within_window(&t, 0, 100), Err(NoReplay::OutsideWindow));
+        let late = token(TokenStatus::Rotated, Some(u64::MAX));
+        assert_eq!(within_window(&late, 60, u64::MAX), Ok(()), "no overflow");
         let active = token(TokenStatus::Active, None);
         assert_eq!(
             within_window(&active, 10, 100),

@@ -173,6 +173,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_session_ended_by_the_directory_is_counted_and_a_replay_is_not() {
+        let (s, lines) = scope();
+        serve(s, async {
+            event(&Event::SessionEnded {
+                client_id: "app",
+                subject: "u",
+                family: "f",
+                cause: "user_disabled",
+            });
+            event(&Event::RefreshReplayed {
+                client_id: "app",
+                subject: "u",
+                family: "f",
+            });
+        })
+        .await;
+        let names: Vec<String> = taken(&lines)
+            .iter()
+            .map(|l| match l.get("event") {
+                Some(e) => e.as_str().unwrap().to_owned(),
+                None => spec::validate(&l.to_string()).unwrap()[0].name.clone(),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["session_ended", "SessionsEnded", "refresh_replayed"]
+        );
+    }
+
+    #[tokio::test]
     async fn a_call_abandoned_at_the_deadline_counts_as_a_failure() {
         let (s, lines) = scope();
         serve(s, async {

@@ -179,7 +179,7 @@ async fn answer(
         if let Some(refusal) = credential_refusal(settings, &req) {
             return Ok(refusal);
         }
-        return Ok(status(settings, req).await);
+        return status(settings, req).await;
     }
     settings.calls.fetch_add(1, Ordering::SeqCst);
     if let Some(refusal) = credential_refusal(settings, &req) {
@@ -218,21 +218,31 @@ struct StatusQuery {
     client_id: Option<String>,
 }
 
-/// `POST /status {sub, client_id}`: the user's claims, or what became of them.
-async fn status(settings: &Settings, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// `POST /status {sub, client_id}`: the user's claims, or what became of them. A user's
+/// `behaviour` (slow, an error status, nonsense, a hang-up) applies here as to the password check.
+async fn status(
+    settings: &Settings,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let Ok(body) = Limited::new(req.into_body(), 16 * 1024).collect().await else {
-        return reply(StatusCode::BAD_REQUEST, r#"{"error":"unreadable body"}"#);
+        return Ok(reply(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"unreadable body"}"#,
+        ));
     };
     let Ok(q) = serde_json::from_slice::<StatusQuery>(&body.to_bytes()) else {
-        return reply(
+        return Ok(reply(
             StatusCode::BAD_REQUEST,
             r#"{"error":"expected {sub, client_id}"}"#,
-        );
+        ));
     };
     let Some(user) = settings.user_by_sub(&q.sub) else {
-        return reply(StatusCode::NOT_FOUND, r#"{"error":"no such user"}"#);
+        return Ok(reply(StatusCode::NOT_FOUND, r#"{"error":"no such user"}"#));
     };
-    match user.status {
+    if let Some(misbehaved) = misbehave(user.behaviour.as_ref()).await? {
+        return Ok(misbehaved);
+    }
+    Ok(match user.status {
         UserState::Active => {
             let mut claims = user.claims.clone();
             claims.insert("sub".into(), Value::String(q.sub));
@@ -244,6 +254,23 @@ async fn status(settings: &Settings, req: Request<Incoming>) -> Response<Full<By
             StatusCode::SERVICE_UNAVAILABLE,
             r#"{"error":"directory unavailable"}"#,
         ),
+    })
+}
+
+/// A scripted misbehaviour's answer, if it is not just a delay (which it sleeps through).
+async fn misbehave(b: Option<&Behaviour>) -> Result<Option<Response<Full<Bytes>>>, Dropped> {
+    match b {
+        None => Ok(None),
+        Some(Behaviour::DelayMs(ms)) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            Ok(None)
+        }
+        Some(Behaviour::Status(code)) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok(Some(reply(status, "{}")))
+        }
+        Some(Behaviour::NotJson) => Ok(Some(reply(StatusCode::OK, "<html>welcome</html>"))),
+        Some(Behaviour::Drop) => Err(Dropped),
     }
 }
 
@@ -312,17 +339,8 @@ async fn read_check(req: Request<Incoming>) -> Result<Check, Response<Full<Bytes
 /// right password and 401 otherwise.
 async fn verdict(settings: &Settings, check: &Check) -> Result<Response<Full<Bytes>>, Dropped> {
     let user = settings.user(&check.username);
-    if let Some(b) = user.as_ref().and_then(|u| u.behaviour.as_ref()) {
-        match b {
-            Behaviour::DelayMs(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-            Behaviour::Status(code) => {
-                let status =
-                    StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return Ok(reply(status, "{}"));
-            }
-            Behaviour::NotJson => return Ok(reply(StatusCode::OK, "<html>welcome</html>")),
-            Behaviour::Drop => return Err(Dropped),
-        }
+    if let Some(misbehaved) = misbehave(user.as_ref().and_then(|u| u.behaviour.as_ref())).await? {
+        return Ok(misbehaved);
     }
     match user {
         Some(u) if u.password == check.password => {
