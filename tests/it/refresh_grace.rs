@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::Barrier;
 use tollgate_common::client::ClientCredentials;
-use tollgate_common::grant::TokenRequest;
+use tollgate_common::grant::{TokenRequest, TokenResponse, TokenService};
 use tollgate_common::secret::Secret;
 use tollgate_common::store::dynamo::{family_key, token_key};
 use tollgate_tests::{Answer, ClientSpec, Served, create_tables, dynamo, post_token};
@@ -126,66 +126,98 @@ async fn concurrent_refreshes_with_the_window_on_all_get_the_one_successor() {
     let mut service = crate::refresh::dynamo_service(&db, &t);
     service.policy.refresh_reuse_grace = 10;
     let service = Arc::new(service);
-    let request = |params: &[(&str, &str)]| TokenRequest {
+    let client = (id.as_str(), secret.as_str());
+    let login = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "pw"),
+    ];
+    let first = service.token(&request(client, &login)).await.unwrap();
+    let presented = first.refresh_token.unwrap().expose().to_owned();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", presented.as_str()),
+    ];
+    let answers = all_at_once(&service, N, &request(client, &refresh)).await;
+    let successors: HashSet<String> = answers
+        .iter()
+        .map(|r| r.refresh_token.as_ref().unwrap().expose().to_owned())
+        .collect();
+    let access_tokens: HashSet<&String> = answers.iter().map(|r| &r.access_token).collect();
+    assert_eq!(successors.len(), 1, "all {N} got the same successor");
+    assert_eq!(access_tokens.len(), N, "each got its own access token");
+    let successor = Secret::new(successors.into_iter().next().unwrap());
+    assert_one_successor_stored(&db, &t.tokens, &Secret::new(presented), &successor).await;
+    // The one successor works, once.
+    let next = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", successor.expose()),
+    ];
+    let next = service.token(&request(client, &next)).await;
+    assert!(next.is_ok(), "{next:?}");
+}
+
+fn request(client: (&str, &str), params: &[(&str, &str)]) -> TokenRequest {
+    TokenRequest {
         credentials: Some(ClientCredentials {
-            client_id: id.clone(),
-            secret: Secret::new(secret.clone()),
+            client_id: client.0.to_owned(),
+            secret: Secret::new(client.1),
             via_basic: true,
         }),
         params: params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-    };
-    let first = service
-        .token(&request(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "pw"),
-        ]))
-        .await
-        .unwrap();
-    let presented = first.refresh_token.unwrap().expose().to_owned();
-    let barrier = Arc::new(Barrier::new(N));
-    let tasks: Vec<_> = (0..N)
+    }
+}
+
+/// `n` copies of `req`, released together by a barrier; every one must succeed.
+async fn all_at_once(
+    service: &Arc<TokenService>,
+    n: usize,
+    req: &TokenRequest,
+) -> Vec<TokenResponse> {
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (service, barrier) = (service.clone(), barrier.clone());
-            let r = request(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &presented),
-            ]);
+            let r = TokenRequest {
+                credentials: req.credentials.clone(),
+                params: req.params.clone(),
+            };
             tokio::spawn(async move {
                 barrier.wait().await;
                 service.token(&r).await
             })
         })
         .collect();
-    let mut successors = HashSet::new();
-    let mut access_tokens = HashSet::new();
+    let mut answers = Vec::new();
     for task in tasks {
-        let resp = task.await.unwrap().expect("every refresh succeeds");
-        successors.insert(resp.refresh_token.unwrap().expose().to_owned());
-        access_tokens.insert(resp.access_token);
+        answers.push(task.await.unwrap().expect("every refresh succeeds"));
     }
-    assert_eq!(successors.len(), 1, "all {N} got the same successor");
-    assert_eq!(access_tokens.len(), N, "each got its own access token");
-    let successor = Secret::new(successors.into_iter().next().unwrap());
+    answers
+}
 
-    let item = |pk: String| {
-        let (db, table) = (db.clone(), t.tokens.clone());
-        async move {
-            db.get_item()
-                .table_name(table)
-                .key("pk", AttributeValue::S(pk))
-                .consistent_read(true)
-                .send()
-                .await
-                .unwrap()
-                .item
-                .expect("item exists")
-        }
+/// The table after the rotation: the old token rotated with its successor sealed (not in clear),
+/// the family active at the successor, and exactly two token records.
+async fn assert_one_successor_stored(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    old: &Secret,
+    successor: &Secret,
+) {
+    let item = |pk: String| async move {
+        db.get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("item exists")
     };
-    let old = item(token_key(&Secret::new(presented.clone()).hash())).await;
+    let old = item(token_key(&old.hash())).await;
     assert_eq!(old["status"].as_s().unwrap(), "rotated");
     let sealed = old["sealed_successor"].as_s().unwrap();
     assert!(!sealed.contains(successor.expose()), "sealed, not in clear");
@@ -194,7 +226,7 @@ async fn concurrent_refreshes_with_the_window_on_all_get_the_one_successor() {
     assert_eq!(family["current_token"].as_s().unwrap(), &successor.hash());
     let items = db
         .scan()
-        .table_name(&t.tokens)
+        .table_name(table)
         .consistent_read(true)
         .send()
         .await
@@ -205,14 +237,6 @@ async fn concurrent_refreshes_with_the_window_on_all_get_the_one_successor() {
         .filter(|i| i["kind"].as_s().unwrap() == "token")
         .count();
     assert_eq!(tokens, 2, "the old token and one successor");
-    // The one successor works, once.
-    let next = service
-        .token(&request(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", successor.expose()),
-        ]))
-        .await;
-    assert!(next.is_ok(), "{next:?}");
 }
 
 /// `tollgate-admin update-client --refresh-reuse-grace`: 0 to 60 seconds or `default`, stored as

@@ -214,9 +214,18 @@ async fn refresh_grace(store: &dyn RefreshStore) {
         fam.map(|f| (f.revoked, f.current_token, f.expires_at)),
         Some((false, "contract-g2".into(), now + 3_600))
     );
-    let s3 = successor("contract-g3", now + 2);
+    rotation_without_a_seal(store, &g2, now + 2).await;
+}
+
+/// A rotation given no sealed successor stores none on the retired token.
+async fn rotation_without_a_seal(
+    store: &dyn RefreshStore,
+    g2: &crate::refresh::StoredToken,
+    now: u64,
+) {
+    let s3 = successor("contract-g3", now);
     assert_eq!(
-        store.rotate(&g2, &s3, now + 2).await.expect("rotate"),
+        store.rotate(g2, &s3, now).await.expect("rotate"),
         Rotation::Rotated
     );
     let g2 = store
@@ -226,7 +235,7 @@ async fn refresh_grace(store: &dyn RefreshStore) {
         .expect("stored");
     assert_eq!(
         (g2.rotated_at, g2.sealed_successor),
-        (Some(now + 2), None),
+        (Some(now), None),
         "no sealed successor unless one is given"
     );
 }
