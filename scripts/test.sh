@@ -45,7 +45,8 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
 # dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
-setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json >"$RUN/dev-auth.log" 2>&1 &
+# --allow-changes: tests change a user's details or status while their session lives.
+setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json --allow-changes >"$RUN/dev-auth.log" 2>&1 &
 PGIDS="$PGIDS $!"
 AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 
@@ -89,7 +90,9 @@ ENV
 }
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
 DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
-write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE" | write_private "$RUN/token.env"
+# The first instance also asks dev-auth's user-status call on every refresh; the second has no
+# user-status endpoint, so its refreshes need no outside call (the log test relies on it).
+{ write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE"; echo "USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status"; } | write_private "$RUN/token.env"
 # The second instance logs at TRACE, so the log test proves no level leaks a secret.
 write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace | write_private "$RUN/token-down.env"
 start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
@@ -107,6 +110,7 @@ bash scripts/test-local-stack.sh listeners 4 $PGIDS
 
 stage "integration and end-to-end tests"
 TOLLGATE_E2E_URL="$BASE" \
+TOLLGATE_E2E_AUTH_URL="http://127.0.0.1:$AUTH_PORT" \
 TOLLGATE_E2E_AUTH_DOWN_URL="$DOWN_BASE" \
 TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_TOKENS_TABLE="$TOKENS_TABLE" \

@@ -52,6 +52,7 @@ async fn rig() -> Rig {
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(verifier),
+        directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 60,
@@ -64,6 +65,8 @@ async fn rig() -> Rig {
             },
             user_claims: vec![],
             rate_limit: 0,
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),

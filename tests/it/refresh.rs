@@ -471,7 +471,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
 }
 
 /// The token service on DynamoDB Local, with an in-memory password check (alice / pw).
-fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService {
+pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService {
     let key = SigningKey::from_pem(
         &generate_pem(SigningAlg::Es256).unwrap(),
         SigningAlg::Es256,
@@ -488,6 +488,7 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
+        directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 60,
@@ -500,6 +501,8 @@ fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService
             },
             user_claims: vec![],
             rate_limit: 0,
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),

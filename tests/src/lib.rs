@@ -89,6 +89,8 @@ pub struct ClientSpec {
     pub response_profile: ResponseProfile,
     /// May introspect every client's tokens.
     pub introspect_any: bool,
+    /// The client's own refresh reuse grace window (seconds), `None` for the deployment's.
+    pub refresh_reuse_grace: Option<u64>,
 }
 
 impl Default for ClientSpec {
@@ -104,6 +106,7 @@ impl Default for ClientSpec {
             password_grant_sunset: None,
             response_profile: ResponseProfile::default(),
             introspect_any: false,
+            refresh_reuse_grace: None,
         }
     }
 }
@@ -128,6 +131,7 @@ impl ClientSpec {
             rate_limit: self.rate_limit,
             password_grant_sunset: self.password_grant_sunset,
             response_profile: self.response_profile,
+            refresh_reuse_grace: self.refresh_reuse_grace,
             created_at: 0,
             introspect_any: self.introspect_any,
         };
@@ -186,6 +190,9 @@ pub struct Served {
     pub auth_down_invoke: String,
     /// `cargo lambda watch`'s Lambda Invoke API: `{invoke}/2015-03-31/functions/{name}/invocations`.
     pub invoke: String,
+    /// The dev auth endpoint the served function asks (password checks and `/status`); it
+    /// accepts `PUT /users/{username}`.
+    pub auth_url: String,
 }
 
 impl Served {
@@ -206,6 +213,7 @@ impl Served {
             auth_down_log_path: get("TOLLGATE_E2E_AUTH_DOWN_LOG"),
             auth_down_invoke: get("TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL"),
             invoke: get("TOLLGATE_E2E_INVOKE_URL"),
+            auth_url: get("TOLLGATE_E2E_AUTH_URL"),
         }
     }
 

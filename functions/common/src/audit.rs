@@ -69,6 +69,11 @@ pub const SCHEMA: &[(&str, &[&str])] = &[
     ),
     ("admin_change", &["actor", "action", "target", "changes"]),
     ("rate_limited", &["client_id", "limit", "window_start"]),
+    ("refresh_replayed", &["client_id", "subject", "family"]),
+    (
+        "session_ended",
+        &["client_id", "subject", "family", "cause"],
+    ),
 ];
 
 /// Where a request came from, as API Gateway saw it (its request context).
@@ -181,6 +186,20 @@ pub enum Event<'a> {
         cause: &'a str,
         family_revoked: bool,
     },
+    /// A rotated refresh token came back within the client's grace window, before its
+    /// successor was used: the same successor was returned with a new access token.
+    RefreshReplayed {
+        client_id: &'a str,
+        subject: &'a str,
+        family: &'a str,
+    },
+    /// The user-status endpoint said the user is gone or disabled: the family is revoked.
+    SessionEnded {
+        client_id: &'a str,
+        subject: &'a str,
+        family: &'a str,
+        cause: &'a str,
+    },
     /// `POST /revoke` revoked a family.
     TokenRevoked { client_id: &'a str, family: &'a str },
     /// A username reached the failure limit and is locked.
@@ -223,6 +242,8 @@ impl Event<'_> {
             Self::TokenRefused { .. } => "token_refused",
             Self::RefreshRotated { .. } => "refresh_rotated",
             Self::RefreshReuseDetected { .. } => "refresh_reuse_detected",
+            Self::RefreshReplayed { .. } => "refresh_replayed",
+            Self::SessionEnded { .. } => "session_ended",
             Self::TokenRevoked { .. } => "token_revoked",
             Self::LockoutStarted { .. } => "lockout_started",
             Self::RateLimited { .. } => "rate_limited",

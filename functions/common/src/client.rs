@@ -84,6 +84,10 @@ pub struct Client {
     /// How `/token` answers this client: RFC 6749 (the default) or as Apigee did.
     #[serde(default, skip_serializing_if = "ResponseProfile::is_default")]
     pub response_profile: ResponseProfile,
+    /// Override of the deployment's refresh reuse grace window, in seconds (0 = off for this
+    /// client, at most [`crate::grace::MAX_GRACE_SECONDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_grace: Option<u64>,
     #[serde(default)]
     pub created_at: u64,
     /// May introspect (RFC 7662) tokens issued to any client, e.g. a resource server; without
@@ -165,6 +169,7 @@ impl Client {
             rate_limit: None,
             password_grant_sunset: None,
             response_profile: ResponseProfile::default(),
+            refresh_reuse_grace: None,
             created_at,
             introspect_any: false,
         };
@@ -226,6 +231,14 @@ impl Client {
         if self.rate_limit.is_some_and(|l| l > MAX_RATE_LIMIT) {
             return Err(ClientRuleError::RateLimitTooHigh(MAX_RATE_LIMIT));
         }
+        if self
+            .refresh_reuse_grace
+            .is_some_and(|g| g > crate::grace::MAX_GRACE_SECONDS)
+        {
+            return Err(ClientRuleError::GraceTooLong(
+                crate::grace::MAX_GRACE_SECONDS,
+            ));
+        }
         Ok(())
     }
 }
@@ -286,6 +299,8 @@ pub enum ClientRuleError {
     LifetimeTooLong(&'static str, u64),
     #[error("the rate limit may be at most {0} requests a minute (0 means unlimited)")]
     RateLimitTooHigh(u32),
+    #[error("the refresh reuse grace window may be at most {0} seconds")]
+    GraceTooLong(u64),
 }
 
 /// Changes to a client record; `None` leaves a field as it is.
@@ -326,6 +341,9 @@ pub struct ClientUpdate {
     pub response_profile: Option<ResponseProfile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub introspect_any: Option<bool>,
+    /// `Some(None)` returns the grace window to the deployment's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_grace: Option<Option<u64>>,
 }
 
 impl ClientUpdate {
@@ -378,6 +396,9 @@ impl ClientUpdate {
         if let Some(v) = self.introspect_any {
             c.introspect_any = v;
         }
+        if let Some(v) = self.refresh_reuse_grace {
+            c.refresh_reuse_grace = v;
+        }
         c
     }
 }
@@ -402,6 +423,7 @@ mod rule_tests {
             rate_limit: None,
             password_grant_sunset: None,
             response_profile: ResponseProfile::default(),
+            refresh_reuse_grace: None,
             created_at: 1,
             introspect_any: false,
         }

@@ -131,6 +131,10 @@ pub enum Unavailable {
     NewFamily(#[source] BoxError),
     #[error("rate-limit counter failed")]
     RateLimitStore(#[source] BoxError),
+    #[error("user-status endpoint failed")]
+    UserStatus(#[source] BoxError),
+    #[error("refresh token rotation still contended after retries")]
+    RotationContended,
 }
 
 /// A failure that is Tollgate's own, never the client's nor a dependency's.

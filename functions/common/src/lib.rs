@@ -10,6 +10,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod grace;
 pub mod grant;
 pub mod introspect;
 pub mod keys;
@@ -27,6 +28,7 @@ pub mod secret;
 pub mod session;
 pub mod store;
 pub mod sunset;
+pub mod user_status;
 pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};

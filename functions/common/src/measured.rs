@@ -16,6 +16,7 @@ use crate::refresh::{
     Successor,
 };
 use crate::secret::Secret;
+use crate::user_status::{UserDirectory, UserStatus};
 
 /// A port whose calls are measured as calls to `dependency`.
 #[derive(Debug)]
@@ -135,6 +136,13 @@ impl<S: PasswordVerifier> PasswordVerifier for Measured<S> {
             self.inner.verify(username, password, client_id),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl<S: UserDirectory> UserDirectory for Measured<S> {
+    async fn status(&self, sub: &str, client_id: &str) -> Result<UserStatus, AuthEndpointError> {
+        measured(self.dependency, self.inner.status(sub, client_id)).await
     }
 }
 

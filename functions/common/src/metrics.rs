@@ -99,6 +99,13 @@ pub const REVOCATIONS: MetricSpec = MetricSpec {
     unit: Unit::Count,
     dimensions: BY_FUNCTION,
 };
+/// A refresh-token family revoked because the user-status endpoint said the user is gone or
+/// disabled.
+pub const SESSIONS_ENDED: MetricSpec = MetricSpec {
+    name: "SessionsEnded",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
 /// One call to a dependency (`Dependency`: `auth_endpoint`, `dynamodb`, `secrets_manager`).
 pub const DEPENDENCY_CALLS: MetricSpec = MetricSpec {
     name: "DependencyCalls",
@@ -143,6 +150,7 @@ pub const ALL: &[&MetricSpec] = &[
     &REFRESH_REUSE,
     &REVOCATIONS,
     &RATE_LIMITED,
+    &SESSIONS_ENDED,
     &DEPENDENCY_CALLS,
     &DEPENDENCY_FAILURES,
     &DEPENDENCY_LATENCY,
@@ -154,6 +162,8 @@ pub const ALL: &[&MetricSpec] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
     AuthEndpoint,
+    /// The organisation's user-status endpoint (`USER_STATUS_URL`).
+    UserStatus,
     DynamoDb,
     SecretsManager,
 }
@@ -162,6 +172,7 @@ impl Dependency {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthEndpoint => "auth_endpoint",
+            Self::UserStatus => "user_status",
             Self::DynamoDb => "dynamodb",
             Self::SecretsManager => "secrets_manager",
         }

@@ -8,7 +8,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::audit::{self, Event, Origin};
-use crate::metrics::{Dependency, LOCKOUTS, Metrics, RATE_LIMITED, REFRESH_REUSE, REVOCATIONS};
+use crate::metrics::{
+    Dependency, LOCKOUTS, Metrics, RATE_LIMITED, REFRESH_REUSE, REVOCATIONS, SESSIONS_ENDED,
+};
 
 /// What every event of one request shares.
 #[derive(Debug, Clone)]
@@ -41,6 +43,7 @@ pub fn event(e: &Event<'_>) {
             Event::RateLimited { client_id, .. } => {
                 s.metrics.count(&RATE_LIMITED, &[("ClientId", client_id)]);
             }
+            Event::SessionEnded { .. } => s.metrics.count(&SESSIONS_ENDED, &[]),
             _ => {}
         }
     });
@@ -172,6 +175,36 @@ mod tests {
         );
         event(&lockout);
         assert!(taken(&lines).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_session_ended_by_the_directory_is_counted_and_a_replay_is_not() {
+        let (s, lines) = scope();
+        serve(s, async {
+            event(&Event::SessionEnded {
+                client_id: "app",
+                subject: "u",
+                family: "f",
+                cause: "user_disabled",
+            });
+            event(&Event::RefreshReplayed {
+                client_id: "app",
+                subject: "u",
+                family: "f",
+            });
+        })
+        .await;
+        let names: Vec<String> = taken(&lines)
+            .iter()
+            .map(|l| match l.get("event") {
+                Some(e) => e.as_str().unwrap().to_owned(),
+                None => spec::validate(&l.to_string()).unwrap()[0].name.clone(),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["session_ended", "SessionsEnded", "refresh_replayed"]
+        );
     }
 
     #[tokio::test]

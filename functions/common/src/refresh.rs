@@ -45,6 +45,12 @@ pub struct StoredToken {
     pub issued_at: u64,
     pub expires_at: u64,
     pub family_expires_at: u64,
+    /// When a rotation retired it (`None` while it is active).
+    pub rotated_at: Option<u64>,
+    /// Its successor, sealed under this token (`crate::grace`): written by the rotation that
+    /// retired it when the client's reuse grace window is on, so a retry within the window gets
+    /// the same successor back. `None` when the window is off.
+    pub sealed_successor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +189,32 @@ pub struct Successor {
     pub token_hash: String,
     pub issued_at: u64,
     pub expires_at: u64,
+    /// The user details the successor carries: the old token's, or fresher ones from the
+    /// user-status endpoint (already filtered by the allow-list).
+    pub details: Map<String, Value>,
+    /// The successor sealed under the old token, stored on the old token's record when the
+    /// client's reuse grace window is on (`crate::grace`).
+    pub sealed: Option<String>,
+}
+
+impl Successor {
+    /// The successor's record: what the old token stood for, with the successor's own hash,
+    /// lifetime and details. Both adapters store exactly this.
+    pub fn record(&self, old: &StoredToken) -> StoredToken {
+        let mut grant = old.grant.clone();
+        grant.details.clone_from(&self.details);
+        StoredToken {
+            token_hash: self.token_hash.clone(),
+            family_id: old.family_id.clone(),
+            grant,
+            status: TokenStatus::Active,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            family_expires_at: old.family_expires_at,
+            rotated_at: None,
+            sealed_successor: None,
+        }
+    }
 }
 
 /// How a rotation ended.

@@ -64,6 +64,9 @@ pub struct TokenConfig {
     pub lockouts_table: String,
     pub dynamodb_timeout: Duration,
     pub auth_endpoint: AuthEndpointConfig,
+    /// The user-status endpoint (`USER_STATUS_URL`), asked on every refresh: the auth
+    /// endpoint's timeouts and credential, its own URL.
+    pub user_status_url: Option<String>,
     pub policy: GrantPolicy,
     pub signing_alg: SigningAlg,
     pub signing_key: KeySource,
@@ -113,6 +116,7 @@ impl TokenConfig {
                 timeout: Duration::from_millis(env.positive("AUTH_ENDPOINT_TIMEOUT_MS", 3000)?),
                 credential,
             },
+            user_status_url: user_status_url(env)?,
             policy: policy(env)?,
             signing_alg,
             signing_key,
@@ -214,7 +218,40 @@ fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, Co
         },
         user_claims: user_claims(env.opt("USER_CLAIMS"))?,
         rate_limit: rate_limit(env)?,
+        refresh_reuse_grace: refresh_reuse_grace(env)?,
+        max_claims_age: match env.num("MAX_CLAIMS_AGE", 0)? {
+            0 => None,
+            age => Some(age),
+        },
     })
+}
+
+/// `REFRESH_REUSE_GRACE_SECONDS`: 0 (off, the default) to 60.
+fn refresh_reuse_grace<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u64, ConfigError> {
+    let max = tollgate_common::grace::MAX_GRACE_SECONDS;
+    let grace = env.num("REFRESH_REUSE_GRACE_SECONDS", 0)?;
+    if grace > max {
+        return Err(ConfigError::Malformed {
+            name: "REFRESH_REUSE_GRACE_SECONDS",
+            why: format!("at most {max} seconds"),
+        });
+    }
+    Ok(grace)
+}
+
+/// `USER_STATUS_URL`, which replaces `MAX_CLAIMS_AGE`: with the directory asked on every
+/// refresh, a bound on the age of sign-in claims would only log users out for nothing.
+fn user_status_url<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<String>, ConfigError> {
+    let url = env.opt("USER_STATUS_URL");
+    if url.is_some() && env.num("MAX_CLAIMS_AGE", 0)? > 0 {
+        return Err(ConfigError::Malformed {
+            name: "MAX_CLAIMS_AGE",
+            why: "set USER_STATUS_URL or MAX_CLAIMS_AGE, not both".into(),
+        });
+    }
+    Ok(url)
 }
 
 /// `RATE_LIMIT_PER_MINUTE`: `/token` requests a client may make per minute unless its record
@@ -410,6 +447,39 @@ mod tests {
         ));
         v.insert("CLIENT_SECRET_PEPPER", "x");
         assert!(load(&v).is_err());
+    }
+
+    #[test]
+    fn grace_window_is_off_by_default_and_at_most_sixty_seconds() {
+        let mut v = base();
+        assert_eq!(load(&v).unwrap().policy.refresh_reuse_grace, 0);
+        v.insert("REFRESH_REUSE_GRACE_SECONDS", "60");
+        assert_eq!(load(&v).unwrap().policy.refresh_reuse_grace, 60);
+        v.insert("REFRESH_REUSE_GRACE_SECONDS", "61");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.starts_with("REFRESH_REUSE_GRACE_SECONDS is malformed"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn claims_age_and_user_status_exclude_each_other() {
+        let mut v = base();
+        let c = load(&v).unwrap();
+        assert_eq!((c.policy.max_claims_age, c.user_status_url), (None, None));
+        v.insert("MAX_CLAIMS_AGE", "86400");
+        assert_eq!(load(&v).unwrap().policy.max_claims_age, Some(86_400));
+        v.insert("USER_STATUS_URL", "http://127.0.0.1:1/status");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.starts_with("MAX_CLAIMS_AGE is malformed"), "{msg}");
+        v.insert("MAX_CLAIMS_AGE", "0");
+        let c = load(&v).unwrap();
+        assert_eq!(c.policy.max_claims_age, None);
+        assert_eq!(
+            c.user_status_url.as_deref(),
+            Some("http://127.0.0.1:1/status")
+        );
     }
 
     #[test]

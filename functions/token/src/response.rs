@@ -59,6 +59,12 @@ fn log_cause(e: &TokenError) {
             Unavailable::RateLimitStore(s) => {
                 warn!(error = cause(s.as_ref()), "rate-limit counter failed");
             }
+            Unavailable::UserStatus(s) => {
+                warn!(error = cause(s.as_ref()), "user-status endpoint failed");
+            }
+            Unavailable::RotationContended => {
+                warn!("refresh token rotation still contended after retries");
+            }
         },
         TokenError::Internal(Internal::Signing(s)) => {
             error!(error = cause(s.as_ref()), "signing failed");
@@ -224,6 +230,8 @@ mod tests {
             || Unavailable::RefreshStore(cause()),
             || Unavailable::NewFamily(cause()),
             || Unavailable::RateLimitStore(cause()),
+            || Unavailable::UserStatus(cause()),
+            || Unavailable::RotationContended,
         ];
         for make in cases {
             let what = format!("{:?}", make());

@@ -7,9 +7,10 @@ use std::time::Instant;
 use crate::config::{KeySource, PepperSource, TokenConfig};
 use anyhow::Context;
 use tollgate_common::access_token::AccessTokenIssuer;
-use tollgate_common::adapters::auth_http::HttpPasswordVerifier;
+use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
 use tollgate_common::adapters::sdk::sdk_config;
 use tollgate_common::adapters::secrets_manager::SecretsManager;
+use tollgate_common::adapters::user_status_http::HttpUserDirectory;
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::SystemClock;
 use tollgate_common::grant::TokenService;
@@ -116,8 +117,19 @@ fn service(
         )),
         verifier: Arc::new(Measured::new(
             Dependency::AuthEndpoint,
-            HttpPasswordVerifier::new(&cfg.auth_endpoint)?,
+            HttpPasswordVerifier::new(&cfg.auth_endpoint).context("AUTH_ENDPOINT_URL")?,
         )),
+        directory: match &cfg.user_status_url {
+            None => None,
+            Some(url) => {
+                let endpoint = AuthEndpointConfig {
+                    url: url.clone(),
+                    ..cfg.auth_endpoint.clone()
+                };
+                let directory = HttpUserDirectory::new(&endpoint).context("USER_STATUS_URL")?;
+                Some(Arc::new(Measured::new(Dependency::UserStatus, directory)))
+            }
+        },
         issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
         policy: cfg.policy.clone(),
         clock: Arc::new(SystemClock),

@@ -52,6 +52,7 @@ pub fn update_fields(u: &ClientUpdate) -> Vec<&'static str> {
         ("password_grant_sunset", u.password_grant_sunset.is_some()),
         ("response_profile", u.response_profile.is_some()),
         ("introspect_any", u.introspect_any.is_some()),
+        ("refresh_reuse_grace", u.refresh_reuse_grace.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))

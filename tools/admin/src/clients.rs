@@ -113,6 +113,22 @@ pub(crate) struct ClientSettings {
     /// resource server; false (the default): only its own.
     #[arg(long)]
     introspect_any: Option<bool>,
+    /// Seconds after a rotation during which a retry with the rotated refresh token gets the
+    /// same successor back (0 = off for this client, at most 60), or `default` for the
+    /// deployment's REFRESH_REUSE_GRACE_SECONDS.
+    #[arg(long, value_parser = parse_grace)]
+    refresh_reuse_grace: Option<Lifetime>,
+}
+
+fn parse_grace(s: &str) -> Result<Lifetime, String> {
+    let max = tollgate_common::grace::MAX_GRACE_SECONDS;
+    match s {
+        "default" => Ok(Lifetime(None)),
+        _ => match s.parse::<u64>() {
+            Ok(n) if n <= max => Ok(Lifetime(Some(n))),
+            _ => Err(format!("a number of seconds from 0 to {max}, or `default`")),
+        },
+    }
 }
 
 impl ClientSettings {
@@ -159,6 +175,7 @@ impl ClientSettings {
             }),
             response_profile: self.response_profile,
             introspect_any: self.introspect_any,
+            refresh_reuse_grace: self.refresh_reuse_grace.map(|l| l.0),
         })
     }
 }
@@ -526,6 +543,7 @@ fn print_client(c: &Client) {
     );
     println!("response_profile:   {}", c.response_profile.as_str());
     println!("introspect_any:     {}", c.introspect_any);
+    println!("refresh_reuse_grace: {}", lifetime(c.refresh_reuse_grace));
     println!("previous_secret:    {}", previous_secret(c));
     println!("created_at:         {}", c.created_at);
 }

@@ -2,9 +2,15 @@
 //! contract from a users file. Never deployed. Users may also carry a `behaviour` that makes the
 //! endpoint misbehave (slow, an error status, a body that is not JSON, a dropped connection), so
 //! the local stack and the tests can show how Tollgate copes with a failing auth server.
+//!
+//! `POST /status` is the user-status call (docs/auth-endpoint.md): `{sub, client_id}` answered
+//! with the user's claims, `404` (gone), `403` (disabled) or `503` (the user's `status` is
+//! `unavailable`). With `allow_changes`, `PUT /users/{username}` adds or replaces a user, so
+//! tests can change a user's details or status while their session lives.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -41,6 +47,21 @@ pub struct User {
     pub claims: Map<String, Value>,
     #[serde(default)]
     pub behaviour: Option<Behaviour>,
+    /// What `POST /status` says about the user (the password check ignores it).
+    #[serde(default)]
+    pub status: UserState,
+}
+
+/// A user's state as the user-status call reports it.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UserState {
+    #[default]
+    Active,
+    Disabled,
+    Gone,
+    /// The status call fails with `503` for this user.
+    Unavailable,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +77,43 @@ pub struct Settings {
     pub credential: Option<(String, String)>,
     /// How many password checks (POSTs) arrived; tests read it to prove a check never happened.
     pub calls: Arc<AtomicU64>,
+    /// Whether `PUT /users/{username}` may add or replace users (tests only).
+    pub allow_changes: bool,
+    /// Users added or replaced through `PUT /users/{username}`, found before the file's.
+    pub changed: Arc<Mutex<HashMap<String, User>>>,
+}
+
+impl Settings {
+    /// The user with `username`: a changed one first, else the file's.
+    fn user(&self, username: &str) -> Option<User> {
+        let changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        changed
+            .get(username)
+            .cloned()
+            .or_else(|| self.users.iter().find(|u| u.username == username).cloned())
+    }
+
+    /// The user whose `sub` is `sub` (the username when the claims name none).
+    fn user_by_sub(&self, sub: &str) -> Option<User> {
+        let changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        let file = self
+            .users
+            .iter()
+            .filter(|u| !changed.contains_key(&u.username));
+        changed
+            .values()
+            .chain(file)
+            .find(|u| sub_of(u) == sub)
+            .cloned()
+    }
+}
+
+fn sub_of(u: &User) -> String {
+    match u.claims.get("sub") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => u.username.clone(),
+    }
 }
 
 pub fn load_users(path: &str) -> anyhow::Result<Vec<User>> {
@@ -107,29 +165,157 @@ async fn answer(
     settings: &Settings,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
+    let path = req.uri().path().to_owned();
+    if let Some(username) = path.strip_prefix("/users/") {
+        return Ok(change_user(settings, username.to_owned(), req).await);
+    }
     if req.method() != hyper::Method::POST {
         return Ok(reply(
             StatusCode::METHOD_NOT_ALLOWED,
             r#"{"error":"use POST"}"#,
         ));
     }
-    settings.calls.fetch_add(1, Ordering::SeqCst);
-    if let Some((name, value)) = &settings.credential {
-        let sent = req
-            .headers()
-            .get(name.as_str())
-            .and_then(|v| v.to_str().ok());
-        if sent != Some(value.as_str()) {
-            // A misconfigured caller is not a wrong password: answer an error, not 401.
-            return Ok(reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                r#"{"error":"missing or wrong shared credential"}"#,
-            ));
+    if path == "/status" {
+        if let Some(refusal) = credential_refusal(settings, &req) {
+            return Ok(refusal);
         }
+        return status(settings, req).await;
+    }
+    settings.calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(refusal) = credential_refusal(settings, &req) {
+        return Ok(refusal);
     }
     match read_check(req).await {
         Ok(check) => verdict(settings, &check).await,
         Err(refusal) => Ok(refusal),
+    }
+}
+
+/// The error for a caller without the shared credential, when one is configured. A
+/// misconfigured caller is not a wrong password: it gets an error, not 401.
+fn credential_refusal(
+    settings: &Settings,
+    req: &Request<Incoming>,
+) -> Option<Response<Full<Bytes>>> {
+    let (name, value) = settings.credential.as_ref()?;
+    let sent = req
+        .headers()
+        .get(name.as_str())
+        .and_then(|v| v.to_str().ok());
+    (sent != Some(value.as_str())).then(|| {
+        reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"error":"missing or wrong shared credential"}"#,
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct StatusQuery {
+    sub: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    client_id: Option<String>,
+}
+
+/// `POST /status {sub, client_id}`: the user's claims, or what became of them. A user's
+/// `behaviour` (slow, an error status, nonsense, a hang-up) applies here as to the password check.
+async fn status(
+    settings: &Settings,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let Ok(body) = Limited::new(req.into_body(), 16 * 1024).collect().await else {
+        return Ok(reply(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"unreadable body"}"#,
+        ));
+    };
+    let Ok(q) = serde_json::from_slice::<StatusQuery>(&body.to_bytes()) else {
+        return Ok(reply(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"expected {sub, client_id}"}"#,
+        ));
+    };
+    let Some(user) = settings.user_by_sub(&q.sub) else {
+        return Ok(reply(StatusCode::NOT_FOUND, r#"{"error":"no such user"}"#));
+    };
+    if let Some(misbehaved) = misbehave(user.behaviour.as_ref()).await? {
+        return Ok(misbehaved);
+    }
+    Ok(match user.status {
+        UserState::Active => {
+            let mut claims = user.claims.clone();
+            claims.insert("sub".into(), Value::String(q.sub));
+            reply(StatusCode::OK, &Value::Object(claims).to_string())
+        }
+        UserState::Disabled => reply(StatusCode::FORBIDDEN, r#"{"error":"user disabled"}"#),
+        UserState::Gone => reply(StatusCode::NOT_FOUND, r#"{"error":"no such user"}"#),
+        UserState::Unavailable => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error":"directory unavailable"}"#,
+        ),
+    })
+}
+
+/// A scripted misbehaviour's answer, if it is not just a delay (which it sleeps through).
+async fn misbehave(b: Option<&Behaviour>) -> Result<Option<Response<Full<Bytes>>>, Dropped> {
+    match b {
+        None => Ok(None),
+        Some(Behaviour::DelayMs(ms)) => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            Ok(None)
+        }
+        Some(Behaviour::Status(code)) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok(Some(reply(status, "{}")))
+        }
+        Some(Behaviour::NotJson) => Ok(Some(reply(StatusCode::OK, "<html>welcome</html>"))),
+        Some(Behaviour::Drop) => Err(Dropped),
+    }
+}
+
+/// `PUT /users/{username}` with a user record (the users file's shape, without `username`):
+/// adds or replaces that user. Refused unless changes are allowed.
+async fn change_user(
+    settings: &Settings,
+    username: String,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    if !settings.allow_changes {
+        return reply(
+            StatusCode::NOT_FOUND,
+            r#"{"error":"changes are not enabled"}"#,
+        );
+    }
+    if req.method() != hyper::Method::PUT {
+        return reply(StatusCode::METHOD_NOT_ALLOWED, r#"{"error":"use PUT"}"#);
+    }
+    if let Some(refusal) = credential_refusal(settings, &req) {
+        return refusal;
+    }
+    let Ok(body) = Limited::new(req.into_body(), 16 * 1024).collect().await else {
+        return reply(StatusCode::BAD_REQUEST, r#"{"error":"unreadable body"}"#);
+    };
+    let mut record: Map<String, Value> = match serde_json::from_slice(&body.to_bytes()) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                r#"{"error":"expected a JSON object"}"#,
+            );
+        }
+    };
+    record.insert("username".into(), Value::String(username.clone()));
+    match serde_json::from_value::<User>(Value::Object(record)) {
+        Ok(user) => {
+            let mut changed = settings.changed.lock().unwrap_or_else(|e| e.into_inner());
+            changed.insert(username, user);
+            reply(StatusCode::OK, "{}")
+        }
+        Err(e) => reply(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "error": e.to_string() }).to_string(),
+        ),
     }
 }
 
@@ -152,18 +338,9 @@ async fn read_check(req: Request<Incoming>) -> Result<Check, Response<Full<Bytes
 /// The answer for `check`: the user's scripted behaviour if it has one, else its claims for the
 /// right password and 401 otherwise.
 async fn verdict(settings: &Settings, check: &Check) -> Result<Response<Full<Bytes>>, Dropped> {
-    let user = settings.users.iter().find(|u| u.username == check.username);
-    if let Some(b) = user.and_then(|u| u.behaviour.as_ref()) {
-        match b {
-            Behaviour::DelayMs(ms) => tokio::time::sleep(Duration::from_millis(*ms)).await,
-            Behaviour::Status(code) => {
-                let status =
-                    StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return Ok(reply(status, "{}"));
-            }
-            Behaviour::NotJson => return Ok(reply(StatusCode::OK, "<html>welcome</html>")),
-            Behaviour::Drop => return Err(Dropped),
-        }
+    let user = settings.user(&check.username);
+    if let Some(misbehaved) = misbehave(user.as_ref().and_then(|u| u.behaviour.as_ref())).await? {
+        return Ok(misbehaved);
     }
     match user {
         Some(u) if u.password == check.password => {

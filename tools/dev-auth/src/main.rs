@@ -1,4 +1,5 @@
-//! `dev-auth --listen 127.0.0.1:9001 --users dev/users.json [--credential-header H --credential V]`
+//! `dev-auth --listen 127.0.0.1:9001 --users dev/users.json [--credential-header H --credential V]
+//! [--allow-changes]` (`--allow-changes`: `PUT /users/{username}` adds or replaces a user; tests)
 //! (`--listen 127.0.0.1:0`: a free port, printed as `listening on http://ADDR/` on stderr)
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let mut users = "dev/users.json".to_owned();
     let mut header = None;
     let mut credential = None;
+    let mut allow_changes = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
@@ -20,9 +22,10 @@ async fn main() -> anyhow::Result<()> {
             "--users" => users = value()?,
             "--credential-header" => header = Some(value()?),
             "--credential" => credential = Some(value()?),
+            "--allow-changes" => allow_changes = true,
             "-h" | "--help" => {
                 println!(
-                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE]"
+                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE] [--allow-changes]"
                 );
                 println!(
                     "A development stand-in for the organisation's auth endpoint. Never deploy it."
@@ -51,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings {
         users,
         credential,
+        allow_changes,
         ..Settings::default()
     };
     serve(listener, Arc::new(settings)).await;

@@ -24,14 +24,12 @@ pub struct AuthEndpointConfig {
 
 /// The HTTP adapter: one pooled client over rustls, built once at cold start.
 pub struct HttpPasswordVerifier {
-    client: reqwest::Client,
-    url: reqwest::Url,
-    credential: Option<(HeaderName, HeaderValue)>,
+    endpoint: Endpoint,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthEndpointSetupError {
-    #[error("AUTH_ENDPOINT_URL is not a valid http(s) URL")]
+    #[error("the URL is not a valid http(s) URL")]
     BadUrl,
     #[error("auth endpoint credential header name or value is not valid in HTTP")]
     BadCredentialHeader,
@@ -41,6 +39,22 @@ pub enum AuthEndpointSetupError {
 
 impl HttpPasswordVerifier {
     pub fn new(cfg: &AuthEndpointConfig) -> Result<Self, AuthEndpointSetupError> {
+        Ok(Self {
+            endpoint: Endpoint::new(cfg)?,
+        })
+    }
+}
+
+/// One endpoint of the organisation's: its URL, a pooled client with the configured timeouts
+/// (no redirects), and the shared credential header. The user-status adapter is built the same way.
+pub(crate) struct Endpoint {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    credential: Option<(HeaderName, HeaderValue)>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(cfg: &AuthEndpointConfig) -> Result<Self, AuthEndpointSetupError> {
         let url = reqwest::Url::parse(&cfg.url).map_err(|_| AuthEndpointSetupError::BadUrl)?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(AuthEndpointSetupError::BadUrl);
@@ -70,6 +84,27 @@ impl HttpPasswordVerifier {
             credential,
         })
     }
+
+    /// A JSON POST to the endpoint, with the credential header when there is one.
+    pub(crate) fn post(&self, body: &serde_json::Value) -> reqwest::RequestBuilder {
+        let mut req = self.client.post(self.url.clone()).json(body);
+        if let Some((name, value)) = &self.credential {
+            req = req.header(name.clone(), value.clone());
+        }
+        req
+    }
+}
+
+/// A response body, refused past [`MAX_RESPONSE_BYTES`].
+pub(crate) async fn read_body(mut resp: reqwest::Response) -> Result<Vec<u8>, AuthEndpointError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(AuthEndpointError::BadBody("body too large"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 #[async_trait]
@@ -85,29 +120,18 @@ impl PasswordVerifier for HttpPasswordVerifier {
             "password": password.expose(),
             "client_id": client_id,
         });
-        let mut req = self.client.post(self.url.clone()).json(&body);
-        if let Some((name, value)) = &self.credential {
-            req = req.header(name.clone(), value.clone());
-        }
-        let mut resp = req.send().await.map_err(classify)?;
-        let status = resp.status().as_u16();
-        match status {
+        let resp = self.endpoint.post(&body).send().await.map_err(classify)?;
+        match resp.status().as_u16() {
             200 => {}
             401 | 403 => return Ok(PasswordCheck::Invalid),
             other => return Err(AuthEndpointError::UnexpectedStatus(other)),
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(AuthEndpointError::BadBody("body too large"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = read_body(resp).await?;
         parse_user(&bytes, username).map(PasswordCheck::Valid)
     }
 }
 
-fn classify(e: reqwest::Error) -> AuthEndpointError {
+pub(crate) fn classify(e: reqwest::Error) -> AuthEndpointError {
     let e = e.without_url();
     if e.is_timeout() {
         AuthEndpointError::Timeout(Box::new(e))

@@ -1,4 +1,4 @@
-//! Adapters for the outbound services: the auth endpoint over HTTP, AWS Secrets Manager, and
+//! Adapters for the outbound services: the auth endpoint and its user-status call over HTTP, AWS Secrets Manager, and
 //! the AWS SDK configuration they share with the DynamoDB stores.
 
 #[cfg(feature = "http")]
@@ -7,3 +7,5 @@ pub mod auth_http;
 pub mod sdk;
 #[cfg(feature = "aws")]
 pub mod secrets_manager;
+#[cfg(feature = "http")]
+pub mod user_status_http;

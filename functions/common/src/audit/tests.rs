@@ -63,6 +63,17 @@ fn every_event() -> Vec<Event<'static>> {
             limit: 5,
             window_start: 1_764_000_000,
         },
+        Event::RefreshReplayed {
+            client_id: "app",
+            subject: "user-42",
+            family: "fam-1",
+        },
+        Event::SessionEnded {
+            client_id: "app",
+            subject: "user-42",
+            family: "fam-1",
+            cause: "user_disabled",
+        },
     ]
 }
 

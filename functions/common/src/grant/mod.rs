@@ -30,6 +30,7 @@ use crate::rate_limit::RateLimitStore;
 use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError};
 use crate::scope::Scopes;
 use crate::secret::{Secret, SecretHasher, hash_str, random_token};
+use crate::user_status::UserDirectory;
 
 /// Lifetimes and limits that apply to every client unless its record overrides them.
 #[derive(Debug, Clone)]
@@ -43,6 +44,12 @@ pub struct GrantPolicy {
     /// `/token` requests a client may make per minute unless its record says otherwise; 0 is
     /// unlimited.
     pub rate_limit: u32,
+    /// Seconds after a rotation during which the rotated token may be retried and gets the same
+    /// successor back (`crate::grace`); 0 is off. Clients may override it.
+    pub refresh_reuse_grace: u64,
+    /// Without a user-status endpoint: the most seconds after sign-in that a refresh may still
+    /// copy the details captured then (`MAX_CLAIMS_AGE`); `None` is no limit.
+    pub max_claims_age: Option<u64>,
 }
 
 /// A token request after form parsing: the parameters, with client credentials taken out.
@@ -108,6 +115,8 @@ pub struct TokenService {
     /// Per-client request counters (the lockouts table in AWS).
     pub rate_limits: Arc<dyn RateLimitStore>,
     pub verifier: Arc<dyn PasswordVerifier>,
+    /// The organisation's user-status endpoint, asked on every refresh when configured.
+    pub directory: Option<Arc<dyn UserDirectory>>,
     pub issuer: AccessTokenIssuer,
     pub policy: GrantPolicy,
     pub clock: Arc<dyn Clock>,
@@ -284,6 +293,15 @@ impl TokenService {
     /// The lifetimes `client` gets: resolved here only, from its record and the deployment's.
     pub(crate) fn lifetimes(&self, client: &client::Client) -> Lifetimes {
         Lifetimes::of(client, &self.policy)
+    }
+
+    /// The reuse grace window `client` gets (seconds, 0 = off): its override, else the
+    /// deployment's, never more than the maximum.
+    pub(crate) fn grace(&self, client: &client::Client) -> u64 {
+        client
+            .refresh_reuse_grace
+            .unwrap_or(self.policy.refresh_reuse_grace)
+            .min(crate::grace::MAX_GRACE_SECONDS)
     }
 
     /// Signs an access token for `grant` in the session (refresh-token family) `sid`.

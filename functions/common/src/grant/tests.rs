@@ -10,8 +10,10 @@ use crate::store::memory::{
 };
 
 mod client_credentials;
+mod grace;
 mod limits;
 mod store_failures;
+mod user_status;
 
 struct Fixture {
     service: TokenService,
@@ -37,6 +39,7 @@ async fn fixture() -> Fixture {
         rate_limit: None,
         password_grant_sunset: None,
         response_profile: Default::default(),
+        refresh_reuse_grace: None,
         created_at: 0,
         introspect_any: false,
     };
@@ -75,6 +78,7 @@ async fn fixture() -> Fixture {
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
+        directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 900,
@@ -87,6 +91,8 @@ async fn fixture() -> Fixture {
             },
             user_claims: vec!["email".into()],
             rate_limit: 0,
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(clock.clone()),
         secrets: SecretHasher::default(),
@@ -469,6 +475,8 @@ fn lifetimes_are_capped_and_never_overflow() {
         },
         user_claims: vec![],
         rate_limit: 0,
+        refresh_reuse_grace: 0,
+        max_claims_age: None,
     };
     let client = client::Client {
         client_id: "c".into(),
@@ -485,6 +493,7 @@ fn lifetimes_are_capped_and_never_overflow() {
         rate_limit: None,
         password_grant_sunset: None,
         response_profile: Default::default(),
+        refresh_reuse_grace: None,
         created_at: 0,
         introspect_any: false,
     };

@@ -45,6 +45,7 @@ fn client(id: &str, grants: Vec<GrantType>, introspect_any: bool) -> Client {
         rate_limit: None,
         password_grant_sunset: None,
         response_profile: Default::default(),
+        refresh_reuse_grace: None,
         created_at: 0,
         introspect_any,
     }
@@ -85,6 +86,7 @@ async fn fixture() -> Fixture {
         refresh: refresh.clone(),
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
+        directory: None,
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", verified)),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
@@ -98,6 +100,8 @@ async fn fixture() -> Fixture {
             },
             user_claims: vec![],
             rate_limit: 0,
+            refresh_reuse_grace: 0,
+            max_claims_age: None,
         },
         clock: Arc::new(clock.clone()),
         secrets: SecretHasher::default(),

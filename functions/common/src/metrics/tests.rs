@@ -96,10 +96,12 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
         Dependency::AuthEndpoint,
         Dependency::DynamoDb,
         Dependency::SecretsManager,
+        Dependency::UserStatus,
     ] {
         lines.push(m().render_dependency(TS, dep, false, Duration::from_millis(1000)));
     }
     lines.push(m().render_count(TS, &RATE_LIMITED, &[("ClientId", "c")]));
+    lines.push(m().render_count(TS, &SESSIONS_ENDED, &[]));
     let mut seen = std::collections::BTreeSet::new();
     for line in &lines {
         let p = validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));

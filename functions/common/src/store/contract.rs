@@ -35,6 +35,7 @@ fn client(id: &str) -> Client {
             deprecated_at: 1_000,
         }),
         response_profile: ResponseProfile::Apigee,
+        refresh_reuse_grace: Some(30),
         created_at: 1_000,
         introspect_any: true,
     }
@@ -68,6 +69,7 @@ pub async fn clients(store: &dyn ClientStore) {
         password_grant_sunset: Some(None),
         response_profile: Some(ResponseProfile::Rfc6749),
         introspect_any: Some(false),
+        refresh_reuse_grace: Some(None),
         ..ClientUpdate::default()
     };
     let updated = store.update("contract-b", &update).await.expect("update");
@@ -77,6 +79,7 @@ pub async fn clients(store: &dyn ClientStore) {
     );
     assert_eq!(updated.response_profile, ResponseProfile::Rfc6749);
     assert_eq!(updated, update.apply_to(&a));
+    assert_eq!(updated.refresh_reuse_grace, None, "an override is cleared");
     assert_eq!(store.get("contract-b").await.expect("get"), Some(updated));
     assert!(matches!(
         store.update("contract-none", &update).await,
@@ -113,6 +116,8 @@ fn successor(token: &str, now: u64) -> Successor {
         token_hash: token.to_owned(),
         issued_at: now,
         expires_at: now + 600,
+        details: Map::new(),
+        sealed: None,
     }
 }
 
@@ -169,6 +174,93 @@ pub async fn refresh(store: &dyn RefreshStore) {
     let s4 = successor("contract-t4", now + 5);
     let after = store.rotate(&t2, &s4, now + 5).await.expect("rotate");
     assert_eq!(after, Rotation::Refused, "a revoked family rotates no more");
+    let fam = store.get_family("contract-fam").await.expect("get family");
+    assert_eq!(
+        fam.map(|f| (f.revoked, f.current_token, f.client_id)),
+        Some((true, "contract-t2".into(), "contract-app".into()))
+    );
+    assert_eq!(store.get_family("contract-none").await.expect("get"), None);
+    refresh_grace(store).await;
+}
+
+/// A rotation records when it retired the old token and, when given one, the sealed successor
+/// on the old token's record; the successor carries the details it was given; the family reads
+/// back at its new current token. Without a sealed successor nothing is stored for it.
+async fn refresh_grace(store: &dyn RefreshStore) {
+    let now = 20_000;
+    let f = family("contract-grace", "contract-g1", now);
+    store.create_family(&f).await.expect("create family");
+    let g1 = store
+        .get_token("contract-g1")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (g1.rotated_at, g1.sealed_successor.as_deref()),
+        (None, None)
+    );
+    let mut details = Map::new();
+    details.insert("email".into(), "new@example.com".into());
+    let s2 = Successor {
+        details: details.clone(),
+        sealed: Some("sealed-value".into()),
+        ..successor("contract-g2", now + 1)
+    };
+    assert_eq!(
+        store.rotate(&g1, &s2, now + 1).await.expect("rotate"),
+        Rotation::Rotated
+    );
+    let old = store
+        .get_token("contract-g1")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (old.status, old.rotated_at, old.sealed_successor.as_deref()),
+        (TokenStatus::Rotated, Some(now + 1), Some("sealed-value"))
+    );
+    let g2 = store
+        .get_token("contract-g2")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(g2.grant.details, details);
+    assert_eq!(
+        (g2.rotated_at, g2.sealed_successor.as_deref()),
+        (None, None)
+    );
+    let fam = store
+        .get_family("contract-grace")
+        .await
+        .expect("get family");
+    assert_eq!(
+        fam.map(|f| (f.revoked, f.current_token, f.expires_at)),
+        Some((false, "contract-g2".into(), now + 3_600))
+    );
+    rotation_without_a_seal(store, &g2, now + 2).await;
+}
+
+/// A rotation given no sealed successor stores none on the retired token.
+async fn rotation_without_a_seal(
+    store: &dyn RefreshStore,
+    g2: &crate::refresh::StoredToken,
+    now: u64,
+) {
+    let s3 = successor("contract-g3", now);
+    assert_eq!(
+        store.rotate(g2, &s3, now).await.expect("rotate"),
+        Rotation::Rotated
+    );
+    let g2 = store
+        .get_token("contract-g2")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (g2.rotated_at, g2.sealed_successor),
+        (Some(now), None),
+        "no sealed successor unless one is given"
+    );
 }
 
 fn session(id: &str, sub: &str, client_id: &str, now: u64) -> NewFamily {

@@ -15,6 +15,7 @@ use crate::refresh::{
     Successor, TokenStatus,
 };
 use crate::secret::Secret;
+use crate::user_status::{UserDirectory, UserStatus};
 
 #[derive(Debug, Default)]
 pub struct MemoryClients(Mutex<HashMap<String, Client>>);
@@ -88,6 +89,8 @@ impl RefreshStore for MemoryRefresh {
                 issued_at: f.issued_at,
                 expires_at: f.token_expires_at,
                 family_expires_at: f.family_expires_at,
+                rotated_at: None,
+                sealed_successor: None,
             },
         );
         Ok(())
@@ -120,16 +123,15 @@ impl RefreshStore for MemoryRefresh {
         }
         if let Some(t) = tokens.get_mut(&old.token_hash) {
             t.status = TokenStatus::Rotated;
+            t.rotated_at = Some(now);
+            t.sealed_successor.clone_from(&new.sealed);
         }
-        let successor = StoredToken {
-            token_hash: new.token_hash.clone(),
-            status: TokenStatus::Active,
-            issued_at: new.issued_at,
-            expires_at: new.expires_at,
-            ..old.clone()
-        };
-        tokens.insert(new.token_hash.clone(), successor);
+        tokens.insert(new.token_hash.clone(), new.record(old));
         Ok(Rotation::Rotated)
+    }
+
+    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        Ok(lock(&self.families).get(id).cloned())
     }
 
     async fn revoke_family(&self, id: &str, _now: u64) -> Result<(), RefreshStoreError> {
@@ -137,10 +139,6 @@ impl RefreshStore for MemoryRefresh {
             f.revoked = true;
         }
         Ok(())
-    }
-
-    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
-        Ok(lock(&self.families).get(id).cloned())
     }
 
     async fn list_sessions(
@@ -289,6 +287,35 @@ impl PasswordVerifier for MemoryVerifier {
             Some((p, user)) if p == password.expose() => PasswordCheck::Valid(user.clone()),
             _ => PasswordCheck::Invalid,
         })
+    }
+}
+
+/// A user directory whose answers a test sets: `None` for a user makes the endpoint fail.
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    users: Mutex<HashMap<String, Option<UserStatus>>>,
+    calls: Mutex<u32>,
+}
+
+impl MemoryDirectory {
+    /// From now on, `sub`'s status is `status` (`None`: the endpoint fails).
+    pub fn set(&self, sub: &str, status: Option<UserStatus>) {
+        lock(&self.users).insert(sub.to_owned(), status);
+    }
+    pub fn calls(&self) -> u32 {
+        *lock(&self.calls)
+    }
+}
+
+#[async_trait]
+impl UserDirectory for MemoryDirectory {
+    async fn status(&self, sub: &str, _client_id: &str) -> Result<UserStatus, AuthEndpointError> {
+        *lock(&self.calls) += 1;
+        match lock(&self.users).get(sub) {
+            Some(Some(status)) => Ok(status.clone()),
+            Some(None) => Err(AuthEndpointError::UnexpectedStatus(500)),
+            None => Ok(UserStatus::Gone),
+        }
     }
 }
 

@@ -124,6 +124,7 @@ async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
         rate_limit: None,
         password_grant_sunset: None,
         response_profile: Default::default(),
+        refresh_reuse_grace: None,
         created_at: 0,
         introspect_any: false,
         previous_secret: None,

@@ -208,6 +208,7 @@ mod tests {
                 deprecated_at: 1_900_000_000,
             }),
             response_profile: ResponseProfile::Apigee,
+            refresh_reuse_grace: None,
             created_at: 7,
             introspect_any: false,
         };

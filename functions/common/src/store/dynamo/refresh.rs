@@ -93,6 +93,8 @@ impl RefreshStore for DynamoRefreshStore {
             issued_at: f.issued_at,
             expires_at: f.token_expires_at,
             family_expires_at: f.family_expires_at,
+            rotated_at: None,
+            sealed_successor: None,
         })
         .map_err(RefreshStoreError::Malformed)?;
         // Finds the family by its client: the family item's own index entry is by subject.
@@ -131,15 +133,9 @@ impl RefreshStore for DynamoRefreshStore {
         now: u64,
     ) -> Result<Rotation, RefreshStoreError> {
         let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
-        let retire = retire_token(&self.table, old, now).map_err(unavailable)?;
+        let retire = retire_token(&self.table, old, new, now).map_err(unavailable)?;
         let advance = advance_family(&self.table, old, new, now).map_err(unavailable)?;
-        let successor = StoredToken {
-            token_hash: new.token_hash.clone(),
-            status: TokenStatus::Active,
-            issued_at: new.issued_at,
-            expires_at: new.expires_at,
-            ..old.clone()
-        };
+        let successor = new.record(old);
         let items = vec![
             TransactWriteItem::builder().update(retire).build(),
             TransactWriteItem::builder().update(advance).build(),
@@ -331,18 +327,30 @@ fn family_from_item(item: &Item) -> Result<StoredFamily, String> {
     })
 }
 
-/// Marks `old` rotated, if it is still active.
-fn retire_token(table: &str, old: &StoredToken, now: u64) -> Result<Update, BoxError> {
-    Ok(Update::builder()
+/// Marks `old` rotated, if it is still active, keeping the sealed successor when there is one.
+fn retire_token(
+    table: &str,
+    old: &StoredToken,
+    new: &Successor,
+    now: u64,
+) -> Result<Update, BoxError> {
+    let mut set = "SET #status = :rotated, rotated_at = :now".to_owned();
+    if new.sealed.is_some() {
+        set.push_str(", sealed_successor = :sealed");
+    }
+    let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(token_key(&old.token_hash)))
-        .update_expression("SET #status = :rotated, rotated_at = :now")
+        .update_expression(set)
         .condition_expression("#status = :active")
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":rotated", s(TokenStatus::Rotated.as_str()))
         .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
-        .expression_attribute_values(":now", n(now))
-        .build()?)
+        .expression_attribute_values(":now", n(now));
+    if let Some(sealed) = &new.sealed {
+        update = update.expression_attribute_values(":sealed", s(sealed));
+    }
+    Ok(update.build()?)
 }
 
 /// Moves the family's live token from `old` to `new`, if the family is active, unexpired and
@@ -424,5 +432,7 @@ fn token_from_item(token_hash: &str, item: &Item) -> Result<StoredToken, String>
         issued_at: num("issued_at")?,
         expires_at: num("expires_at")?,
         family_expires_at: num("family_expires_at")?,
+        rotated_at: get_n(item, "rotated_at")?,
+        sealed_successor: get_s(item, "sealed_successor").ok(),
     })
 }
