@@ -26,3 +26,6 @@ pub mod store;
 pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};
+
+#[cfg(test)]
+mod edge_tests;

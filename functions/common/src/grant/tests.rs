@@ -7,6 +7,7 @@ use crate::lockout::{Reservation, lockout_key};
 use crate::password::{PasswordCheck, VerifiedUser};
 use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
+mod audit_events;
 mod client_credentials;
 mod store_failures;
 

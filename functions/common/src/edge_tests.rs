@@ -1,0 +1,184 @@
+//! Rules of the domain modules pinned at their edges, found unpinned by the mutation check
+//! (`make mutants`, docs/testing.md): each test names the rule, and would fail if the code
+//! broke it.
+
+use crate::client::{
+    self, Client, ClientCredentials, ClientRuleError, ClientStore, GrantType, PreviousSecret,
+};
+use crate::lockout::{LockoutGuard, LockoutPolicy, Reservation};
+use crate::scope::Scopes;
+use crate::secret::{Secret, SecretHasher};
+use crate::store::failing::Failing;
+use crate::store::memory::{MemoryClients, MemoryLockout};
+use crate::verify::Rejection;
+
+fn client(id: &str, secret: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: id.into(),
+        secret_hash: Secret::new(secret).hash(),
+        previous_secret: None,
+        enabled: true,
+        grant_types: vec![GrantType::Password],
+        allowed_scopes: Scopes::parse("read").unwrap(),
+        default_scopes: Scopes::parse("read").unwrap(),
+        access_token_ttl: None,
+        refresh_token_ttl: None,
+        refresh_family_ttl: None,
+        created_at: 0,
+    }
+}
+
+/// With `max_failures = 0` lockout is off: every attempt is granted and the store is never
+/// asked (here every call to it would fail), so a DynamoDB outage cannot refuse logins.
+#[tokio::test]
+async fn lockout_off_never_touches_the_store() {
+    let store = Failing::new(MemoryLockout::default());
+    for m in [
+        "reserve",
+        "record_failure",
+        "release",
+        "reset",
+        "locked_until",
+    ] {
+        store.fail(m);
+    }
+    let off = LockoutPolicy {
+        max_failures: 0,
+        window_secs: 60,
+        lockout_secs: 60,
+    };
+    let guard = LockoutGuard::new(&store, &off, "alice");
+    for now in 0..5 {
+        assert!(matches!(guard.reserve(now).await, Ok(Reservation::Granted)));
+        assert!(!guard.failed(now).await, "nothing is counted");
+        guard.release().await;
+        guard.succeeded().await;
+    }
+    assert_eq!(store.failed(), Vec::<&str>::new(), "the store was called");
+    // The control: with lockout on, the same guard asks the store (and so sees it fail).
+    let on = LockoutPolicy {
+        max_failures: 1,
+        ..off
+    };
+    let guard = LockoutGuard::new(&store, &on, "alice");
+    assert!(guard.reserve(0).await.is_err());
+    assert_eq!(store.failed(), vec!["reserve"]);
+}
+
+#[test]
+fn scopes_to_vec_lists_each_scope_once_in_order() {
+    let s = Scopes::parse("write read read admin").unwrap();
+    assert_eq!(s.to_vec(), ["admin", "read", "write"]);
+    assert_eq!(Scopes::default().to_vec(), Vec::<String>::new());
+}
+
+/// Stored scopes are read back through the same parser: a list, in any order, is the set; a
+/// stored value that breaks RFC 6749 §3.3 is refused rather than trusted.
+#[test]
+fn stored_scopes_read_back_through_the_parser() {
+    let s: Scopes = serde_json::from_str(r#"["write","read"]"#).unwrap();
+    assert_eq!(s, Scopes::parse("read write").unwrap());
+    assert_eq!(serde_json::to_string(&s).unwrap(), r#"["read","write"]"#);
+    for bad in [
+        r#"["quote\""]"#,
+        r#"["é"]"#,
+        r#"["back\\slash"]"#,
+        r#""read""#,
+    ] {
+        assert!(serde_json::from_str::<Scopes>(bad).is_err(), "{bad}");
+    }
+}
+
+/// The lifetime caps are a day, 90 days and a year, inclusive.
+#[test]
+fn lifetime_caps_are_a_day_ninety_days_and_a_year() {
+    let cases = [
+        (24 * 3600, "access-token"),
+        (90 * 24 * 3600, "refresh-token"),
+        (365 * 24 * 3600, "refresh-family"),
+    ];
+    for (i, (cap, name)) in cases.into_iter().enumerate() {
+        let mut c = client("app", "s");
+        let set = |c: &mut Client, v| match i {
+            0 => c.access_token_ttl = Some(v),
+            1 => c.refresh_token_ttl = Some(v),
+            _ => c.refresh_family_ttl = Some(v),
+        };
+        set(&mut c, cap);
+        assert_eq!(c.check(), Ok(()), "{name} at its cap");
+        set(&mut c, cap + 1);
+        assert_eq!(
+            c.check(),
+            Err(ClientRuleError::LifetimeTooLong(name, cap)),
+            "{name} past its cap"
+        );
+    }
+    assert_eq!(client::MAX_ACCESS_TOKEN_TTL, 86_400);
+}
+
+/// A record whose previous secret is the current one (an operator rotated to the same
+/// secret, or edited the record by hand) still accepts that secret: either match is enough.
+#[tokio::test]
+async fn a_secret_that_is_both_current_and_previous_is_accepted() {
+    let store = MemoryClients::default();
+    let mut c = client("app", "same-secret");
+    c.previous_secret = Some(PreviousSecret {
+        hash: c.secret_hash.clone(),
+        retire_at: None,
+    });
+    store.create(&c).await.unwrap();
+    let creds = ClientCredentials {
+        client_id: "app".into(),
+        secret: Secret::new("same-secret"),
+        via_basic: false,
+    };
+    let hasher = SecretHasher::default();
+    let got = client::authenticate_at(&store, &hasher, &creds, 0).await;
+    assert_eq!(got.unwrap().client_id, "app");
+}
+
+/// Client credentials in a log show who (a short hash of the id) and how, never the secret.
+#[test]
+fn client_credentials_debug_names_the_client_and_hides_the_secret() {
+    let creds = ClientCredentials {
+        client_id: "app".into(),
+        secret: Secret::new("very-secret-value"),
+        via_basic: true,
+    };
+    let shown = format!("{creds:?}");
+    assert!(shown.starts_with("ClientCredentials"), "{shown}");
+    assert!(shown.contains(&crate::grant::short_hash("app")), "{shown}");
+    assert!(shown.contains("via_basic: true"), "{shown}");
+    assert!(!shown.contains("very-secret-value"), "{shown}");
+}
+
+/// The reasons are the `Reason` dimension of the authorizer's metric and its log field:
+/// dashboards and alarms key on these exact strings, one per reason.
+#[test]
+fn each_rejection_has_its_own_documented_reason() {
+    let all = [
+        (Rejection::Missing, "no bearer token"),
+        (Rejection::Malformed, "token is malformed"),
+        (Rejection::TooLarge, "token is too large"),
+        (Rejection::WrongType, "token typ is not at+jwt"),
+        (Rejection::AlgorithmNotAllowed, "algorithm not allowed"),
+        (Rejection::UnknownKey, "unknown kid"),
+        (Rejection::BadSignature, "bad signature"),
+        (Rejection::Expired, "token expired"),
+        (Rejection::NotYetValid, "token not yet valid"),
+        (Rejection::WrongIssuer, "wrong issuer"),
+        (Rejection::WrongAudience, "wrong audience"),
+        (
+            Rejection::MissingClaim,
+            "required claim missing or mistyped",
+        ),
+        (Rejection::CriticalHeader, "token has a crit header"),
+        (Rejection::ApiNotAllowed, "API or stage not in ALLOWED_APIS"),
+        (Rejection::RefusedPath, "request path is a refused spelling"),
+    ];
+    for (r, text) in all {
+        assert_eq!(r.as_str(), text, "{r:?}");
+        assert_eq!(r.to_string(), text, "{r:?}");
+    }
+}
