@@ -197,14 +197,17 @@ start_watch() {
 # once its log says it serves there and the listening socket belongs to its process group;
 # if it exits (the port was taken meanwhile) or another process answers there, it stops it
 # and tries another port. Environment in file $1, written for each port tried by the command
-# given after the output file $2, called with the port. Sets WATCH_PID and WATCH_PORT.
+# given after the output file $2, called with the port. Sets WATCH_PID and WATCH_PORT. It
+# serves what it built first (--ignore-changes) unless WATCH_REBUILDS=1.
 start_watch_any_port() { # env-file out write-env-command...
   local env_file="$1" out="$2" attempt port i
   shift 2
   for attempt in 1 2 3 4 5; do
     port="$(free_port)"
     "$@" "$port"
-    setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
+    # shellcheck disable=SC2046 # no flag, or exactly one
+    setsid cargo lambda watch $([[ "${WATCH_REBUILDS:-}" == 1 ]] || echo --ignore-changes) \
+      -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
     WATCH_PID=$!
     for ((i = 0; i < 1200; i++)); do
       if grep -q "runtime_addr=127\.0\.0\.1:$port\b" "$out" 2>/dev/null && owns_port "$WATCH_PID" "$port"; then
