@@ -153,6 +153,23 @@ fn client_credentials_debug_names_the_client_and_hides_the_secret() {
     assert!(!shown.contains("very-secret-value"), "{shown}");
 }
 
+/// A short hash correlates log lines: the first 12 characters of the value's stored SHA-256
+/// (after its `sha256:` prefix), the same for the same value, different for another.
+#[test]
+fn short_hash_is_the_start_of_the_sha256() {
+    use crate::grant::short_hash;
+    let a = short_hash("app");
+    assert_eq!(a.len(), 12, "{a}");
+    let full = crate::secret::hash_str("app");
+    assert_eq!(
+        full.strip_prefix("sha256:").map(|h| &h[..12]),
+        Some(a.as_str())
+    );
+    assert_eq!(a, short_hash("app"));
+    assert_ne!(a, short_hash("apq"));
+    assert!(!a.contains("app"));
+}
+
 /// The reasons are the `Reason` dimension of the authorizer's metric and its log field:
 /// dashboards and alarms key on these exact strings, one per reason.
 #[test]
