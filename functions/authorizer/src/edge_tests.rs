@@ -2,7 +2,7 @@
 //! check (`make mutants`, docs/testing.md).
 
 use crate::policy::RouteArn;
-use crate::route::{PathCase, glob, refusal, refused_patterns};
+use crate::route::{PathCase, RouteRules, Unlisted, glob, refusal, refused_patterns};
 
 const REFUSED_BOTH: [&str; 13] = [
     "//x",
@@ -74,8 +74,66 @@ fn arns_with_a_query_or_an_unknown_method_are_refused() {
         "arn:aws:execute-api:us-east-1:123456789012:/prod/GET/orders",
         "arn:aws:execute-api:us-east-1:123456789012:abc123//GET/orders",
         "arx:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders",
+        "arn:aws:execute-api:us-east-1:123456789012",
         "arn:aws:lambda:us-east-1:123456789012:abc123/prod/GET/orders",
     ] {
         assert!(RouteArn::parse(bad).is_none(), "{bad}");
+    }
+}
+
+/// A rule's path with a `?` or whitespace in it could never match a request path, and would end
+/// up inside an IAM pattern: refused when the rules are read.
+#[test]
+fn rule_paths_with_a_query_or_whitespace_are_refused() {
+    assert!(RouteRules::parse("GET /orders/*=orders:read", Unlisted::Deny).is_ok());
+    for raw in [
+        "GET /orders?id=1=orders:read",
+        "GET /or\u{a0}ders=orders:read",
+        "GET /orders\u{2003}x=orders:read",
+    ] {
+        assert!(RouteRules::parse(raw, Unlisted::Deny).is_err(), "{raw:?}");
+    }
+}
+
+/// IAM's `*`, written independently: any run of characters, `/` included.
+fn reference_glob(p: &[u8], t: &[u8]) -> bool {
+    match p.split_first() {
+        None => t.is_empty(),
+        Some((b'*', rest)) => (0..=t.len()).any(|i| reference_glob(rest, &t[i..])),
+        Some((c, rest)) => t.first() == Some(c) && reference_glob(rest, &t[1..]),
+    }
+}
+
+/// Every string of up to `n` characters over `alphabet`.
+fn strings(alphabet: &[u8], n: usize) -> Vec<Vec<u8>> {
+    let mut all = vec![vec![]];
+    let mut last = vec![vec![]];
+    for _ in 0..n {
+        last = last
+            .iter()
+            .flat_map(|s| {
+                alphabet.iter().map(move |c| {
+                    let mut s: Vec<u8> = s.clone();
+                    s.push(*c);
+                    s
+                })
+            })
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
+/// The product's matcher agrees with the reference on every pattern and text up to 4 (5)
+/// characters over a small alphabet.
+#[test]
+fn glob_agrees_with_a_reference_matcher_exhaustively() {
+    let texts = strings(b"ab/", 5);
+    for p in strings(b"ab/*", 4) {
+        let ps = std::str::from_utf8(&p).unwrap();
+        for t in &texts {
+            let ts = std::str::from_utf8(t).unwrap();
+            assert_eq!(glob(ps, ts), reference_glob(&p, t), "{ps:?} vs {ts:?}");
+        }
     }
 }

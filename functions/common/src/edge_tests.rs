@@ -199,3 +199,60 @@ fn each_rejection_has_its_own_documented_reason() {
         assert_eq!(r.to_string(), text, "{r:?}");
     }
 }
+
+#[test]
+fn grant_type_names_are_the_rfc_names_of_every_grant() {
+    assert_eq!(
+        GrantType::names(),
+        ["password", "refresh_token", "client_credentials"]
+    );
+}
+
+/// A JWKS key's `alg` is what the verifier holds it to, over what its key type suggests: a key
+/// labelled for another algorithm never verifies a token signed the way its type would.
+#[test]
+fn a_keys_declared_alg_wins_over_its_type() {
+    use crate::keys::{SigningAlg, SigningKey, generate_pem};
+    use crate::verify::{AccessTokenVerifier, VerifierConfig};
+    use jsonwebtoken::Algorithm;
+
+    let cfg = VerifierConfig {
+        issuer: "https://i".into(),
+        audience: "api".into(),
+        leeway: 0,
+        algorithms: vec![Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA],
+    };
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = serde_json::json!({"iss": "https://i", "aud": "api", "sub": "u",
+        "client_id": "c", "scope": "a", "iat": now, "exp": now + 60});
+    for (kind, label) in [
+        (SigningAlg::Rs256, None),
+        (SigningAlg::Rs256, Some("ES256")),
+        (SigningAlg::Rs256, Some("EdDSA")),
+        (SigningAlg::Es256, None),
+        (SigningAlg::Es256, Some("RS256")),
+        (SigningAlg::EdDsa, None),
+        (SigningAlg::EdDsa, Some("ES256")),
+    ] {
+        let pem = generate_pem(kind).unwrap();
+        let key = SigningKey::from_pem(&pem, kind, Some("k1".into())).unwrap();
+        let mut jwk = serde_json::to_value(key.public_jwk()).unwrap();
+        match label {
+            Some(l) => jwk["alg"] = l.into(),
+            None => {
+                jwk.as_object_mut().unwrap().remove("alg");
+            }
+        }
+        let jwks = serde_json::json!({ "keys": [jwk] }).to_string();
+        let v = AccessTokenVerifier::new(&jwks, &cfg).unwrap();
+        let mut header = jsonwebtoken::Header::new(kind.algorithm());
+        header.kid = Some("k1".into());
+        header.typ = Some("at+jwt".into());
+        let t = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
+        let got = v.verify(&t);
+        match label {
+            None => assert!(got.is_ok(), "{kind:?} unlabelled: {got:?}"),
+            Some(l) => assert!(got.is_err(), "{kind:?} labelled {l} verified a token"),
+        }
+    }
+}
