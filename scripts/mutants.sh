@@ -35,6 +35,9 @@ for f in "${FILES[@]}"; do args+=(--file "$f"); done
 
 OUT="${MUTANTS_OUT:-$ROOT/target/mutants}"
 mkdir -p "$OUT"
+# cargo-mutants builds each mutant in a copy of the source tree; one build directory of its own
+# (kept between runs, so only the first run builds the dependencies) instead of the copy's.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target/mutants-build}"
 log "cargo mutants on ${#FILES[@]} module paths, one job, output in $OUT/mutants.out"
 # --lib: the in-process unit tests of the mutated crate only (no DynamoDB Local, no served
 # functions); -j: one build at a time unless MUTANTS_JOBS says otherwise.
