@@ -95,6 +95,15 @@ fn rule_paths_with_a_query_or_whitespace_are_refused() {
     }
 }
 
+/// A rule's path may be 400 characters (an IAM resource ARN holds 512), not one more.
+#[test]
+fn rule_paths_up_to_400_characters_are_accepted() {
+    let at = format!("/{}", "a".repeat(399));
+    assert!(RouteRules::parse(&format!("GET {at}=s"), Unlisted::Deny).is_ok());
+    let over = format!("/{}", "a".repeat(400));
+    assert!(RouteRules::parse(&format!("GET {over}=s"), Unlisted::Deny).is_err());
+}
+
 /// IAM's `*`, written independently: any run of characters, `/` included.
 fn reference_glob(p: &[u8], t: &[u8]) -> bool {
     match p.split_first() {

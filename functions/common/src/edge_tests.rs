@@ -277,3 +277,29 @@ fn a_keys_declared_alg_wins_over_its_type() {
         }
     }
 }
+
+/// A token response in a log shows its lifetime and scope, never either token.
+#[test]
+fn token_response_debug_hides_both_tokens() {
+    let r = crate::grant::TokenResponse {
+        access_token: "eyJ.access.token-value".into(),
+        expires_in: 900,
+        refresh_token: Some(Secret::new("refresh-token-value")),
+        scope: Scopes::parse("read").unwrap(),
+    };
+    let shown = format!("{r:?}");
+    assert!(shown.starts_with("TokenResponse"), "{shown}");
+    assert!(shown.contains("expires_in: 900"), "{shown}");
+    assert!(shown.contains("access_token: \"<redacted>\""), "{shown}");
+    assert!(!shown.contains("token-value"), "{shown}");
+}
+
+/// Only a disabled client may be deleted: an operator disables first, and can still change
+/// their mind.
+#[test]
+fn only_a_disabled_client_may_be_deleted() {
+    let mut c = client("app", "s");
+    assert!(!c.may_be_deleted());
+    c.enabled = false;
+    assert!(c.may_be_deleted());
+}
