@@ -303,3 +303,50 @@ fn only_a_disabled_client_may_be_deleted() {
     c.enabled = false;
     assert!(c.may_be_deleted());
 }
+
+/// The stored `status` of a refresh token: the DynamoDB adapter's conditions and its reader
+/// spell these same words.
+#[test]
+fn token_statuses_are_stored_as_active_and_rotated() {
+    use crate::refresh::TokenStatus;
+    assert_eq!(TokenStatus::Active.as_str(), "active");
+    assert_eq!(TokenStatus::Rotated.as_str(), "rotated");
+}
+
+/// `ALLOWED_ALGORITHMS` names: the three Tollgate signs with, surrounding spaces ignored;
+/// anything else (HMAC, `none`, another case) stops the cold start.
+#[test]
+fn algorithm_names_parse_to_the_three_signing_algorithms_only() {
+    use crate::verify::parse_algorithm;
+    use jsonwebtoken::Algorithm;
+    assert_eq!(parse_algorithm("ES256").ok(), Some(Algorithm::ES256));
+    assert_eq!(parse_algorithm(" RS256 ").ok(), Some(Algorithm::RS256));
+    assert_eq!(parse_algorithm("EdDSA").ok(), Some(Algorithm::EdDSA));
+    for bad in ["HS256", "none", "es256", "", "PS256"] {
+        assert!(parse_algorithm(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// A token of exactly 8 KiB is parsed (and refused for what it is); one byte more is refused
+/// as too large before any parsing.
+#[test]
+fn tokens_up_to_eight_kib_are_parsed() {
+    use crate::keys::{SigningAlg, SigningKey, generate_pem};
+    use crate::verify::{AccessTokenVerifier, MAX_TOKEN_BYTES, VerifierConfig};
+    let pem = generate_pem(SigningAlg::Es256).unwrap();
+    let key = SigningKey::from_pem(&pem, SigningAlg::Es256, Some("k1".into())).unwrap();
+    let jwks = serde_json::json!({ "keys": [key.public_jwk()] }).to_string();
+    let cfg = VerifierConfig {
+        issuer: "https://i".into(),
+        audience: "api".into(),
+        leeway: 0,
+        algorithms: vec![jsonwebtoken::Algorithm::ES256],
+    };
+    let v = AccessTokenVerifier::new(&jwks, &cfg).unwrap();
+    assert_eq!(MAX_TOKEN_BYTES, 8192);
+    assert_eq!(
+        v.verify(&"a".repeat(8192)).err(),
+        Some(Rejection::Malformed)
+    );
+    assert_eq!(v.verify(&"a".repeat(8193)).err(), Some(Rejection::TooLarge));
+}
