@@ -350,3 +350,18 @@ fn tokens_up_to_eight_kib_are_parsed() {
     );
     assert_eq!(v.verify(&"a".repeat(8193)).err(), Some(Rejection::TooLarge));
 }
+
+/// Why a client was refused, as the token function logs it (the client only hears
+/// `invalid_client`).
+#[test]
+fn client_rejections_name_their_reason() {
+    use crate::client::ClientRejection as R;
+    for (r, text) in [
+        (R::Malformed, "malformed client_id"),
+        (R::Unknown, "unknown client"),
+        (R::WrongSecret, "wrong client secret"),
+        (R::Disabled, "client disabled"),
+    ] {
+        assert_eq!(r.to_string(), text);
+    }
+}
