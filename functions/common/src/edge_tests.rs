@@ -365,3 +365,21 @@ fn client_rejections_name_their_reason() {
         assert_eq!(r.to_string(), text);
     }
 }
+
+/// The verifier in a log lists its key ids, nothing of the keys.
+#[test]
+fn verifier_debug_lists_its_key_ids() {
+    use crate::keys::{SigningAlg, SigningKey, generate_pem};
+    use crate::verify::{AccessTokenVerifier, VerifierConfig};
+    let pem = generate_pem(SigningAlg::Es256).unwrap();
+    let key = SigningKey::from_pem(&pem, SigningAlg::Es256, Some("kid-one".into())).unwrap();
+    let jwks = serde_json::json!({ "keys": [key.public_jwk()] }).to_string();
+    let cfg = VerifierConfig {
+        issuer: "https://i".into(),
+        audience: "api".into(),
+        leeway: 0,
+        algorithms: vec![jsonwebtoken::Algorithm::ES256],
+    };
+    let shown = format!("{:?}", AccessTokenVerifier::new(&jwks, &cfg).unwrap());
+    assert_eq!(shown, r#"AccessTokenVerifier { kids: ["kid-one"] }"#);
+}
