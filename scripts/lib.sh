@@ -64,8 +64,41 @@ ensure_dynamodb_local() {
   (cd "$ROOT" && npm install --no-audit --no-fund --silent)
 }
 
+# A port that was free a moment ago. Only a candidate: another process may take it before ours
+# binds it. `make test` binds every port in the process that uses it (port 0, read back) or, for
+# `cargo lambda watch`, which cannot, checks who owns the port it got (start_watch_any_port).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Holds a bound but never listening socket on 127.0.0.1 in a process of its own, so that every
+# connection to that port is refused for as long as the process lives (and no other process can
+# take the port). Sets CLOSED_PORT and CLOSED_PID; the process is its own process group.
+hold_closed_port() { # file-for-its-output
+  setsid python3 -c 'import signal, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print("holding closed port", s.getsockname()[1], flush=True)
+signal.pause()' >"$1" 2>&1 &
+  CLOSED_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    CLOSED_PORT="$(sed -n 's/^holding closed port \([0-9]*\)$/\1/p' "$1")"
+    [[ -n "$CLOSED_PORT" ]] && return 0
+    kill -0 "$CLOSED_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "could not hold a closed port (see $1)"
+}
+
+# Whether a process in process group $1 listens on 127.0.0.1:$2 (ss from iproute2 names the
+# socket's owner; we run as the owner of the processes we started, so it can see them).
+owns_port() { # pgid port
+  local pid
+  for pid in $(ss -Hltnp "sport = :$2" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+    [[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$1" ]] && return 0
+  done
+  return 1
 }
 
 # The port a server that was told to listen on port 0 reports in its log $1 as
@@ -109,12 +142,22 @@ dynamodb_local_command() {
     -inMemory -disableTelemetry -port "$1")
 }
 
-# Starts DynamoDB Local in memory on 127.0.0.1:$1; sets DYNAMODB_PID.
+# Starts DynamoDB Local in memory on 127.0.0.1:$1; sets DYNAMODB_PID and DYNAMODB_PORT. With
+# port 0 the server binds a port the kernel picks and names it in its log (DYNAMODB_LOG, then
+# required): see scripts/DynamoDBLocalLoopback.java.
 start_dynamodb_local() {
   dynamodb_local_command "$1"
+  if [[ "$1" == 0 ]]; then
+    : "${DYNAMODB_LOG:?start_dynamodb_local 0 reads the port from DYNAMODB_LOG}"
+  fi
   "${DYNAMODB_CMD[@]}" >"${DYNAMODB_LOG:-/dev/null}" 2>&1 &
   DYNAMODB_PID=$!
-  wait_for_port 127.0.0.1 "$1" 60 "DynamoDB Local" "$DYNAMODB_PID" "${DYNAMODB_LOG:-}"
+  if [[ "$1" == 0 ]]; then
+    DYNAMODB_PORT="$(bound_port "$DYNAMODB_LOG" "$DYNAMODB_PID" 60 "DynamoDB Local")"
+  else
+    DYNAMODB_PORT="$1"
+    wait_for_port 127.0.0.1 "$1" 60 "DynamoDB Local" "$DYNAMODB_PID" "${DYNAMODB_LOG:-}"
+  fi
 }
 
 # Refuses a DynamoDB endpoint beyond this machine (URL $1): the local stack writes an admin's
@@ -147,6 +190,38 @@ start_watch() {
   setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
   WATCH_PID=$!
   wait_for_port 127.0.0.1 "$port" 120 "cargo lambda watch" "$WATCH_PID" "$out"
+}
+
+# `cargo lambda watch` on a port of its own: it cannot bind port 0 (`-P 0` serves on its
+# default, 9000), so this picks a candidate port, starts it there, and accepts the port only
+# once its log says it serves there and the listening socket belongs to its process group;
+# if it exits (the port was taken meanwhile) or another process answers there, it stops it
+# and tries another port. Environment in file $1, written for each port tried by the command
+# given after the output file $2, called with the port. Sets WATCH_PID and WATCH_PORT. It
+# serves what it built first (--ignore-changes) unless WATCH_REBUILDS=1.
+start_watch_any_port() { # env-file out write-env-command...
+  local env_file="$1" out="$2" attempt port i
+  shift 2
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)"
+    "$@" "$port"
+    # shellcheck disable=SC2046 # no flag, or exactly one
+    setsid cargo lambda watch $([[ "${WATCH_REBUILDS:-}" == 1 ]] || echo --ignore-changes) \
+      -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
+    WATCH_PID=$!
+    for ((i = 0; i < 1200; i++)); do
+      if grep -q "runtime_addr=127\.0\.0\.1:$port\b" "$out" 2>/dev/null && owns_port "$WATCH_PID" "$port"; then
+        WATCH_PORT="$port"
+        return 0
+      fi
+      kill -0 "$WATCH_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -TERM -- "-$WATCH_PID" 2>/dev/null || true
+    wait "$WATCH_PID" 2>/dev/null || true
+    log "cargo lambda watch did not get port $port (attempt $attempt; its output: $(tail -3 "$out" | tr '\n' ' ')); trying another"
+  done
+  die "cargo lambda watch could not take a port in 5 attempts (see $out)"
 }
 
 # The first request makes `cargo lambda watch` compile the function; wait for it to answer.

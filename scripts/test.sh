@@ -19,28 +19,39 @@ PGIDS=""
 cleanup() { stop_all; }
 trap cleanup EXIT INT TERM
 
-stage "cargo fmt --check"
-cargo fmt --all --check
-cargo fmt --manifest-path fuzz/Cargo.toml --check
+# `make test TEST=name` (or TEST=name bash scripts/test.sh): only the local stack and the
+# integration tests whose name contains `name` (several names: TEST="refresh token_"); no
+# lints, unit tests, hygiene or fuzz.
+ONLY="${TEST:-}"
+read -ra FILTERS <<<"$ONLY"
 
-stage "cfn-lint and sam validate --lint: ${TEMPLATES[*]}"
-lint_templates
+if [[ -z "$ONLY" ]]; then
+  stage "cargo fmt --check"
+  cargo fmt --all --check
+  cargo fmt --manifest-path fuzz/Cargo.toml --check
 
-stage "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+  stage "cfn-lint and sam validate --lint: ${TEMPLATES[*]}"
+  lint_templates
+
+  stage "cargo clippy -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
 
 stage "build (binaries and tests)"
 cargo build --workspace --bins --locked
 cargo test --workspace --no-run --locked
 
-stage "unit tests"
-cargo test --workspace --lib --bins --locked
+if [[ -z "$ONLY" ]]; then
+  stage "unit tests"
+  cargo test --workspace --lib --bins --locked
+fi
 
 stage "starting DynamoDB Local"
-DDB_PORT="$(free_port)"
-DYNAMODB_LOG="$RUN/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dynamodb_local $DDB_PORT; wait" &
+# Every server here binds its own port and names it (port 0, read back from its log); none is
+# given a port that was freed for it and could be taken in between (docs/testing.md).
+DYNAMODB_LOG="$RUN/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dynamodb_local 0; wait" &
 PGIDS="$PGIDS $!"
-wait_for_port 127.0.0.1 "$DDB_PORT" 60 "DynamoDB Local"
+DDB_PORT="$(bound_port "$RUN/dynamodb.log" $! 60 "DynamoDB Local")"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
@@ -58,9 +69,12 @@ target/debug/tollgate-admin public-jwks --key "$RUN/signing-key.pem" >"$RUN/jwks
 
 # Client secrets written by the admin CLI with this pepper verify in the served function.
 PEPPER="e2e-pepper-$RANDOM$RANDOM$RANDOM$RANDOM-0123456789abcdef"
-WATCH_PORT="$(free_port)"
-DOWN_PORT="$(free_port)"
-CLOSED_PORT="$(free_port)" # nothing listens here: the auth endpoint is "down"
+# The "down" auth endpoint: a port held bound but never listening, so connections are refused
+# and no other process can start answering there during the run.
+hold_closed_port "$RUN/closed-port.log"; PGIDS="$PGIDS $CLOSED_PID"
+# Timeouts with margins a loaded two-core machine cannot break: a loopback call to dev-auth or
+# DynamoDB Local that should succeed has 5 s, while the auth endpoint's `slow` user answers only
+# after 30 s, so its 503 still proves the timeout ended the wait (docs/testing.md).
 write_env() { # auth-url issuer [log-level]
   cat <<ENV
 ISSUER=$2
@@ -69,8 +83,9 @@ CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
 LOCKOUTS_TABLE=$LOCKOUTS_TABLE
 AUTH_ENDPOINT_URL=$1
-AUTH_ENDPOINT_TIMEOUT_MS=1000
-AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=500
+AUTH_ENDPOINT_TIMEOUT_MS=5000
+AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=2000
+DYNAMODB_TIMEOUT_MS=5000
 SIGNING_KEY_FILE=$RUN/signing-key.pem
 USER_CLAIMS=email,name,groups
 JWKS_FILE=$RUN/jwks.json
@@ -88,18 +103,22 @@ RUST_LOG=${3:-debug}
 NO_COLOR=1
 ENV
 }
-BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
-DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
-# The first instance also asks dev-auth's user-status call on every refresh; the second has no
-# user-status endpoint, so its refreshes need no outside call (the log test relies on it).
-{ write_env "http://127.0.0.1:$AUTH_PORT/" "$BASE"; echo "USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status"; } | write_private "$RUN/token.env"
+# The issuer is the served base URL, which names the port: each env file is written for the
+# port being tried, before cargo lambda watch starts there. The first instance also asks
+# dev-auth's user-status call on every refresh; the second has no user-status endpoint, so its
+# refreshes need no outside call (the log test relies on it).
+token_env() { { write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token"; echo "USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status"; } | write_private "$RUN/token.env"; }
 # The second instance logs at TRACE, so the log test proves no level leaks a secret.
-write_env "http://127.0.0.1:$CLOSED_PORT/" "$DOWN_BASE" trace | write_private "$RUN/token-down.env"
-start_watch "$RUN/token.env" "$WATCH_PORT" "$RUN/watch.log"; PGIDS="$PGIDS $WATCH_PID"
+down_env() { write_env "http://127.0.0.1:$CLOSED_PORT/" "http://127.0.0.1:$1/lambda-url/token" trace | write_private "$RUN/token-down.env"; }
+start_watch_any_port "$RUN/token.env" "$RUN/watch.log" token_env; PGIDS="$PGIDS $WATCH_PID"
+BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"
+MAIN_PORT="$WATCH_PORT"
 warm_up "$BASE/.well-known/jwks.json" "the token function (log: $RUN/watch.log)"
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" authorizer "the authorizer (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-token.json
 warm_up_invoke "http://127.0.0.1:$WATCH_PORT" whoami "the demo backend (log: $RUN/watch.log)" tests/fixtures/events/sam-rest-proxy.json
-start_watch "$RUN/token-down.env" "$DOWN_PORT" "$RUN/watch-down.log"; PGIDS="$PGIDS $WATCH_PID"
+start_watch_any_port "$RUN/token-down.env" "$RUN/watch-down.log" down_env; PGIDS="$PGIDS $WATCH_PID"
+DOWN_PORT="$WATCH_PORT" WATCH_PORT="$MAIN_PORT"
+DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
 warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
 warm_up_invoke "http://127.0.0.1:$DOWN_PORT" authorizer "the authorizer of the TRACE instance (log: $RUN/watch-down.log)" tests/fixtures/events/sam-rest-token.json
 
@@ -123,7 +142,12 @@ TOLLGATE_E2E_SIGNING_KEY="$RUN/signing-key.pem" \
 TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
-  cargo test --workspace --test it --locked
+  cargo test --workspace --test it --locked -- "${FILTERS[@]}"
+
+if [[ -n "$ONLY" ]]; then
+  stage "the integration tests matching '$ONLY' passed (TEST set: lints, unit tests, hygiene and fuzz skipped)"
+  exit 0
+fi
 
 stage "local stack hygiene: remote DynamoDB refused; make dev's files, credentials and listeners"
 bash scripts/test-local-stack.sh endpoint

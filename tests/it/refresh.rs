@@ -18,19 +18,36 @@ use tollgate_common::store::dynamo::{
     token_key,
 };
 use tollgate_common::store::memory::MemoryVerifier;
-use tollgate_tests::{Answer, ClientSpec, Served, TestTables, create_tables, dynamo, post_token};
+use tollgate_tests::{
+    Answer, ClientSpec, Served, TestTables, Transport, create_tables, dynamo, post_token,
+};
 
 struct Session {
     served: Served,
     id: String,
     secret: String,
+    /// The event shape its requests reach the function in.
+    t: Transport,
 }
 
 impl Session {
     async fn new(spec: ClientSpec) -> Self {
+        Self::over(spec, Transport::FunctionUrl).await
+    }
+
+    async fn over(spec: ClientSpec, t: Transport) -> Self {
         let served = Served::from_env();
         let (id, secret) = spec.create(&dynamo().await, &served.clients_table).await;
-        Self { served, id, secret }
+        Self {
+            served,
+            id,
+            secret,
+            t,
+        }
+    }
+
+    fn basic(&self) -> Option<(&str, &str)> {
+        Some((&self.id, &self.secret))
     }
 
     async fn login(&self, scope: Option<&str>) -> Answer {
@@ -42,8 +59,11 @@ impl Session {
         if let Some(s) = scope {
             p.push(("scope", s));
         }
-        let a = post_token(&self.served.token_url(), Some((&self.id, &self.secret)), &p).await;
-        assert_eq!(a.status, 200, "{a:?}");
+        let a = self
+            .t
+            .post_form(&self.served, "/token", self.basic(), &p)
+            .await;
+        assert_eq!(a.status, 200, "{:?}: {a:?}", self.t);
         a
     }
 
@@ -52,7 +72,9 @@ impl Session {
         if let Some(s) = scope {
             p.push(("scope", s));
         }
-        post_token(&self.served.token_url(), Some((&self.id, &self.secret)), &p).await
+        self.t
+            .post_form(&self.served, "/token", self.basic(), &p)
+            .await
     }
 
     async fn revoke(&self, token: &str, hint: Option<&str>) -> Answer {
@@ -60,12 +82,9 @@ impl Session {
         if let Some(h) = hint {
             p.push(("token_type_hint", h));
         }
-        post_token(
-            &self.served.revoke_url(),
-            Some((&self.id, &self.secret)),
-            &p,
-        )
-        .await
+        self.t
+            .post_form(&self.served, "/revoke", self.basic(), &p)
+            .await
     }
 }
 
@@ -75,25 +94,27 @@ fn rt(a: &Answer) -> String {
 
 #[tokio::test]
 async fn rotation_returns_a_new_token_and_the_old_one_fails() {
-    let s = Session::new(ClientSpec::default()).await;
-    let first = s.login(None).await;
-    let second = s.refresh(&rt(&first), None).await;
-    assert_eq!(second.status, 200, "{second:?}");
-    second.assert_no_store();
-    assert_ne!(rt(&first), rt(&second));
-    assert_eq!(second.json["token_type"], "Bearer");
-    assert_eq!(second.json["scope"], "profile");
-    let claims =
-        crate::token_endpoint::verify(&s.served, second.json["access_token"].as_str().unwrap())
-            .await;
-    assert_eq!(claims["sub"], "user-0001");
-    assert_eq!(
-        claims["email"], "demo@example.com",
-        "the same user details as the original grant"
-    );
-    s.refresh(&rt(&first), None)
-        .await
-        .assert_error(400, "invalid_grant");
+    for t in Transport::ALL {
+        let s = Session::over(ClientSpec::default(), t).await;
+        let first = s.login(None).await;
+        let second = s.refresh(&rt(&first), None).await;
+        assert_eq!(second.status, 200, "{second:?}");
+        second.assert_no_store();
+        assert_ne!(rt(&first), rt(&second));
+        assert_eq!(second.json["token_type"], "Bearer");
+        assert_eq!(second.json["scope"], "profile");
+        let claims =
+            crate::token_endpoint::verify(&s.served, second.json["access_token"].as_str().unwrap())
+                .await;
+        assert_eq!(claims["sub"], "user-0001");
+        assert_eq!(
+            claims["email"], "demo@example.com",
+            "the same user details as the original grant"
+        );
+        s.refresh(&rt(&first), None)
+            .await
+            .assert_error(400, "invalid_grant");
+    }
 }
 
 #[tokio::test]
@@ -297,16 +318,18 @@ async fn missing_refresh_token_is_invalid_request() {
 
 #[tokio::test]
 async fn revoke_then_refresh_fails() {
-    let s = Session::new(ClientSpec::default()).await;
-    let first = s.login(None).await;
-    let second = s.refresh(&rt(&first), None).await;
-    // Revoking any token of the family revokes all of it, whatever the hint says.
-    let r = s.revoke(&rt(&second), Some("access_token")).await;
-    assert_eq!(r.status, 200, "{r:?}");
-    r.assert_no_store();
-    s.refresh(&rt(&second), None)
-        .await
-        .assert_error(400, "invalid_grant");
+    for t in Transport::ALL {
+        let s = Session::over(ClientSpec::default(), t).await;
+        let first = s.login(None).await;
+        let second = s.refresh(&rt(&first), None).await;
+        // Revoking any token of the family revokes all of it, whatever the hint says.
+        let r = s.revoke(&rt(&second), Some("access_token")).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        r.assert_no_store();
+        s.refresh(&rt(&second), None)
+            .await
+            .assert_error(400, "invalid_grant");
+    }
 }
 
 #[tokio::test]
@@ -342,24 +365,24 @@ async fn revoke_of_another_clients_token_answers_200_and_revokes_nothing() {
 
 #[tokio::test]
 async fn revoke_without_client_authentication_is_401() {
-    let s = Session::new(ClientSpec::default()).await;
-    let first = s.login(None).await;
-    let a = post_token(&s.served.revoke_url(), None, &[("token", &rt(&first))]).await;
-    a.assert_error(401, "invalid_client");
-    let a = post_token(
-        &s.served.revoke_url(),
-        Some((&s.id, "wrong")),
-        &[("token", &rt(&first))],
-    )
-    .await;
-    a.assert_error(401, "invalid_client");
-    assert_eq!(
-        s.refresh(&rt(&first), None).await.status,
-        200,
-        "nothing was revoked"
-    );
-    let a = post_token(&s.served.revoke_url(), Some((&s.id, &s.secret)), &[]).await;
-    a.assert_error(400, "invalid_request");
+    for t in Transport::ALL {
+        let s = Session::over(ClientSpec::default(), t).await;
+        let first = s.login(None).await;
+        let token = [("token", rt(&first))];
+        let token: Vec<(&str, &str)> = token.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = t.post_form(&s.served, "/revoke", None, &token).await;
+        a.assert_error(401, "invalid_client");
+        let wrong = Some((s.id.as_str(), "wrong"));
+        let a = t.post_form(&s.served, "/revoke", wrong, &token).await;
+        a.assert_error(401, "invalid_client");
+        assert_eq!(
+            s.refresh(&rt(&first), None).await.status,
+            200,
+            "nothing was revoked"
+        );
+        let a = t.post_form(&s.served, "/revoke", s.basic(), &[]).await;
+        a.assert_error(400, "invalid_request");
+    }
 }
 
 /// 32 simultaneous refreshes of one token through the real DynamoDB adapter, on 8 threads and

@@ -1,5 +1,6 @@
 //! `POST /token` over HTTP, served by `cargo lambda watch`, backed by DynamoDB Local and the dev
 //! auth endpoint. Every error case of the password grant asserts status, `error` and no-store.
+//! The successful grants and the 405 also run as REST API proxy events (`Transport::ALL`).
 
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tollgate_common::client::GrantType;
 use tollgate_tests::{
-    Answer, ClientSpec, Served, basic_header, dynamo, http, post_token, send, unique,
+    Answer, ClientSpec, Served, Transport, basic_header, dynamo, http, post_token, send, unique,
 };
 
 async fn client(spec: ClientSpec) -> (Served, String, String) {
@@ -52,32 +53,36 @@ pub async fn verify(served: &Served, token: &str) -> HashMap<String, Value> {
 #[tokio::test]
 async fn password_grant_with_basic_returns_tokens_that_verify_against_the_jwks() {
     let (served, id, secret) = client(ClientSpec::default()).await;
-    let a = post_token(&served.token_url(), Some((&id, &secret)), &DEMO).await;
-    assert_eq!(a.status, 200, "{a:?}");
-    a.assert_no_store();
-    assert_eq!(a.header("content-type"), Some("application/json"));
-    assert_eq!(a.json["token_type"], "Bearer");
-    assert_eq!(a.json["expires_in"], 900);
-    assert_eq!(a.json["scope"], "profile");
-    let refresh = a.json["refresh_token"].as_str().unwrap();
-    assert!(refresh.len() >= 43);
+    for t in Transport::ALL {
+        let a = t
+            .post_form(&served, "/token", Some((&id, &secret)), &DEMO)
+            .await;
+        assert_eq!(a.status, 200, "{t:?}: {a:?}");
+        a.assert_no_store();
+        assert_eq!(a.header("content-type"), Some("application/json"));
+        assert_eq!(a.json["token_type"], "Bearer");
+        assert_eq!(a.json["expires_in"], 900);
+        assert_eq!(a.json["scope"], "profile");
+        let refresh = a.json["refresh_token"].as_str().unwrap();
+        assert!(refresh.len() >= 43);
 
-    let claims = verify(&served, a.json["access_token"].as_str().unwrap()).await;
-    assert_eq!(claims["sub"], "user-0001");
-    assert_eq!(claims["client_id"], id.as_str());
-    assert_eq!(claims["scope"], "profile");
-    assert_eq!(claims["email"], "demo@example.com");
-    assert_eq!(claims["groups"], serde_json::json!(["staff", "beta"]));
-    assert!(
-        !claims.contains_key("internal_id"),
-        "claims outside USER_CLAIMS must not pass"
-    );
-    assert_eq!(
-        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
-        900
-    );
-    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
-    assert!(claims.contains_key("auth_time"));
+        let claims = verify(&served, a.json["access_token"].as_str().unwrap()).await;
+        assert_eq!(claims["sub"], "user-0001");
+        assert_eq!(claims["client_id"], id.as_str());
+        assert_eq!(claims["scope"], "profile");
+        assert_eq!(claims["email"], "demo@example.com");
+        assert_eq!(claims["groups"], serde_json::json!(["staff", "beta"]));
+        assert!(
+            !claims.contains_key("internal_id"),
+            "claims outside USER_CLAIMS must not pass"
+        );
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            900
+        );
+        assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+        assert!(claims.contains_key("auth_time"));
+    }
 }
 
 #[tokio::test]
@@ -89,12 +94,14 @@ async fn password_grant_with_body_credentials_and_a_narrower_scope() {
         ("client_secret", secret.as_str()),
         ("scope", "orders:read profile"),
     ]);
-    let a = post_token(&served.token_url(), None, &p).await;
-    assert_eq!(a.status, 200, "{a:?}");
-    assert_eq!(a.json["scope"], "orders:read profile");
-    let other = post_token(&served.token_url(), None, &p).await;
-    assert_ne!(a.json["refresh_token"], other.json["refresh_token"]);
-    assert_ne!(a.json["access_token"], other.json["access_token"]);
+    for t in Transport::ALL {
+        let a = t.post_form(&served, "/token", None, &p).await;
+        assert_eq!(a.status, 200, "{t:?}: {a:?}");
+        assert_eq!(a.json["scope"], "orders:read profile");
+        let other = t.post_form(&served, "/token", None, &p).await;
+        assert_ne!(a.json["refresh_token"], other.json["refresh_token"]);
+        assert_ne!(a.json["access_token"], other.json["access_token"]);
+    }
 }
 
 #[tokio::test]
@@ -402,8 +409,8 @@ async fn expect_unavailable(url: &str, username: &str) {
     a.assert_error(503, "temporarily_unavailable");
     assert!(a.header("retry-after").is_some());
     // Never a hang, without a stopwatch: `slow` answers (200, a good password) only after
-    // 10 s, so the 503 itself shows the function's 1 s auth timeout ended the wait; and the
-    // test client gives up after 60 s (`tollgate_tests::http`).
+    // 30 s, so the 503 itself shows the function's 5 s auth timeout (scripts/test.sh) ended
+    // the wait; and the test client gives up after 60 s (`tollgate_tests::http`).
 }
 
 #[tokio::test]
@@ -435,10 +442,12 @@ async fn auth_endpoint_down_is_503() {
 #[tokio::test]
 async fn get_on_the_token_endpoint_is_405() {
     let served = Served::from_env();
-    let a = send(http().get(served.token_url())).await;
-    assert_eq!(a.status, 405);
-    assert_eq!(a.header("allow"), Some("POST"));
-    a.assert_no_store();
+    for t in Transport::ALL {
+        let a = t.get(&served, "/token").await;
+        assert_eq!(a.status, 405, "{t:?}: {a:?}");
+        assert_eq!(a.header("allow"), Some("POST"));
+        a.assert_no_store();
+    }
 }
 
 #[tokio::test]

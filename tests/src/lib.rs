@@ -17,6 +17,9 @@ use tollgate_common::store::dynamo::DynamoClientStore;
 use tollgate_common::store::tables;
 use tollgate_dev_auth::{Settings, User};
 
+pub mod transport;
+pub use transport::Transport;
+
 const HOW_TO_START: &str = "DynamoDB Local is needed. Run `make test` (it starts everything), or start it with \
 `make dynamodb` and export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 before `cargo test`";
 

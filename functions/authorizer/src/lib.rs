@@ -6,3 +6,6 @@ pub mod config;
 pub mod handler;
 pub mod policy;
 pub mod route;
+
+#[cfg(test)]
+mod edge_tests;

@@ -32,3 +32,6 @@ pub mod user_status;
 pub mod verify;
 
 pub use error::{ErrorCode, OAuthError};
+
+#[cfg(test)]
+mod edge_tests;

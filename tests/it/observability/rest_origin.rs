@@ -7,7 +7,7 @@ use super::served::{log_len, wait_for};
 
 #[tokio::test]
 async fn through_a_rest_api_the_audit_line_has_api_gateways_source_ip_not_a_forwarded_one() {
-    use crate::token_rest_proxy::{invoke, rest_event};
+    use tollgate_tests::transport::{invoke_rest as invoke, rest_event};
     let served = Served::from_env();
     let (id, secret) = ClientSpec::default()
         .create(&dynamo().await, &served.clients_table)

@@ -9,6 +9,7 @@ use crate::store::memory::{
     MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryVerifier,
 };
 
+mod audit_events;
 mod client_credentials;
 mod grace;
 mod limits;
