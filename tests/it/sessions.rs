@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tollgate_tests::{Answer, ClientSpec, LogTail, Served, dynamo, event_fixture, post_token};
 
 use crate::introspection::introspect;
-use crate::token_rest_proxy::invoke;
+use tollgate_tests::transport::invoke_rest as invoke;
 
 /// A user only these tests sign in (tests/fixtures/users.json).
 const RESET_USER: (&str, &str, &str) = ("resetme", "resetme-password", "user-0007");

@@ -25,7 +25,12 @@ fn client(id: &str, secret: &str) -> Client {
         access_token_ttl: None,
         refresh_token_ttl: None,
         refresh_family_ttl: None,
+        rate_limit: None,
+        password_grant_sunset: None,
+        response_profile: Default::default(),
+        refresh_reuse_grace: None,
         created_at: 0,
+        introspect_any: false,
     }
 }
 
@@ -147,7 +152,6 @@ async fn a_secret_that_is_both_current_and_previous_is_accepted() {
     let creds = ClientCredentials {
         client_id: "app".into(),
         secret: Secret::new("same-secret"),
-        via_basic: false,
     };
     let hasher = SecretHasher::default();
     let got = client::authenticate_at(&store, &hasher, &creds, 0).await;
@@ -160,7 +164,6 @@ fn client_credentials_debug_names_the_client_and_hides_the_secret() {
     let creds = ClientCredentials {
         client_id: "app".into(),
         secret: Secret::new("very-secret-value"),
-        via_basic: true,
     };
     let shown = format!("{creds:?}");
     assert!(shown.starts_with("ClientCredentials"), "{shown}");
@@ -284,6 +287,8 @@ fn token_response_debug_hides_both_tokens() {
     let r = crate::grant::TokenResponse {
         access_token: "eyJ.access.token-value".into(),
         expires_in: 900,
+        issued_at: 1_000,
+        refresh_token_expires_in: Some(3_600),
         refresh_token: Some(Secret::new("refresh-token-value")),
         scope: Scopes::parse("read").unwrap(),
     };
