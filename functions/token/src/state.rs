@@ -8,8 +8,10 @@ use crate::config::{KeySource, PepperSource, TokenConfig};
 use anyhow::Context;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::adapters::auth_http::HttpPasswordVerifier;
-use tollgate_common::adapters::sdk::sdk_config;
+use tollgate_common::adapters::sdk::{CONNECT_TIMEOUT, sdk_config_on};
+use tollgate_common::adapters::sdk_http::sdk_http_client;
 use tollgate_common::adapters::secrets_manager::SecretsManager;
+use tollgate_common::adapters::tls::{https_connector, root_store};
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::SystemClock;
 use tollgate_common::grant::TokenService;
@@ -31,9 +33,14 @@ pub struct AppState {
 
 impl AppState {
     pub async fn from_config(mut cfg: TokenConfig) -> anyhow::Result<Self> {
+        // One trust store (compiled-in roots, plus EXTRA_CA_CERTS) and one TLS stack for the SDK
+        // and the auth endpoint; building them does no I/O beyond that optional file.
+        let roots = root_store(cfg.extra_ca_certs.as_deref())?;
+        let sdk_https = https_connector(roots.clone(), CONNECT_TIMEOUT)?;
+        let auth_https = https_connector(roots, cfg.auth_endpoint.connect_timeout)?;
         // One SDK configuration for every AWS client. Loading it reads only the environment:
         // nothing reaches AWS until a client makes a call, so the local stack never does.
-        let aws = sdk_config(cfg.dynamodb_timeout).await;
+        let aws = sdk_config_on(cfg.dynamodb_timeout, sdk_http_client(sdk_https)).await;
         let metrics = Metrics::from_env("token");
         let secrets_manager = || MeasuredSecrets(SecretsManager::new(&aws), &metrics);
         let pem = match &cfg.signing_key {
@@ -73,7 +80,8 @@ impl AppState {
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let metadata = metadata(&cfg.issuer).to_string();
 
-        let service = service(&cfg, DynamoClient::new(&aws), key, secrets)?;
+        let verifier = HttpPasswordVerifier::with_connector(&cfg.auth_endpoint, auth_https)?;
+        let service = service(&cfg, DynamoClient::new(&aws), key, secrets, verifier);
         Ok(Self {
             service,
             metrics,
@@ -90,8 +98,9 @@ fn service(
     dynamo: DynamoClient,
     key: SigningKey,
     secrets: SecretHasher,
-) -> anyhow::Result<TokenService> {
-    Ok(TokenService {
+    verifier: HttpPasswordVerifier,
+) -> TokenService {
+    TokenService {
         clients: Arc::new(Measured::new(
             Dependency::DynamoDb,
             DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
@@ -104,15 +113,12 @@ fn service(
             Dependency::DynamoDb,
             DynamoLockoutStore::new(dynamo, &cfg.lockouts_table),
         )),
-        verifier: Arc::new(Measured::new(
-            Dependency::AuthEndpoint,
-            HttpPasswordVerifier::new(&cfg.auth_endpoint)?,
-        )),
+        verifier: Arc::new(Measured::new(Dependency::AuthEndpoint, verifier)),
         issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
         policy: cfg.policy.clone(),
         clock: Arc::new(SystemClock),
         secrets,
-    })
+    }
 }
 
 /// Secrets Manager at cold start, each read measured (there is no request scope yet).

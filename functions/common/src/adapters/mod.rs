@@ -5,5 +5,9 @@
 pub mod auth_http;
 #[cfg(feature = "aws")]
 pub mod sdk;
+#[cfg(feature = "http")]
+pub mod sdk_http;
 #[cfg(feature = "aws")]
 pub mod secrets_manager;
+#[cfg(feature = "http")]
+pub mod tls;
