@@ -8,6 +8,7 @@ use crate::password::{PasswordCheck, VerifiedUser};
 use crate::store::memory::{MemoryClients, MemoryLockout, MemoryRefresh, MemoryVerifier};
 
 mod client_credentials;
+mod concurrency;
 mod store_failures;
 
 struct Fixture {
