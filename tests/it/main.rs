@@ -24,6 +24,7 @@ mod refresh;
 mod rotation;
 mod route_policy;
 mod secret_overlap;
+mod secrets_manager;
 mod template;
 mod token_endpoint;
 mod token_http_edges;
