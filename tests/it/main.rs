@@ -7,6 +7,7 @@ mod admin;
 mod apigee_import;
 mod attacks_served;
 mod auth_endpoint;
+mod auth_endpoint_tls;
 mod authorizer;
 mod authorizer_variants;
 mod client_credentials;

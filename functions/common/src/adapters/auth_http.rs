@@ -201,6 +201,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn url_credentials_become_a_basic_header_and_leave_the_url() {
+        let (uri, basic) = split_url("https://svc:p%40ss@auth.example:8443/check?x=1").unwrap();
+        assert_eq!(uri.to_string(), "https://auth.example:8443/check?x=1");
+        let expected = base64::engine::general_purpose::STANDARD.encode("svc:p@ss");
+        assert_eq!(basic.unwrap().to_str().unwrap(), format!("Basic {expected}"));
+        let (uri, basic) = split_url("http://127.0.0.1:9/").unwrap();
+        assert_eq!(uri.to_string(), "http://127.0.0.1:9/");
+        assert!(basic.is_none());
+    }
+
+    #[test]
+    fn setup_rejects_urls_without_a_host() {
+        for url in ["https:///path", "/relative", "", "http//x"] {
+            assert!(split_url(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
     fn setup_rejects_non_http_urls() {
         let cfg = AuthEndpointConfig {
             url: "file:///etc/passwd".into(),
