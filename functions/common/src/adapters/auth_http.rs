@@ -205,7 +205,10 @@ mod tests {
         let (uri, basic) = split_url("https://svc:p%40ss@auth.example:8443/check?x=1").unwrap();
         assert_eq!(uri.to_string(), "https://auth.example:8443/check?x=1");
         let expected = base64::engine::general_purpose::STANDARD.encode("svc:p@ss");
-        assert_eq!(basic.unwrap().to_str().unwrap(), format!("Basic {expected}"));
+        assert_eq!(
+            basic.unwrap().to_str().unwrap(),
+            format!("Basic {expected}")
+        );
         let (uri, basic) = split_url("http://127.0.0.1:9/").unwrap();
         assert_eq!(uri.to_string(), "http://127.0.0.1:9/");
         assert!(basic.is_none());

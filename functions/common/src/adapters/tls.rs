@@ -98,7 +98,10 @@ mod tests {
 
     #[test]
     fn an_extra_bundle_adds_its_ca_to_the_compiled_in_roots() {
-        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tls/ca.pem");
+        let ca = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/tls/ca.pem"
+        );
         let base = root_store(None).unwrap().len();
         assert_eq!(root_store(Some(ca)).unwrap().len(), base + 1);
     }
