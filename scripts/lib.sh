@@ -42,7 +42,7 @@ ensure_sam_tools() {
 MOTO_VERSION=5.2.5
 ensure_moto() {
   ensure_cargo_lambda
-  if [[ -x "$VENV/bin/moto_server" ]] && "$VENV/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then return; fi
+  if [[ -x "$VENV/bin/moto_server" ]] && "$VENV/bin/pip" show moto 2>/dev/null | grep -x "Version: $MOTO_VERSION" >/dev/null; then return; fi
   log "installing moto[server]==$MOTO_VERSION into .venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }

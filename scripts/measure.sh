@@ -36,14 +36,24 @@ PRICE_REQ=0.20
 # aws-jwt-verify, the same pinned version `make bench` installs into bench/node.
 JWT_VERIFY_VERSION=5.2.1
 
-log "release build"
-cargo build --release --workspace --bins --locked
 BIN="${MEASURE_BIN_DIR:-target/release}"
-if [[ -n "${MEASURE_BIN_DIR:-}" ]]; then MEASURE_ARM64=0 MEASURE_WATCH=0; fi
+if [[ -n "${MEASURE_BIN_DIR:-}" ]]; then
+  MEASURE_ARM64=0 MEASURE_WATCH=0
+  for b in token authorizer tollgate-admin dev-auth; do
+    [[ -x "$BIN/$b" ]] || die "MEASURE_BIN_DIR=$BIN has no $b"
+  done
+else
+  log "release build"
+  # Each function alone, as `sam build` builds it: a workspace build would unify features (the
+  # admin CLI's SDK HTTPS client) into the functions.
+  for p in tollgate-token tollgate-authorizer tollgate-whoami; do cargo build --release --locked -p "$p"; done
+  cargo build --release --locked -p tollgate-admin -p tollgate-dev-auth
+fi
 
 log "binary sizes"
 mib() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.2f", s / 1048576 }'; }
 for b in token authorizer whoami; do
+  [[ -f "$BIN/$b" ]] || continue
   printf '  x86_64 %-11s %6s MiB\n' "$b" "$(mib "$BIN/$b")"
 done
 if [[ "${MEASURE_ARM64:-1}" == 1 ]]; then
@@ -57,10 +67,13 @@ print(f"{len(b.getvalue()) / 1048576:.2f}")' "target/lambda/$b/bootstrap" >"$RUN
     printf '  arm64  %-11s %6s MiB (zip %s MiB)\n' "$b" "$(mib "target/lambda/$b/bootstrap")" "$(cat "$RUN/zip-$b")"
   done
 fi
+# What this source tree links (not said for MEASURE_BIN_DIR's binaries, which may be older).
 for p in tollgate-token tollgate-authorizer; do
-  printf '  %-20s AWS SDK crates: %s; HTTP/TLS: %s\n' "$p" \
-    "$(cargo tree -p "$p" -e normal --prefix none | grep -cE '^aws-(sdk|config) ' || true)" \
-    "$(cargo tree -p "$p" -e normal --prefix none | grep -oE '^(reqwest|hyper-rustls|rustls-native-certs|rustls-platform-verifier|webpki-roots) ' | sort -u | tr -d ' ' | paste -sd, || true)"
+  [[ -z "${MEASURE_BIN_DIR:-}" ]] || break
+  cargo tree -p "$p" -e normal --prefix none --locked >"$RUN/tree-$p.txt"
+  printf '  %-20s AWS SDK crates: %s; HTTP/TLS crates: %s\n' "$p" \
+    "$(grep -oE '^aws-(sdk-[a-z]+|config) ' "$RUN/tree-$p.txt" | sort -u | tr -d ' ' | paste -sd, || true)" \
+    "$(grep -oE '^(reqwest|hyper-rustls|aws-smithy-http-client|rustls-native-certs|rustls-platform-verifier|webpki-roots|regex) ' "$RUN/tree-$p.txt" | sort -u | tr -d ' ' | paste -sd, || true)"
 done
 
 log "local stack: DynamoDB Local, moto, dev-auth"
@@ -75,15 +88,16 @@ wait_for_port 127.0.0.1 "$MOTO_PORT" 60 "moto"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export CLIENTS_TABLE=m-clients TOKENS_TABLE=m-tokens LOCKOUTS_TABLE=m-lockouts
 SECRET=measure-secret-measure-secret-measure-secret
-target/release/tollgate-admin create-tables >/dev/null
-printf '%s' "$SECRET" | target/release/tollgate-admin create-client \
-  --id measure --secret-stdin --scopes "profile" --default-scopes profile >/dev/null
-target/release/tollgate-admin generate-key --out "$RUN/key.pem" >/dev/null
-target/release/tollgate-admin public-jwks --key "$RUN/key.pem" >"$RUN/jwks.json"
+# (The admin CLI's audit lines go to $RUN/admin.log.)
+"$BIN/tollgate-admin" create-tables >/dev/null 2>>"$RUN/admin.log"
+printf '%s' "$SECRET" | "$BIN/tollgate-admin" create-client \
+  --id measure --secret-stdin --scopes "profile" --default-scopes profile >/dev/null 2>>"$RUN/admin.log"
+"$BIN/tollgate-admin" generate-key --out "$RUN/key.pem" >/dev/null 2>>"$RUN/admin.log"
+"$BIN/tollgate-admin" public-jwks --key "$RUN/key.pem" >"$RUN/jwks.json" 2>>"$RUN/admin.log"
 KEY_ARN="$(AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
-  target/release/tollgate-admin generate-key --secret-name measure-signing-key | grep -o 'arn:aws:secretsmanager:[^ ]*' | head -1)"
+  "$BIN/tollgate-admin" generate-key --secret-name measure-signing-key 2>>"$RUN/admin.log" | grep -o 'arn:aws:secretsmanager:[^ ]*' | head -1)"
 [[ -n "$KEY_ARN" ]] || die "could not store a signing key in moto"
-setsid target/release/dev-auth --listen 127.0.0.1:0 --users dev/users.json >"$RUN/dev-auth.log" 2>&1 &
+setsid "$BIN/dev-auth" --listen 127.0.0.1:0 --users dev/users.json >"$RUN/dev-auth.log" 2>&1 &
 PGIDS="$PGIDS $!"
 AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 ISSUER="https://measure.example/prod"

@@ -89,12 +89,12 @@ def io_chain(harness_json, metrics_log):
 
 
 def cold_table(pairs):
-    print(f"  {'function':<44} {'exec->ready':>12} {'exec->answer':>13} {'peak RSS':>9}")
+    print(f"  {'function':<44} {'exec->ready':>12} {'(CPU)':>9} {'exec->answer':>13} {'peak RSS':>9}")
     for pair in pairs:
         name, path = pair.split("=", 1)
         h = json.load(open(path))
         lo, hi = h["ready_min_max"]
-        print(f"  {name:<44} {h['ready_ms']:9.1f} ms {h['first_ms']:10.1f} ms {h['rss_mib']:6.1f} MiB"
+        print(f"  {name:<44} {h['ready_ms']:9.1f} ms {h['ready_cpu_ms']:6.1f} ms {h['first_ms']:10.1f} ms {h['rss_mib']:6.1f} MiB"
               f"   (n={h['runs']}, ready {lo:.1f}-{hi:.1f})")
 
 
