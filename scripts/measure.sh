@@ -151,6 +151,16 @@ grep -q '"Allow"' "$RUN/node-response.json" || die "the Node peer did not allow:
   "token (signing key from Secrets Manager/moto)=$RUN/cold-token-sm.json" \
   "authorizer=$RUN/cold-authorizer.json" "Node 20 + aws-jwt-verify $JWT_VERIFY_VERSION=$RUN/cold-node.json"
 
+if command -v strace >/dev/null; then
+  # With no Runtime API to reach, the function initialises, then stops: every file its init
+  # opens, and how many of them are certificates.
+  env $(cat "$RUN/token-file.env") AWS_LAMBDA_RUNTIME_API=127.0.0.1:9 AWS_LAMBDA_FUNCTION_NAME=token \
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256 AWS_LAMBDA_FUNCTION_VERSION=1 \
+    timeout 10 strace -f -e trace=open,openat -o "$RUN/init-strace.txt" "$BIN/token" >/dev/null 2>&1 || true
+  printf '  token init opens %s files, %s of them under /etc/ssl or /etc/pki (strace)\n' \
+    "$(grep -c 'open' "$RUN/init-strace.txt")" "$(grep -cE '"/etc/(ssl|pki)' "$RUN/init-strace.txt" || true)"
+fi
+
 log "warm password grant through the Runtime API (200 in one process) and its I/O"
 "${HARNESS[@]}" --runs 1 --warm 200 --event "$RUN/grant.json" --env-file "$RUN/token-file.env" \
   --stdout "$RUN/grant-metrics.log" "$BIN/token" >"$RUN/warm-grant.json"
