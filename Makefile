@@ -26,7 +26,9 @@ fuzz:
 dynamodb:
 	@bash scripts/dynamodb.sh
 
-## make measure: release build, then binary sizes, cold-start init and warm latency figures.
+## make measure: release build, then binary sizes (x86_64 and arm64), cold start through a local
+## Runtime API (token, authorizer, the Node peer), the warm grant next to its I/O, and the cost
+## per million requests under CPU quotas for 128/256/512 MB (docs/performance.md).
 measure:
 	@bash scripts/measure.sh
 

@@ -38,6 +38,23 @@ ensure_sam_tools() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${SAM_TOOLS[@]}"
 }
 
+# moto's server (PyPI), a local AWS Secrets Manager for the tests and `make measure`; pinned.
+MOTO_VERSION=5.2.5
+ensure_moto() {
+  ensure_cargo_lambda
+  if [[ -x "$VENV/bin/moto_server" ]] && "$VENV/bin/pip" show moto 2>/dev/null | grep -x "Version: $MOTO_VERSION" >/dev/null; then return; fi
+  log "installing moto[server]==$MOTO_VERSION into .venv"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
+# Starts moto's server on 127.0.0.1:$1 (log in $MOTO_LOG); sets MOTO_PID. Dies loudly when it
+# does not listen: the Secrets Manager tests need it.
+start_moto() {
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+  MOTO_PID=$!
+  wait_for_port 127.0.0.1 "$1" 60 "moto (Secrets Manager)" "$MOTO_PID" "${MOTO_LOG:-}"
+}
+
 # The templates `make test` lints: the deployment and the documented attach-to-your-API snippets.
 TEMPLATES=(template.yaml docs/attach-rest-api.yaml docs/attach-http-api.yaml)
 

@@ -14,6 +14,7 @@ stage() { log "$1 (at $((SECONDS - START)) s)"; }
 ensure_cargo_lambda
 ensure_sam_tools
 ensure_dynamodb_local
+ensure_moto
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-test.XXXXXX")"
 PGIDS=""
 cleanup() { stop_all; }
@@ -53,6 +54,12 @@ DYNAMODB_LOG="$RUN/dynamodb.log" setsid bash -c "source scripts/lib.sh; start_dy
 PGIDS="$PGIDS $!"
 DDB_PORT="$(bound_port "$RUN/dynamodb.log" $! 60 "DynamoDB Local")"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+
+stage "starting moto (a local Secrets Manager)"
+MOTO_PORT="$(free_port)"
+MOTO_LOG="$RUN/moto.log" setsid bash -c "source scripts/lib.sh; start_moto $MOTO_PORT; wait" &
+PGIDS="$PGIDS $!"
+wait_for_port 127.0.0.1 "$MOTO_PORT" 60 "moto (log: $RUN/moto.log)"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
 # dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
@@ -123,9 +130,9 @@ warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth end
 warm_up_invoke "http://127.0.0.1:$DOWN_PORT" authorizer "the authorizer of the TRACE instance (log: $RUN/watch-down.log)" tests/fixtures/events/sam-rest-token.json
 
 stage "local stack: every listener started here is on loopback"
-# DynamoDB Local, dev-auth and the two cargo lambda watch servers: at least four listeners.
+# DynamoDB Local, moto, dev-auth and the two cargo lambda watch servers: at least five listeners.
 # shellcheck disable=SC2086
-bash scripts/test-local-stack.sh listeners 4 $PGIDS
+bash scripts/test-local-stack.sh listeners 5 $PGIDS
 
 stage "integration and end-to-end tests"
 TOLLGATE_E2E_URL="$BASE" \
@@ -142,6 +149,7 @@ TOLLGATE_E2E_SIGNING_KEY="$RUN/signing-key.pem" \
 TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
+AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
   cargo test --workspace --test it --locked -- "${FILTERS[@]}"
 
 if [[ -n "$ONLY" ]]; then

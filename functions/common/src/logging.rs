@@ -6,7 +6,7 @@
 
 use tracing::Level;
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
@@ -40,9 +40,7 @@ pub fn init() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    let configured = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(level);
+    let configured = configured_level(&level);
     let capped = filter_fn(|meta| allowed(meta.target(), meta.level()));
     let filter = configured.and(capped);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
@@ -55,9 +53,41 @@ pub fn init() {
     tracing_subscriber::registry().with(layer).init();
 }
 
+/// `info`, `DEBUG`, `tollgate=debug,warn`: a level, or `target=level` directives, as `RUST_LOG`
+/// takes them (without its regex field filters, which would add a regex engine to every
+/// binary). Anything unreadable (e.g. Lambda's `FATAL`) is INFO; targets not named get INFO.
+fn configured_level(text: &str) -> Targets {
+    let targets: Targets = text.parse().unwrap_or_default();
+    match targets.default_level() {
+        Some(_) => targets,
+        None => targets.with_default(LevelFilter::INFO),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_levels_read_like_rust_log() {
+        let at = |text: &str, target: &str, level: Level| {
+            configured_level(text).would_enable(target, &level)
+        };
+        assert!(at("debug", "tollgate_token", Level::DEBUG));
+        assert!(!at("debug", "tollgate_token", Level::TRACE));
+        assert!(at("TRACE", "tollgate_token", Level::TRACE));
+        assert!(at("FATAL", "tollgate_token", Level::INFO));
+        assert!(!at("FATAL", "tollgate_token", Level::DEBUG));
+        assert!(!at("nonsense=", "tollgate_token", Level::DEBUG));
+        assert!(at(
+            "tollgate_token=debug",
+            "tollgate_token::handler",
+            Level::DEBUG
+        ));
+        assert!(at("tollgate_token=debug", "hyper", Level::INFO));
+        assert!(!at("tollgate_token=debug", "hyper", Level::DEBUG));
+        assert!(!at("warn", "tollgate_token", Level::INFO));
+    }
 
     #[test]
     fn the_runtime_never_logs_below_info_and_no_dependency_at_trace() {

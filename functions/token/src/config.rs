@@ -81,6 +81,9 @@ pub struct TokenConfig {
     pub pepper: Option<PepperSource>,
     /// The pepper before the last rotation, kept to verify the hashes made with it.
     pub previous_pepper: Option<PepperSource>,
+    /// A PEM bundle of CA certificates trusted beside the compiled-in roots (a private CA of the
+    /// auth endpoint), for every outbound TLS connection.
+    pub extra_ca_certs: Option<String>,
 }
 
 impl TokenConfig {
@@ -121,6 +124,7 @@ impl TokenConfig {
             signing_alg,
             signing_key,
             signing_key_id: env.opt("SIGNING_KEY_ID"),
+            extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
             pepper: PepperSource::from_env(

@@ -8,8 +8,10 @@ use crate::config::{KeySource, PepperSource, TokenConfig};
 use anyhow::Context;
 use tollgate_common::access_token::AccessTokenIssuer;
 use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
-use tollgate_common::adapters::sdk::sdk_config;
+use tollgate_common::adapters::sdk::{CONNECT_TIMEOUT, sdk_config_on};
+use tollgate_common::adapters::sdk_http::sdk_http_client;
 use tollgate_common::adapters::secrets_manager::SecretsManager;
+use tollgate_common::adapters::tls::{Https, https_connector, root_store};
 use tollgate_common::adapters::user_status_http::HttpUserDirectory;
 use tollgate_common::client::GrantType;
 use tollgate_common::clock::SystemClock;
@@ -36,9 +38,14 @@ pub struct AppState {
 
 impl AppState {
     pub async fn from_config(mut cfg: TokenConfig) -> anyhow::Result<Self> {
+        // One trust store (compiled-in roots, plus EXTRA_CA_CERTS) and one TLS stack for the SDK
+        // and the auth endpoint; building them does no I/O beyond that optional file.
+        let roots = root_store(cfg.extra_ca_certs.as_deref())?;
+        let sdk_https = https_connector(roots.clone(), CONNECT_TIMEOUT)?;
+        let auth_https = https_connector(roots, cfg.auth_endpoint.connect_timeout)?;
         // One SDK configuration for every AWS client. Loading it reads only the environment:
         // nothing reaches AWS until a client makes a call, so the local stack never does.
-        let aws = sdk_config(cfg.dynamodb_timeout).await;
+        let aws = sdk_config_on(cfg.dynamodb_timeout, sdk_http_client(sdk_https)).await;
         let metrics = Metrics::from_env("token");
         let secrets_manager = || MeasuredSecrets(SecretsManager::new(&aws), &metrics);
         let pem = match &cfg.signing_key {
@@ -79,13 +86,45 @@ impl AppState {
         let metadata = metadata(&cfg.issuer).to_string();
         let introspector = introspector(&jwks, &cfg)?;
 
-        let service = service(&cfg, DynamoClient::new(&aws), key, secrets)?;
+        let outbound = Outbound::new(&cfg, auth_https)?;
+        let service = service(&cfg, DynamoClient::new(&aws), key, secrets, outbound);
         Ok(Self {
             service,
             introspector,
             metrics,
             jwks,
             metadata,
+        })
+    }
+}
+
+/// The organisation's endpoints, both on one connector (one TLS stack, one trust store): the
+/// password check, and the user-status check when `USER_STATUS_URL` is set.
+struct Outbound {
+    verifier: HttpPasswordVerifier,
+    directory: Option<HttpUserDirectory>,
+}
+
+impl Outbound {
+    fn new(cfg: &TokenConfig, https: Https) -> anyhow::Result<Self> {
+        let verifier = HttpPasswordVerifier::with_connector(&cfg.auth_endpoint, https.clone())
+            .context("AUTH_ENDPOINT_URL")?;
+        let directory = match &cfg.user_status_url {
+            None => None,
+            Some(url) => {
+                let endpoint = AuthEndpointConfig {
+                    url: url.clone(),
+                    ..cfg.auth_endpoint.clone()
+                };
+                Some(
+                    HttpUserDirectory::with_connector(&endpoint, https)
+                        .context("USER_STATUS_URL")?,
+                )
+            }
+        };
+        Ok(Self {
+            verifier,
+            directory,
         })
     }
 }
@@ -97,8 +136,9 @@ fn service(
     dynamo: DynamoClient,
     key: SigningKey,
     secrets: SecretHasher,
-) -> anyhow::Result<TokenService> {
-    Ok(TokenService {
+    outbound: Outbound,
+) -> TokenService {
+    TokenService {
         clients: Arc::new(Measured::new(
             Dependency::DynamoDb,
             DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
@@ -115,26 +155,15 @@ fn service(
             Dependency::DynamoDb,
             DynamoRateLimitStore::new(dynamo, &cfg.lockouts_table),
         )),
-        verifier: Arc::new(Measured::new(
-            Dependency::AuthEndpoint,
-            HttpPasswordVerifier::new(&cfg.auth_endpoint).context("AUTH_ENDPOINT_URL")?,
-        )),
-        directory: match &cfg.user_status_url {
-            None => None,
-            Some(url) => {
-                let endpoint = AuthEndpointConfig {
-                    url: url.clone(),
-                    ..cfg.auth_endpoint.clone()
-                };
-                let directory = HttpUserDirectory::new(&endpoint).context("USER_STATUS_URL")?;
-                Some(Arc::new(Measured::new(Dependency::UserStatus, directory)))
-            }
-        },
+        verifier: Arc::new(Measured::new(Dependency::AuthEndpoint, outbound.verifier)),
+        directory: outbound
+            .directory
+            .map(|d| Arc::new(Measured::new(Dependency::UserStatus, d)) as _),
         issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
         policy: cfg.policy.clone(),
         clock: Arc::new(SystemClock),
         secrets,
-    })
+    }
 }
 
 /// Secrets Manager at cold start, each read measured (there is no request scope yet).

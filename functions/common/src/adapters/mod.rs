@@ -5,7 +5,10 @@
 pub mod auth_http;
 #[cfg(feature = "aws")]
 pub mod sdk;
+#[cfg(feature = "http")]
+pub mod sdk_http;
 #[cfg(feature = "aws")]
 pub mod secrets_manager;
 #[cfg(feature = "http")]
+pub mod tls;
 pub mod user_status_http;

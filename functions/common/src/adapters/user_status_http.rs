@@ -1,10 +1,11 @@
 //! The HTTP adapter of the user-status check (docs/auth-endpoint.md, "User status"): the same
-//! client settings, timeouts and credential as the auth endpoint's, with `sub` instead of a
-//! password.
+//! client settings, TLS stack, timeouts and credential as the auth endpoint's, with `sub`
+//! instead of a password.
 
 use async_trait::async_trait;
 
-use super::auth_http::{AuthEndpointConfig, AuthEndpointSetupError, Endpoint, classify, read_body};
+use super::auth_http::{AuthEndpointConfig, AuthEndpointSetupError, Endpoint};
+use super::tls::Https;
 use crate::password::AuthEndpointError;
 use crate::user_status::{UserDirectory, UserStatus, parse_status};
 
@@ -15,9 +16,20 @@ pub struct HttpUserDirectory {
 }
 
 impl HttpUserDirectory {
+    /// A directory on its own connector: compiled-in roots, the configured connect timeout.
     pub fn new(cfg: &AuthEndpointConfig) -> Result<Self, AuthEndpointSetupError> {
         Ok(Self {
             endpoint: Endpoint::new(cfg)?,
+        })
+    }
+
+    /// A directory sending through `https` (the auth endpoint's connector, shared).
+    pub fn with_connector(
+        cfg: &AuthEndpointConfig,
+        https: Https,
+    ) -> Result<Self, AuthEndpointSetupError> {
+        Ok(Self {
+            endpoint: Endpoint::with_connector(cfg, https)?,
         })
     }
 }
@@ -26,14 +38,11 @@ impl HttpUserDirectory {
 impl UserDirectory for HttpUserDirectory {
     async fn status(&self, sub: &str, client_id: &str) -> Result<UserStatus, AuthEndpointError> {
         let body = serde_json::json!({ "sub": sub, "client_id": client_id });
-        let resp = self.endpoint.post(&body).send().await.map_err(classify)?;
-        match resp.status().as_u16() {
-            200 => {}
-            404 | 410 => return Ok(UserStatus::Gone),
-            403 | 423 => return Ok(UserStatus::Disabled),
-            other => return Err(AuthEndpointError::UnexpectedStatus(other)),
+        match self.endpoint.post_json(&body).await? {
+            (200, bytes) => parse_status(&bytes, sub),
+            (404 | 410, _) => Ok(UserStatus::Gone),
+            (403 | 423, _) => Ok(UserStatus::Disabled),
+            (other, _) => Err(AuthEndpointError::UnexpectedStatus(other)),
         }
-        let bytes = read_body(resp).await?;
-        parse_status(&bytes, sub)
     }
 }

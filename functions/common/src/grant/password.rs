@@ -1,5 +1,10 @@
 //! The password grant (RFC 6749 §4.3): the lockout guard is asked before the password check,
 //! every attempt counted, so parallel guesses cannot outrun the limit.
+//!
+//! Its I/O chain is client record -> attempt reservation -> auth endpoint -> (counter reset ||
+//! new refresh family). The reservation is not started beside the client lookup: a caller
+//! whose client credentials fail must not touch a user's attempts (holding them "in flight"
+//! would let anyone without a client make a user's logins wait).
 
 use tracing::info;
 
@@ -63,7 +68,6 @@ impl TokenService {
                 return Err(OAuthError::invalid_grant("the username or password is wrong").into());
             }
         };
-        guard.succeeded().await;
         let details = allowed_details(&user.details, &self.policy.user_claims);
         let grant = RefreshGrant {
             client_id: client.client_id.clone(),
@@ -72,7 +76,12 @@ impl TokenService {
             details,
             auth_time: now,
         };
-        self.issue(client, grant, now, deadline).await
+        // Forgetting the failure count and issuing the tokens depend only on the good password,
+        // not on each other: they run concurrently (one store round trip instead of two). The
+        // reset never fails the grant, so the answer is the issue's.
+        let ((), issued) =
+            tokio::join!(guard.succeeded(), self.issue(client, grant, now, deadline));
+        issued
     }
 
     /// Takes one of the username's attempts before its password is checked; refused when

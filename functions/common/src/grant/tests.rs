@@ -11,6 +11,7 @@ use crate::store::memory::{
 
 mod audit_events;
 mod client_credentials;
+mod concurrency;
 mod grace;
 mod limits;
 mod store_failures;
