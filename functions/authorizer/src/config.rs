@@ -4,6 +4,7 @@
 use tollgate_common::config::Env;
 use tollgate_common::metrics::Metrics;
 
+use crate::cache::VerifiedTokens;
 use crate::route::{PathCase, RouteRules, Unlisted};
 use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
@@ -20,6 +21,8 @@ pub enum HttpApiResponse {
 #[derive(Debug)]
 pub struct State {
     pub verifier: AccessTokenVerifier,
+    /// Tokens this instance verified, so a token seen again skips the signature check.
+    pub verified: VerifiedTokens,
     pub routes: RouteRules,
     pub http_api_response: HttpApiResponse,
     /// `ALLOWED_APIS`: the APIs and stages this authorizer answers for; `None` is any.
@@ -141,6 +144,7 @@ impl State {
         Ok(Self {
             metrics,
             verifier,
+            verified: VerifiedTokens::default(),
             routes,
             http_api_response,
             allowed_apis,
