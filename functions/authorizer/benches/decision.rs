@@ -198,7 +198,71 @@ fn bench(c: &mut Criterion) {
             b.iter(|| key.verify_sig(black_box(message.as_bytes()), black_box(&sig)))
         });
         g.finish();
+        if case.alg == SigningAlg::Es256 {
+            parts(c, &state, &bytes);
+        }
     }
+}
+
+/// The pieces of a cached decision, one by one, to see where its time goes.
+fn parts(c: &mut Criterion, state: &State, bytes: &[u8]) {
+    use tollgate_authorizer::answer::{Answer, Context, Policy};
+    let policies = tollgate_authorizer::answer::Policies::default();
+    use tollgate_authorizer::cache::token_hash;
+    use tollgate_authorizer::event::read_slice;
+    use tollgate_authorizer::handler::bearer;
+    use tollgate_authorizer::policy::RouteArn;
+    let incoming = read_slice(bytes).unwrap();
+    let credential = incoming.credential.as_deref().unwrap();
+    let token = bearer(credential).unwrap();
+    let verified = state.verifier.verify(token).unwrap();
+    let arn = RouteArn::parse(METHOD_ARN).unwrap();
+    let mut g = c.benchmark_group("parts");
+    g.bench_function("read_event", |b| {
+        b.iter(|| read_slice(black_box(bytes)).unwrap().shape)
+    });
+    g.bench_function("bearer", |b| {
+        b.iter(|| bearer(black_box(credential)).unwrap().len())
+    });
+    g.bench_function("token_hash", |b| b.iter(|| token_hash(black_box(token))));
+    g.bench_function("route_arn", |b| {
+        b.iter(|| RouteArn::parse(black_box(METHOD_ARN)))
+    });
+    g.bench_function("policy_written", |b| {
+        b.iter(|| {
+            let policy = Policy {
+                routes: &state.routes,
+                scopes: &verified.scope,
+                arn: &arn,
+            };
+            serde_json::value::to_raw_value(black_box(&policy)).unwrap()
+        })
+    });
+    g.bench_function("answer_json", |b| {
+        b.iter(|| {
+            let policy = policies.get(&state.routes, &verified.scope, black_box(&arn));
+            let answer = Answer::Iam {
+                principal: &verified.sub,
+                policy: &policy,
+                context: Context(&verified),
+            };
+            serde_json::value::to_raw_value(black_box(&answer)).unwrap()
+        })
+    });
+    g.bench_function("verify", |b| {
+        b.iter(|| state.verifier.verify(black_box(token)).unwrap())
+    });
+    g.bench_function("metrics_line", |b| {
+        b.iter(|| {
+            state.metrics.render_authorization(
+                1,
+                "allow",
+                "ok",
+                std::time::Duration::from_micros(5),
+            )
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use tollgate_common::verify::{Rejection, VerifiedToken};
 use tracing::info;
 
-use crate::answer::{Answer, Context, Policy};
+use crate::answer::{Answer, Context};
 use crate::config::{HttpApiResponse, State};
 pub use crate::event::Shape;
 use crate::event::{Incoming, read_slice, read_value};
@@ -32,13 +32,25 @@ impl fmt::Display for Unauthorized {
 
 impl std::error::Error for Unauthorized {}
 
+/// The bytes of RFC 6750's `b64token`, as a table: a token is checked byte by byte on every call.
+const B64TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=');
+        b += 1;
+    }
+    t
+};
+
 /// `Bearer <token>` exactly (RFC 6750 §2.1), the token made of b64token characters.
 pub fn bearer(credential: &str) -> Result<&str, Rejection> {
     let token = credential
         .strip_prefix("Bearer ")
         .ok_or(Rejection::Missing)?;
-    let b64token = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
-    if token.is_empty() || !token.bytes().all(b64token) {
+    if token.is_empty() || !token.bytes().all(|b| B64TOKEN[usize::from(b)]) {
         return Err(Rejection::Malformed);
     }
     Ok(token)
@@ -143,17 +155,17 @@ fn evaluate(state: &State, incoming: Incoming<'_>) -> Result<Decision, Rejection
     }
     let allowed = allows(&state.routes, &token.scope, &arn);
     let context = Context(&token);
+    let policy;
     let answer = match (incoming.shape, state.http_api_response) {
         (Shape::HttpApi, HttpApiResponse::Simple) => Answer::Simple { allowed, context },
-        _ => Answer::Iam {
-            principal: &token.sub,
-            policy: Policy {
-                routes: &state.routes,
-                scopes: &token.scope,
-                arn: &arn,
-            },
-            context,
-        },
+        _ => {
+            policy = state.policies.get(&state.routes, &token.scope, &arn);
+            Answer::Iam {
+                principal: &token.sub,
+                policy: &policy,
+                context,
+            }
+        }
     };
     // Writing plain strings, numbers and maps to JSON cannot fail.
     let answer = serde_json::value::to_raw_value(&answer).map_err(|_| Rejection::Malformed)?;
