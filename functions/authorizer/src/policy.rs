@@ -2,8 +2,9 @@
 //! later calls on *other* routes, so the policy covers every route of this API and stage the
 //! token may reach, and denies the ones it may not: never just the `methodArn` of the first call.
 
-use crate::route::{METHODS, RouteRule, RouteRules, Unlisted, refused_patterns};
-use serde_json::{Value, json};
+use crate::answer::Policy;
+use crate::route::{METHODS, RouteRules};
+use serde_json::Value;
 use tollgate_common::scope::Scopes;
 
 /// A parsed `methodArn`/`routeArn`:
@@ -43,13 +44,6 @@ impl RouteArn {
             path,
         })
     }
-
-    /// Every resource ARN of `rule` in this API and stage.
-    fn resources<'a>(&'a self, rule: &'a RouteRule) -> impl Iterator<Item = String> + 'a {
-        rule.resources()
-            .into_iter()
-            .map(move |tail| format!("{}{tail}", self.prefix))
-    }
 }
 
 /// Allow for everything the token's scopes reach in this API and stage, Deny for the rest.
@@ -57,33 +51,14 @@ impl RouteArn {
 /// statement overrides an Allow, so the cached policy and a fresh decision always agree. Path
 /// spellings the rules refuse (dot segments, `//`, ...) are denied by a statement of their own.
 pub fn policy_document(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> Value {
-    let (satisfied, unsatisfied): (Vec<_>, Vec<_>) = routes
-        .rules
-        .iter()
-        .partition(|r| r.scopes.is_subset_of(scopes));
-    let allow: Vec<String> = match routes.unlisted {
-        Unlisted::Allow => vec![format!("{}*", arn.prefix)],
-        Unlisted::Deny => satisfied.iter().flat_map(|r| arn.resources(r)).collect(),
-    };
-    if allow.is_empty() {
-        // Nothing is reachable: an explicit Deny of the whole stage.
-        return json!({ "Version": "2012-10-17", "Statement": [statement("Deny", vec![format!("{}*", arn.prefix)])] });
-    }
-    let deny: Vec<String> = unsatisfied.iter().flat_map(|r| arn.resources(r)).collect();
-    let refused: Vec<String> = refused_patterns(routes.case)
-        .iter()
-        .map(|p| format!("{}{p}", arn.prefix))
-        .collect();
-    let mut statements = vec![statement("Allow", allow)];
-    if !deny.is_empty() {
-        statements.push(statement("Deny", deny));
-    }
-    statements.push(statement("Deny", refused));
-    json!({ "Version": "2012-10-17", "Statement": statements })
-}
-
-fn statement(effect: &str, resources: Vec<String>) -> Value {
-    json!({ "Action": "execute-api:Invoke", "Effect": effect, "Resource": resources })
+    // The answer writes the same document straight to JSON (`answer::Policy`); this `Value`
+    // form is for tests and tools.
+    serde_json::to_value(Policy {
+        routes,
+        scopes,
+        arn,
+    })
+    .unwrap_or_default()
 }
 
 /// Decides `arn` itself the way IAM will evaluate `policy_document` for it.
@@ -94,6 +69,8 @@ pub fn allows(routes: &RouteRules, scopes: &Scopes, arn: &RouteArn) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::Unlisted;
+    use serde_json::json;
 
     fn arn(s: &str) -> RouteArn {
         RouteArn::parse(s).unwrap()

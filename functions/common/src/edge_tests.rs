@@ -228,7 +228,9 @@ fn grant_type_names_are_the_rfc_names_of_every_grant() {
 }
 
 /// A JWKS key's `alg` is what the verifier holds it to, over what its key type suggests: a key
-/// labelled for another algorithm never verifies a token signed the way its type would.
+/// labelled for another algorithm never verifies a token signed the way its type would. Since
+/// keys are parsed once at cold start, such a key is refused there, naming it, so a mislabelled
+/// JWKS fails loudly instead of refusing every token it signed.
 #[test]
 fn a_keys_declared_alg_wins_over_its_type() {
     use crate::keys::{SigningAlg, SigningKey, generate_pem};
@@ -263,21 +265,20 @@ fn a_keys_declared_alg_wins_over_its_type() {
             }
         }
         let jwks = serde_json::json!({ "keys": [jwk] }).to_string();
-        let v = AccessTokenVerifier::new(&jwks, &cfg).unwrap();
+        let v = match (label, AccessTokenVerifier::new(&jwks, &cfg)) {
+            (None, Ok(v)) => v,
+            (Some(_), Err(crate::verify::VerifierSetupError::BadKey { kid, .. })) => {
+                assert_eq!(kid, "k1");
+                continue;
+            }
+            (label, other) => panic!("{kind:?} labelled {label:?}: {other:?}"),
+        };
         let mut header = jsonwebtoken::Header::new(kind.algorithm());
         header.kid = Some("k1".into());
         header.typ = Some("at+jwt".into());
         let t = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
         let got = v.verify(&t);
-        match label {
-            None => assert!(got.is_ok(), "{kind:?} unlabelled: {got:?}"),
-            // The token's alg is one the deployment allows, but not this key's.
-            Some(l) => assert_eq!(
-                got.err(),
-                Some(Rejection::AlgorithmNotAllowed),
-                "{kind:?} labelled {l}"
-            ),
-        }
+        assert!(got.is_ok(), "{kind:?} unlabelled: {got:?}");
     }
 }
 

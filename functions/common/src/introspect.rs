@@ -192,14 +192,17 @@ impl TokenService {
             warn!(client_id = %client.client_id, "introspection of another client's access token answered inactive");
             return Ok(Introspection::inactive());
         }
-        let sid = verified.claims.get("sid").and_then(|v| v.as_str());
+        let sid = verified.sid.as_deref();
         if let Some(sid) = sid {
             let family = self.family(sid, deadline).await?;
             if !family.is_some_and(|f| f.active_at(now) && f.client_id == verified.client_id) {
                 return Ok(Introspection::inactive());
             }
         }
-        Ok(Introspection::Active(Box::new(access_answer(&verified))))
+        Ok(Introspection::Active(Box::new(access_answer(
+            &verified,
+            introspector.verifier.audience(),
+        ))))
     }
 
     async fn introspect_refresh(
@@ -268,24 +271,21 @@ fn refresh_active(t: &StoredToken, family: Option<&StoredFamily>, now: u64) -> b
         && family.is_some_and(|f| f.active_at(now) && f.current_token == t.token_hash)
 }
 
-fn access_answer(v: &VerifiedToken) -> ActiveToken {
-    let text = |k: &str| v.claims.get(k).and_then(|c| c.as_str()).map(str::to_owned);
-    let aud = match v.claims.get("aud") {
-        Some(serde_json::Value::Array(a)) => a.first().and_then(|x| x.as_str()).map(str::to_owned),
-        _ => text("aud"),
-    };
+/// An active access token's answer. Its `aud` is the audience it was verified for (it names
+/// it, alone or in a list).
+fn access_answer(v: &VerifiedToken, audience: &str) -> ActiveToken {
     ActiveToken {
         active: true,
         scope: v.scope.to_string(),
         client_id: v.client_id.clone(),
         sub: v.sub.clone(),
         exp: v.exp,
-        iat: v.claims.get("iat").and_then(|c| c.as_u64()),
+        iat: Some(v.iat),
         token_type: Some("Bearer"),
-        iss: text("iss").unwrap_or_default(),
-        aud,
-        jti: text("jti"),
-        sid: text("sid"),
+        iss: v.iss.clone(),
+        aud: Some(audience.to_owned()),
+        jti: v.jti.clone(),
+        sid: v.sid.clone(),
     }
 }
 

@@ -5,11 +5,18 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RsaPublicKeyComponents,
+};
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use serde_json::{Map, Value};
 
 use crate::scope::Scopes;
+use jws::{Claims, Header, Member, b64, names};
+
+mod jws;
 
 /// Tokens longer than this are refused before any parsing: real ones are well under 2 KiB.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -66,12 +73,21 @@ impl fmt::Display for Rejection {
 /// A token that passed every check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedToken {
+    /// The token's `iss` (the configured issuer, or one of the token's if it gave a list).
+    pub iss: String,
     pub sub: String,
     pub client_id: String,
     pub scope: Scopes,
     pub exp: u64,
-    /// Every claim, including the user details the token function let through.
-    pub claims: Map<String, Value>,
+    pub nbf: Option<u64>,
+    pub iat: u64,
+    /// The token's id, when it is a text.
+    pub jti: Option<String>,
+    /// The session (refresh-token family) the token was issued in; none for `client_credentials`.
+    pub sid: Option<String>,
+    /// Every claim Tollgate does not set itself (not in `RESERVED_CLAIMS`): the user details
+    /// the token function let through.
+    pub details: Map<String, Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,16 +121,25 @@ pub fn parse_algorithm(s: &str) -> Result<Algorithm, VerifierSetupError> {
     }
 }
 
+/// A published key, parsed once at cold start, and the one algorithm it verifies.
 struct Key {
-    decoding: DecodingKey,
-    validation: Validation,
+    alg: Algorithm,
+    public: ParsedPublicKey,
 }
 
 pub struct AccessTokenVerifier {
     keys: HashMap<String, Key>,
-    /// Seconds of clock skew tolerated on `exp` and `nbf`, checked here (not by jsonwebtoken)
-    /// so that the time of the check can be given.
+    issuer: String,
+    audience: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
     leeway: u64,
+}
+
+impl AccessTokenVerifier {
+    /// The audience every token it accepts names.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
 }
 
 impl fmt::Debug for AccessTokenVerifier {
@@ -134,11 +159,41 @@ fn key_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
     }
 }
 
+/// The JWK's public key, parsed for `alg`: an uncompressed P-256 point for ES256, the modulus
+/// and exponent for RS256 (2048 to 8192 bits), 32 bytes of Ed25519 for EdDSA.
+fn parse_key(jwk: &Jwk, alg: Algorithm) -> Result<ParsedPublicKey, String> {
+    let bytes = |field: &str, v: &str| b64(v).ok_or_else(|| format!("{field} is not base64url"));
+    match (&jwk.algorithm, alg) {
+        (AlgorithmParameters::EllipticCurve(p), Algorithm::ES256) => {
+            if p.curve != EllipticCurve::P256 {
+                return Err("ES256 needs a P-256 key".into());
+            }
+            let mut point = vec![4u8];
+            point.extend(bytes("x", &p.x)?);
+            point.extend(bytes("y", &p.y)?);
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(|e| e.to_string())
+        }
+        (AlgorithmParameters::RSA(p), Algorithm::RS256) => RsaPublicKeyComponents {
+            n: bytes("n", &p.n)?,
+            e: bytes("e", &p.e)?,
+        }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .map_err(|e| e.to_string()),
+        (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
+            if p.curve != EllipticCurve::Ed25519 {
+                return Err("EdDSA needs an Ed25519 key".into());
+            }
+            ParsedPublicKey::new(&ED25519, bytes("x", &p.x)?).map_err(|e| e.to_string())
+        }
+        _ => Err(format!("the key type does not fit {alg:?}")),
+    }
+}
+
 impl AccessTokenVerifier {
-    /// Builds decoding keys and one `Validation` per key from a JWKS. Every key needs a `kid`
-    /// and must be a public verification key (symmetric, private or encryption keys stop the
-    /// cold start, naming the key); its algorithm comes from the key's `alg`, or else its type.
-    /// Keys of algorithms outside the allow-list are skipped, never trusted.
+    /// Parses each key of a JWKS once. Every key needs a `kid` and must be a public
+    /// verification key (symmetric, private or encryption keys stop the cold start, naming the
+    /// key); its algorithm comes from the key's `alg`, or else its type. Keys of algorithms
+    /// outside the allow-list are skipped, never trusted.
     pub fn new(jwks: &str, cfg: &VerifierConfig) -> Result<Self, VerifierSetupError> {
         crate::keys::check_public_jwks(jwks).map_err(VerifierSetupError::BadJwks)?;
         let set: JwkSet =
@@ -165,30 +220,19 @@ impl AccessTokenVerifier {
             {
                 continue;
             }
-            let decoding = DecodingKey::from_jwk(jwk).map_err(|e| VerifierSetupError::BadKey {
+            let public = parse_key(jwk, alg).map_err(|why| VerifierSetupError::BadKey {
                 kid: kid.clone(),
-                why: e.to_string(),
+                why,
             })?;
-            let mut validation = Validation::new(alg);
-            validation.set_issuer(&[&cfg.issuer]);
-            validation.set_audience(&[&cfg.audience]);
-            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            // exp and nbf are checked by `check_times` against the given time.
-            validation.validate_exp = false;
-            validation.validate_nbf = false;
-            keys.insert(
-                kid,
-                Key {
-                    decoding,
-                    validation,
-                },
-            );
+            keys.insert(kid, Key { alg, public });
         }
         if keys.is_empty() {
             return Err(VerifierSetupError::NoKeys);
         }
         Ok(Self {
             keys,
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
             leeway: cfg.leeway,
         })
     }
@@ -198,7 +242,9 @@ impl AccessTokenVerifier {
         self.verify_at(token, jsonwebtoken::get_current_timestamp())
     }
 
-    /// Checks a bare token as of `now` (seconds since the epoch).
+    /// Checks a bare token as of `now` (seconds since the epoch): the header, then the
+    /// signature with the key its `kid` names, then the claims. Each part is decoded and read
+    /// once.
     pub fn verify_at(&self, token: &str, now: u64) -> Result<VerifiedToken, Rejection> {
         if token.is_empty() {
             return Err(Rejection::Missing);
@@ -206,101 +252,121 @@ impl AccessTokenVerifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(Rejection::TooLarge);
         }
-        if has_crit(token) {
+        let (message, signature) = token.rsplit_once('.').ok_or(Rejection::Malformed)?;
+        let (header, payload) = message.rsplit_once('.').ok_or(Rejection::Malformed)?;
+        let header = b64(header).ok_or(Rejection::Malformed)?;
+        let key =
+            self.key_for(&serde_json::from_slice(&header).map_err(|_| Rejection::Malformed)?)?;
+        let signature = b64(signature).ok_or(Rejection::Malformed)?;
+        key.public
+            .verify_sig(message.as_bytes(), &signature)
+            .map_err(|_| Rejection::BadSignature)?;
+        let payload = b64(payload).ok_or(Rejection::Malformed)?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| Rejection::Malformed)?;
+        self.check_claims(claims, now)
+    }
+
+    /// The header's checks, in the order the reasons are given: `crit`, a readable `alg`,
+    /// `typ`, a known `kid`, and the `alg` that key was published for.
+    fn key_for(&self, h: &Header<'_>) -> Result<&Key, Rejection> {
+        if h.crit {
             return Err(Rejection::CriticalHeader);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Rejection::Malformed)?;
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok {
-            return Err(Rejection::WrongType);
+        let alg = match &h.alg {
+            Some(Member::Text(a)) if !h.duplicate => {
+                a.parse::<Algorithm>().map_err(|_| Rejection::Malformed)?
+            }
+            _ => return Err(Rejection::Malformed),
+        };
+        match &h.typ {
+            Some(Member::Text(t))
+                if t.eq_ignore_ascii_case("at+jwt")
+                    || t.eq_ignore_ascii_case("application/at+jwt") => {}
+            Some(Member::Text(_) | Member::Null) | None => return Err(Rejection::WrongType),
+            Some(_) => return Err(Rejection::Malformed),
         }
-        let kid = header.kid.as_deref().ok_or(Rejection::UnknownKey)?;
-        let key = self.keys.get(kid).ok_or(Rejection::UnknownKey)?;
+        let key = match &h.kid {
+            Some(Member::Text(kid)) => self.keys.get(kid.as_ref()).ok_or(Rejection::UnknownKey)?,
+            Some(Member::Null) | None => return Err(Rejection::UnknownKey),
+            Some(_) => return Err(Rejection::Malformed),
+        };
         // The key decides the algorithm; a header naming another one is refused outright.
-        if !key.validation.algorithms.contains(&header.alg) {
+        if key.alg != alg {
             return Err(Rejection::AlgorithmNotAllowed);
         }
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &key.validation)
-                .map_err(|e| classify(e.kind()))?;
-        let claims = data.claims;
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_u64)
-            .ok_or(Rejection::MissingClaim)?;
-        check_times(exp, claims.get("nbf"), now, self.leeway)?;
-        let text = |k: &str| {
-            claims
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or(Rejection::MissingClaim)
+        Ok(key)
+    }
+
+    /// The claims' checks, in the order the reasons are given: `exp`, `iss`, `aud` and `sub`
+    /// present, the issuer, the audience, the times, then `client_id`, `scope`, `iat` and a
+    /// non-empty `sub` (RFC 9068 §2.2).
+    fn check_claims(&self, c: Claims<'_>, now: u64) -> Result<VerifiedToken, Rejection> {
+        if c.duplicate {
+            return Err(Rejection::Malformed);
+        }
+        let missing = Rejection::MissingClaim;
+        let (Some(Member::Whole(exp)), Some(iss), Some(aud), Some(Member::Text(sub))) =
+            (c.exp, &c.iss, &c.aud, c.sub)
+        else {
+            return Err(missing);
         };
-        let sub = text("sub")?;
-        let client_id = text("client_id")?;
-        let scope = Scopes::parse(&text("scope")?).map_err(|_| Rejection::MissingClaim)?;
-        // RFC 9068 §2.2 requires iat; jsonwebtoken does not check its presence.
-        claims
-            .get("iat")
-            .and_then(Value::as_u64)
-            .ok_or(Rejection::MissingClaim)?;
+        let iss = match (names(iss, &self.issuer).ok_or(missing)?, iss) {
+            (false, _) => return Err(Rejection::WrongIssuer),
+            (true, Member::Text(t)) => t.to_string(),
+            (true, _) => self.issuer.clone(),
+        };
+        if !names(aud, &self.audience).ok_or(missing)? {
+            return Err(Rejection::WrongAudience);
+        }
+        let nbf = match c.nbf {
+            None => None,
+            Some(Member::Whole(n)) => Some(n),
+            Some(_) => return Err(Rejection::Malformed),
+        };
+        check_times(exp, nbf, now, self.leeway)?;
+        let (Some(Member::Text(client_id)), Some(Member::Text(scope)), Some(Member::Whole(iat))) =
+            (c.client_id, c.scope, c.iat)
+        else {
+            return Err(missing);
+        };
+        let scope = Scopes::parse(&scope).map_err(|_| missing)?;
         if sub.is_empty() {
-            return Err(Rejection::MissingClaim);
+            return Err(missing);
         }
         Ok(VerifiedToken {
-            sub,
-            client_id,
+            iss,
+            sub: sub.into_owned(),
+            client_id: client_id.into_owned(),
             scope,
             exp,
-            claims,
+            nbf,
+            iat,
+            jti: text(c.jti),
+            sid: text(c.sid),
+            details: c.details,
         })
     }
 }
 
+/// An optional claim's value when it is a text; any other type reads as absent.
+fn text(m: Option<Member<'_>>) -> Option<String> {
+    match m {
+        Some(Member::Text(t)) => Some(t.into_owned()),
+        _ => None,
+    }
+}
+
 /// RFC 7519 §4.1.4–5 with `leeway` seconds of skew: a token is expired once `now` is past
-/// `exp + leeway`, and not yet valid while `now + leeway` is before `nbf`. An `nbf` that is not
-/// a whole number of seconds is malformed.
-fn check_times(exp: u64, nbf: Option<&Value>, now: u64, leeway: u64) -> Result<(), Rejection> {
+/// `exp + leeway`, and not yet valid while `now + leeway` is before `nbf`. (An `nbf` that is not
+/// a whole number of seconds is refused as malformed before this.)
+fn check_times(exp: u64, nbf: Option<u64>, now: u64, leeway: u64) -> Result<(), Rejection> {
     if exp.saturating_add(leeway) < now {
         return Err(Rejection::Expired);
     }
-    if let Some(nbf) = nbf {
-        let nbf = nbf.as_u64().ok_or(Rejection::Malformed)?;
-        if nbf > now.saturating_add(leeway) {
-            return Err(Rejection::NotYetValid);
-        }
+    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
+        return Err(Rejection::NotYetValid);
     }
     Ok(())
-}
-
-/// RFC 7515 §4.1.11: a recipient must refuse a JWS whose `crit` names an extension it does not
-/// understand. Tollgate understands none, so any `crit` member is refused. A header that is not
-/// base64url JSON has no `crit` to find: it is left to the header parser to call malformed.
-fn has_crit(token: &str) -> bool {
-    use base64::Engine;
-    let Some(segment) = token.split('.').next() else {
-        return false;
-    };
-    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment) else {
-        return false;
-    };
-    serde_json::from_slice::<Map<String, Value>>(&bytes).is_ok_and(|h| h.contains_key("crit"))
-}
-
-fn classify(kind: &jsonwebtoken::errors::ErrorKind) -> Rejection {
-    use jsonwebtoken::errors::ErrorKind as K;
-    match kind {
-        K::InvalidSignature => Rejection::BadSignature,
-        K::ExpiredSignature => Rejection::Expired,
-        K::ImmatureSignature => Rejection::NotYetValid,
-        K::InvalidIssuer => Rejection::WrongIssuer,
-        K::InvalidAudience => Rejection::WrongAudience,
-        K::MissingRequiredClaim(_) => Rejection::MissingClaim,
-        K::InvalidAlgorithm => Rejection::AlgorithmNotAllowed,
-        _ => Rejection::Malformed,
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Adapters for the outbound services: the auth endpoint and its user-status call over HTTP, AWS Secrets Manager, and
-//! the AWS SDK configuration they share with the DynamoDB stores.
+//! Adapters for the outbound services: the auth endpoint and its user-status call over HTTP,
+//! AWS Secrets Manager, and the AWS SDK configuration they share with the DynamoDB stores, all
+//! on one TLS stack (`tls`).
 
 #[cfg(feature = "http")]
 pub mod auth_http;
@@ -11,4 +12,5 @@ pub mod sdk_http;
 pub mod secrets_manager;
 #[cfg(feature = "http")]
 pub mod tls;
+#[cfg(feature = "http")]
 pub mod user_status_http;

@@ -361,3 +361,57 @@ fn an_nbf_that_is_not_whole_seconds_is_malformed() {
         );
     }
 }
+
+#[test]
+fn every_algorithm_verifies_with_its_key_parsed_once_and_refuses_another_key() {
+    use crate::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    use std::sync::Arc;
+    for alg in [SigningAlg::Es256, SigningAlg::Rs256, SigningAlg::EdDsa] {
+        let key = |kid: &str| {
+            let pem = generate_pem(alg).unwrap_or_default();
+            Arc::new(
+                SigningKey::from_pem(&pem, alg, Some(kid.into())).unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        let (published, stranger) = (key("k1"), key("k1"));
+        let jwks = json!({ "keys": [published.public_jwk()] }).to_string();
+        let cfg = VerifierConfig {
+            algorithms: vec![alg.algorithm()],
+            ..config()
+        };
+        let v = AccessTokenVerifier::new(&jwks, &cfg).unwrap_or_else(|e| panic!("{e}"));
+        let details: Map<String, Value> =
+            serde_json::from_value(json!({"email": "e@x", "groups": ["g"]})).unwrap_or_default();
+        let issue = |k: &Arc<SigningKey>| {
+            AccessTokenIssuer::new("https://i".into(), "api".into(), k.clone())
+                .issue(&AccessTokenClaims {
+                    sub: "u",
+                    client_id: "c",
+                    sid: None,
+                    scope: &Scopes::parse("a b").unwrap_or_else(|e| panic!("{e}")),
+                    details: &details,
+                    auth_time: NOW,
+                    now: NOW,
+                    ttl: 60,
+                })
+                .unwrap_or_else(|e| panic!("{e}"))
+                .token
+        };
+        let t = v
+            .verify_at(&issue(&published), NOW)
+            .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+        assert_eq!(
+            (t.sub.as_str(), t.iss.as_str(), t.exp),
+            ("u", "https://i", NOW + 60)
+        );
+        assert_eq!(
+            Value::Object(t.details),
+            json!({"email": "e@x", "groups": ["g"]})
+        );
+        assert_eq!(
+            v.verify_at(&issue(&stranger), NOW).err(),
+            Some(Rejection::BadSignature),
+            "{alg:?}"
+        );
+    }
+}
