@@ -49,10 +49,16 @@ ensure_moto() {
 
 # Starts moto's server on 127.0.0.1:$1 (log in $MOTO_LOG); sets MOTO_PID. Dies loudly when it
 # does not listen: the Secrets Manager tests need it.
-start_moto() {
+start_moto() { # port (0: moto binds a free one and names it in MOTO_LOG: read it with moto_port)
   "$VENV/bin/moto_server" -H 127.0.0.1 -p "$1" >"${MOTO_LOG:-/dev/null}" 2>&1 &
   MOTO_PID=$!
+  [[ "$1" == 0 ]] && return 0
   wait_for_port 127.0.0.1 "$1" 60 "moto (Secrets Manager)" "$MOTO_PID" "${MOTO_LOG:-}"
+}
+
+# The port a moto started on port 0 bound, from its log ("Running on http://127.0.0.1:N").
+moto_port() { # log pid seconds
+  bound_port "$1" "$2" "$3" moto 'Running on http://127\.0\.0\.1:[0-9]*'
 }
 
 # The templates `make test` lints: the deployment and the documented attach-to-your-API snippets.
@@ -120,10 +126,10 @@ owns_port() { # pgid port
 
 # The port a server that was told to listen on port 0 reports in its log $1 as
 # `listening on http://127.0.0.1:PORT/`; waits up to $3 s while process $2 lives.
-bound_port() { # log pid seconds what
-  local i line
+bound_port() { # log pid seconds what [pattern of the line naming the address]
+  local i line pattern="${5:-listening on http://127\.0\.0\.1:[0-9]*/}"
   for ((i = 0; i < $3 * 10; i++)); do
-    line="$(grep -ao 'listening on http://127\.0\.0\.1:[0-9]*/' "$1" 2>/dev/null | head -1 || true)"
+    line="$(grep -ao "$pattern" "$1" 2>/dev/null | head -1 || true)"
     if [[ -n "$line" ]]; then
       line="${line%/}"
       echo "${line##*:}"

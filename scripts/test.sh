@@ -56,10 +56,9 @@ DDB_PORT="$(bound_port "$RUN/dynamodb.log" $! 60 "DynamoDB Local")"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 
 stage "starting moto (a local Secrets Manager)"
-MOTO_PORT="$(free_port)"
-MOTO_LOG="$RUN/moto.log" setsid bash -c "source scripts/lib.sh; start_moto $MOTO_PORT; wait" &
+MOTO_LOG="$RUN/moto.log" setsid bash -c "source scripts/lib.sh; start_moto 0; wait" &
 PGIDS="$PGIDS $!"
-wait_for_port 127.0.0.1 "$MOTO_PORT" 60 "moto (log: $RUN/moto.log)"
+MOTO_PORT="$(moto_port "$RUN/moto.log" $! 60)"
 
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
 # dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
