@@ -1,10 +1,10 @@
 //! The AWS SDK's configuration straight from the environment the Lambda runtime gives: the
 //! token function's cold start without `aws_config`'s provider chains (profile files, IMDS,
-//! SSO, web identity...), which cost about 15 ms of CPU at every cold start.
+//! SSO, web identity...), which read files and build providers Lambda never needs.
 //!
 //! Taken only when the environment holds everything (region and static credentials) and names
 //! nothing that the chains would read beyond that; otherwise [`super::sdk`] loads the full
-//! chain, so behaviour never differs (see docs/decisions.md, "The AWS SDK's configuration").
+//! chain, so behaviour never differs (see docs/decisions.md, "The token function's cold start").
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
