@@ -106,7 +106,8 @@ signal.pause()' >"$1" 2>&1 &
   CLOSED_PID=$!
   local i
   for ((i = 0; i < 100; i++)); do
-    CLOSED_PORT="$(sed -n 's/^holding closed port \([0-9]*\)$/\1/p' "$1")"
+    # The file may not exist yet: the background process opens it.
+    CLOSED_PORT="$(sed -n 's/^holding closed port \([0-9]*\)$/\1/p' "$1" 2>/dev/null || true)"
     [[ -n "$CLOSED_PORT" ]] && return 0
     kill -0 "$CLOSED_PID" 2>/dev/null || break
     sleep 0.1
