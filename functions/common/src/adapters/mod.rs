@@ -6,8 +6,6 @@
 pub mod auth_http;
 #[cfg(feature = "aws")]
 pub mod sdk;
-#[cfg(feature = "aws")]
-mod sdk_env;
 #[cfg(feature = "http")]
 pub mod sdk_http;
 #[cfg(feature = "aws")]

@@ -17,30 +17,17 @@ pub async fn sdk_config(operation_timeout: Duration) -> SdkConfig {
 }
 
 /// The same, sending through `http` (the token function's one TLS stack, `tls::Https`, whose
-/// connector carries the connect timeout). Built straight from the environment when it holds
-/// the region and static credentials, as Lambda's does (`sdk_env`: no provider chains at cold
-/// start); otherwise loaded by `aws_config`'s chains.
+/// connector carries the connect timeout).
 #[cfg(feature = "http")]
 pub async fn sdk_config_on(
     operation_timeout: Duration,
     http: aws_smithy_runtime_api::client::http::SharedHttpClient,
 ) -> SdkConfig {
-    match super::sdk_env::EnvSettings::read(super::sdk_env::env_var) {
-        Some(env) => {
-            tracing::debug!("AWS SDK configuration from the environment");
-            env.into_builder(timeouts(operation_timeout))
-                .http_client(http)
-                .build()
-        }
-        None => {
-            tracing::debug!("AWS SDK configuration from aws_config's provider chains");
-            aws_config::defaults(BehaviorVersion::latest())
-                .timeout_config(timeouts(operation_timeout))
-                .http_client(http)
-                .load()
-                .await
-        }
-    }
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts(operation_timeout))
+        .http_client(http)
+        .load()
+        .await
 }
 
 /// TCP connect within a second; each attempt within half the operation's bound.
