@@ -685,11 +685,11 @@ fn secret_matches(
     now: u64,
 ) -> bool {
     let unmatchable = hasher.unmatchable();
-    let current = client.map_or(unmatchable.as_str(), |c| c.secret_hash.as_str());
+    let current = client.map_or(unmatchable, |c| c.secret_hash.as_str());
     let previous = client
         .and_then(|c| c.previous_secret.as_ref())
         .filter(|p| p.active_at(now))
-        .map_or(unmatchable.as_str(), |p| p.hash.as_str());
+        .map_or(unmatchable, |p| p.hash.as_str());
     let a = hasher.verify(secret, current);
     let b = hasher.verify(secret, previous);
     a | b

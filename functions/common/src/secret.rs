@@ -96,11 +96,19 @@ pub enum PepperError {
 /// `HMAC-SHA256(pepper, secret)`, which a stolen table alone cannot crack offline however weak
 /// the secret; without one they are plain SHA-256 (safe only for generated secrets). Both kinds
 /// verify, so records written before the pepper keep working.
-#[derive(Default)]
 pub struct SecretHasher {
     current: Option<Pepper>,
     /// Older peppers, kept only to verify hashes made before a rotation.
     previous: Vec<Pepper>,
+    /// See [`SecretHasher::unmatchable`]; made once, with the hasher.
+    unmatchable: String,
+}
+
+impl Default for SecretHasher {
+    /// No pepper: plain SHA-256 hashes.
+    fn default() -> Self {
+        Self::with(None, Vec::new())
+    }
 }
 
 impl fmt::Debug for SecretHasher {
@@ -117,10 +125,23 @@ impl fmt::Debug for SecretHasher {
 
 impl SecretHasher {
     pub fn new(current: Option<&Secret>, previous: &[Secret]) -> Result<Self, PepperError> {
-        Ok(Self {
-            current: current.map(Pepper::new).transpose()?,
-            previous: previous.iter().map(Pepper::new).collect::<Result<_, _>>()?,
-        })
+        Ok(Self::with(
+            current.map(Pepper::new).transpose()?,
+            previous.iter().map(Pepper::new).collect::<Result<_, _>>()?,
+        ))
+    }
+
+    fn with(current: Option<Pepper>, previous: Vec<Pepper>) -> Self {
+        let zeros = URL_SAFE_NO_PAD.encode([0u8; 32]);
+        let unmatchable = match &current {
+            Some(p) => format!("{HMAC_PREFIX}{}:{zeros}", p.id),
+            None => format!("{HASH_PREFIX}{zeros}"),
+        };
+        Self {
+            current,
+            previous,
+            unmatchable,
+        }
     }
 
     /// The id of the pepper new hashes use, if any.
@@ -131,12 +152,8 @@ impl SecretHasher {
     /// A stored hash of the kind new hashes are (peppered when there is a pepper) that no secret
     /// matches: checked in place of a missing client's or previous secret's hash, so refusing an
     /// unknown client costs the same hash computation as refusing a wrong secret.
-    pub fn unmatchable(&self) -> String {
-        let zeros = URL_SAFE_NO_PAD.encode([0u8; 32]);
-        match &self.current {
-            Some(p) => format!("{HMAC_PREFIX}{}:{zeros}", p.id),
-            None => format!("{HASH_PREFIX}{zeros}"),
-        }
+    pub fn unmatchable(&self) -> &str {
+        &self.unmatchable
     }
 
     /// The form a client secret is stored in.
