@@ -284,11 +284,11 @@ mod tests {
             let unmatchable = hasher.unmatchable();
             // Same scheme and pepper id, so verifying against it runs the same computation.
             let scheme = |h: &str| h[..h.rfind(':').unwrap()].to_owned();
-            assert_eq!(scheme(&unmatchable), scheme(&real));
+            assert_eq!(scheme(unmatchable), scheme(&real));
             assert_eq!(unmatchable.len(), real.len());
             assert!(hasher.verify(&s, &real));
-            assert!(!hasher.verify(&s, &unmatchable));
-            assert!(!hasher.verify(&Secret::new(String::new()), &unmatchable));
+            assert!(!hasher.verify(&s, unmatchable));
+            assert!(!hasher.verify(&Secret::new(String::new()), unmatchable));
         }
         assert!(peppered.unmatchable().starts_with(HMAC_PREFIX));
     }
