@@ -146,6 +146,32 @@ impl ResponseProfile {
 }
 
 impl Client {
+    /// A plain client for tests: enabled, the user grants, scopes `read write` (default
+    /// `read`), no overrides. Tests change what they need with `..Client::for_tests(..)`, so a
+    /// new field is added here once, not in every test.
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn for_tests(id: &str, secret: &str) -> Self {
+        Self {
+            client_id: id.into(),
+            name: id.into(),
+            secret_hash: Secret::new(secret).hash(),
+            previous_secret: None,
+            enabled: true,
+            grant_types: GrantType::DEFAULT.to_vec(),
+            allowed_scopes: Scopes::parse("read write").unwrap_or_default(),
+            default_scopes: Scopes::parse("read").unwrap_or_default(),
+            access_token_ttl: None,
+            refresh_token_ttl: None,
+            refresh_family_ttl: None,
+            rate_limit: None,
+            password_grant_sunset: None,
+            response_profile: ResponseProfile::default(),
+            refresh_reuse_grace: None,
+            created_at: 0,
+            introspect_any: false,
+        }
+    }
+
     /// A new client record: enabled, with `settings` applied, allowed the user grants
     /// ([`GrantType::DEFAULT`]) unless `settings` names some, and checked against the record's rules.
     pub fn create(

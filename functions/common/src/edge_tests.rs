@@ -14,23 +14,9 @@ use crate::verify::Rejection;
 
 fn client(id: &str, secret: &str) -> Client {
     Client {
-        client_id: id.into(),
-        name: id.into(),
-        secret_hash: Secret::new(secret).hash(),
-        previous_secret: None,
-        enabled: true,
         grant_types: vec![GrantType::Password],
         allowed_scopes: Scopes::parse("read").unwrap(),
-        default_scopes: Scopes::parse("read").unwrap(),
-        access_token_ttl: None,
-        refresh_token_ttl: None,
-        refresh_family_ttl: None,
-        rate_limit: None,
-        password_grant_sunset: None,
-        response_profile: Default::default(),
-        refresh_reuse_grace: None,
-        created_at: 0,
-        introspect_any: false,
+        ..Client::for_tests(id, secret)
     }
 }
 

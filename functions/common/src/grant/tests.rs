@@ -27,23 +27,9 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let clients = Arc::new(MemoryClients::default());
     let mk = |id: &str, secret: &str, enabled: bool, grants: Vec<GrantType>| client::Client {
-        client_id: id.into(),
-        name: id.into(),
-        secret_hash: Secret::new(secret).hash(),
-        previous_secret: None,
         enabled,
         grant_types: grants,
-        allowed_scopes: Scopes::parse("read write").unwrap(),
-        default_scopes: Scopes::parse("read").unwrap(),
-        access_token_ttl: None,
-        refresh_token_ttl: None,
-        refresh_family_ttl: None,
-        rate_limit: None,
-        password_grant_sunset: None,
-        response_profile: Default::default(),
-        refresh_reuse_grace: None,
-        created_at: 0,
-        introspect_any: false,
+        ..client::Client::for_tests(id, secret)
     };
     let both = vec![GrantType::Password, GrantType::RefreshToken];
     for client in [

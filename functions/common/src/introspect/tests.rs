@@ -14,7 +14,6 @@ use crate::keys::{SigningAlg, SigningKey, generate_pem, published_jwks};
 use crate::lockout::LockoutPolicy;
 use crate::password::VerifiedUser;
 use crate::refresh::SessionQuery;
-use crate::scope::Scopes;
 use crate::secret::SecretHasher;
 use crate::session::revoke_sessions;
 use crate::store::memory::{
@@ -31,23 +30,9 @@ struct Fixture {
 
 fn client(id: &str, grants: Vec<GrantType>, introspect_any: bool) -> Client {
     Client {
-        client_id: id.into(),
-        name: id.into(),
-        secret_hash: Secret::new(format!("{id}-secret")).hash(),
-        previous_secret: None,
-        enabled: true,
         grant_types: grants,
-        allowed_scopes: Scopes::parse("read write").unwrap(),
-        default_scopes: Scopes::parse("read").unwrap(),
-        access_token_ttl: None,
-        refresh_token_ttl: None,
-        refresh_family_ttl: None,
-        rate_limit: None,
-        password_grant_sunset: None,
-        response_profile: Default::default(),
-        refresh_reuse_grace: None,
-        created_at: 0,
         introspect_any,
+        ..Client::for_tests(id, &format!("{id}-secret"))
     }
 }
 

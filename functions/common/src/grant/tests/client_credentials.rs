@@ -111,23 +111,9 @@ async fn a_record_mixing_machine_and_user_grants_gets_no_machine_token() {
     // The admin CLI never writes such a record; one written by hand is still refused.
     let f = fixture().await;
     let mixed = client::Client {
-        client_id: "mixed".into(),
-        name: "mixed".into(),
-        secret_hash: Secret::new("mixed-secret").hash(),
-        enabled: true,
         grant_types: vec![GrantType::Password, GrantType::ClientCredentials],
         allowed_scopes: Scopes::parse("read").unwrap(),
-        default_scopes: Scopes::parse("read").unwrap(),
-        access_token_ttl: None,
-        refresh_token_ttl: None,
-        refresh_family_ttl: None,
-        rate_limit: None,
-        password_grant_sunset: None,
-        response_profile: Default::default(),
-        refresh_reuse_grace: None,
-        created_at: 0,
-        introspect_any: false,
-        previous_secret: None,
+        ..client::Client::for_tests("mixed", "mixed-secret")
     };
     f.service.clients.create(&mixed).await.unwrap();
     assert_eq!(
