@@ -120,6 +120,17 @@ mod tests {
             .collect()
     }
 
+    /// What each line written names: an audit line's event, or an EMF line's (valid) metric.
+    fn taken_names(lines: &Mutex<Vec<String>>) -> Vec<String> {
+        taken(lines)
+            .iter()
+            .map(|l| match l.get("event") {
+                Some(e) => e.as_str().unwrap().to_owned(),
+                None => spec::validate(&l.to_string()).unwrap()[0].name.clone(),
+            })
+            .collect()
+    }
+
     #[tokio::test]
     async fn an_event_in_a_request_writes_its_audit_line_with_the_origin_and_its_metric() {
         let (s, lines) = scope();
@@ -157,13 +168,7 @@ mod tests {
             });
         })
         .await;
-        let names: Vec<String> = taken(&lines)
-            .iter()
-            .map(|l| match l.get("event") {
-                Some(e) => e.as_str().unwrap().to_owned(),
-                None => spec::validate(&l.to_string()).unwrap()[0].name.clone(),
-            })
-            .collect();
+        let names = taken_names(&lines);
         assert_eq!(
             names,
             [
@@ -194,13 +199,7 @@ mod tests {
             });
         })
         .await;
-        let names: Vec<String> = taken(&lines)
-            .iter()
-            .map(|l| match l.get("event") {
-                Some(e) => e.as_str().unwrap().to_owned(),
-                None => spec::validate(&l.to_string()).unwrap()[0].name.clone(),
-            })
-            .collect();
+        let names = taken_names(&lines);
         assert_eq!(
             names,
             ["session_ended", "SessionsEnded", "refresh_replayed"]
