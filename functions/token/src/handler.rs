@@ -223,8 +223,7 @@ async fn form_post(
     if outcome.grant_type == Some(GrantType::Password.as_str()) {
         outcome.username_hash = form_req.params.get("username").map(|u| UsernameHash::of(u));
     }
-    // A 401 challenges with Basic (RFC 6749 §5.2) unless the client authenticated in the body.
-    let basic = req.headers().contains_key("authorization") || form_req.credentials.is_none();
+    let basic = challenges_basic(req, form_req.credentials.is_some());
     let deadline = deadline(req);
     let (client_id, answer, result) = match endpoint {
         FormEndpoint::Token => {
@@ -266,7 +265,7 @@ async fn introspect(state: &AppState, req: &Request, outcome: &mut Outcome) -> R
         Ok(r) => r,
         Err(resp) => return *resp,
     };
-    let basic = req.headers().contains_key("authorization") || ask.credentials.is_none();
+    let basic = challenges_basic(req, ask.credentials.is_some());
     let h = state
         .service
         .handle_introspect(&state.introspector, &ask, deadline(req))
@@ -318,6 +317,12 @@ fn read_params<'r>(
         form::parse_form(req.body().as_ref()).map(|p| (p, authorization))
     });
     parsed.map_err(|e| Box::new(form_error(&e, outcome)))
+}
+
+/// Whether a 401 carries `WWW-Authenticate: Basic` (RFC 6749 §5.2): unless the client
+/// authenticated in the body (credentials there, and no `Authorization` header).
+fn challenges_basic(req: &Request, has_credentials: bool) -> bool {
+    req.headers().contains_key("authorization") || !has_credentials
 }
 
 /// The `Authorization` header, if any; one that is not visible ASCII is a Basic attempt gone
