@@ -79,12 +79,12 @@ async fn rig() -> Rig {
 }
 
 fn password_request(client: &(String, String), username: &str, password: &str) -> TokenRequest {
-    TokenRequest {
-        credentials: Some(ClientCredentials {
+    TokenRequest::new(
+        Some(ClientCredentials {
             client_id: client.0.clone(),
             secret: Secret::new(client.1.clone()),
         }),
-        params: [
+        [
             ("grant_type", "password"),
             ("username", username),
             ("password", password),
@@ -92,7 +92,7 @@ fn password_request(client: &(String, String), username: &str, password: &str) -
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect(),
-    }
+    )
 }
 
 /// 32 wrong guesses for one username released at the same moment on many threads: at most

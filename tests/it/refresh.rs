@@ -396,15 +396,17 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
     let t = create_tables(&db).await;
     let (id, secret) = ClientSpec::default().create(&db, &t.clients).await;
     let service = Arc::new(dynamo_service(&db, &t));
-    let request = |params: &[(&str, &str)]| TokenRequest {
-        credentials: Some(ClientCredentials {
-            client_id: id.clone(),
-            secret: Secret::new(secret.clone()),
-        }),
-        params: params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<HashMap<_, _>>(),
+    let request = |params: &[(&str, &str)]| {
+        TokenRequest::new(
+            Some(ClientCredentials {
+                client_id: id.clone(),
+                secret: Secret::new(secret.clone()),
+            }),
+            params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<HashMap<_, _>>(),
+        )
     };
     let first = service
         .token(&request(&[

@@ -158,16 +158,16 @@ async fn concurrent_refreshes_with_the_window_on_all_get_the_one_successor() {
 }
 
 fn request(client: (&str, &str), params: &[(&str, &str)]) -> TokenRequest {
-    TokenRequest {
-        credentials: Some(ClientCredentials {
+    TokenRequest::new(
+        Some(ClientCredentials {
             client_id: client.0.to_owned(),
             secret: Secret::new(client.1),
         }),
-        params: params
+        params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-    }
+    )
 }
 
 /// `n` copies of `req`, released together by a barrier; every one must succeed.
@@ -180,10 +180,7 @@ async fn all_at_once(
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (service, barrier) = (service.clone(), barrier.clone());
-            let r = TokenRequest {
-                credentials: req.credentials.clone(),
-                params: req.params.clone(),
-            };
+            let r = TokenRequest::new(req.credentials.clone(), req.params.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
                 service.token(&r).await

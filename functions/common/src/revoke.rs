@@ -4,16 +4,27 @@ use tracing::{info, warn};
 
 use crate::audit::Event;
 use crate::client::Client;
+use crate::client::ClientCredentials;
 use crate::clock::Deadline;
 use crate::error::{OAuthError, TokenError};
-use crate::grant::{Answer, Handled, TokenRequest, TokenService, store_unavailable};
+use crate::grant::{Answer, Handled, TokenService, store_unavailable};
 use crate::observe;
 use crate::secret::Secret;
+
+/// `POST /revoke` (RFC 7009 §2.1) after form parsing: the client's credentials and the token.
+/// `token_type_hint` is not kept: only refresh tokens are stored, so every token is looked up the
+/// same way whatever the hint says (§2.1 lets a server ignore it). `Debug` hides the token.
+#[derive(Debug)]
+pub struct RevocationRequest {
+    pub credentials: Option<ClientCredentials>,
+    /// Absent is `invalid_request`, told only to a client that authenticated.
+    pub token: Option<Secret>,
+}
 
 impl TokenService {
     /// RFC 7009 without a deadline (tests and tools).
     /// The answer as the client sees it.
-    pub async fn revoke(&self, req: &TokenRequest) -> Result<(), OAuthError> {
+    pub async fn revoke(&self, req: &RevocationRequest) -> Result<(), OAuthError> {
         self.handle_revoke(req, Deadline::none())
             .await
             .result
@@ -23,8 +34,8 @@ impl TokenService {
     /// RFC 7009. The client must authenticate; a refresh token it owns has its whole family
     /// revoked. Unknown tokens, tokens of other clients, and access tokens (short-lived JWTs,
     /// not stored) are accepted without effect, so the answer reveals nothing.
-    pub async fn handle_revoke(&self, req: &TokenRequest, deadline: Deadline) -> Handled<()> {
-        let client = match self.client(req, deadline).await {
+    pub async fn handle_revoke(&self, req: &RevocationRequest, deadline: Deadline) -> Handled<()> {
+        let client = match self.authenticate(req.credentials.as_ref(), deadline).await {
             Ok(c) => c,
             Err(e) => {
                 return Handled {
@@ -45,10 +56,12 @@ impl TokenService {
     async fn revoke_for(
         &self,
         client: &Client,
-        req: &TokenRequest,
+        req: &RevocationRequest,
         deadline: Deadline,
     ) -> Result<(), TokenError> {
-        let token = Secret::new(req.required("token")?);
+        let Some(token) = &req.token else {
+            return Err(OAuthError::invalid_request("token is required").into());
+        };
         let now = self.clock.now();
         let hash = token.hash();
         let lookup = self.refresh.get_token(&hash);

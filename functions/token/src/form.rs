@@ -10,6 +10,7 @@ use tollgate_common::OAuthError;
 use tollgate_common::client::ClientCredentials;
 use tollgate_common::grant::TokenRequest;
 use tollgate_common::introspect::{IntrospectionRequest, TokenTypeHint};
+use tollgate_common::revoke::RevocationRequest;
 use tollgate_common::secret::Secret;
 
 /// Bodies larger than this are refused before parsing.
@@ -128,9 +129,19 @@ pub fn token_request(
     authorization: Option<&str>,
 ) -> Result<TokenRequest, FormError> {
     let credentials = credentials(&mut params, authorization)?;
-    Ok(TokenRequest {
+    Ok(TokenRequest::new(credentials, params))
+}
+
+/// Builds `POST /revoke`'s request (RFC 7009 §2.1): `token` and the client's credentials as at
+/// `/token`. `token_type_hint` and other parameters are ignored.
+pub fn revocation_request(
+    mut params: HashMap<String, String>,
+    authorization: Option<&str>,
+) -> Result<RevocationRequest, FormError> {
+    let credentials = credentials(&mut params, authorization)?;
+    Ok(RevocationRequest {
         credentials,
-        params,
+        token: params.remove("token").map(Secret::new),
     })
 }
 

@@ -2,53 +2,51 @@
 //! outcome to a response in one place. No business rule lives here.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tollgate_common::OAuthError;
-use tollgate_common::audit::{self, Client, Event, Origin, UsernameHash};
-use tollgate_common::client::{GrantType, ResponseProfile};
+use tollgate_common::audit::{Origin, UsernameHash};
+use tollgate_common::client::{ClientCredentials, GrantType, ResponseProfile};
 use tollgate_common::clock::{Deadline, SystemClock};
-use tollgate_common::grant::short_hash;
+use tollgate_common::error::TokenError;
+use tollgate_common::grant::{RequestedGrant, short_hash};
 use tollgate_common::observe::{self, Scope};
-use tracing::{debug, info, trace};
+use tracing::{Instrument, Span, debug, field, info, info_span, trace};
 
 use crate::form::{self, FormError};
 use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
 };
+use crate::served::{Served, account};
 use crate::sessions;
 use crate::state::AppState;
-use tollgate_common::grant::TokenRequest;
 
-/// What the request was, for the one log line it gets. Never holds a credential.
-#[derive(Debug, Default)]
-struct Outcome {
-    route: &'static str,
-    /// Only a client_id that authenticated; any other is logged as `client_id_hash`.
-    client_id: Option<String>,
-    client_id_hash: Option<String>,
-    grant_type: Option<&'static str>,
-    error: Option<&'static str>,
-    /// A password grant's username, for the audit trail: only ever its hash.
-    username_hash: Option<UsernameHash>,
-}
-
-/// The Lambda entry point. It never fails: every outcome is a response.
+/// The Lambda entry point. It never fails: every outcome is a response. Lines logged while the
+/// request runs carry the `request` span (its route, and the client once it authenticated); the
+/// request ends with one `request` line that says what it came to.
 pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let started = Instant::now();
     trace!(method = %req.method(), "request received");
-    let mut outcome = Outcome::default();
+    let route = Route::of(req.uri().path());
     let scope = Scope {
         origin: origin(&req),
         metrics: state.metrics.clone(),
     };
-    let resp = observe::serve(scope.clone(), route(state, &req, &mut outcome)).await;
+    let span = info_span!(
+        "request",
+        route = route.name(),
+        grant_type = field::Empty,
+        client_id = field::Empty
+    );
+    let Served { resp, outcome } = observe::serve(scope.clone(), serve(state, &req, route))
+        .instrument(span)
+        .await;
     info!(
-        route = outcome.route,
+        route = route.name(),
         method = %req.method(),
         status = resp.status().as_u16(),
         error = outcome.error,
@@ -58,7 +56,13 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
         latency_ms = started.elapsed().as_millis() as u64,
         "request"
     );
-    account(&scope, &outcome, resp.status(), started.elapsed());
+    account(
+        &scope,
+        route.name(),
+        &outcome,
+        resp.status(),
+        started.elapsed(),
+    );
     Ok(resp)
 }
 
@@ -83,226 +87,205 @@ fn origin(req: &Request) -> Origin {
     }
 }
 
-/// The request's metrics, and the audit event of a refused `/token` request (the domain records
-/// the other events where it decides them).
-fn account(scope: &Scope, outcome: &Outcome, status: StatusCode, latency: Duration) {
-    let token = outcome.route == "token";
-    if !token && !matches!(outcome.route, "revoke" | "introspect" | "sessions_revoke") {
-        return;
-    }
-    let grant_type = outcome.grant_type.unwrap_or("none");
-    let grant = token.then(|| {
-        (
-            outcome.client_id.as_deref().unwrap_or("unauthenticated"),
-            grant_type,
-            outcome.error.unwrap_or("issued"),
-        )
-    });
-    scope
-        .metrics
-        .request(status.is_server_error(), latency, grant);
-    let Some(reason) = outcome.error.filter(|_| token) else {
-        return;
-    };
-    let client = match (&outcome.client_id, &outcome.client_id_hash) {
-        (Some(id), _) => Client::Authenticated(id),
-        (None, Some(hash)) => Client::Hashed(hash),
-        (None, None) => Client::Absent,
-    };
-    let event = Event::TokenRefused {
-        grant_type: outcome.grant_type,
-        client,
-        reason,
-        status: status.as_u16(),
-        username_hash: outcome.username_hash.clone(),
-    };
-    scope.metrics.write(&audit::render(
-        &event,
-        &scope.origin,
-        tollgate_common::metrics::now_ms(),
-    ));
+/// Which endpoint a path names. Matched by suffix, so the function works behind any stage or
+/// base path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Jwks,
+    Metadata,
+    SessionsRevoke,
+    Introspect,
+    Token,
+    Revoke,
+    Unknown,
 }
 
-async fn route(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
-    let path = req.uri().path().trim_end_matches('/');
-    // Match by suffix so the function works behind any stage or base path.
-    if path.ends_with("/.well-known/jwks.json") {
-        outcome.route = "jwks";
-        return get_only(req, outcome)
-            .unwrap_or_else(|| json(StatusCode::OK, state.jwks.clone(), "public, max-age=300"));
-    }
-    if path.ends_with("/.well-known/oauth-authorization-server") {
-        outcome.route = "metadata";
-        return get_only(req, outcome).unwrap_or_else(|| {
-            json(
-                StatusCode::OK,
-                state.metadata.clone(),
-                "public, max-age=300",
-            )
-        });
-    }
-    // Before `/revoke`, which it ends with.
-    if path.ends_with("/sessions/revoke") {
-        outcome.route = "sessions_revoke";
-        if req.method() != Method::POST {
-            return method_not_allowed("POST", outcome);
+impl Route {
+    fn of(path: &str) -> Self {
+        let path = path.trim_end_matches('/');
+        let ends = |suffix: &str| path.ends_with(suffix);
+        if ends("/.well-known/jwks.json") {
+            Self::Jwks
+        } else if ends("/.well-known/oauth-authorization-server") {
+            Self::Metadata
+        } else if ends("/sessions/revoke") {
+            // Before `/revoke`, which it ends with.
+            Self::SessionsRevoke
+        } else if ends("/introspect") {
+            Self::Introspect
+        } else if ends("/token") {
+            Self::Token
+        } else if ends("/revoke") {
+            Self::Revoke
+        } else {
+            Self::Unknown
         }
-        return sessions::revoke(state, req, deadline(req), &mut outcome.error).await;
     }
-    if path.ends_with("/introspect") {
-        outcome.route = "introspect";
-        if req.method() != Method::POST {
-            return method_not_allowed("POST", outcome);
+
+    /// The `route` of its log lines.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Jwks => "jwks",
+            Self::Metadata => "metadata",
+            Self::SessionsRevoke => "sessions_revoke",
+            Self::Introspect => "introspect",
+            Self::Token => "token",
+            Self::Revoke => "revoke",
+            Self::Unknown => "unknown",
         }
-        return introspect(state, req, outcome).await;
     }
-    let endpoint = if path.ends_with("/token") {
-        Some((FormEndpoint::Token, "token"))
-    } else if path.ends_with("/revoke") {
-        Some((FormEndpoint::Revoke, "revoke"))
-    } else {
-        None
-    };
-    if let Some((endpoint, name)) = endpoint {
-        outcome.route = name;
-        if req.method() != Method::POST {
-            return method_not_allowed("POST", outcome);
-        }
-        return form_post(state, req, endpoint, outcome).await;
-    }
-    outcome.route = "unknown";
-    outcome.error = Some("not_found");
-    json(
-        StatusCode::NOT_FOUND,
-        r#"{"error":"not_found","error_description":"no such endpoint"}"#.into(),
-        "no-store",
-    )
 }
 
-fn get_only(req: &Request, outcome: &mut Outcome) -> Option<Response<Body>> {
+async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
+    let document = |body: &String| {
+        get_only(req).unwrap_or_else(|| {
+            Served::answered(json(StatusCode::OK, body.clone(), "public, max-age=300"))
+        })
+    };
+    if matches!(route, Route::Jwks | Route::Metadata | Route::Unknown) {
+        return match route {
+            Route::Jwks => document(&state.jwks),
+            Route::Metadata => document(&state.metadata),
+            _ => Served::refused(
+                json(
+                    StatusCode::NOT_FOUND,
+                    r#"{"error":"not_found","error_description":"no such endpoint"}"#.into(),
+                    "no-store",
+                ),
+                "not_found",
+            ),
+        };
+    }
+    if req.method() != Method::POST {
+        return method_not_allowed("POST");
+    }
+    match route {
+        Route::SessionsRevoke => sessions::revoke(state, req, deadline(req)).await,
+        Route::Introspect => introspect(state, req).await,
+        Route::Revoke => revoke(state, req).await,
+        _ => token(state, req).await,
+    }
+}
+
+fn get_only(req: &Request) -> Option<Served> {
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
-    Some(method_not_allowed("GET", outcome))
+    Some(method_not_allowed("GET"))
 }
 
 /// 405 with `Allow`, as an RFC 6749 `invalid_request` body.
-fn method_not_allowed(allow: &'static str, outcome: &mut Outcome) -> Response<Body> {
+fn method_not_allowed(allow: &'static str) -> Served {
     let e = OAuthError::invalid_request(format!("use {allow}"));
-    outcome.error = Some(e.code.as_str());
     let mut r = error_with_status(StatusCode::METHOD_NOT_ALLOWED, &e, false);
     r.headers_mut()
         .insert("allow", HeaderValue::from_static(allow));
-    r
+    Served::refused(r, e.code.as_str())
 }
 
-/// Which form endpoint a POST reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FormEndpoint {
-    Token,
-    Revoke,
-}
-
-/// `POST /token` and `POST /revoke`: the same form and client-authentication rules, then the
-/// domain decides.
-async fn form_post(
-    state: &AppState,
-    req: &Request,
-    endpoint: FormEndpoint,
-    outcome: &mut Outcome,
-) -> Response<Body> {
-    let form_req = match read_form(req, outcome) {
+/// `POST /token`: the form and the client's credentials, then the domain decides.
+async fn token(state: &AppState, req: &Request) -> Served {
+    let parsed = read_params(req).and_then(|(params, authorization)| {
+        form::token_request(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
+    });
+    let form_req = match parsed {
         Ok(r) => r,
-        Err(resp) => return *resp,
+        Err(served) => return *served,
     };
     // Only names Tollgate knows reach the log: never an arbitrary string a client sent.
-    outcome.grant_type = form_req
-        .params
-        .get("grant_type")
-        .map(|g| GrantType::parse(g).map_or("other", GrantType::as_str));
-    if outcome.grant_type == Some(GrantType::Password.as_str()) {
-        outcome.username_hash = form_req.params.get("username").map(|u| UsernameHash::of(u));
-    }
-    let basic = challenges_basic(req, form_req.credentials.is_some());
-    let deadline = deadline(req);
-    let (client_id, answer, result) = match endpoint {
-        FormEndpoint::Token => {
-            let h = state.service.handle_token(&form_req, deadline).await;
-            let result = h.result.map(|t| success(&t, &h.answer));
-            (h.client_id, h.answer, result)
+    let grant_type = form_req.grant_type.log_name();
+    Span::current().record("grant_type", grant_type);
+    let username_hash = match form_req.grant_type {
+        RequestedGrant::Known(GrantType::Password) => {
+            form_req.params.get("username").map(|u| UsernameHash::of(u))
         }
-        FormEndpoint::Revoke => {
-            let h = state.service.handle_revoke(&form_req, deadline).await;
-            (h.client_id, h.answer, h.result.map(|()| revoked()))
-        }
+        _ => None,
     };
-    // A client_id that did not authenticate may be anything, even a secret pasted into the
-    // wrong field: it is logged only as a short hash.
-    outcome.client_id_hash = match (&client_id, &form_req.credentials) {
+    let basic = challenges_basic(req, form_req.credentials.is_some());
+    let h = state.service.handle_token(&form_req, deadline(req)).await;
+    let mut served = match h.result {
+        Ok(t) => Served::answered(success(&t, &h.answer)),
+        Err(e) => refusal(&e, basic, h.answer.profile),
+    };
+    if let Some(s) = &h.answer.sunset {
+        announce_sunset(&mut served.resp, s);
+    }
+    served.outcome.grant_type = grant_type;
+    served.outcome.username_hash = username_hash;
+    by_client(served, h.client_id, form_req.credentials.as_ref())
+}
+
+/// `POST /revoke` (RFC 7009): the same form and client authentication as `/token`.
+async fn revoke(state: &AppState, req: &Request) -> Served {
+    let parsed = read_params(req).and_then(|(params, authorization)| {
+        form::revocation_request(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
+    });
+    let ask = match parsed {
+        Ok(r) => r,
+        Err(served) => return *served,
+    };
+    let basic = challenges_basic(req, ask.credentials.is_some());
+    let h = state.service.handle_revoke(&ask, deadline(req)).await;
+    let served = match h.result {
+        Ok(()) => Served::answered(revoked()),
+        Err(e) => refusal(&e, basic, h.answer.profile),
+    };
+    by_client(served, h.client_id, ask.credentials.as_ref())
+}
+
+/// The refusal of a request the domain turned down, in the client's answer shape.
+fn refusal(e: &TokenError, basic: bool, profile: ResponseProfile) -> Served {
+    let (resp, oauth) = token_error(e, basic, profile);
+    Served::refused(resp, oauth.code.as_str())
+}
+
+/// Which client the request was: its id once it authenticated. A client_id that did not
+/// authenticate may be anything, even a secret pasted into the wrong field: it is logged only as
+/// a short hash.
+fn by_client(
+    mut served: Served,
+    authenticated: Option<String>,
+    presented: Option<&ClientCredentials>,
+) -> Served {
+    served.outcome.client_id_hash = match (&authenticated, presented) {
         (None, Some(c)) => Some(short_hash(&c.client_id)),
         _ => None,
     };
-    outcome.client_id = client_id;
-    let mut resp = result.unwrap_or_else(|e| {
-        let (resp, oauth) = token_error(&e, basic, answer.profile);
-        outcome.error = Some(oauth.code.as_str());
-        resp
-    });
-    if let Some(s) = &answer.sunset {
-        announce_sunset(&mut resp, s);
-    }
-    resp
+    served.outcome.client_id = authenticated;
+    served
 }
 
 /// `POST /introspect` (RFC 7662): the same form and client authentication as `/token`, its
 /// own typed request, and `{"active": false}` for every token the caller may not see.
-async fn introspect(state: &AppState, req: &Request, outcome: &mut Outcome) -> Response<Body> {
-    let parsed = read_params(req, outcome).and_then(|(params, authorization)| {
-        form::introspection_request(params, authorization)
-            .map_err(|e| Box::new(form_error(&e, outcome)))
+async fn introspect(state: &AppState, req: &Request) -> Served {
+    let parsed = read_params(req).and_then(|(params, authorization)| {
+        form::introspection_request(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
     });
     let ask = match parsed {
         Ok(r) => r,
-        Err(resp) => return *resp,
+        Err(served) => return *served,
     };
     let basic = challenges_basic(req, ask.credentials.is_some());
     let h = state
         .service
         .handle_introspect(&state.introspector, &ask, deadline(req))
         .await;
-    outcome.client_id_hash = match (&h.client_id, &ask.credentials) {
-        (None, Some(c)) => Some(short_hash(&c.client_id)),
-        _ => None,
-    };
-    outcome.client_id = h.client_id;
-    match h.result {
-        Ok(answer) => json(
+    let served = match h.result {
+        Ok(answer) => Served::answered(json(
             StatusCode::OK,
             serde_json::to_string(&answer).unwrap_or_else(|_| r#"{"active":false}"#.into()),
             "no-store",
-        ),
-        Err(e) => {
-            let (resp, oauth) = token_error(&e, basic, ResponseProfile::Rfc6749);
-            outcome.error = Some(oauth.code.as_str());
-            resp
-        }
-    }
-}
-
-/// The form-encoded request with its client credentials, or the error response that refuses it.
-fn read_form(req: &Request, outcome: &mut Outcome) -> Result<TokenRequest, Box<Response<Body>>> {
-    let (params, authorization) = read_params(req, outcome)?;
-    form::token_request(params, authorization).map_err(|e| Box::new(form_error(&e, outcome)))
+        )),
+        Err(e) => refusal(&e, basic, ResponseProfile::Rfc6749),
+    };
+    by_client(served, h.client_id, ask.credentials.as_ref())
 }
 
 /// The form's parameters and the `Authorization` header, or the error response that refuses
 /// them.
 type Params<'r> = (HashMap<String, String>, Option<&'r str>);
 
-fn read_params<'r>(
-    req: &'r Request,
-    outcome: &mut Outcome,
-) -> Result<Params<'r>, Box<Response<Body>>> {
+fn read_params(req: &Request) -> Result<Params<'_>, Box<Served>> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -310,13 +293,15 @@ fn read_params<'r>(
     if !form::is_form(content_type) {
         let e =
             OAuthError::invalid_request("Content-Type must be application/x-www-form-urlencoded");
-        outcome.error = Some(e.code.as_str());
-        return Err(Box::new(error_response(&e, false)));
+        return Err(Box::new(Served::refused(
+            error_response(&e, false),
+            e.code.as_str(),
+        )));
     }
     let parsed = authorization(req).and_then(|authorization| {
         form::parse_form(req.body().as_ref()).map(|p| (p, authorization))
     });
-    parsed.map_err(|e| Box::new(form_error(&e, outcome)))
+    parsed.map_err(|e| Box::new(form_refusal(&e)))
 }
 
 /// Whether a 401 carries `WWW-Authenticate: Basic` (RFC 6749 §5.2): unless the client
@@ -352,12 +337,12 @@ fn deadline(req: &Request) -> Deadline {
     deadline
 }
 
-fn form_error(e: &FormError, outcome: &mut Outcome) -> Response<Body> {
+fn form_refusal(e: &FormError) -> Served {
     let oauth = e.to_oauth();
-    outcome.error = Some(oauth.code.as_str());
     let basic = matches!(e, FormError::BadClient { basic: true, .. });
-    match e {
+    let resp = match e {
         FormError::TooLarge => error_with_status(StatusCode::PAYLOAD_TOO_LARGE, &oauth, basic),
         _ => error_response(&oauth, basic),
-    }
+    };
+    Served::refused(resp, oauth.code.as_str())
 }

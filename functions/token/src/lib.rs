@@ -5,5 +5,6 @@ pub mod config;
 pub mod form;
 pub mod handler;
 pub mod response;
+pub mod served;
 pub mod sessions;
 pub mod state;

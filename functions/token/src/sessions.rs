@@ -5,7 +5,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
 use tollgate_common::OAuthError;
 use tollgate_common::client::ResponseProfile;
@@ -14,6 +14,7 @@ use tracing::warn;
 
 use crate::form::MAX_BODY_BYTES;
 use crate::response::{error_with_status, json, token_error};
+use crate::served::Served;
 use crate::state::AppState;
 
 /// The JSON body: a `sub`, a `client_id`, or both.
@@ -44,27 +45,27 @@ pub fn iam_caller(req: &Request) -> Option<String> {
     arn.filter(|a| a.starts_with("arn:"))
 }
 
-/// Answers `POST /sessions/revoke`; `error` is set to the OAuth code of a refusal.
+/// Answers `POST /sessions/revoke`.
 pub async fn revoke(
     state: &AppState,
     req: &Request,
     deadline: tollgate_common::clock::Deadline,
-    error: &mut Option<&'static str>,
-) -> Response<Body> {
+) -> Served {
     let Some(actor) = iam_caller(req) else {
         warn!("session revocation without an IAM caller refused");
-        *error = Some("access_denied");
-        return json(
-            StatusCode::FORBIDDEN,
-            r#"{"error":"access_denied","error_description":"this endpoint needs an IAM-signed (SigV4) request"}"#.into(),
-            "no-store",
+        return Served::refused(
+            json(
+                StatusCode::FORBIDDEN,
+                r#"{"error":"access_denied","error_description":"this endpoint needs an IAM-signed (SigV4) request"}"#.into(),
+                "no-store",
+            ),
+            "access_denied",
         );
     };
     let query = match parse(req) {
         Ok(q) => q,
         Err((status, e)) => {
-            *error = Some(e.code.as_str());
-            return error_with_status(status, &e, false);
+            return Served::refused(error_with_status(status, &e, false), e.code.as_str());
         }
     };
     match state
@@ -72,15 +73,14 @@ pub async fn revoke(
         .handle_revoke_sessions(&query, &actor, deadline)
         .await
     {
-        Ok(revoked) => json(
+        Ok(revoked) => Served::answered(json(
             StatusCode::OK,
             serde_json::json!({ "sessions_revoked": revoked.len() }).to_string(),
             "no-store",
-        ),
+        )),
         Err(e) => {
             let (resp, oauth) = token_error(&e, false, ResponseProfile::Rfc6749);
-            *error = Some(oauth.code.as_str());
-            resp
+            Served::refused(resp, oauth.code.as_str())
         }
     }
 }

@@ -46,7 +46,8 @@ impl TokenService {
                 None => None,
             }
         };
-        let (client, answer) = tokio::join!(self.client(req, deadline), count);
+        let (client, answer) =
+            tokio::join!(self.authenticate(req.credentials.as_ref(), deadline), count);
         match client {
             Ok(client) => Ok((
                 client,

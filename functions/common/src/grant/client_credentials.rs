@@ -4,7 +4,7 @@
 
 use serde_json::Map;
 
-use super::{TokenRequest, TokenResponse, TokenService};
+use super::{TokenResponse, TokenService};
 use crate::access_token::AccessTokenClaims;
 use crate::client::{Client, GrantType};
 use crate::error::{ErrorCode, Internal, OAuthError, TokenError};
@@ -17,7 +17,7 @@ impl TokenService {
     pub(super) fn client_credentials_grant(
         &self,
         client: &Client,
-        req: &TokenRequest,
+        scope: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
         if client
             .grant_types
@@ -30,11 +30,7 @@ impl TokenService {
             )
             .into());
         }
-        let scope = Scopes::resolve(
-            req.param("scope"),
-            &client.allowed_scopes,
-            &client.default_scopes,
-        )?;
+        let scope = Scopes::resolve(scope, &client.allowed_scopes, &client.default_scopes)?;
         let now = self.clock.now();
         let ttl = self.lifetimes(client).access_token;
         let access = self

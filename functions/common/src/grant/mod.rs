@@ -7,10 +7,10 @@ mod admit;
 mod client_credentials;
 mod password;
 mod refresh;
+mod request;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tracing::warn;
@@ -32,6 +32,9 @@ use crate::scope::Scopes;
 use crate::secret::{Secret, SecretHasher, hash_str, random_token};
 use crate::user_status::UserDirectory;
 
+use request::{GrantRequest, PasswordRequest, RefreshRequest};
+pub use request::{RequestedGrant, TokenRequest};
+
 /// Lifetimes and limits that apply to every client unless its record overrides them.
 #[derive(Debug, Clone)]
 pub struct GrantPolicy {
@@ -50,35 +53,6 @@ pub struct GrantPolicy {
     /// Without a user-status endpoint: the most seconds after sign-in that a refresh may still
     /// copy the details captured then (`MAX_CLAIMS_AGE`); `None` is no limit.
     pub max_claims_age: Option<u64>,
-}
-
-/// A token request after form parsing: the parameters, with client credentials taken out.
-/// `Debug` names the parameters but shows no value: they include passwords and tokens.
-pub struct TokenRequest {
-    pub credentials: Option<ClientCredentials>,
-    /// Every other parameter, each at most once; empty values were dropped (RFC 6749 §3.1).
-    pub params: HashMap<String, String>,
-}
-
-impl std::fmt::Debug for TokenRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<&str> = self.params.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        f.debug_struct("TokenRequest")
-            .field("credentials", &self.credentials)
-            .field("params", &names)
-            .finish()
-    }
-}
-
-impl TokenRequest {
-    pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.params.get(name).map(String::as_str)
-    }
-    pub(crate) fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.param(name)
-            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
-    }
 }
 
 /// A successful token response (RFC 6749 §5.1). `Debug` hides both tokens.
@@ -204,14 +178,7 @@ impl TokenService {
         *answer = Answer::for_client(&client);
         // Refused over the limit only now, so the refusal names the client and has its shape.
         self.check_limit(&client, counted)?;
-        let grant_type = req.required("grant_type")?;
-        let Some(grant) = GrantType::parse(grant_type) else {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                "grant_type is not supported",
-            )
-            .into());
-        };
+        let grant = req.grant_type.grant()?;
         if !client.allows(grant) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -222,10 +189,12 @@ impl TokenService {
         if grant == GrantType::Password {
             answer.sunset = self.password_grant_sunset(&client)?;
         }
-        match grant {
-            GrantType::Password => self.password_grant(&client, req, deadline).await,
-            GrantType::RefreshToken => self.refresh_grant(&client, req, deadline).await,
-            GrantType::ClientCredentials => self.client_credentials_grant(&client, req),
+        match GrantRequest::read(grant, req)? {
+            GrantRequest::Password(p) => self.password_grant(&client, p, deadline).await,
+            GrantRequest::Refresh(r) => self.refresh_grant(&client, r, deadline).await,
+            GrantRequest::ClientCredentials { scope } => {
+                self.client_credentials_grant(&client, scope.as_deref())
+            }
         }
     }
 
@@ -241,15 +210,6 @@ impl TokenService {
         tokio::time::timeout(left, call)
             .await
             .map_err(|_| Unavailable::Deadline { dependency: what }.into())
-    }
-
-    /// Authenticates the client of a request that needs one (`/token`, `/revoke`).
-    pub(crate) async fn client(
-        &self,
-        req: &TokenRequest,
-        deadline: Deadline,
-    ) -> Result<client::Client, TokenError> {
-        self.authenticate(req.credentials.as_ref(), deadline).await
     }
 
     /// Authenticates a client by the credentials of any client-authenticated request
@@ -268,7 +228,8 @@ impl TokenService {
             creds,
             self.clock.now(),
         );
-        self.within(deadline, "client store", lookup)
+        let client = self
+            .within(deadline, "client store", lookup)
             .await?
             .map_err(|e| {
                 // A client_id that names no client may be anything (even a secret sent in the
@@ -287,7 +248,11 @@ impl TokenService {
                     }
                 }
                 e.to_oauth().into()
-            })
+            })?;
+        // Every later line of the request names the client: the edge opens a `request` span
+        // with this field (a span without it ignores the call).
+        tracing::Span::current().record("client_id", client.client_id.as_str());
+        Ok(client)
     }
 
     /// The lifetimes `client` gets: resolved here only, from its record and the deployment's.

@@ -8,31 +8,33 @@
 
 use tracing::info;
 
-use super::{TokenRequest, TokenResponse, TokenService};
+use super::{PasswordRequest, TokenResponse, TokenService};
 use crate::access_token::allowed_details;
 use crate::audit::{Event, UsernameHash};
 use crate::client::Client;
 use crate::clock::Deadline;
 use crate::error::{OAuthError, TokenError, Unavailable};
-use crate::lockout::{LockoutGuard, Reservation, clean_username};
+use crate::lockout::{LockoutGuard, Reservation};
 use crate::observe;
 use crate::password::PasswordCheck;
 use crate::refresh::RefreshGrant;
 use crate::scope::Scopes;
-use crate::secret::Secret;
 
 impl TokenService {
     pub(super) async fn password_grant(
         &self,
         client: &Client,
-        req: &TokenRequest,
+        req: PasswordRequest,
         deadline: Deadline,
     ) -> Result<TokenResponse, TokenError> {
-        let username = clean_username(req.required("username")?)
-            .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-        let password = Secret::new(req.required("password")?);
+        let PasswordRequest {
+            username,
+            password,
+            scope,
+        } = req;
+        let username = username.as_str();
         let scope = Scopes::resolve(
-            req.param("scope"),
+            scope.as_deref(),
             &client.allowed_scopes,
             &client.default_scopes,
         )?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tracing::warn;
 
-use super::{TokenRequest, TokenResponse, TokenService, store_unavailable};
+use super::{RefreshRequest, TokenResponse, TokenService, store_unavailable};
 use crate::access_token::allowed_details;
 use crate::audit::Event;
 use crate::client::Client;
@@ -54,10 +54,10 @@ impl TokenService {
     pub(super) async fn refresh_grant(
         &self,
         client: &Client,
-        req: &TokenRequest,
+        req: RefreshRequest,
         deadline: Deadline,
     ) -> Result<TokenResponse, TokenError> {
-        let presented = Secret::new(req.required("refresh_token")?);
+        let presented = req.refresh_token;
         let now = self.clock.now();
         let hash = presented.hash();
         let lookup = self.refresh.get_token(&hash);
@@ -78,7 +78,7 @@ impl TokenService {
             Err(why) => return Err(self.refuse(client, &old, why, now, deadline).await),
         };
         let grant = self.current_grant(client, &old, now, deadline).await?;
-        let scope = grant.refreshed_scope(client, req.param("scope"))?;
+        let scope = grant.refreshed_scope(client, req.scope.as_deref())?;
         let lifetimes = self.lifetimes(client);
         let access = self.sign(&grant, &old.family_id, &scope, lifetimes, now)?;
         let outcome = match replay {

@@ -5,6 +5,7 @@ use crate::clock::{Clock, ManualClock};
 use crate::keys::{SigningAlg, SigningKey, generate_pem};
 use crate::lockout::{Reservation, lockout_key};
 use crate::password::{PasswordCheck, VerifiedUser};
+use crate::revoke::RevocationRequest;
 use crate::store::memory::{
     MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryVerifier,
 };
@@ -94,16 +95,16 @@ async fn fixture() -> Fixture {
 }
 
 fn req(client: &str, secret: &str, params: &[(&str, &str)]) -> TokenRequest {
-    TokenRequest {
-        credentials: Some(ClientCredentials {
+    TokenRequest::new(
+        Some(ClientCredentials {
             client_id: client.into(),
             secret: Secret::new(secret),
         }),
-        params: params
+        params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-    }
+    )
 }
 
 fn password(user: &str, pw: &str) -> Vec<(&'static str, String)> {
@@ -738,12 +739,12 @@ async fn refresh_carries_the_same_user_details() {
 async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
     let f = fixture().await;
     let first = login(&f, None).await;
-    let revoke = |client: (&'static str, &'static str), token: String| TokenRequest {
+    let revoke = |client: (&'static str, &'static str), token: String| RevocationRequest {
         credentials: Some(ClientCredentials {
             client_id: client.0.into(),
             secret: Secret::new(client.1),
         }),
-        params: [("token".to_owned(), token)].into_iter().collect(),
+        token: Some(Secret::new(token)),
     };
     f.service
         .revoke(&revoke(
@@ -773,9 +774,9 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
             .code,
         ErrorCode::InvalidGrant
     );
-    let unauthenticated = TokenRequest {
+    let unauthenticated = RevocationRequest {
         credentials: None,
-        params: HashMap::new(),
+        token: None,
     };
     assert_eq!(
         f.service.revoke(&unauthenticated).await.unwrap_err().code,

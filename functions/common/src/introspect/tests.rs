@@ -110,13 +110,13 @@ fn creds(id: &str) -> Option<ClientCredentials> {
 }
 
 fn token_req(id: &str, params: &[(&str, &str)]) -> TokenRequest {
-    TokenRequest {
-        credentials: creds(id),
-        params: params
+    TokenRequest::new(
+        creds(id),
+        params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<HashMap<_, _>>(),
-    }
+    )
 }
 
 /// (access token, refresh token) of a password grant by `app`.

@@ -92,10 +92,10 @@ async fn only_clients_allowed_the_grant_may_use_it_and_only_with_their_secret() 
         code(&f, req("svc", "wrong", &cc(None))).await,
         Some(ErrorCode::InvalidClient)
     );
-    let no_creds = TokenRequest {
-        credentials: None,
-        params: [("grant_type".to_owned(), "client_credentials".to_owned())].into(),
-    };
+    let no_creds = TokenRequest::new(
+        None,
+        [("grant_type".to_owned(), "client_credentials".to_owned())].into(),
+    );
     assert_eq!(code(&f, no_creds).await, Some(ErrorCode::InvalidClient));
     let p = password("alice", "pw");
     assert_eq!(

@@ -203,14 +203,9 @@ async fn a_failed_revocation_through_revoke_is_503() {
     let b = broken().await;
     let first = password_grant(&b, "pw").await.unwrap();
     b.refresh.fail("revoke_family");
-    let r = TokenRequest {
+    let r = RevocationRequest {
         credentials: req("app", "app-secret", &[]).credentials,
-        params: [(
-            "token".to_owned(),
-            first.refresh_token.as_ref().unwrap().expose().to_owned(),
-        )]
-        .into_iter()
-        .collect(),
+        token: first.refresh_token,
     };
     let e = b.f.service.revoke(&r).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
@@ -243,9 +238,9 @@ async fn a_failed_client_lookup_is_503_for_every_grant_and_revoke() {
         1,
         "the endpoint was asked without a client"
     );
-    let r = TokenRequest {
+    let r = RevocationRequest {
         credentials: req("app", "app-secret", &[]).credentials,
-        params: [("token".to_owned(), "x".to_owned())].into_iter().collect(),
+        token: Some(Secret::new("x")),
     };
     let e = b.f.service.revoke(&r).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);

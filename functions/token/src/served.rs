@@ -1,0 +1,98 @@
+//! What a request came to: each endpoint returns its answer with an [`Outcome`], and the
+//! handler turns that into the request's one `request` log line, its metrics, and the audit line
+//! of a refused `/token` request. Nothing is filled in through a reference: the log context of
+//! lines written while the request runs is the `request` span (see `handler`).
+
+use std::time::Duration;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use tollgate_common::audit::{self, Client, Event, UsernameHash};
+use tollgate_common::observe::Scope;
+
+/// What the logs, metrics and audit trail say about one request. Never holds a credential.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Only a client_id that authenticated; any other is logged as `client_id_hash`.
+    pub client_id: Option<String>,
+    pub client_id_hash: Option<String>,
+    /// A name Tollgate knows (or `other`), never the caller's string.
+    pub grant_type: Option<&'static str>,
+    /// The OAuth error code of a refusal.
+    pub error: Option<&'static str>,
+    /// A password grant's username, for the audit trail: only ever its hash.
+    pub username_hash: Option<UsernameHash>,
+}
+
+/// An endpoint's answer and what it came to.
+#[derive(Debug)]
+pub struct Served {
+    pub resp: Response<Body>,
+    pub outcome: Outcome,
+}
+
+impl Served {
+    pub fn answered(resp: Response<Body>) -> Self {
+        Self {
+            resp,
+            outcome: Outcome::default(),
+        }
+    }
+
+    /// A refusal with its OAuth error code.
+    pub fn refused(resp: Response<Body>, error: &'static str) -> Self {
+        Self {
+            resp,
+            outcome: Outcome {
+                error: Some(error),
+                ..Outcome::default()
+            },
+        }
+    }
+}
+
+/// The endpoints that are counted: their metrics, and for `/token` the audit line of a refusal
+/// (the domain records the other events where it decides them).
+pub fn account(
+    scope: &Scope,
+    route: &'static str,
+    outcome: &Outcome,
+    status: StatusCode,
+    latency: Duration,
+) {
+    let token = route == "token";
+    if !token && !matches!(route, "revoke" | "introspect" | "sessions_revoke") {
+        return;
+    }
+    let grant_type = outcome.grant_type.unwrap_or("none");
+    let grant = token.then(|| {
+        (
+            outcome.client_id.as_deref().unwrap_or("unauthenticated"),
+            grant_type,
+            outcome.error.unwrap_or("issued"),
+        )
+    });
+    scope
+        .metrics
+        .request(status.is_server_error(), latency, grant);
+    let Some(reason) = outcome.error.filter(|_| token) else {
+        return;
+    };
+    let client = match (&outcome.client_id, &outcome.client_id_hash) {
+        (Some(id), _) => Client::Authenticated(id),
+        (None, Some(hash)) => Client::Hashed(hash),
+        (None, None) => Client::Absent,
+    };
+    let event = Event::TokenRefused {
+        grant_type: outcome.grant_type,
+        client,
+        reason,
+        status: status.as_u16(),
+        username_hash: outcome.username_hash.clone(),
+    };
+    scope.metrics.write(&audit::render(
+        &event,
+        &scope.origin,
+        tollgate_common::metrics::now_ms(),
+    ));
+}
