@@ -18,6 +18,7 @@ mod docs;
 mod dynamo_adapters;
 mod flow;
 mod introspection;
+mod layout;
 mod least_privilege;
 mod lockout;
 mod logs;

@@ -180,7 +180,7 @@ async fn all_at_once(
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let (service, barrier) = (service.clone(), barrier.clone());
-            let r = TokenRequest::new(req.credentials.clone(), req.params.clone());
+            let r = req.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
                 service.token(&r).await

@@ -85,4 +85,17 @@ impl TokenService {
         }
         Ok(())
     }
+
+    /// Revokes a family within the deadline (reuse, a lost rotation, `/revoke`).
+    pub(crate) async fn revoke_family(
+        &self,
+        family_id: &str,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<(), TokenError> {
+        let call = self.refresh.revoke_family(family_id, now);
+        self.within(deadline, "refresh-token store", call)
+            .await?
+            .map_err(store_unavailable)
+    }
 }

@@ -7,6 +7,7 @@ mod admit;
 mod client_credentials;
 mod password;
 mod refresh;
+mod refresh_events;
 mod request;
 #[cfg(test)]
 mod tests;

@@ -16,9 +16,10 @@ use crate::clock::Deadline;
 use crate::error::{OAuthError, TokenError, Unavailable};
 use crate::lockout::{LockoutGuard, Reservation};
 use crate::observe;
-use crate::password::PasswordCheck;
+use crate::password::{PasswordCheck, VerifiedUser};
 use crate::refresh::RefreshGrant;
 use crate::scope::Scopes;
+use crate::secret::Secret;
 
 impl TokenService {
     pub(super) async fn password_grant(
@@ -41,35 +42,9 @@ impl TokenService {
         let now = self.clock.now();
         let guard = LockoutGuard::new(self.lockout.as_ref(), &self.policy.lockout, username);
         self.reserve_attempt(client, &guard, now, deadline).await?;
-        let check = self.verifier.verify(username, &password, &client.client_id);
-        let check = match self.within(deadline, "auth endpoint", check).await {
-            Ok(Ok(check)) => Ok(check),
-            Ok(Err(e)) => Err(Unavailable::AuthEndpoint(Box::new(e)).into()),
-            Err(e) => Err(e),
-        };
-        let check = match check {
-            Ok(check) => check,
-            Err(e) => {
-                // No answer: nobody learnt anything from this attempt, so it is given back.
-                guard.release().await;
-                return Err(e);
-            }
-        };
-        let user = match check {
-            PasswordCheck::Valid(user) => user,
-            PasswordCheck::Invalid => {
-                if guard.failed(now).await {
-                    info!(client_id = %client.client_id, "username locked after repeated failures");
-                    observe::event(&Event::LockoutStarted {
-                        client_id: &client.client_id,
-                        username_hash: UsernameHash::of(username),
-                        locked_for_seconds: self.policy.lockout.lockout_secs,
-                    });
-                    return Err(locked_error().into());
-                }
-                return Err(OAuthError::invalid_grant("the username or password is wrong").into());
-            }
-        };
+        let user = self
+            .check_password(client, &guard, username, &password, now, deadline)
+            .await?;
         let details = allowed_details(&user.details, &self.policy.user_claims);
         let grant = RefreshGrant {
             client_id: client.client_id.clone(),
@@ -84,6 +59,48 @@ impl TokenService {
         let ((), issued) =
             tokio::join!(guard.succeeded(), self.issue(client, grant, now, deadline));
         issued
+    }
+
+    /// Asks the auth endpoint; a wrong password counts against the username (and may lock
+    /// it), no answer gives the reserved attempt back.
+    async fn check_password(
+        &self,
+        client: &Client,
+        guard: &LockoutGuard<'_>,
+        username: &str,
+        password: &Secret,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<VerifiedUser, TokenError> {
+        let check = self.verifier.verify(username, password, &client.client_id);
+        let check = match self.within(deadline, "auth endpoint", check).await {
+            Ok(Ok(check)) => Ok(check),
+            Ok(Err(e)) => Err(Unavailable::AuthEndpoint(Box::new(e)).into()),
+            Err(e) => Err(e),
+        };
+        let check = match check {
+            Ok(check) => check,
+            Err(e) => {
+                // No answer: nobody learnt anything from this attempt, so it is given back.
+                guard.release().await;
+                return Err(e);
+            }
+        };
+        match check {
+            PasswordCheck::Valid(user) => Ok(user),
+            PasswordCheck::Invalid => {
+                if guard.failed(now).await {
+                    info!(client_id = %client.client_id, "username locked after repeated failures");
+                    observe::event(&Event::LockoutStarted {
+                        client_id: &client.client_id,
+                        username_hash: UsernameHash::of(username),
+                        locked_for_seconds: self.policy.lockout.lockout_secs,
+                    });
+                    return Err(locked_error().into());
+                }
+                Err(OAuthError::invalid_grant("the username or password is wrong").into())
+            }
+        }
     }
 
     /// Takes one of the username's attempts before its password is checked; refused when

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use tracing::warn;
 
+use super::refresh_events::{bad_refresh_token, replayed, reuse_detected, rotated};
 use super::{RefreshRequest, TokenResponse, TokenService, store_unavailable};
 use crate::access_token::allowed_details;
 use crate::audit::Event;
 use crate::client::Client;
-use crate::client::GrantType;
 use crate::clock::Deadline;
 use crate::error::{OAuthError, TokenError, Unavailable};
 use crate::grace::{self, NoReplay};
@@ -350,64 +350,4 @@ impl TokenService {
         }
         bad_refresh_token().into()
     }
-
-    /// Revokes a family within the deadline (reuse, a lost rotation, `/revoke`).
-    pub(crate) async fn revoke_family(
-        &self,
-        family_id: &str,
-        now: u64,
-        deadline: Deadline,
-    ) -> Result<(), TokenError> {
-        let call = self.refresh.revoke_family(family_id, now);
-        self.within(deadline, "refresh-token store", call)
-            .await?
-            .map_err(store_unavailable)
-    }
-}
-
-/// The family's token was rotated: a new access token and refresh token were issued.
-fn rotated(client: &Client, old: &StoredToken, scope: &str) {
-    observe::event(&Event::RefreshRotated {
-        grant_type: GrantType::RefreshToken.as_str(),
-        client_id: &client.client_id,
-        subject: &old.grant.sub,
-        family: &old.family_id,
-    });
-    issued(client, old, scope);
-}
-
-/// A retry within the grace window got the successor already issued, and a new access token.
-fn replayed(client: &Client, old: &StoredToken, scope: &str) {
-    observe::event(&Event::RefreshReplayed {
-        client_id: &client.client_id,
-        subject: &old.grant.sub,
-        family: &old.family_id,
-    });
-    issued(client, old, scope);
-}
-
-fn issued(client: &Client, old: &StoredToken, scope: &str) {
-    observe::event(&Event::TokenIssued {
-        grant_type: GrantType::RefreshToken.as_str(),
-        client_id: &client.client_id,
-        subject: &old.grant.sub,
-        scope,
-        family: Some(&old.family_id),
-        password_grant_sunset: None,
-    });
-}
-
-/// A used (or raced) refresh token came back and its family is now revoked.
-fn reuse_detected(client: &Client, family: &str, cause: &str) {
-    observe::event(&Event::RefreshReuseDetected {
-        client_id: &client.client_id,
-        family,
-        cause,
-        family_revoked: true,
-    });
-}
-
-/// One answer for every bad refresh token, so a caller cannot tell unknown from revoked.
-fn bad_refresh_token() -> OAuthError {
-    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
 }

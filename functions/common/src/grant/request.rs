@@ -53,6 +53,7 @@ impl RequestedGrant {
 /// A token request after form parsing: the client's credentials and `grant_type` taken out, the
 /// other parameters kept for the grant to read once it is known. `Debug` names the parameters
 /// but shows no value: they include passwords and tokens.
+#[derive(Clone)]
 pub struct TokenRequest {
     pub credentials: Option<ClientCredentials>,
     pub grant_type: RequestedGrant,

@@ -5,6 +5,7 @@ mod clients;
 mod lockout;
 mod rate_limit;
 mod refresh;
+mod sessions;
 pub mod tables;
 
 use std::collections::HashMap;

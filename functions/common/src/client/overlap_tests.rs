@@ -2,6 +2,7 @@
 //! `retire_at`, the current one always; unknown clients are refused the same way.
 
 use super::*;
+use crate::secret::{Secret, SecretHasher};
 use crate::store::memory::MemoryClients;
 
 fn creds(id: &str, secret: &str) -> ClientCredentials {

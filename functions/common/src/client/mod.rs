@@ -1,11 +1,19 @@
-//! OAuth clients: the record kept in DynamoDB, the grant types, and client authentication.
+//! OAuth clients: the record kept in DynamoDB, its grant types and the rules it keeps; how it
+//! changes (`update`) and how a client proves who it is (`authenticate`).
+
+mod authenticate;
+mod update;
+
+pub use authenticate::{
+    AuthenticateError, ClientCredentials, ClientRejection, authenticate, authenticate_at,
+    authenticate_with,
+};
+pub use update::ClientUpdate;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::error::OAuthError;
 use crate::scope::Scopes;
-use crate::secret::{Secret, SecretHasher};
 
 /// The grant types a client record may allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,7 +58,10 @@ impl GrantType {
 /// The serde mapping is the stored shape (the DynamoDB adapter reads and writes it with
 /// `serde_dynamo`): attribute names are the field names; a missing optional attribute reads as
 /// its default, and an unset lifetime is left out rather than stored as `NULL`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Default` is no client (an empty id, disabled, no grant): only a base to fill in, as
+/// [`Client::create`] does; [`Client::check`] refuses it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Client {
     pub client_id: String,
     #[serde(default)]
@@ -154,21 +165,12 @@ impl Client {
         Self {
             client_id: id.into(),
             name: id.into(),
-            secret_hash: Secret::new(secret).hash(),
-            previous_secret: None,
+            secret_hash: crate::secret::Secret::new(secret).hash(),
             enabled: true,
             grant_types: GrantType::DEFAULT.to_vec(),
             allowed_scopes: Scopes::parse("read write").unwrap_or_default(),
             default_scopes: Scopes::parse("read").unwrap_or_default(),
-            access_token_ttl: None,
-            refresh_token_ttl: None,
-            refresh_family_ttl: None,
-            rate_limit: None,
-            password_grant_sunset: None,
-            response_profile: ResponseProfile::default(),
-            refresh_reuse_grace: None,
-            created_at: 0,
-            introspect_any: false,
+            ..Self::default()
         }
     }
 
@@ -182,22 +184,11 @@ impl Client {
     ) -> Result<Self, ClientRuleError> {
         let blank = Self {
             client_id: client_id.to_owned(),
-            name: String::new(),
             secret_hash,
-            previous_secret: None,
             enabled: true,
             grant_types: GrantType::DEFAULT.to_vec(),
-            allowed_scopes: Scopes::default(),
-            default_scopes: Scopes::default(),
-            access_token_ttl: None,
-            refresh_token_ttl: None,
-            refresh_family_ttl: None,
-            rate_limit: None,
-            password_grant_sunset: None,
-            response_profile: ResponseProfile::default(),
-            refresh_reuse_grace: None,
             created_at,
-            introspect_any: false,
+            ..Self::default()
         };
         let client = settings.apply_to(&blank);
         client.check()?;
@@ -327,106 +318,6 @@ pub enum ClientRuleError {
     RateLimitTooHigh(u32),
     #[error("the refresh reuse grace window may be at most {0} seconds")]
     GraceTooLong(u64),
-}
-
-/// Changes to a client record; `None` leaves a field as it is.
-///
-/// Serialized, it holds only the fields it names, under the attribute names of [`Client`]; a
-/// cleared lifetime (`Some(None)`) serializes as null, which the store turns into a removal.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ClientUpdate {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret_hash: Option<String>,
-    /// `Some(None)` drops the previous secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_secret: Option<Option<PreviousSecret>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grant_types: Option<Vec<GrantType>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_scopes: Option<Scopes>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default_scopes: Option<Scopes>,
-    /// `Some(None)` returns the lifetime to the deployment's default.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_token_ttl: Option<Option<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token_ttl: Option<Option<u64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_family_ttl: Option<Option<u64>>,
-    /// `Some(None)` returns the limit to the deployment's default.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rate_limit: Option<Option<u32>>,
-    /// `Some(None)` clears the sunset.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_grant_sunset: Option<Option<PasswordGrantSunset>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_profile: Option<ResponseProfile>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub introspect_any: Option<bool>,
-    /// `Some(None)` returns the grace window to the deployment's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_reuse_grace: Option<Option<u64>>,
-}
-
-impl ClientUpdate {
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-
-    /// The record as it will be after the update.
-    pub fn apply_to(&self, c: &Client) -> Client {
-        let mut c = c.clone();
-        if let Some(v) = &self.name {
-            c.name.clone_from(v);
-        }
-        if let Some(v) = &self.secret_hash {
-            c.secret_hash.clone_from(v);
-        }
-        if let Some(v) = &self.previous_secret {
-            c.previous_secret.clone_from(v);
-        }
-        if let Some(v) = self.enabled {
-            c.enabled = v;
-        }
-        if let Some(v) = &self.grant_types {
-            c.grant_types.clone_from(v);
-        }
-        if let Some(v) = &self.allowed_scopes {
-            c.allowed_scopes = v.clone();
-        }
-        if let Some(v) = &self.default_scopes {
-            c.default_scopes = v.clone();
-        }
-        if let Some(v) = self.access_token_ttl {
-            c.access_token_ttl = v;
-        }
-        if let Some(v) = self.refresh_token_ttl {
-            c.refresh_token_ttl = v;
-        }
-        if let Some(v) = self.refresh_family_ttl {
-            c.refresh_family_ttl = v;
-        }
-        if let Some(v) = self.rate_limit {
-            c.rate_limit = v;
-        }
-        if let Some(v) = self.password_grant_sunset {
-            c.password_grant_sunset = v;
-        }
-        if let Some(v) = self.response_profile {
-            c.response_profile = v;
-        }
-        if let Some(v) = self.introspect_any {
-            c.introspect_any = v;
-        }
-        if let Some(v) = self.refresh_reuse_grace {
-            c.refresh_reuse_grace = v;
-        }
-        c
-    }
 }
 
 #[cfg(test)]
@@ -644,131 +535,5 @@ pub trait ClientStore: Send + Sync {
     async fn delete(&self, client_id: &str) -> Result<(), ClientStoreError>;
 }
 
-/// Client credentials as presented, before they are checked. `Debug` shows only a short hash
-/// of the id: until it is authenticated it may be anything, even a secret.
-#[derive(Clone)]
-pub struct ClientCredentials {
-    pub client_id: String,
-    pub secret: Secret,
-}
-
-/// Authenticates a client against plain `sha256:` hashes (no pepper). See [`authenticate_with`].
-pub async fn authenticate(
-    store: &dyn ClientStore,
-    creds: &ClientCredentials,
-) -> Result<Client, AuthenticateError> {
-    authenticate_with(store, &SecretHasher::default(), creds).await
-}
-
-/// Authenticates a client (RFC 6749 §2.3.1) at the system clock's time. See [`authenticate_at`].
-pub async fn authenticate_with(
-    store: &dyn ClientStore,
-    hasher: &SecretHasher,
-    creds: &ClientCredentials,
-) -> Result<Client, AuthenticateError> {
-    use crate::clock::Clock;
-    authenticate_at(store, hasher, creds, crate::clock::SystemClock.now()).await
-}
-
-/// Authenticates a client (RFC 6749 §2.3.1) at `now`. Unknown, disabled and wrong-secret
-/// clients are all the same `invalid_client` to the caller; the reason goes to the log. A
-/// client_id that no client can have (see [`is_valid_client_id`]) is refused before any lookup.
-pub async fn authenticate_at(
-    store: &dyn ClientStore,
-    hasher: &SecretHasher,
-    creds: &ClientCredentials,
-    now: u64,
-) -> Result<Client, AuthenticateError> {
-    if !is_valid_client_id(&creds.client_id) {
-        let _ = secret_matches(hasher, &creds.secret, None, now);
-        return Err(AuthenticateError::Rejected(ClientRejection::Malformed));
-    }
-    let client = store
-        .get(&creds.client_id)
-        .await
-        .map_err(AuthenticateError::Store)?;
-    let Some(client) = client else {
-        let _ = secret_matches(hasher, &creds.secret, None, now);
-        return Err(AuthenticateError::Rejected(ClientRejection::Unknown));
-    };
-    if !secret_matches(hasher, &creds.secret, Some(&client), now) {
-        return Err(AuthenticateError::Rejected(ClientRejection::WrongSecret));
-    }
-    if !client.enabled {
-        return Err(AuthenticateError::Rejected(ClientRejection::Disabled));
-    }
-    Ok(client)
-}
-
-/// Whether `secret` is the client's current secret or its previous one still in its grace
-/// period. Always exactly two constant-time checks (a hash no secret matches, of the kind new
-/// hashes are, stands in for a missing client or previous secret), so neither an unknown
-/// client nor a client without a second secret is quicker to refuse.
-fn secret_matches(
-    hasher: &SecretHasher,
-    secret: &Secret,
-    client: Option<&Client>,
-    now: u64,
-) -> bool {
-    let unmatchable = hasher.unmatchable();
-    let current = client.map_or(unmatchable, |c| c.secret_hash.as_str());
-    let previous = client
-        .and_then(|c| c.previous_secret.as_ref())
-        .filter(|p| p.active_at(now))
-        .map_or(unmatchable, |p| p.hash.as_str());
-    let a = hasher.verify(secret, current);
-    let b = hasher.verify(secret, previous);
-    a | b
-}
-
-/// Why a client was refused; for the log only, the client always hears `invalid_client`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientRejection {
-    /// Not a client_id any client can have (length or characters).
-    Malformed,
-    Unknown,
-    WrongSecret,
-    Disabled,
-}
-
-impl std::fmt::Display for ClientRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Malformed => "malformed client_id",
-            Self::Unknown => "unknown client",
-            Self::WrongSecret => "wrong client secret",
-            Self::Disabled => "client disabled",
-        })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AuthenticateError {
-    /// The credentials are not good; the reason is for the log only.
-    #[error("client authentication failed: {0}")]
-    Rejected(ClientRejection),
-    #[error(transparent)]
-    Store(ClientStoreError),
-}
-
-impl std::fmt::Debug for ClientCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientCredentials")
-            .field("client_id_hash", &crate::grant::short_hash(&self.client_id))
-            .field("secret", &self.secret)
-            .finish()
-    }
-}
-
-impl AuthenticateError {
-    pub fn to_oauth(&self) -> OAuthError {
-        match self {
-            Self::Rejected(_) => OAuthError::invalid_client("client authentication failed"),
-            Self::Store(_) => OAuthError::unavailable(),
-        }
-    }
-}
-
 #[cfg(test)]
-#[path = "client_overlap_tests.rs"]
 mod overlap_tests;
