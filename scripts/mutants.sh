@@ -24,7 +24,7 @@ FILES=(
   'functions/common/src/grant/*.rs'
   functions/common/src/refresh.rs
   functions/common/src/lockout.rs
-  functions/common/src/client.rs
+  'functions/common/src/client/*.rs'
   functions/common/src/scope.rs
   functions/common/src/verify.rs
   functions/authorizer/src/route.rs

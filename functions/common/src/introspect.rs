@@ -122,13 +122,7 @@ impl TokenService {
     ) -> Handled<Introspection> {
         let client = match self.authenticate(req.credentials.as_ref(), deadline).await {
             Ok(c) => c,
-            Err(e) => {
-                return Handled {
-                    client_id: None,
-                    answer: Answer::default(),
-                    result: Err(e),
-                };
-            }
+            Err(e) => return Handled::unauthenticated(e),
         };
         let result = match &req.token {
             None => Err(OAuthError::invalid_request("token is required").into()),

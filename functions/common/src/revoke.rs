@@ -37,13 +37,7 @@ impl TokenService {
     pub async fn handle_revoke(&self, req: &RevocationRequest, deadline: Deadline) -> Handled<()> {
         let client = match self.authenticate(req.credentials.as_ref(), deadline).await {
             Ok(c) => c,
-            Err(e) => {
-                return Handled {
-                    client_id: None,
-                    answer: Answer::default(),
-                    result: Err(e),
-                };
-            }
+            Err(e) => return Handled::unauthenticated(e),
         };
         let result = self.revoke_for(&client, req, deadline).await;
         Handled {

@@ -185,10 +185,7 @@ fn method_not_allowed(allow: &'static str) -> Served {
 
 /// `POST /token`: the form and the client's credentials, then the domain decides.
 async fn token(state: &AppState, req: &Request) -> Served {
-    let parsed = read_params(req).and_then(|(params, authorization)| {
-        form::token_request(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
-    });
-    let form_req = match parsed {
+    let form_req = match read_form(req, form::token_request) {
         Ok(r) => r,
         Err(served) => return *served,
     };
@@ -217,10 +214,7 @@ async fn token(state: &AppState, req: &Request) -> Served {
 
 /// `POST /revoke` (RFC 7009): the same form and client authentication as `/token`.
 async fn revoke(state: &AppState, req: &Request) -> Served {
-    let parsed = read_params(req).and_then(|(params, authorization)| {
-        form::revocation_request(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
-    });
-    let ask = match parsed {
+    let ask = match read_form(req, form::revocation_request) {
         Ok(r) => r,
         Err(served) => return *served,
     };
@@ -258,10 +252,7 @@ fn by_client(
 /// `POST /introspect` (RFC 7662): the same form and client authentication as `/token`, its
 /// own typed request, and `{"active": false}` for every token the caller may not see.
 async fn introspect(state: &AppState, req: &Request) -> Served {
-    let parsed = read_params(req).and_then(|(params, authorization)| {
-        form::introspection_request(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
-    });
-    let ask = match parsed {
+    let ask = match read_form(req, form::introspection_request) {
         Ok(r) => r,
         Err(served) => return *served,
     };
@@ -279,6 +270,15 @@ async fn introspect(state: &AppState, req: &Request) -> Served {
         Err(e) => refusal(&e, basic, ResponseProfile::Rfc6749),
     };
     by_client(served, h.client_id, ask.credentials.as_ref())
+}
+
+/// The request `build` makes of the form and the `Authorization` header, or the refusal.
+fn read_form<T>(
+    req: &Request,
+    build: impl FnOnce(HashMap<String, String>, Option<&str>) -> Result<T, FormError>,
+) -> Result<T, Box<Served>> {
+    let (params, authorization) = read_params(req)?;
+    build(params, authorization).map_err(|e| Box::new(form_refusal(&e)))
 }
 
 /// The form's parameters and the `Authorization` header, or the error response that refuses

@@ -59,11 +59,23 @@ pub(super) fn looked_up_outputs(text: &str) -> BTreeSet<String> {
 fn every_output_the_docs_name_is_a_stack_output() {
     let outputs = keys(&template()["Outputs"]);
     let mut sources: Vec<String> = doc_files();
-    let admin = root().join("tools/admin/src");
-    for e in std::fs::read_dir(&admin).unwrap() {
-        let name = e.unwrap().file_name().into_string().unwrap();
-        sources.push(format!("tools/admin/src/{name}"));
+    // Every source file of the admin CLI, in its subfolders too.
+    let mut dirs = vec![root().join("tools/admin/src")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let rel = path.strip_prefix(root()).unwrap();
+                sources.push(rel.to_string_lossy().into_owned());
+            }
+        }
     }
+    assert!(
+        sources.iter().any(|s| s.ends_with("clients/settings.rs")),
+        "the admin CLI's subfolders are read"
+    );
     let mut named: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for file in &sources {
         for name in looked_up_outputs(&read(file)) {

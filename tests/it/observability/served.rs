@@ -174,6 +174,14 @@ async fn each_security_decision_writes_its_audit_line_and_metrics_and_no_secret(
 
     let text = log_since(&served.log_path, from);
     check_metrics(&emf_lines(&text), &id);
+    // A line the domain logs inside the request names the request's route, grant and client
+    // through the `request` span.
+    let reuse_line = text
+        .lines()
+        .find(|l| l.contains("refresh token reused: revoking its family") && l.contains(&id))
+        .expect("the reuse warning is logged");
+    let span = format!(r#"request{{route="token" grant_type="refresh_token" client_id="{id}"}}:"#);
+    assert!(reuse_line.contains(&span), "{reuse_line}");
     let secrets = [
         ("password", "demo-password"),
         ("wrong password", wrong.as_str()),

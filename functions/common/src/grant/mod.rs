@@ -5,6 +5,7 @@
 
 mod admit;
 mod client_credentials;
+mod lifetimes;
 mod password;
 mod refresh;
 mod refresh_events;
@@ -33,6 +34,7 @@ use crate::scope::Scopes;
 use crate::secret::{Secret, SecretHasher, hash_str, random_token};
 use crate::user_status::UserDirectory;
 
+pub use lifetimes::Lifetimes;
 use request::{GrantRequest, PasswordRequest, RefreshRequest};
 pub use request::{RequestedGrant, TokenRequest};
 
@@ -109,6 +111,17 @@ pub struct Handled<T> {
     pub result: Result<T, TokenError>,
 }
 
+impl<T> Handled<T> {
+    /// A request refused before its client authenticated: no client to name, RFC 6749's shape.
+    pub(crate) fn unauthenticated(e: TokenError) -> Self {
+        Self {
+            client_id: None,
+            answer: Answer::default(),
+            result: Err(e),
+        }
+    }
+}
+
 /// What the edge needs to shape a `/token` answer for the client that authenticated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answer {
@@ -147,39 +160,44 @@ impl TokenService {
             .map_err(|e| e.to_oauth())
     }
 
-    /// `POST /token`, with every outbound call ending before `deadline`.
+    /// `POST /token`, with every outbound call ending before `deadline`. The checks run in the
+    /// order that leaks least: a caller learns nothing about grants or users until its client
+    /// credentials are good.
     pub async fn handle_token(
         &self,
         req: &TokenRequest,
         deadline: Deadline,
     ) -> Handled<TokenResponse> {
-        let mut client_id = None;
-        let mut answer = Answer::default();
-        let result = self
-            .token_inner(req, deadline, &mut client_id, &mut answer)
-            .await;
+        let (client, counted) = match self.authenticate_counted(req, deadline).await {
+            Ok(admitted) => admitted,
+            Err(e) => return Handled::unauthenticated(e),
+        };
+        let mut answer = Answer::for_client(&client);
+        // Refused over the limit only now, so the refusal names the client and has its shape.
+        let allowed = (self.check_limit(&client, counted))
+            .and_then(|()| self.allowed_grant(&client, req.grant_type));
+        let result = match allowed {
+            Ok((grant, sunset)) => {
+                answer.sunset = sunset;
+                self.run_grant(&client, grant, req, deadline).await
+            }
+            Err(e) => Err(e),
+        };
         Handled {
-            client_id,
+            client_id: Some(client.client_id),
             answer,
             result,
         }
     }
 
-    /// Runs the checks in the order that leaks least: a caller learns nothing about grants or
-    /// users until its client credentials are good.
-    async fn token_inner(
+    /// The grant `requested`, if `client` may use it, with the sunset its answer announces (a
+    /// password grant whose end is still to come).
+    fn allowed_grant(
         &self,
-        req: &TokenRequest,
-        deadline: Deadline,
-        authenticated: &mut Option<String>,
-        answer: &mut Answer,
-    ) -> Result<TokenResponse, TokenError> {
-        let (client, counted) = self.authenticate_counted(req, deadline).await?;
-        *authenticated = Some(client.client_id.clone());
-        *answer = Answer::for_client(&client);
-        // Refused over the limit only now, so the refusal names the client and has its shape.
-        self.check_limit(&client, counted)?;
-        let grant = req.grant_type.grant()?;
+        client: &client::Client,
+        requested: RequestedGrant,
+    ) -> Result<(GrantType, Option<PasswordGrantSunset>), TokenError> {
+        let grant = requested.grant()?;
         if !client.allows(grant) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -187,14 +205,26 @@ impl TokenService {
             )
             .into());
         }
-        if grant == GrantType::Password {
-            answer.sunset = self.password_grant_sunset(&client)?;
-        }
+        let sunset = match grant {
+            GrantType::Password => self.password_grant_sunset(client)?,
+            _ => None,
+        };
+        Ok((grant, sunset))
+    }
+
+    /// Reads the grant's own parameters, then runs it.
+    async fn run_grant(
+        &self,
+        client: &client::Client,
+        grant: GrantType,
+        req: &TokenRequest,
+        deadline: Deadline,
+    ) -> Result<TokenResponse, TokenError> {
         match GrantRequest::read(grant, req)? {
-            GrantRequest::Password(p) => self.password_grant(&client, p, deadline).await,
-            GrantRequest::Refresh(r) => self.refresh_grant(&client, r, deadline).await,
+            GrantRequest::Password(p) => self.password_grant(client, p, deadline).await,
+            GrantRequest::Refresh(r) => self.refresh_grant(client, r, deadline).await,
             GrantRequest::ClientCredentials { scope } => {
-                self.client_credentials_grant(&client, scope.as_deref())
+                self.client_credentials_grant(client, scope.as_deref())
             }
         }
     }
@@ -336,40 +366,6 @@ impl TokenService {
             refresh_token: Some(refresh),
             scope: family.grant.scope,
         })
-    }
-}
-
-/// The lifetimes one client gets: its overrides where it has them, else the deployment's, and
-/// never more than the hard maximums (a record written by hand cannot exceed them either).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lifetimes {
-    pub access_token: u64,
-    pub refresh_token: u64,
-    pub refresh_family: u64,
-}
-
-impl Lifetimes {
-    pub fn of(client: &client::Client, policy: &GrantPolicy) -> Self {
-        let pick = |own: Option<u64>, default: u64, max: u64| own.unwrap_or(default).clamp(1, max);
-        let refresh_family = pick(
-            client.refresh_family_ttl,
-            policy.refresh_family_ttl,
-            client::MAX_REFRESH_FAMILY_TTL,
-        );
-        Self {
-            access_token: pick(
-                client.access_token_ttl,
-                policy.access_token_ttl,
-                client::MAX_ACCESS_TOKEN_TTL,
-            ),
-            refresh_token: pick(
-                client.refresh_token_ttl,
-                policy.refresh_token_ttl,
-                client::MAX_REFRESH_TOKEN_TTL,
-            )
-            .min(refresh_family),
-            refresh_family,
-        }
     }
 }
 

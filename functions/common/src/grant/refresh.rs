@@ -167,9 +167,26 @@ impl TokenService {
         // Used already, used concurrently, revoked or expired: in every case nobody should hold
         // a working token of this family any more.
         warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
-        self.revoke_family(&old.family_id, now, deadline).await?;
-        reuse_detected(client, &old.family_id, "lost_rotation");
-        Err(bad_refresh_token().into())
+        Err(self
+            .revoke_reused(client, old, "lost_rotation", now, deadline)
+            .await)
+    }
+
+    /// Revokes the family of a token used again (`cause`), and says so: what the caller gets
+    /// is the one answer every bad refresh token gets, or 503 when the revocation failed.
+    async fn revoke_reused(
+        &self,
+        client: &Client,
+        old: &StoredToken,
+        cause: &str,
+        now: u64,
+        deadline: Deadline,
+    ) -> TokenError {
+        if let Err(e) = self.revoke_family(&old.family_id, now, deadline).await {
+            return e;
+        }
+        reuse_detected(client, &old.family_id, cause);
+        bad_refresh_token().into()
     }
 
     /// Why a rotation of `old` was refused, read again (grace window on): a concurrent use won
@@ -231,9 +248,9 @@ impl TokenService {
             Ok(successor) => Ok(successor),
             Err(why) => {
                 warn!(client_id = %client.client_id, family = %old.family_id, why = why.as_str(), "refresh token reused: revoking its family");
-                self.revoke_family(&old.family_id, now, deadline).await?;
-                reuse_detected(client, &old.family_id, "reused");
-                Err(bad_refresh_token().into())
+                Err(self
+                    .revoke_reused(client, old, "reused", now, deadline)
+                    .await)
             }
         }
     }
@@ -341,10 +358,9 @@ impl TokenService {
             }
             Unusable::Reused => {
                 warn!(client_id = %client.client_id, family = %token.family_id, "refresh token reused: revoking its family");
-                if let Err(e) = self.revoke_family(&token.family_id, now, deadline).await {
-                    return e;
-                }
-                reuse_detected(client, &token.family_id, "reused");
+                return self
+                    .revoke_reused(client, token, "reused", now, deadline)
+                    .await;
             }
             Unusable::Expired => {}
         }
