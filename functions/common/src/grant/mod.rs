@@ -174,7 +174,8 @@ impl TokenService {
         };
         let mut answer = Answer::for_client(&client);
         // Refused over the limit only now, so the refusal names the client and has its shape.
-        let allowed = (self.check_limit(&client, counted))
+        let allowed = self
+            .check_limit(&client, counted)
             .and_then(|()| self.allowed_grant(&client, req.grant_type));
         let result = match allowed {
             Ok((grant, sunset)) => {
