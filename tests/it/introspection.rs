@@ -92,6 +92,33 @@ async fn introspection_answers_per_the_callers_permission() {
     }
 }
 
+/// A token is active only while the client it was issued to stands: a disabled client's
+/// tokens read inactive to a resource server, on the DynamoDB adapter.
+#[tokio::test]
+async fn a_disabled_clients_tokens_are_inactive() {
+    use tollgate_common::client::{ClientStore, ClientUpdate};
+    let served = Served::from_env();
+    let (owner, rs) = (Client::new(&served).await, resource_server(&served).await);
+    let (access, refresh) = owner.login(&served, "demo", "demo-password").await;
+    for token in [&access, &refresh] {
+        let a = introspect(&served, rs.basic(), &[("token", token)]).await;
+        assert_eq!(a.json["active"], json!(true), "{a:?}");
+    }
+    let store = tollgate_common::store::dynamo::DynamoClientStore::new(
+        tollgate_tests::dynamo().await,
+        &served.clients_table,
+    );
+    let disable = ClientUpdate {
+        enabled: Some(false),
+        ..ClientUpdate::default()
+    };
+    store.update(&owner.id, &disable).await.unwrap();
+    for token in [&access, &refresh] {
+        let a = introspect(&served, rs.basic(), &[("token", token)]).await;
+        assert_eq!((a.status, a.json.clone()), (200, json!({"active": false})));
+    }
+}
+
 #[tokio::test]
 async fn a_rotated_refresh_token_is_inactive_and_a_machine_token_has_no_session() {
     let served = Served::from_env();

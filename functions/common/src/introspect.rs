@@ -9,7 +9,7 @@ use tracing::warn;
 
 use crate::client::{Client, ClientCredentials};
 use crate::clock::Deadline;
-use crate::error::{OAuthError, TokenError};
+use crate::error::{OAuthError, TokenError, Unavailable};
 use crate::grant::{Answer, Handled, TokenService, store_unavailable};
 use crate::refresh::{StoredFamily, StoredToken, TokenStatus};
 use crate::secret::Secret;
@@ -186,6 +186,12 @@ impl TokenService {
             warn!(client_id = %client.client_id, "introspection of another client's access token answered inactive");
             return Ok(Introspection::inactive());
         }
+        if !self
+            .owner_stands(client, &verified.client_id, verified.iat, deadline)
+            .await?
+        {
+            return Ok(Introspection::inactive());
+        }
         let sid = verified.sid.as_deref();
         if let Some(sid) = sid {
             let family = self.family(sid, deadline).await?;
@@ -220,6 +226,13 @@ impl TokenService {
             warn!(client_id = %client.client_id, "introspection of another client's refresh token answered inactive");
             return Ok(Introspection::inactive());
         }
+        let since = stored.grant.auth_time;
+        if !self
+            .owner_stands(client, &stored.grant.client_id, since, deadline)
+            .await?
+        {
+            return Ok(Introspection::inactive());
+        }
         let family = self.family(&stored.family_id, deadline).await?;
         if !refresh_active(&stored, family.as_ref(), now) {
             return Ok(Introspection::inactive());
@@ -237,6 +250,32 @@ impl TokenService {
             jti: None,
             sid: Some(stored.family_id.clone()),
         })))
+    }
+
+    /// Whether the client a token was issued to still stands behind it: its record exists, is
+    /// enabled, and was created no later than `since` (the token's issue or its session's
+    /// sign-in), so a client deleted and created again under the same id inherits no token, as
+    /// `StoredToken::usable_by` rules for refresh. The caller's own record was just read; another
+    /// owner's costs one lookup.
+    async fn owner_stands(
+        &self,
+        caller: &Client,
+        owner: &str,
+        since: u64,
+        deadline: Deadline,
+    ) -> Result<bool, TokenError> {
+        let looked_up;
+        let record = if owner == caller.client_id {
+            Some(caller)
+        } else {
+            let lookup = self.clients.get(owner);
+            looked_up = self
+                .within(deadline, "client store", lookup)
+                .await?
+                .map_err(|e| Unavailable::ClientStore(Box::new(e)))?;
+            looked_up.as_ref()
+        };
+        Ok(record.is_some_and(|c| c.enabled && c.created_at <= since))
     }
 
     async fn family(

@@ -309,3 +309,43 @@ async fn the_caller_must_authenticate_and_name_a_token() {
         "{debug}"
     );
 }
+
+#[tokio::test]
+async fn a_token_whose_client_is_disabled_deleted_or_recreated_is_inactive() {
+    let f = fixture().await;
+    let (access, refresh) = login(&f).await;
+    let active = |v: serde_json::Value| v["active"] == json!(true);
+    for token in [&access, &refresh] {
+        assert!(active(ask(&f, "rs", token, None).await), "while app stands");
+    }
+    let disable = crate::client::ClientUpdate {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    f.service.clients.update("app", &disable).await.unwrap();
+    for token in [&access, &refresh] {
+        assert_eq!(ask(&f, "rs", token, None).await, json!({"active": false}));
+    }
+    // Deleted and created again under the same id a second later: enabled, but newer than the
+    // tokens, which it does not inherit, whoever asks.
+    f.service.clients.delete("app").await.unwrap();
+    f.clock.advance(1);
+    let user = vec![GrantType::Password, GrantType::RefreshToken];
+    let again = Client {
+        created_at: f.clock.now(),
+        ..client("app", user, false)
+    };
+    f.service.clients.create(&again).await.unwrap();
+    for who in ["rs", "app"] {
+        for token in [&access, &refresh] {
+            assert_eq!(ask(&f, who, token, None).await, json!({"active": false}));
+        }
+    }
+    // The new record's own tokens are active: the rule is the record's age, not its id.
+    let (access, refresh) = login(&f).await;
+    for who in ["rs", "app"] {
+        for token in [&access, &refresh] {
+            assert!(active(ask(&f, who, token, None).await), "{who}");
+        }
+    }
+}
