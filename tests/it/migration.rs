@@ -128,6 +128,7 @@ fn check_apigee_shape(v: &Value, id: &str, name: &str, refresh: bool) -> u64 {
         expected.sort_unstable();
     }
     assert_eq!(members, expected, "{v}");
+    against_apigees_sample(v);
     assert_eq!(v["token_type"], "BearerToken");
     assert_eq!(v["status"], "approved");
     assert_eq!(v["client_id"], id);
@@ -155,6 +156,43 @@ fn check_apigee_shape(v: &Value, id: &str, name: &str, refresh: bool) -> u64 {
         assert!(v["refresh_token"].as_str().is_some_and(|t| !t.is_empty()));
     }
     issued_ms
+}
+
+/// The member names and JSON types of Apigee Edge's documented `GenerateAccessToken` sample
+/// answer (password grant, non-RFC-compliant; our own values in
+/// tests/fixtures/apigee/generate-access-token.json): each member Tollgate writes has the
+/// sample's type, and each sample member Tollgate does not write is one docs/apigee-migration.md
+/// lists as left out. `api_product_list_json` is Apigee X's addition, not in the Edge sample.
+fn against_apigees_sample(v: &Value) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/apigee/generate-access-token.json"
+    ))
+    .unwrap();
+    let sample: Value = serde_json::from_str(&text).unwrap();
+    let sample = sample.as_object().unwrap();
+    let kind = |x: &Value| std::mem::discriminant(x);
+    for (name, value) in v.as_object().unwrap() {
+        match sample.get(name) {
+            Some(s) => assert_eq!(kind(value), kind(s), "{name}: {value} vs Apigee's {s}"),
+            None => assert_eq!(name, "api_product_list_json", "not in Apigee's sample"),
+        }
+    }
+    let left_out = [
+        "developer.email",
+        "organization_id",
+        "organization_name",
+        "refresh_count",
+    ];
+    let refresh_members = v.get("refresh_token").is_some();
+    for name in sample.keys() {
+        let written = v.get(name).is_some();
+        let refresh_only = name.starts_with("refresh_token");
+        assert!(
+            written || left_out.contains(&name.as_str()) || (refresh_only && !refresh_members),
+            "Apigee's {name} is neither written nor listed as left out"
+        );
+    }
 }
 
 #[tokio::test]
