@@ -39,7 +39,7 @@ pub(crate) async fn resource_server(served: &Served) -> Client {
     Client::with(served, spec).await
 }
 
-fn claims(jwt: &str) -> Value {
+pub(crate) fn claims(jwt: &str) -> Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD

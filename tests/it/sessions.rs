@@ -345,3 +345,53 @@ async fn the_admin_cli_revokes_a_clients_sessions_and_audits_it() {
         "a command that names nobody is refused"
     );
 }
+
+/// Sessions written before the sessions index existed (no index keys, no `session#` item):
+/// `index-sessions` gives them their keys once, and then they are listed and revoked like any
+/// other.
+#[tokio::test]
+async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let served = Served::from_env();
+    let c = Client::new(&served).await;
+    let (access, refresh) = c.login(&served, "alice", "alice-password").await;
+    let sid = crate::introspection::claims(&access)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let db = dynamo().await;
+    db.update_item()
+        .table_name(&served.tokens_table)
+        .key("pk", S(format!("family#{sid}")))
+        .update_expression("REMOVE session_pk, session_sk")
+        .send()
+        .await
+        .unwrap();
+    db.delete_item()
+        .table_name(&served.tokens_table)
+        .key("pk", S(format!("session#{sid}")))
+        .send()
+        .await
+        .unwrap();
+    let mine = ["--sub", "user-0002", "--client", c.id.as_str()];
+    assert!(listed(&served, &mine).is_empty(), "not found before");
+    assert!(listed(&served, &["--client", &c.id]).is_empty());
+
+    let said = |out: std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let first = said(admin(&served, &["index-sessions"]));
+    assert!(first.contains("1 session(s) indexed"), "{first}");
+    let again = said(admin(&served, &["index-sessions"]));
+    assert!(again.contains("0 session(s) indexed"), "{again}");
+    let found = listed(&served, &mine);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["session"], json!(sid));
+    assert_eq!(listed(&served, &["--client", &c.id]).len(), 1);
+
+    let mut revoke = vec!["revoke-sessions"];
+    revoke.extend(mine);
+    let revoked = said(admin(&served, &revoke));
+    assert!(revoked.contains("1 session(s) revoked"), "{revoked}");
+    c.refresh(&served, &refresh)
+        .await
+        .assert_error(400, "invalid_grant");
+}

@@ -220,6 +220,14 @@ See docs/apigee-migration.md.")]
     /// Writes a session_revoked audit line on standard error.
     RevokeSessions(sessions::Sessions),
 
+    /// Index the sessions written before the sessions index existed (a one-off after upgrading).
+    ///
+    /// Refresh-token families created by a Tollgate without the `sessions` index carry no index
+    /// keys, so list-sessions and revoke-sessions do not find them. This scans the tokens table
+    /// once, gives each such family its keys, and prints how many it indexed; running it again
+    /// indexes nothing. Needs dynamodb:Scan, UpdateItem and PutItem on the table.
+    IndexSessions(sessions::TokensTable),
+
     /// Generate a signing key into a file or a new Secrets Manager secret.
     ///
     /// The key is PKCS#8 PEM; its kid and public JWK are printed.

@@ -85,6 +85,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::ImportClients { file, table } => import::import_clients(file, table).await,
         Command::ListSessions { which, json } => sessions::list_sessions(which, json).await,
         Command::RevokeSessions(which) => sessions::revoke_sessions(which).await,
+        Command::IndexSessions(table) => sessions::index_sessions(table).await,
         Command::GenerateKey { alg, to } => keys::generate_key(alg, to).await,
         Command::PublicJwks {
             key,

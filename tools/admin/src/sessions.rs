@@ -36,6 +36,25 @@ impl Sessions {
     }
 }
 
+/// The tokens table alone (`index-sessions`).
+#[derive(Args)]
+pub(crate) struct TokensTable {
+    /// Name of the refresh-token table (in AWS: the stack output TokensTableName).
+    #[arg(long, env = "TOKENS_TABLE")]
+    tokens_table: String,
+}
+
+/// `index-sessions`: the families older than the sessions index get their index keys.
+pub(crate) async fn index_sessions(table: TokensTable) -> anyhow::Result<()> {
+    let store = DynamoRefreshStore::new(sdk_client(AWS_TIMEOUT).await, &table.tokens_table);
+    let done = store.index_sessions().await.map_err(store_error)?;
+    println!(
+        "{} session(s) indexed, {} skipped (indexed or expired meanwhile)",
+        done.indexed, done.skipped
+    );
+    Ok(())
+}
+
 fn store_error(e: RefreshStoreError) -> anyhow::Error {
     anyhow::anyhow!("{}", chain(&e))
 }

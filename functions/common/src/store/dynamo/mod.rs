@@ -19,6 +19,7 @@ pub use clients::{DynamoClientStore, client_from_item, client_to_item};
 pub use lockout::DynamoLockoutStore;
 pub use rate_limit::{DynamoRateLimitStore, rate_limit_key};
 pub use refresh::{DynamoRefreshStore, family_key, token_key};
+pub use sessions::Indexed;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;

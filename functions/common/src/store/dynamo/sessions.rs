@@ -1,10 +1,12 @@
 //! The sessions index of the refresh-token table: the sparse GSI that finds a user's or a
 //! client's refresh-token families (their sessions) without a scan, and the keys it is built on.
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::refresh::{DynamoRefreshStore, family_from_item, family_key};
-use super::{BoxError, Item, s};
+use super::{BoxError, Item, n, s};
 use crate::refresh::{RefreshStoreError, StoredFamily};
 use crate::secret::hash_str;
 use crate::store::tables::SESSIONS;
@@ -101,4 +103,121 @@ pub(super) fn client_prefix(client_id: &str) -> String {
 }
 pub(super) fn session_key(family_id: &str) -> String {
     format!("session#{family_id}")
+}
+
+/// What [`DynamoRefreshStore::index_sessions`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Indexed {
+    /// Families that had no index keys and now have them.
+    pub indexed: u64,
+    /// Families found indexed, or gone, by the time they were written (a concurrent run, or
+    /// TTL).
+    pub skipped: u64,
+}
+
+impl DynamoRefreshStore {
+    /// Gives every refresh-token family written before the sessions index existed its index keys
+    /// and its `session#` companion, so `list-sessions` and `revoke-sessions` find it. A one-off
+    /// after upgrading: it scans the table (the only scan anywhere, and only from the admin
+    /// CLI), and running it again finds nothing left to do.
+    pub async fn index_sessions(&self) -> Result<Indexed, RefreshStoreError> {
+        let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :family) AND attribute_not_exists(session_pk)")
+            .expression_attribute_values(":family", s("family#"))
+            .into_paginator()
+            .items()
+            .send();
+        let mut done = Indexed::default();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| unavailable(e.into()))?;
+            let family = family_from_item(&item).map_err(RefreshStoreError::Malformed)?;
+            if self.index_one(&family).await? {
+                done.indexed += 1;
+            } else {
+                done.skipped += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// The index keys on the family item and its `session#` companion, in one transaction that
+    /// does nothing if the family was indexed (or removed) meanwhile: `false` then. A conflict
+    /// with a refresh of the same family at that moment is tried again.
+    async fn index_one(&self, f: &StoredFamily) -> Result<bool, RefreshStoreError> {
+        for _ in 0..5 {
+            if let Some(done) = self.try_index(f).await? {
+                return Ok(done);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(RefreshStoreError::Unavailable(
+            "the family was busy on every try".into(),
+        ))
+    }
+
+    /// One try of [`Self::index_one`]; `None` when it conflicted with another transaction.
+    async fn try_index(&self, f: &StoredFamily) -> Result<Option<bool>, RefreshStoreError> {
+        let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
+        let keys = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(family_key(&f.family_id)))
+            .update_expression("SET session_pk = :spk, session_sk = :ssk")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(session_pk)")
+            .expression_attribute_values(":spk", s(subject_key(&f.sub)))
+            .expression_attribute_values(
+                ":ssk",
+                s(format!("{}{}", client_prefix(&f.client_id), f.family_id)),
+            )
+            .build()
+            .map_err(|e| unavailable(e.into()))?;
+        let by_client = Item::from([
+            ("pk".into(), s(session_key(&f.family_id))),
+            ("kind".into(), s("session")),
+            ("family_id".into(), s(&f.family_id)),
+            ("session_pk".into(), s(client_key(&f.client_id))),
+            ("session_sk".into(), s(family_key(&f.family_id))),
+            ("expires_at".into(), n(f.expires_at)),
+        ]);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(by_client))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| unavailable(e.into()))?;
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(keys).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        let e = match sent {
+            Ok(_) => return Ok(Some(true)),
+            Err(e) => e,
+        };
+        let reasons = cancellation_reasons(&e);
+        if reasons.contains(&"ConditionalCheckFailed") {
+            Ok(Some(false))
+        } else if reasons.contains(&"TransactionConflict") {
+            Ok(None)
+        } else {
+            Err(unavailable(e.into()))
+        }
+    }
+}
+
+/// The codes of a cancelled transaction's reasons (empty for any other failure).
+fn cancellation_reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Vec<&str> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
