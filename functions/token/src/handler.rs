@@ -137,34 +137,30 @@ impl Route {
 }
 
 async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
-    let document = |body: &String| {
-        get_only(req).unwrap_or_else(|| {
-            Served::answered(json(StatusCode::OK, body.clone(), "public, max-age=300"))
-        })
-    };
-    if matches!(route, Route::Jwks | Route::Metadata | Route::Unknown) {
-        return match route {
-            Route::Jwks => document(&state.jwks),
-            Route::Metadata => document(&state.metadata),
-            _ => Served::refused(
-                json(
-                    StatusCode::NOT_FOUND,
-                    r#"{"error":"not_found","error_description":"no such endpoint"}"#.into(),
-                    "no-store",
-                ),
-                "not_found",
-            ),
-        };
-    }
-    if req.method() != Method::POST {
-        return method_not_allowed("POST");
-    }
     match route {
+        Route::Jwks => document(req, &state.jwks),
+        Route::Metadata => document(req, &state.metadata),
+        Route::Unknown => Served::refused(
+            json(
+                StatusCode::NOT_FOUND,
+                r#"{"error":"not_found","error_description":"no such endpoint"}"#.into(),
+                "no-store",
+            ),
+            "not_found",
+        ),
+        _ if req.method() != Method::POST => method_not_allowed("POST"),
         Route::SessionsRevoke => sessions::revoke(state, req, deadline(req)).await,
         Route::Introspect => introspect(state, req).await,
         Route::Revoke => revoke(state, req).await,
-        _ => token(state, req).await,
+        Route::Token => token(state, req).await,
     }
+}
+
+/// A discovery document (`GET` or `HEAD`), cacheable for five minutes.
+fn document(req: &Request, body: &str) -> Served {
+    get_only(req).unwrap_or_else(|| {
+        Served::answered(json(StatusCode::OK, body.to_owned(), "public, max-age=300"))
+    })
 }
 
 fn get_only(req: &Request) -> Option<Served> {
