@@ -99,8 +99,13 @@ impl serde::Serialize for Scopes {
 impl<'de> serde::Deserialize<'de> for Scopes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let tokens = Vec::<String>::deserialize(d)?;
-        Scopes::parse(&tokens.join(" "))
-            .map_err(|_| serde::de::Error::custom("holds an invalid scope"))
+        let invalid = || serde::de::Error::custom("holds an invalid scope");
+        // Each stored entry is one scope token: an entry "a b" written by hand is refused, not
+        // read as the two scopes it would become once joined.
+        if tokens.iter().any(|t| t.is_empty() || t.contains(' ')) {
+            return Err(invalid());
+        }
+        Scopes::parse(&tokens.join(" ")).map_err(|_| invalid())
     }
 }
 
@@ -111,6 +116,15 @@ mod tests {
 
     fn s(v: &str) -> Scopes {
         Scopes::parse(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_stored_list_holds_one_scope_token_per_entry() {
+        let read = |json: &str| serde_json::from_str::<Scopes>(json);
+        assert_eq!(read(r#"["read", "write"]"#).unwrap(), s("read write"));
+        for bad in [r#"["read write"]"#, r#"[""]"#, r#"["read", " "]"#, r#"["a\"b"]"#] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
