@@ -25,6 +25,8 @@ FILES=(
   functions/common/src/refresh.rs
   functions/common/src/lockout.rs
   'functions/common/src/client/*.rs'
+  functions/common/src/introspect.rs
+  functions/common/src/revoke.rs
   functions/common/src/scope.rs
   functions/common/src/verify.rs
   functions/authorizer/src/route.rs

@@ -122,7 +122,12 @@ mod tests {
     fn a_stored_list_holds_one_scope_token_per_entry() {
         let read = |json: &str| serde_json::from_str::<Scopes>(json);
         assert_eq!(read(r#"["read", "write"]"#).unwrap(), s("read write"));
-        for bad in [r#"["read write"]"#, r#"[""]"#, r#"["read", " "]"#, r#"["a\"b"]"#] {
+        for bad in [
+            r#"["read write"]"#,
+            r#"[""]"#,
+            r#"["read", " "]"#,
+            r#"["a\"b"]"#,
+        ] {
             assert!(read(bad).is_err(), "{bad}");
         }
     }

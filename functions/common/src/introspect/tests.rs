@@ -16,6 +16,7 @@ use crate::password::VerifiedUser;
 use crate::refresh::SessionQuery;
 use crate::secret::SecretHasher;
 use crate::session::revoke_sessions;
+use crate::store::failing::Failing;
 use crate::store::memory::{
     MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryVerifier,
 };
@@ -24,7 +25,8 @@ use crate::verify::VerifierConfig;
 struct Fixture {
     service: TokenService,
     introspector: Introspector,
-    refresh: Arc<MemoryRefresh>,
+    /// The refresh-token store, failing the calls a test names.
+    refresh: Arc<Failing<MemoryRefresh>>,
     clock: ManualClock,
 }
 
@@ -64,7 +66,7 @@ async fn fixture() -> Fixture {
         leeway: 0,
         algorithms: vec![jsonwebtoken::Algorithm::ES256],
     };
-    let refresh = Arc::new(MemoryRefresh::default());
+    let refresh = Arc::new(Failing::new(MemoryRefresh::default()));
     let clock = ManualClock::new(1_000_000);
     let service = TokenService {
         clients,
@@ -166,8 +168,8 @@ async fn an_access_token_is_active_until_its_session_is_revoked() {
     let (access, _) = login(&f).await;
     let c = claims(&access);
     let sid = c["sid"].as_str().unwrap().to_owned();
-    assert_eq!(f.refresh.families.lock().unwrap().len(), 1);
-    assert!(f.refresh.families.lock().unwrap().contains_key(&sid));
+    assert_eq!(f.refresh.inner.families.lock().unwrap().len(), 1);
+    assert!(f.refresh.inner.families.lock().unwrap().contains_key(&sid));
     let answer = ask(&f, "app", &access, None).await;
     assert_eq!(
         answer,
@@ -348,4 +350,73 @@ async fn a_token_whose_client_is_disabled_deleted_or_recreated_is_inactive() {
             assert!(active(ask(&f, who, token, None).await), "{who}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_refresh_token_of_a_revoked_or_moved_on_session_is_inactive() {
+    let f = fixture().await;
+    let (_, refresh) = login(&f).await;
+    let hash = Secret::new(refresh.as_str()).hash();
+    let sid = f.refresh.inner.tokens.lock().unwrap()[&hash]
+        .family_id
+        .clone();
+    let set_current = |to: &str| {
+        let mut families = f.refresh.inner.families.lock().unwrap();
+        families.get_mut(&sid).unwrap().current_token = to.to_owned();
+    };
+    // A family that names another token as current (a state only a broken write could leave):
+    // this one, though still marked active itself, is not the session's.
+    set_current("sha256:another");
+    assert_eq!(
+        ask(&f, "app", &refresh, None).await,
+        json!({"active": false})
+    );
+    set_current(&hash);
+    assert_eq!(ask(&f, "app", &refresh, None).await["active"], true);
+    // Revoking the session leaves the token's own record as it was: the family decides.
+    let q = SessionQuery::from_parts(Some("u-1"), None).unwrap();
+    revoke_sessions(f.refresh.as_ref(), &q, f.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&f, "app", &refresh, None).await,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn the_hint_says_which_kind_is_tried_first() {
+    let f = fixture().await;
+    let (access, _) = login(&f).await;
+    // With refresh-token lookups failing, a JWT hinted (or looking like) an access token is
+    // answered without one; hinted as a refresh token, the lookup comes first and fails.
+    f.refresh.fail("get_token");
+    for hint in [Some(TokenTypeHint::AccessToken), None] {
+        assert_eq!(
+            ask(&f, "app", &access, hint).await["active"],
+            true,
+            "{hint:?}"
+        );
+    }
+    let req = IntrospectionRequest {
+        credentials: creds("app"),
+        token: Some(Secret::new(access.as_str())),
+        token_type_hint: Some(TokenTypeHint::RefreshToken),
+    };
+    let e = f
+        .service
+        .introspect(&f.introspector, &req)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, crate::error::ErrorCode::TemporarilyUnavailable);
+    assert_eq!(f.refresh.failed(), ["get_token"]);
+    assert_eq!(
+        TokenTypeHint::parse("refresh_token"),
+        Some(TokenTypeHint::RefreshToken)
+    );
+    assert_eq!(
+        TokenTypeHint::parse("access_token"),
+        Some(TokenTypeHint::AccessToken)
+    );
+    assert_eq!(TokenTypeHint::parse("id_token"), None);
 }
