@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make measure`: prints the figures docs/performance.md quotes, from a release build:
-#   - binary sizes: x86_64 (this machine) and arm64 (`cargo lambda build --release --arm64`,
-#     what `sam build` ships; MEASURE_ARM64=0 skips that cross build), and which HTTP/TLS crates
-#     each function carries;
+#   - binary sizes: x86_64 (this machine) and arm64 (`cargo lambda build --release --arm64` in
+#     each function's directory, what `sam build` ships; MEASURE_ARM64=0 skips that cross
+#     build), and which HTTP/TLS crates each function carries;
 #   - cold start through a local Lambda Runtime API (scripts/coldstart.py): exec -> ready, exec ->
 #     first answer and peak RSS, median of COLD_RUNS (15) starts, for the token function (key
 #     from a file, and from Secrets Manager served by moto), the authorizer, and the Node peer
@@ -57,8 +57,13 @@ for b in token authorizer whoami; do
   printf '  x86_64 %-11s %6s MiB\n' "$b" "$(mib "$BIN/$b")"
 done
 if [[ "${MEASURE_ARM64:-1}" == 1 ]]; then
-  cargo lambda build --release --arm64 --locked --bin token --bin authorizer >"$RUN/arm64.log" 2>&1 \
-    || { tail -30 "$RUN/arm64.log"; die "arm64 build failed"; }
+  # Each function in its own directory, as `sam build` builds it (CodeUri): one build of both
+  # binaries from the workspace root would unify the features of every member (the admin CLI's
+  # SDK HTTPS client, HTTP/2) into both.
+  for b in token authorizer; do
+    (cd "functions/$b" && cargo lambda build --release --arm64 --locked --bin "$b") >>"$RUN/arm64.log" 2>&1 \
+      || { tail -30 "$RUN/arm64.log"; die "arm64 build of $b failed"; }
+  done
   for b in token authorizer; do
     python3 -c 'import io, sys, zipfile
 b = io.BytesIO()

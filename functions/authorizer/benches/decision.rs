@@ -3,6 +3,9 @@
 //! jsonwebtoken's `decode` with the same key (the figure the issue calls "bare verify") and
 //! aws-lc's signature check alone with a key parsed once (the floor). ES256 and RS256.
 //!
+//! Each decision writes what it writes in Lambda: its JSON log line (the functions' own log
+//! subscriber, as with the template's `LogFormat: JSON`) and its EMF metrics line, to stdout.
+//!
 //! `TOLLGATE_BENCH_FIXTURE=path`: the keys, tokens, events and answers are read from that file
 //! if it exists, else generated and written there, so `make bench` runs the Node peer
 //! (bench/node) on the same tokens and checks its answers against these.
@@ -151,6 +154,9 @@ fn parsed(jwk: &Jwk) -> ParsedPublicKey {
 }
 
 fn bench(c: &mut Criterion) {
+    // As in Lambda: the authorizer's log subscriber, JSON lines at INFO (main.rs installs it).
+    tracing::subscriber::set_global_default(tollgate_common::logging::subscriber("info", true))
+        .unwrap();
     for case in cases() {
         let state = state(&case);
         let bytes = serde_json::to_vec(&case.event).unwrap();

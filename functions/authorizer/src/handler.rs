@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use tollgate_common::output;
 use tollgate_common::verify::{Rejection, VerifiedToken};
 use tracing::info;
 
@@ -74,13 +75,23 @@ pub fn decide(state: &State, event: Value) -> Result<Value, Unauthorized> {
 }
 
 /// The whole decision for an event as the runtime receives it, JSON bytes, to the answer's
-/// JSON: one log line and one EMF line.
+/// JSON: one log line and one EMF line, written to stdout together in one write.
 pub fn decide_json(state: &State, event: &[u8]) -> Result<Box<RawValue>, Unauthorized> {
     let started = Instant::now();
     decide_incoming(state, read_slice(event), started)
 }
 
+/// Decides, then writes the decision's log line and EMF line in one batch: one write to stdout
+/// per decision.
 fn decide_incoming(
+    state: &State,
+    incoming: Result<Incoming<'_>, &'static str>,
+    started: Instant,
+) -> Result<Box<RawValue>, Unauthorized> {
+    output::batch(|| decide_and_record(state, incoming, started))
+}
+
+fn decide_and_record(
     state: &State,
     incoming: Result<Incoming<'_>, &'static str>,
     started: Instant,
@@ -195,6 +206,87 @@ mod tests {
             "Basic abc",
         ] {
             assert!(bearer(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// A REST TOKEN event with a token signed by a new ES256 key, and a state that trusts it.
+    fn signed_event() -> (State, Vec<u8>) {
+        use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
+        use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
+        let alg = SigningAlg::Es256;
+        let key = Arc::new(SigningKey::from_pem(&generate_pem(alg).unwrap(), alg, None).unwrap());
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let scope = tollgate_common::scope::Scopes::parse("orders:read").unwrap();
+        let token = AccessTokenIssuer::new("https://i".into(), "api".into(), key.clone())
+            .issue(&AccessTokenClaims {
+                sub: "u1",
+                client_id: "c1",
+                sid: None,
+                scope: &scope,
+                details: &Map::new(),
+                auth_time: now,
+                now,
+                ttl: 600,
+            })
+            .unwrap()
+            .token;
+        let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
+        let vars = [
+            ("ISSUER", "https://i"),
+            ("AUDIENCE", "api"),
+            ("JWKS", jwks.as_str()),
+            ("ROUTE_SCOPES", "GET /orders/*=orders:read"),
+        ];
+        let state = State::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        let event = json!({
+            "type": "TOKEN",
+            "authorizationToken": format!("Bearer {token}"),
+            "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42",
+        });
+        (state, event.to_string().into_bytes())
+    }
+
+    /// What one decision writes to stdout, through the functions' own log subscriber (JSON).
+    fn written(state: &State, event: &[u8]) -> Vec<Value> {
+        let logs = tollgate_common::logging::subscriber("info", true);
+        let (_, lines) = tracing::subscriber::with_default(logs, || {
+            output::capture(|| decide_json(state, event).ok())
+        });
+        lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_decision_writes_its_log_line_and_its_emf_line_in_one_batch() {
+        let (state, event) = signed_event();
+        for (event, decision) in [(event.as_slice(), "allow"), (b"{}", "unauthorized")] {
+            let logs = tollgate_common::logging::subscriber("info", false);
+            let before = output::writes();
+            tracing::subscriber::with_default(logs, || decide_json(&state, event).ok());
+            assert_eq!(
+                output::writes() - before,
+                1,
+                "{decision}: one write to stdout"
+            );
+            let lines = written(&state, event);
+            assert_eq!(lines.len(), 2, "{decision}: {lines:?}");
+            let (log, emf) = (&lines[0]["fields"], &lines[1]);
+            assert_eq!(log["message"], "authorize", "{lines:?}");
+            assert_eq!(log["decision"], decision, "{lines:?}");
+            assert!(log["latency_us"].is_u64() || decision == "unauthorized");
+            assert_eq!(emf["Decision"], decision, "{lines:?}");
+            assert_eq!(emf["Authorizations"], 1.0, "{lines:?}");
+            assert!(emf["_aws"]["CloudWatchMetrics"].is_array(), "{lines:?}");
         }
     }
 

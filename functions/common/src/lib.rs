@@ -19,6 +19,7 @@ pub mod logging;
 pub mod measured;
 pub mod metrics;
 pub mod observe;
+pub mod output;
 pub mod password;
 pub mod rate_limit;
 pub mod refresh;

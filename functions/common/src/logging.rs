@@ -35,22 +35,34 @@ pub fn allowed(target: &str, level: &Level) -> bool {
 }
 
 /// Installs the global subscriber: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON` (Lambda's advanced
-/// logging controls), plain text otherwise; no timestamps (CloudWatch adds them).
+/// logging controls), plain text otherwise; no timestamps (CloudWatch adds them); written to
+/// stdout through `crate::output`.
 pub fn init() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    let configured = configured_level(&level);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    subscriber(&level, json).init();
+}
+
+/// The subscriber [`init`] installs, for a level (as `RUST_LOG` takes it) and a format (tests
+/// use it with `tracing::subscriber::with_default`).
+pub fn subscriber(level: &str, json: bool) -> impl tracing::Subscriber + Send + Sync {
+    let configured = configured_level(level);
     let capped = filter_fn(|meta| allowed(meta.target(), meta.level()));
     let filter = configured.and(capped);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let layer = fmt::layer().with_target(false).without_time();
+    // Through the output module, so a batch (an authorizer decision) writes its log line and its
+    // EMF line to stdout in one write.
+    let layer = fmt::layer()
+        .with_target(false)
+        .without_time()
+        .with_writer(crate::output::Stdout);
     let layer = if json {
         layer.json().with_filter(filter).boxed()
     } else {
         layer.with_filter(filter).boxed()
     };
-    tracing_subscriber::registry().with(layer).init();
+    tracing_subscriber::registry().with(layer)
 }
 
 /// `info`, `DEBUG`, `tollgate=debug,warn`: a level, or `target=level` directives, as `RUST_LOG`

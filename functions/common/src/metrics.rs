@@ -345,10 +345,11 @@ pub fn now_ms() -> u64 {
 }
 
 /// Writes one line to stdout under its lock, so it never interleaves with a log line (the test
-/// harness captures it like any print). Metrics and audit events are not log messages: no log
-/// level turns them off.
+/// harness captures it like any print), or to the batch open on this thread
+/// ([`crate::output::batch`]). Metrics and audit events are not log messages: no log level turns
+/// them off.
 pub fn emit(line: &str) {
-    println!("{line}");
+    crate::output::line(line);
 }
 
 /// CloudWatch refuses empty dimension values and values over 1024 characters.

@@ -64,7 +64,8 @@ pub fn root_store(extra: Option<&str>) -> Result<RootCertStore, TlsSetupError> {
 }
 
 /// An HTTPS (and plain HTTP, for local endpoints) connector on `roots`, TLS 1.2+ with aws-lc,
-/// HTTP/1.1 or HTTP/2 by ALPN, each TCP connect bounded by `connect_timeout`.
+/// HTTP/1.1 (no HTTP/2: nothing it talks to needs it), each TCP connect bounded by
+/// `connect_timeout`.
 pub fn https_connector(
     roots: RootCertStore,
     connect_timeout: Duration,
@@ -83,7 +84,6 @@ pub fn https_connector(
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .enable_http2()
         .wrap_connector(tcp))
 }
 
