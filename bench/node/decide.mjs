@@ -9,7 +9,7 @@ import { deepStrictEqual } from "node:assert/strict";
 import { JwtVerifier } from "aws-jwt-verify";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-const RESERVED = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "typ", "cnf"];
+const RESERVED = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "typ", "cnf", "sid"];
 const GATEWAY_KEYS = ["principalid", "integrationlatency", "claims", "scopes", "jwt", "lambda", "iam"];
 // The spellings Tollgate refuses (dot segments, '//', encodings, case-folding characters,
 // upper-case letters), as IAM patterns after `{api}/{stage}/`.
