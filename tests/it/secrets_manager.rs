@@ -16,13 +16,11 @@ const HOW_TO_START: &str = "moto's server (a local Secrets Manager) is needed. R
 (it starts everything), or `source scripts/lib.sh && ensure_moto && start_moto 5000` and export \
 AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:5000 before `cargo test`";
 
-/// The adapter on the token function's stack, pointed at moto; panics with instructions when
-/// moto is not there.
-async fn secrets() -> (SecretsManager, aws_sdk_secretsmanager::Client) {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        .unwrap_or_else(|_| panic!("{HOW_TO_START}"));
+/// The SDK configuration the token function builds, on its own HTTP/TLS stack, pointed at
+/// `endpoint` with local credentials and the given operation timeout.
+async fn local_config(endpoint: &str, timeout: Duration) -> aws_config::SdkConfig {
     let https = https_connector(root_store(None).unwrap(), CONNECT_TIMEOUT).unwrap();
-    let cfg = sdk_config_on(Duration::from_secs(5), sdk_http_client(https))
+    sdk_config_on(timeout, sdk_http_client(https))
         .await
         .to_builder()
         .region(aws_config::Region::new("us-east-1"))
@@ -33,8 +31,16 @@ async fn secrets() -> (SecretsManager, aws_sdk_secretsmanager::Client) {
                 ),
             ),
         )
-        .endpoint_url(&endpoint)
-        .build();
+        .endpoint_url(endpoint)
+        .build()
+}
+
+/// The adapter on the token function's stack, pointed at moto; panics with instructions when
+/// moto is not there.
+async fn secrets() -> (SecretsManager, aws_sdk_secretsmanager::Client) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        .unwrap_or_else(|_| panic!("{HOW_TO_START}"));
+    let cfg = local_config(&endpoint, Duration::from_secs(5)).await;
     let raw = aws_sdk_secretsmanager::Client::new(&cfg);
     let probe = tokio::time::timeout(Duration::from_secs(10), raw.list_secrets().send()).await;
     match probe {
@@ -90,20 +96,7 @@ async fn an_unreachable_secrets_manager_is_a_read_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let https = https_connector(root_store(None).unwrap(), CONNECT_TIMEOUT).unwrap();
-    let cfg = sdk_config_on(Duration::from_secs(2), sdk_http_client(https))
-        .await
-        .to_builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(
-            aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(
-                aws_sdk_secretsmanager::config::Credentials::new(
-                    "local", "local", None, None, "tests",
-                ),
-            ),
-        )
-        .endpoint_url(url)
-        .build();
+    let cfg = local_config(&url, Duration::from_secs(2)).await;
     let err = SecretsManager::new(&cfg).read("any").await.unwrap_err();
     assert!(matches!(err, SecretsError::Read { .. }), "{err:?}");
 }

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-use super::sessions::{client_key, client_prefix, session_key, subject_key};
+use super::sessions::{by_client_item, client_key, client_prefix, family_index_keys, subject_key};
 use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
 use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily,
@@ -69,16 +69,14 @@ fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
 impl RefreshStore for DynamoRefreshStore {
     async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
         let g = &f.grant;
+        let (spk, ssk) = family_index_keys(&g.sub, &g.client_id, &f.family_id);
         let family = Item::from([
             ("pk".into(), s(family_key(&f.family_id))),
             ("kind".into(), s("family")),
             ("client_id".into(), s(&g.client_id)),
             ("sub".into(), s(&g.sub)),
-            ("session_pk".into(), s(subject_key(&g.sub))),
-            (
-                "session_sk".into(),
-                s(format!("{}{}", client_prefix(&g.client_id), f.family_id)),
-            ),
+            ("session_pk".into(), s(spk)),
+            ("session_sk".into(), s(ssk)),
             ("status".into(), s("active")),
             ("current_token".into(), s(&f.token_hash)),
             ("created_at".into(), n(f.issued_at)),
@@ -96,15 +94,7 @@ impl RefreshStore for DynamoRefreshStore {
             sealed_successor: None,
         })
         .map_err(RefreshStoreError::Malformed)?;
-        // Finds the family by its client: the family item's own index entry is by subject.
-        let by_client = Item::from([
-            ("pk".into(), s(session_key(&f.family_id))),
-            ("kind".into(), s("session")),
-            ("family_id".into(), s(&f.family_id)),
-            ("session_pk".into(), s(client_key(&g.client_id))),
-            ("session_sk".into(), s(family_key(&f.family_id))),
-            ("expires_at".into(), n(f.family_expires_at)),
-        ]);
+        let by_client = by_client_item(&f.family_id, &g.client_id, f.family_expires_at);
         let items = vec![
             put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
             put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,

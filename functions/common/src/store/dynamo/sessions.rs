@@ -101,8 +101,30 @@ pub(super) fn client_key(client_id: &str) -> String {
 pub(super) fn client_prefix(client_id: &str) -> String {
     format!("client#{client_id}#")
 }
-pub(super) fn session_key(family_id: &str) -> String {
+fn session_key(family_id: &str) -> String {
     format!("session#{family_id}")
+}
+
+/// The index keys a family item carries (`session_pk`, `session_sk`): found by its user's
+/// subject, sorted by client so one client's sessions of the user share a prefix.
+pub(super) fn family_index_keys(sub: &str, client_id: &str, family_id: &str) -> (String, String) {
+    (
+        subject_key(sub),
+        format!("{}{family_id}", client_prefix(client_id)),
+    )
+}
+
+/// The `session#` companion of a family, which finds it by its client (the family item's own
+/// index entry is by subject).
+pub(super) fn by_client_item(family_id: &str, client_id: &str, expires_at: u64) -> Item {
+    Item::from([
+        ("pk".into(), s(session_key(family_id))),
+        ("kind".into(), s("session")),
+        ("family_id".into(), s(family_id)),
+        ("session_pk".into(), s(client_key(client_id))),
+        ("session_sk".into(), s(family_key(family_id))),
+        ("expires_at".into(), n(expires_at)),
+    ])
 }
 
 /// What [`DynamoRefreshStore::index_sessions`] did.
@@ -162,29 +184,23 @@ impl DynamoRefreshStore {
     /// One try of [`Self::index_one`]; `None` when it conflicted with another transaction.
     async fn try_index(&self, f: &StoredFamily) -> Result<Option<bool>, RefreshStoreError> {
         let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
+        let (spk, ssk) = family_index_keys(&f.sub, &f.client_id, &f.family_id);
         let keys = Update::builder()
             .table_name(&self.table)
             .key("pk", s(family_key(&f.family_id)))
             .update_expression("SET session_pk = :spk, session_sk = :ssk")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(session_pk)")
-            .expression_attribute_values(":spk", s(subject_key(&f.sub)))
-            .expression_attribute_values(
-                ":ssk",
-                s(format!("{}{}", client_prefix(&f.client_id), f.family_id)),
-            )
+            .expression_attribute_values(":spk", s(spk))
+            .expression_attribute_values(":ssk", s(ssk))
             .build()
             .map_err(|e| unavailable(e.into()))?;
-        let by_client = Item::from([
-            ("pk".into(), s(session_key(&f.family_id))),
-            ("kind".into(), s("session")),
-            ("family_id".into(), s(&f.family_id)),
-            ("session_pk".into(), s(client_key(&f.client_id))),
-            ("session_sk".into(), s(family_key(&f.family_id))),
-            ("expires_at".into(), n(f.expires_at)),
-        ]);
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(by_client))
+            .set_item(Some(by_client_item(
+                &f.family_id,
+                &f.client_id,
+                f.expires_at,
+            )))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| unavailable(e.into()))?;
