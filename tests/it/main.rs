@@ -14,6 +14,7 @@ mod authorizer_variants;
 mod client_credentials;
 mod client_secrets;
 mod contract;
+mod ddb_proxy;
 mod docs;
 mod dynamo_adapters;
 mod flow;
