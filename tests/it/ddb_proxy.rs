@@ -357,4 +357,3 @@ async fn the_control_api_refuses_rules_that_would_fire_by_mistake() {
     assert_eq!(unknown.status(), 404);
     assert_eq!(s.control.stats().await.forwarded, 0);
 }
-
