@@ -150,7 +150,7 @@ fault_env() {
   {
     CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=3000 \
-      write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token"
+      write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
     echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
   } | write_private "$RUN/token-fault.env"
 }
@@ -185,9 +185,12 @@ TOLLGATE_E2E_FAULT_TOKENS_TABLE="$FAULT_TOKENS" \
 TOLLGATE_E2E_FAULT_LOG="$RUN/watch-fault.log" \
 TOLLGATE_E2E_FAULT_PROXY_URL="$PROXY_CONTROL" \
 TOLLGATE_E2E_FAULT_LOST_ANSWER_WINDOW="$FAULT_WINDOW" \
+TOLLGATE_E2E_SOAK_REPORT="$RUN/soak.txt" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
 AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
   cargo test --workspace --test it --locked -- "${FILTERS[@]}"
+# The soak's figures (tests/it/fault/soak.rs), when it ran.
+if [[ -f "$RUN/soak.txt" ]]; then log "$(cat "$RUN/soak.txt")"; fi
 
 if [[ -n "$ONLY" ]]; then
   stage "the integration tests matching '$ONLY' passed (TEST set: lints, unit tests, hygiene and fuzz skipped)"

@@ -276,6 +276,34 @@ async fn a_stall_holds_everything_and_applies_what_callers_gave_up_on_when_it_en
     assert!(s.control.stats().await.stalled >= 1);
 }
 
+/// A stall rule freezes DynamoDB just as its request reaches it: that request and every other
+/// one wait for the stall's end, then DynamoDB applies them.
+#[tokio::test]
+async fn a_stall_rule_freezes_dynamodb_as_its_request_comes() {
+    let s = setup(RecordSettings::default()).await;
+    let rule = s
+        .control
+        .add_rule(&RuleSpec {
+            action: Action::Stall { ms: 600_000 },
+            target: Some("TransactWriteItems".into()),
+            body_contains: Some("stall-rule#1".into()),
+            count: Some(1),
+        })
+        .await;
+    let impatient = sdk_via(&s.running, Duration::from_millis(300)).await;
+    assert!(s.transact_put(&impatient, "stall-rule#0").await, "not yet");
+    assert!(!s.transact_put(&impatient, "stall-rule#1").await);
+    assert!(
+        !s.transact_put(&impatient, "stall-rule#2").await,
+        "everything waits"
+    );
+    assert!(!s.stored("stall-rule#1").await && !s.stored("stall-rule#2").await);
+    assert_eq!(s.control.rule(rule.id).await.hits, 1);
+    s.control.end_stall().await;
+    s.wait_stored("stall-rule#1").await;
+    s.wait_stored("stall-rule#2").await;
+}
+
 #[tokio::test]
 async fn recording_reports_operations_tables_and_consumed_capacity() {
     let s = setup(RecordSettings {
@@ -298,7 +326,7 @@ async fn recording_reports_operations_tables_and_consumed_capacity() {
     let ops: Vec<&str> = mine.iter().map(|r| r.operation.as_str()).collect();
     assert_eq!(ops, ["TransactWriteItems", "GetItem"], "{mine:#?}");
     for r in &mine {
-        assert_eq!(r.tables, [s.table.clone()]);
+        assert_eq!(r.tables, std::slice::from_ref(&s.table));
         assert_eq!((r.status, r.outcome.as_str()), (200, "answered"));
     }
     // A transactional write of one small item costs 2 write units; a strongly consistent

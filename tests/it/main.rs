@@ -17,6 +17,7 @@ mod contract;
 mod ddb_proxy;
 mod docs;
 mod dynamo_adapters;
+mod fault;
 mod flow;
 mod introspection;
 mod layout;

@@ -7,7 +7,7 @@
 //! | `POST /rules` `RuleSpec` | adds a rule; `201` with its `RuleState` (`id`, `hits`) |
 //! | `GET /rules`, `GET /rules/{id}` | the rules with their hits |
 //! | `DELETE /rules/{id}`, `DELETE /rules` | removes one rule, or all |
-//! | `POST /stall` `{"ms": N}` | stalls everything for N ms from now |
+//! | `POST /stall` `{"ms": N}` | stalls everything for N ms from now (a rule can stall too) |
 //! | `GET /stall`, `DELETE /stall` | the stall's state; ends it now |
 //! | `POST /record` `RecordSettings`, `GET /record` | recording on or off, capacity asked or not |
 //! | `GET /records?since=SEQ&contains=TEXT` | the records after SEQ whose request has TEXT |

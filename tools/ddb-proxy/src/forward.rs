@@ -96,6 +96,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let taken = proxy.rules.take(target.as_deref(), &body);
+    if let Some((_, Action::Stall { ms })) = taken {
+        proxy.stall.start(ms);
+    }
     let exchange = Exchange {
         seq: proxy.seq.fetch_add(1, Ordering::Relaxed) + 1,
         parts,
@@ -111,7 +114,7 @@ async fn handle(
     });
     let answer = rx.await.map_err(|_| Dropped)?;
     match taken.map(|(_, action)| action) {
-        None => Ok(answer),
+        None | Some(Action::Stall { .. }) => Ok(answer),
         Some(Action::Drop) => Err(Dropped),
         Some(Action::Swallow) => std::future::pending().await,
         Some(Action::Delay { ms }) => {
@@ -167,7 +170,7 @@ impl Proxy {
     fn count_outcome(&self, action: Option<Action>, answered: bool) -> &'static str {
         let (counter, outcome) = match (action, answered) {
             (_, false) => (&self.counters.upstream_errors, "upstream_error"),
-            (None, true) => (&self.counters.answered, "answered"),
+            (None | Some(Action::Stall { .. }), true) => (&self.counters.answered, "answered"),
             (Some(Action::Drop), true) => (&self.counters.dropped, "dropped"),
             (Some(Action::Swallow), true) => (&self.counters.swallowed, "swallowed"),
             (Some(Action::Delay { .. }), true) => (&self.counters.delayed, "delayed"),

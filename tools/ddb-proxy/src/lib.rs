@@ -1,7 +1,8 @@
 //! A fault proxy in front of DynamoDB Local, for tests (never deployed). It forwards the SDK's
 //! HTTP/1.1 requests to DynamoDB Local and, on command over its control port, loses, holds
 //! back or delays the answers of chosen requests after DynamoDB has applied them (`rules`),
-//! stalls every request and answer for a while like a frozen DynamoDB (`stall`), and records
+//! stalls every request and answer for a while like a frozen DynamoDB (`stall`: now, or when a
+//! rule's request comes), and records
 //! what it forwarded with the capacity DynamoDB reports (`record`). docs/testing.md shows how
 //! the tests use it; `control` lists the control API.
 

@@ -37,6 +37,9 @@ pub enum Action {
     Swallow,
     /// Answer, `ms` milliseconds late.
     Delay { ms: u64 },
+    /// Start a stall of `ms` milliseconds (`crate::stall`) that holds this request too: DynamoDB
+    /// freezes just as this request reaches it.
+    Stall { ms: u64 },
 }
 
 /// A rule with what it has done so far (`GET /rules`).
@@ -229,5 +232,8 @@ mod tests {
         let ok = r#"{"action":{"kind":"delay","ms":5},"target":"GetItem","count":1}"#;
         let parsed: RuleSpec = serde_json::from_str(ok).unwrap();
         assert_eq!(parsed.action, Action::Delay { ms: 5 });
+        let stall = r#"{"action":{"kind":"stall","ms":5000},"body_contains":"token#ab"}"#;
+        let parsed: RuleSpec = serde_json::from_str(stall).unwrap();
+        assert_eq!(parsed.action, Action::Stall { ms: 5000 });
     }
 }
