@@ -210,7 +210,7 @@ write_private() {
 # How many invocations of one function `cargo lambda watch` runs at once, each in a process of
 # its own as Lambda runs each in an execution environment of its own (docs/testing.md): races
 # between concurrent requests happen locally as they do in AWS.
-WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
+WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-8}"
 
 # Runs `cargo lambda watch` in its own process group, serving every function of the workspace on
 # 127.0.0.1:$2 with the environment in file $1, output to $3. Sets WATCH_PID.
