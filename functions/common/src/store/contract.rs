@@ -450,29 +450,23 @@ pub async fn lockout(store: &dyn LockoutStore) {
     assert_eq!(fresh, Reservation::Granted);
 }
 
-/// Counts each client and each window apart and returns the count with the request in it;
-/// gives back without creating a counter or going below 0; and counts 32 concurrent requests
-/// each once, so each sees a different count (the limit then admits exactly `limit`).
+/// Counts each counter and each window apart and returns the count with the request in it; and
+/// counts 32 concurrent requests each once, so each sees a different count (the limit then
+/// admits exactly `limit`).
 pub async fn rate_limits(store: std::sync::Arc<dyn RateLimitStore>) {
     let (w1, w2) = (Window::at(6_000), Window::at(6_060));
     assert_ne!(w1, w2);
+    let a = crate::rate_limit::counter("contract-a", "fp1");
     for expected in 1..=3 {
-        assert_eq!(
-            store.count("contract-a", w1).await.expect("count"),
-            expected
-        );
+        assert_eq!(store.count(&a, w1).await.expect("count"), expected);
     }
-    assert_eq!(store.count("contract-b", w1).await.expect("count"), 1);
-    assert_eq!(store.count("contract-a", w2).await.expect("count"), 1);
-    store.uncount("contract-a", w1).await.expect("uncount");
-    assert_eq!(store.count("contract-a", w1).await.expect("count"), 3);
-    // Giving back where nothing was counted creates nothing and never goes below 0.
-    store.uncount("contract-c", w1).await.expect("uncount");
-    assert_eq!(store.count("contract-c", w1).await.expect("count"), 1);
-    for _ in 0..3 {
-        store.uncount("contract-c", w1).await.expect("uncount");
-    }
-    assert_eq!(store.count("contract-c", w1).await.expect("count"), 1);
+    let b = crate::rate_limit::counter("contract-b", "fp1");
+    assert_eq!(store.count(&b, w1).await.expect("count"), 1);
+    assert_eq!(store.count(&a, w2).await.expect("count"), 1);
+    // The same client under another fingerprint (a wrong secret) is another counter.
+    let other = crate::rate_limit::counter("contract-a", "fp2");
+    assert_eq!(store.count(&other, w1).await.expect("count"), 1);
+    assert_eq!(store.count(&a, w1).await.expect("count"), 4);
 
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(32));
     let mut tasks = tokio::task::JoinSet::new();

@@ -235,23 +235,17 @@ impl LockoutStore for MemoryLockout {
     }
 }
 
-/// Request counters in memory, one per client per window.
+/// Request counters in memory, one per counter per window.
 #[derive(Debug, Default)]
 pub struct MemoryRateLimits(Mutex<HashMap<(String, u64), u64>>);
 
 #[async_trait]
 impl RateLimitStore for MemoryRateLimits {
-    async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError> {
+    async fn count(&self, counter: &str, window: Window) -> Result<u64, RateLimitStoreError> {
         let mut map = lock(&self.0);
-        let n = map.entry((client_id.to_owned(), window.start)).or_default();
+        let n = map.entry((counter.to_owned(), window.start)).or_default();
         *n = n.saturating_add(1);
         Ok(*n)
-    }
-    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError> {
-        if let Some(n) = lock(&self.0).get_mut(&(client_id.to_owned(), window.start)) {
-            *n = n.saturating_sub(1);
-        }
-        Ok(())
     }
 }
 
