@@ -63,8 +63,12 @@ pub fn limit_of(client: &Client, deployment_default: u32) -> u32 {
 /// Failures of the counter store. The source is kept so throttling stays distinguishable.
 #[derive(Debug, thiserror::Error)]
 pub enum RateLimitStoreError {
+    /// The store answered with an error: nothing was counted.
     #[error("rate-limit counter failed")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// No answer came back: the request may or may not have been counted.
+    #[error("rate-limit counter gave no answer")]
+    OutcomeUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Request counters, one per [`counter`] per window.

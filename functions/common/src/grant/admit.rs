@@ -61,7 +61,9 @@ impl TokenService {
     }
 
     /// Refuses the request when its count is over the client's limit. A client without a limit
-    /// goes on whatever the counter said; one with a limit gets 503 when it cannot be counted.
+    /// goes on whatever the counter said; one with a limit gets 503 when the counter failed, and
+    /// goes on uncounted when the counter gave no answer (it may have counted the request: a
+    /// retry must not pay for it twice, and the limit steers clients, it guards nothing).
     pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
         let Counted {
             window,
@@ -78,8 +80,13 @@ impl TokenService {
         }
         let count = match answer {
             Some(Ok(Ok(count))) => count,
-            Some(Ok(Err(e))) => return Err(Unavailable::RateLimitStore(Box::new(e)).into()),
-            Some(Err(deadline)) => return Err(deadline),
+            Some(Ok(Err(e @ RateLimitStoreError::Unavailable(_)))) => {
+                return Err(Unavailable::RateLimitStore(Box::new(e)).into());
+            }
+            Some(Ok(Err(RateLimitStoreError::OutcomeUnknown(_)))) | Some(Err(_)) => {
+                warn!(client_id = %client.client_id, "rate-limit count got no answer: the request goes on uncounted");
+                return Ok(());
+            }
             // An authenticated client always has a valid client_id, so it was counted.
             None => return Err(OAuthError::unavailable().into()),
         };

@@ -174,6 +174,28 @@ async fn a_limited_client_that_cannot_be_counted_gets_503_and_an_unlimited_one_g
     assert_eq!(code(&f, wrong).await, Some(ErrorCode::InvalidClient));
 }
 
+/// A counter whose answers are lost: the request may have been counted.
+struct Unanswered;
+
+#[async_trait::async_trait]
+impl RateLimitStore for Unanswered {
+    async fn count(&self, _: &str, _: Window) -> Result<u64, RateLimitStoreError> {
+        Err(RateLimitStoreError::OutcomeUnknown("timed out".into()))
+    }
+}
+
+/// A count with no answer may have been taken: a client told `503` would pay for its retry
+/// twice, so a limited client goes on uncounted (the limit steers clients; it guards nothing).
+#[tokio::test]
+async fn a_count_that_got_no_answer_lets_a_limited_client_go_on() {
+    let mut f = fixture().await;
+    f.service.rate_limits = Arc::new(Unanswered);
+    set(&f, "svc", limit(1)).await;
+    for _ in 0..3 {
+        machine(&f).await.unwrap();
+    }
+}
+
 fn sunset_at(at: u64, deprecated_at: u64) -> ClientUpdate {
     ClientUpdate {
         password_grant_sunset: Some(Some(PasswordGrantSunset {

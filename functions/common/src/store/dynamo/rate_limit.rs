@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::{get_n, n, s};
+use super::{answered, get_n, n, s};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 
 /// Request counters keyed by `pk` = [`rate_limit_key`], in the lockouts table beside the
@@ -49,7 +49,13 @@ impl RateLimitStore for DynamoRateLimitStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| {
+                if answered(&e) {
+                    unavailable(e)
+                } else {
+                    RateLimitStoreError::OutcomeUnknown(Box::new(e))
+                }
+            })?;
         let item = out.attributes.unwrap_or_default();
         match get_n(&item, "requests") {
             Ok(Some(count)) => Ok(count),
