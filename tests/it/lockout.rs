@@ -66,6 +66,7 @@ async fn rig() -> Rig {
             user_claims: vec![],
             rate_limit: 0,
             refresh_reuse_grace: 0,
+            lost_answer_window: 30,
             max_claims_age: None,
         },
         clock: Arc::new(SystemClock),

@@ -527,6 +527,7 @@ pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> T
             user_claims: vec![],
             rate_limit: 0,
             refresh_reuse_grace: 0,
+            lost_answer_window: 30,
             max_claims_age: None,
         },
         clock: Arc::new(SystemClock),

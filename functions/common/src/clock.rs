@@ -79,6 +79,22 @@ impl Deadline {
     pub const fn none() -> Self {
         Self { at_ms: u64::MAX }
     }
+    /// A deadline halfway through the time this one leaves (its margin kept): for a call that
+    /// must leave time to be sent again when its outcome is lost.
+    pub fn halfway(&self, clock: &dyn Clock) -> Self {
+        if self.at_ms == u64::MAX {
+            return *self;
+        }
+        let left = u64::try_from(self.remaining(clock).as_millis()).unwrap_or(u64::MAX);
+        let margin = u64::try_from(DEADLINE_MARGIN.as_millis()).unwrap_or(0);
+        Self::at_ms(
+            clock
+                .now_ms()
+                .saturating_add(left / 2)
+                .saturating_add(margin),
+        )
+    }
+
     /// The time a call starting now may take: what is left before the deadline, less the margin;
     /// zero once that has passed.
     pub fn remaining(&self, clock: &dyn Clock) -> Duration {
@@ -90,6 +106,20 @@ impl Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn halfway_leaves_half_the_remaining_time() {
+        let clock = ManualClock::new(1_000);
+        let d = Deadline::at_ms(1_000_000 + 10_500);
+        assert_eq!(d.remaining(&clock), Duration::from_millis(10_000));
+        assert_eq!(
+            d.halfway(&clock).remaining(&clock),
+            Duration::from_millis(5_000)
+        );
+        assert_eq!(Deadline::none().halfway(&clock), Deadline::none());
+        clock.advance(60);
+        assert_eq!(d.halfway(&clock).remaining(&clock), Duration::ZERO);
+    }
 
     #[test]
     fn remaining_time_shrinks_to_zero_and_keeps_a_margin() {

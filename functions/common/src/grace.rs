@@ -3,6 +3,12 @@
 //! as nobody has used that successor yet. A retry of a request whose response was lost, or two
 //! tabs refreshing at once, then no longer revokes the family.
 //!
+//! The window is the client's grace setting (0, off, by default), except after a rotation whose
+//! answer the function itself lost (its write timed out and the client was told `503`, "try
+//! again"): that rotation is marked unconfirmed, and its window is at least
+//! `lost_answer_window` (the function's timeout, the `Retry-After` and a margin), whatever the
+//! grace setting, so a client that retries as told is never taken for a thief.
+//!
 //! The successor is not derived from a server key: the rotation that retires a token stores the
 //! successor on the old token's record *sealed under the old token itself* (AES-256-GCM, key =
 //! HMAC-SHA256 keyed by the old token). Only someone presenting the old token can open it, the
@@ -43,6 +49,17 @@ impl NoReplay {
             Self::NotSealed => "no sealed successor",
             Self::SuccessorUsed => "successor used or family ended",
         }
+    }
+}
+
+/// How long after its rotation `old` may be retried for its successor: the client's grace
+/// window, or, when that rotation was never confirmed to the client, at least
+/// `lost_answer_window`.
+pub fn replay_window(old: &StoredToken, grace: u64, lost_answer_window: u64) -> u64 {
+    if old.unconfirmed {
+        grace.max(lost_answer_window)
+    } else {
+        grace
     }
 }
 
@@ -153,6 +170,8 @@ mod tests {
             family_expires_at: 2_000,
             rotated_at,
             sealed_successor: None,
+            successor_hash: None,
+            unconfirmed: false,
         }
     }
 
@@ -202,6 +221,16 @@ mod tests {
             within_window(&active, 10, 100),
             Err(NoReplay::OutsideWindow)
         );
+    }
+
+    #[test]
+    fn an_unconfirmed_rotation_keeps_at_least_the_lost_answer_window() {
+        let mut t = token(TokenStatus::Rotated, Some(100));
+        assert_eq!(replay_window(&t, 0, 30), 0, "confirmed: the grace setting");
+        assert_eq!(replay_window(&t, 10, 30), 10);
+        t.unconfirmed = true;
+        assert_eq!(replay_window(&t, 0, 30), 30);
+        assert_eq!(replay_window(&t, 60, 30), 60, "a longer grace window stays");
     }
 
     #[test]

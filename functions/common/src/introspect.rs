@@ -277,17 +277,6 @@ impl TokenService {
         };
         Ok(record.is_some_and(|c| c.enabled && c.created_at <= since))
     }
-
-    async fn family(
-        &self,
-        family_id: &str,
-        deadline: Deadline,
-    ) -> Result<Option<StoredFamily>, TokenError> {
-        let lookup = self.refresh.get_family(family_id);
-        self.within(deadline, "refresh-token store", lookup)
-            .await?
-            .map_err(store_unavailable)
-    }
 }
 
 /// A client sees its own tokens; one whose record grants introspection sees every token.

@@ -118,9 +118,6 @@ impl<S: RateLimitStore> RateLimitStore for Measured<S> {
     async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError> {
         measured(self.dependency, self.inner.count(client_id, window)).await
     }
-    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError> {
-        measured(self.dependency, self.inner.uncount(client_id, window)).await
-    }
 }
 
 #[async_trait]

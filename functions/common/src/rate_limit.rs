@@ -2,11 +2,12 @@
 //! atomic write that runs concurrently with the client lookup (docs/decisions.md, "Per-client
 //! rate limit").
 //!
-//! Every request whose client_id could name a client is counted, before its client is known;
-//! a request whose client then fails to authenticate is given back, so a caller without the
-//! secret cannot use up a client's minute. The counter returns the window's count with this
-//! request in it: concurrent requests each see a different number, so exactly `limit` of them
-//! see a number within the limit, whatever their order.
+//! The count is kept under the client_id *and the fingerprint of the secret presented*
+//! ([`counter`]): the write runs before the client is known to be who it says, so a request
+//! with a wrong secret is counted under another fingerprint, never the real client's. Nobody
+//! without the secret can touch a client's minute, and nothing is ever given back. The counter
+//! returns the window's count with this request in it: concurrent requests each see a different
+//! number, so exactly `limit` of them see a number within the limit, whatever their order.
 
 use async_trait::async_trait;
 
@@ -48,6 +49,12 @@ impl Window {
     }
 }
 
+/// The counter a request is counted in: its client_id and the fingerprint of the secret it
+/// presented (`SecretHasher::fingerprint`). Client ids hold no `#`.
+pub fn counter(client_id: &str, fingerprint: &str) -> String {
+    format!("{client_id}#{fingerprint}")
+}
+
 /// The limit that applies to `client`: its own, else the deployment's; 0 is unlimited.
 pub fn limit_of(client: &Client, deployment_default: u32) -> u32 {
     client.rate_limit.unwrap_or(deployment_default)
@@ -56,19 +63,20 @@ pub fn limit_of(client: &Client, deployment_default: u32) -> u32 {
 /// Failures of the counter store. The source is kept so throttling stays distinguishable.
 #[derive(Debug, thiserror::Error)]
 pub enum RateLimitStoreError {
+    /// The store answered with an error: nothing was counted.
     #[error("rate-limit counter failed")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// No answer came back: the request may or may not have been counted.
+    #[error("rate-limit counter gave no answer")]
+    OutcomeUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Request counters, one per client per window.
+/// Request counters, one per [`counter`] per window.
 #[async_trait]
 pub trait RateLimitStore: Send + Sync {
-    /// Counts one request of `client_id` in `window` and returns the window's count with it.
+    /// Counts one request in `counter` in `window` and returns the window's count with it.
     /// Atomic: of concurrent calls, each sees a different count.
-    async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError>;
-    /// Takes back one request counted in `window` (its client did not authenticate). Never
-    /// creates a counter, never takes a count below 0.
-    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError>;
+    async fn count(&self, counter: &str, window: Window) -> Result<u64, RateLimitStoreError>;
 }
 
 /// Whether a request counted `count` in its window may go on under `limit`.

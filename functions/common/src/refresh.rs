@@ -48,9 +48,16 @@ pub struct StoredToken {
     /// When a rotation retired it (`None` while it is active).
     pub rotated_at: Option<u64>,
     /// Its successor, sealed under this token (`crate::grace`): written by the rotation that
-    /// retired it when the client's reuse grace window is on, so a retry within the window gets
-    /// the same successor back. `None` when the window is off.
+    /// retired it when the client's reuse grace window is on, or when that rotation's answer was
+    /// lost, so a retry within the window gets the same successor back. `None` otherwise.
     pub sealed_successor: Option<String>,
+    /// The hash of the successor the rotation that retired it wrote: what makes that rotation's
+    /// write idempotent (sent again, it finds its own work done and succeeds).
+    pub successor_hash: Option<String>,
+    /// The rotation that retired it was not confirmed to the client: its answer was lost (a
+    /// timeout, a dropped connection) and the client was told `503`. A retry within
+    /// `lost_answer_window` then gets the same successor (`crate::grace`).
+    pub unconfirmed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,26 +85,61 @@ pub enum Unusable {
     /// Older than its client's record: a client deleted and created again under the same id
     /// must not inherit the old client's sessions.
     OlderThanClient,
+    /// Its session was revoked (`/revoke`, an operator, reuse detected earlier, the user gone):
+    /// refused quietly, not reuse.
+    FamilyRevoked,
+    /// Its session ended: past the family's absolute lifetime, or the family is gone.
+    FamilyExpired,
     /// Retired by a rotation already: presenting it again is reuse.
     Reused,
-    /// Past its own expiry or its family's.
+    /// Past its own expiry.
     Expired,
 }
 
+impl Unusable {
+    /// The cause a refusal is logged with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OtherClient => "other_client",
+            Self::OlderThanClient => "older_than_client",
+            Self::FamilyRevoked => "family_revoked",
+            Self::FamilyExpired => "family_expired",
+            Self::Reused => "reused",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 impl StoredToken {
-    /// Whether `client` may use this token at `now`. Ownership is checked first, so another
-    /// client learns nothing about a token's state.
-    pub fn usable_by(&self, client: &Client, now: u64) -> Result<(), Unusable> {
+    /// Whether `client` may use this token of `family` (as read now; `None` when it is gone) at
+    /// `now`. Ownership is checked first, so another client learns nothing about a token's
+    /// state; then the session, so a token of a session that ended is refused for that reason
+    /// and never mistaken for reuse (a logout is not a theft).
+    pub fn usable_by(
+        &self,
+        client: &Client,
+        family: Option<&StoredFamily>,
+        now: u64,
+    ) -> Result<(), Unusable> {
         if self.grant.client_id != client.client_id {
             return Err(Unusable::OtherClient);
         }
         if self.grant.auth_time < client.created_at {
             return Err(Unusable::OlderThanClient);
         }
+        let Some(family) = family else {
+            return Err(Unusable::FamilyExpired);
+        };
+        if family.revoked {
+            return Err(Unusable::FamilyRevoked);
+        }
+        if now >= family.expires_at || now >= self.family_expires_at {
+            return Err(Unusable::FamilyExpired);
+        }
         if self.status == TokenStatus::Rotated {
             return Err(Unusable::Reused);
         }
-        if now >= self.expires_at || now >= self.family_expires_at {
+        if now >= self.expires_at {
             return Err(Unusable::Expired);
         }
         Ok(())
@@ -193,8 +235,12 @@ pub struct Successor {
     /// user-status endpoint (already filtered by the allow-list).
     pub details: Map<String, Value>,
     /// The successor sealed under the old token, stored on the old token's record when the
-    /// client's reuse grace window is on (`crate::grace`).
+    /// client's reuse grace window is on, or when the rotation is sent again after its answer
+    /// was lost (`crate::grace`).
     pub sealed: Option<String>,
+    /// Written again after its first write's outcome was lost: marks the old token's rotation
+    /// unconfirmed ([`StoredToken::unconfirmed`]).
+    pub unconfirmed: bool,
 }
 
 impl Successor {
@@ -213,6 +259,8 @@ impl Successor {
             family_expires_at: old.family_expires_at,
             rotated_at: None,
             sealed_successor: None,
+            successor_hash: None,
+            unconfirmed: false,
         }
     }
 }
@@ -229,8 +277,13 @@ pub enum Rotation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshStoreError {
+    /// The store refused or failed the call: nothing was written.
     #[error("failed to read or write refresh tokens")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// No answer came back (a timeout, a dropped connection, an unreadable answer): a write may
+    /// or may not have been applied.
+    #[error("no answer from the refresh-token store; the write may have been applied")]
+    OutcomeUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("refresh token record is malformed: {0}")]
     Malformed(String),
 }
@@ -243,6 +296,8 @@ pub trait RefreshStore: Send + Sync {
     /// In one transaction, on the conditions that `old` is still active, its family still active,
     /// unexpired and naming `old` as current: retire `old`, make `new` the family's current
     /// token, and store `new`. Of concurrent rotations of one token at most one succeeds.
+    /// Idempotent: the same `new` sent again after the first was applied (and before `new` was
+    /// used) succeeds again, so a write whose answer was lost can be repeated.
     async fn rotate(
         &self,
         old: &StoredToken,

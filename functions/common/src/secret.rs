@@ -164,6 +164,18 @@ impl SecretHasher {
         }
     }
 
+    /// A short fingerprint of a presented secret (16 characters of a SHA-256 over its stored
+    /// form): the same secret always gives the same one, and nobody without the secret can
+    /// produce it. A client's per-minute count is kept under it (`crate::rate_limit`), so a
+    /// caller with a wrong secret counts somewhere else. It reveals nothing usable: 64 bits of
+    /// a hash of a hash that is itself peppered when there is a pepper.
+    pub fn fingerprint(&self, secret: &Secret) -> String {
+        let h = hash_str(&format!("tollgate rate-limit v1:{}", self.hash(secret)));
+        h.get(HASH_PREFIX.len()..HASH_PREFIX.len() + 16)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Constant-time check of `secret` against a stored `sha256:` or `hmac-sha256:` hash. A hash
     /// made with a pepper this deployment does not hold never matches.
     pub fn verify(&self, secret: &Secret, stored: &str) -> bool {
@@ -250,6 +262,19 @@ pub fn hash_str(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fingerprint_is_stable_per_secret_and_differs_between_secrets_and_peppers() {
+        let plain = SecretHasher::default();
+        let pepper = Secret::new("a-pepper-long-enough-for-the-rules-0123456789");
+        let peppered = SecretHasher::new(Some(&pepper), &[]).unwrap();
+        let (a, b) = (Secret::new("secret-a"), Secret::new("secret-b"));
+        assert_eq!(plain.fingerprint(&a), plain.fingerprint(&a));
+        assert_eq!(plain.fingerprint(&a).len(), 16);
+        assert_ne!(plain.fingerprint(&a), plain.fingerprint(&b));
+        assert_ne!(plain.fingerprint(&a), peppered.fingerprint(&a));
+        assert!(!plain.fingerprint(&a).contains("secret"));
+    }
 
     #[test]
     fn generated_secrets_are_distinct_and_long() {

@@ -223,6 +223,7 @@ fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, Co
         user_claims: user_claims(env.opt("USER_CLAIMS"))?,
         rate_limit: rate_limit(env)?,
         refresh_reuse_grace: refresh_reuse_grace(env)?,
+        lost_answer_window: lost_answer_window(env)?,
         max_claims_age: match env.num("MAX_CLAIMS_AGE", 0)? {
             0 => None,
             age => Some(age),
@@ -241,6 +242,20 @@ fn refresh_reuse_grace<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u6
         });
     }
     Ok(grace)
+}
+
+/// `LOST_ANSWER_WINDOW_SECONDS`: how long a retry after a rotation whose answer was lost still
+/// gets the successor that landed (1 to 300; default 30: the function's 10 s timeout, the
+/// 5 s `Retry-After` of a `503`, and a margin for the client's own retry delay).
+fn lost_answer_window<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u64, ConfigError> {
+    let window = env.positive("LOST_ANSWER_WINDOW_SECONDS", 30)?;
+    if window > 300 {
+        return Err(ConfigError::Malformed {
+            name: "LOST_ANSWER_WINDOW_SECONDS",
+            why: "at most 300 seconds".into(),
+        });
+    }
+    Ok(window)
 }
 
 /// `USER_STATUS_URL`, which replaces `MAX_CLAIMS_AGE`: with the directory asked on every
@@ -459,6 +474,18 @@ mod tests {
         assert_eq!(load(&v).unwrap().policy.refresh_reuse_grace, 0);
         v.insert("REFRESH_REUSE_GRACE_SECONDS", "60");
         assert_eq!(load(&v).unwrap().policy.refresh_reuse_grace, 60);
+        v.insert("LOST_ANSWER_WINDOW_SECONDS", "301");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.starts_with("LOST_ANSWER_WINDOW_SECONDS is malformed"),
+            "{msg}"
+        );
+        v.insert("LOST_ANSWER_WINDOW_SECONDS", "0");
+        assert!(load(&v).is_err(), "never off");
+        v.insert("LOST_ANSWER_WINDOW_SECONDS", "61");
+        assert_eq!(load(&v).unwrap().policy.lost_answer_window, 61);
+        v.remove("LOST_ANSWER_WINDOW_SECONDS");
+        assert_eq!(load(&v).unwrap().policy.lost_answer_window, 30);
         v.insert("REFRESH_REUSE_GRACE_SECONDS", "61");
         let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(

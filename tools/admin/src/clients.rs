@@ -181,7 +181,11 @@ pub(crate) async fn rotate_client_secret(
         previous_secret: Some(previous.clone()),
         ..ClientUpdate::default()
     };
-    change(&client, &update, "rotate_client_secret").await?;
+    if let Err(e) = change(&client, &update, "rotate_client_secret").await {
+        landed_anyway(&client, &update, &secret, generated)
+            .await
+            .map_err(|_| e)?;
+    }
     println!("client_id:     {}", client.id);
     print_secret(&secret, generated);
     match previous.and_then(|p| p.retire_at) {
@@ -195,6 +199,42 @@ pub(crate) async fn rotate_client_secret(
         ),
     }
     Ok(())
+}
+
+/// After a rotation that reported an error: whether it landed all the same (DynamoDB applied it
+/// but its answer was lost), read back before the operator is told to retry. Retrying a rotation
+/// that landed would replace the secret the first one kept (`--keep-old`) with one nobody has;
+/// so a rotation found in force is reported as done, and one whose state cannot be read shows
+/// the new secret with what to check, before the error.
+async fn landed_anyway(
+    client: &ClientId,
+    update: &ClientUpdate,
+    secret: &Secret,
+    generated: bool,
+) -> anyhow::Result<()> {
+    match get(client).await {
+        Ok(now) if Some(&now.secret_hash) == update.secret_hash.as_ref() => {
+            audit::record(
+                "rotate_client_secret",
+                &client.id,
+                &audit::update_fields(update),
+            )
+            .await;
+            Ok(())
+        }
+        Ok(_) => bail!("the rotation did not happen"),
+        Err(_) => {
+            eprintln!(
+                "The rotation's outcome is unknown (no answer from DynamoDB). If `tollgate-admin \
+                 show-client --id {}` shows a new secret_hash, it is in force with this secret; \
+                 do not rotate again with --keep-old before checking, or the secret it kept \
+                 is dropped.",
+                client.id
+            );
+            print_secret(secret, generated);
+            bail!("outcome unknown")
+        }
+    }
 }
 
 /// `retire-client-secret`: only the current secret works from now on.

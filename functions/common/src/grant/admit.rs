@@ -1,5 +1,5 @@
 //! Before a grant runs: the client authenticates while its request is counted against its
-//! per-minute limit (the two writes run at once, so the limit adds no round trip), and a
+//! per-minute limit (the two calls run at once, so the limit adds no round trip), and a
 //! password grant past its client's sunset is refused.
 
 use tracing::{info, warn};
@@ -22,9 +22,11 @@ pub(super) struct Counted {
 }
 
 impl TokenService {
-    /// Authenticates the client and counts the request against its limit, concurrently.
-    /// Only a client_id that could name a client is counted; a request whose client does not
-    /// authenticate is given back (one more write, on the refused path only).
+    /// Authenticates the client and counts the request against its limit, concurrently. The
+    /// count is kept under the client_id and the fingerprint of the secret presented
+    /// (`rate_limit::counter`), so a request with a wrong secret never touches the real
+    /// client's count and nothing has to be given back. Only a client_id that could name a
+    /// client is counted.
     pub(super) async fn authenticate_counted(
         &self,
         req: &TokenRequest,
@@ -32,15 +34,15 @@ impl TokenService {
     ) -> Result<(Client, Counted), TokenError> {
         let now = self.clock.now();
         let window = Window::at(now);
-        let claimed = req
+        let counter = req
             .credentials
             .as_ref()
-            .map(|c| c.client_id.as_str())
-            .filter(|id| client::is_valid_client_id(id));
+            .filter(|c| client::is_valid_client_id(&c.client_id))
+            .map(|c| rate_limit::counter(&c.client_id, &self.secrets.fingerprint(&c.secret)));
         let count = async {
-            match claimed {
-                Some(id) => {
-                    let count = self.rate_limits.count(id, window);
+            match &counter {
+                Some(counter) => {
+                    let count = self.rate_limits.count(counter, window);
                     Some(self.within(deadline, "rate-limit store", count).await)
                 }
                 None => None,
@@ -48,26 +50,20 @@ impl TokenService {
         };
         let (client, answer) =
             tokio::join!(self.authenticate(req.credentials.as_ref(), deadline), count);
-        match client {
-            Ok(client) => Ok((
-                client,
-                Counted {
-                    window,
-                    now,
-                    answer,
-                },
-            )),
-            Err(e) => {
-                if let (Some(id), Some(Ok(Ok(_)))) = (claimed, &answer) {
-                    self.give_back(id, window, deadline).await;
-                }
-                Err(e)
-            }
-        }
+        Ok((
+            client?,
+            Counted {
+                window,
+                now,
+                answer,
+            },
+        ))
     }
 
     /// Refuses the request when its count is over the client's limit. A client without a limit
-    /// goes on whatever the counter said; one with a limit gets 503 when it cannot be counted.
+    /// goes on whatever the counter said; one with a limit gets 503 when the counter failed, and
+    /// goes on uncounted when the counter gave no answer (it may have counted the request: a
+    /// retry must not pay for it twice, and the limit steers clients, it guards nothing).
     pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
         let Counted {
             window,
@@ -84,8 +80,13 @@ impl TokenService {
         }
         let count = match answer {
             Some(Ok(Ok(count))) => count,
-            Some(Ok(Err(e))) => return Err(Unavailable::RateLimitStore(Box::new(e)).into()),
-            Some(Err(deadline)) => return Err(deadline),
+            Some(Ok(Err(e @ RateLimitStoreError::Unavailable(_)))) => {
+                return Err(Unavailable::RateLimitStore(Box::new(e)).into());
+            }
+            Some(Ok(Err(RateLimitStoreError::OutcomeUnknown(_)))) | Some(Err(_)) => {
+                warn!(client_id = %client.client_id, "rate-limit count got no answer: the request goes on uncounted");
+                return Ok(());
+            }
             // An authenticated client always has a valid client_id, so it was counted.
             None => return Err(OAuthError::unavailable().into()),
         };
@@ -100,18 +101,6 @@ impl TokenService {
             window_start: window.start,
         });
         Err(TokenError::RateLimited { limit, retry_after })
-    }
-
-    /// Takes back the count of a request whose client did not authenticate, so that a caller
-    /// without the secret cannot use up a client's minute. Best effort: a failure is logged.
-    async fn give_back(&self, client_id: &str, window: Window, deadline: Deadline) {
-        let uncount = self.rate_limits.uncount(client_id, window);
-        let error = match self.within(deadline, "rate-limit store", uncount).await {
-            Ok(Ok(())) => return,
-            Ok(Err(e)) => e.to_string(),
-            Err(e) => e.to_string(),
-        };
-        warn!(error, "failed to give back a rate-limit count");
     }
 
     /// The client's password-grant sunset still to come, for the answer's headers; refused

@@ -10,6 +10,7 @@ mod password;
 mod refresh;
 mod refresh_events;
 mod request;
+mod rotation;
 #[cfg(test)]
 mod tests;
 
@@ -53,6 +54,10 @@ pub struct GrantPolicy {
     /// Seconds after a rotation during which the rotated token may be retried and gets the same
     /// successor back (`crate::grace`); 0 is off. Clients may override it.
     pub refresh_reuse_grace: u64,
+    /// Seconds after a rotation whose answer was lost (the client was told `503`) during which
+    /// a retry with the rotated token gets the successor that landed, whatever the grace window
+    /// (`LOST_ANSWER_WINDOW_SECONDS`): the function's timeout, the `Retry-After`, and a margin.
+    pub lost_answer_window: u64,
     /// Without a user-status endpoint: the most seconds after sign-in that a refresh may still
     /// copy the details captured then (`MAX_CLAIMS_AGE`); `None` is no limit.
     pub max_claims_age: Option<u64>,

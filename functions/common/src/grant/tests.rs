@@ -15,6 +15,7 @@ mod client_credentials;
 mod concurrency;
 mod grace;
 mod limits;
+mod lost_answers;
 mod store_failures;
 mod user_status;
 
@@ -81,6 +82,7 @@ async fn fixture() -> Fixture {
             user_claims: vec!["email".into()],
             rate_limit: 0,
             refresh_reuse_grace: 0,
+            lost_answer_window: 30,
             max_claims_age: None,
         },
         clock: Arc::new(clock.clone()),
@@ -465,6 +467,7 @@ fn lifetimes_are_capped_and_never_overflow() {
         user_claims: vec![],
         rate_limit: 0,
         refresh_reuse_grace: 0,
+        lost_answer_window: 30,
         max_claims_age: None,
     };
     let client = client::Client {

@@ -88,6 +88,7 @@ async fn fixture() -> Fixture {
             user_claims: vec![],
             rate_limit: 0,
             refresh_reuse_grace: 0,
+            lost_answer_window: 30,
             max_claims_age: None,
         },
         clock: Arc::new(clock.clone()),

@@ -118,6 +118,7 @@ fn successor(token: &str, now: u64) -> Successor {
         expires_at: now + 600,
         details: Map::new(),
         sealed: None,
+        unconfirmed: false,
     }
 }
 
@@ -240,7 +241,8 @@ async fn refresh_grace(store: &dyn RefreshStore) {
     rotation_without_a_seal(store, &g2, now + 2).await;
 }
 
-/// A rotation given no sealed successor stores none on the retired token.
+/// A rotation given no sealed successor stores none on the retired token; sent again with one
+/// (its answer was lost), it finds its own work done, succeeds, and stores it.
 async fn rotation_without_a_seal(
     store: &dyn RefreshStore,
     g2: &crate::refresh::StoredToken,
@@ -251,16 +253,91 @@ async fn rotation_without_a_seal(
         store.rotate(g2, &s3, now).await.expect("rotate"),
         Rotation::Rotated
     );
-    let g2 = store
+    let retired = store
         .get_token("contract-g2")
         .await
         .expect("get")
         .expect("stored");
     assert_eq!(
-        (g2.rotated_at, g2.sealed_successor),
+        (retired.rotated_at, retired.sealed_successor),
         (Some(now), None),
         "no sealed successor unless one is given"
     );
+    rotation_sent_again(store, g2, &s3, now).await;
+}
+
+/// A rotation whose answer was lost is sent again with the same successor: the second send finds
+/// its own work done and succeeds (marking the rotation unconfirmed when asked), however often
+/// it is sent; another successor is refused; and once the successor itself rotated, sending the
+/// old rotation again is refused.
+async fn rotation_sent_again(
+    store: &dyn RefreshStore,
+    g2: &crate::refresh::StoredToken,
+    s3: &Successor,
+    now: u64,
+) {
+    let retired = store
+        .get_token("contract-g2")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (retired.successor_hash.as_deref(), retired.unconfirmed),
+        (Some("contract-g3"), false),
+        "the rotation names its successor; confirmed unless told otherwise"
+    );
+    let resent = Successor {
+        unconfirmed: true,
+        sealed: Some("sealed-on-resend".into()),
+        ..s3.clone()
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            store.rotate(g2, &resent, now).await.expect("rotate again"),
+            Rotation::Rotated,
+            "the same successor sent again succeeds"
+        );
+    }
+    let retired = store
+        .get_token("contract-g2")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (retired.status, retired.rotated_at, retired.unconfirmed),
+        (TokenStatus::Rotated, Some(now), true)
+    );
+    assert_eq!(
+        retired.sealed_successor.as_deref(),
+        Some("sealed-on-resend")
+    );
+    let other = successor("contract-g3b", now);
+    assert_eq!(
+        store.rotate(g2, &other, now).await.expect("rotate"),
+        Rotation::Refused,
+        "another successor of a rotated token is refused"
+    );
+    assert_eq!(store.get_token("contract-g3b").await.expect("get"), None);
+    let g3 = store
+        .get_token("contract-g3")
+        .await
+        .expect("get")
+        .expect("stored");
+    let s4 = successor("contract-g4", now + 1);
+    assert_eq!(
+        store.rotate(&g3, &s4, now + 1).await.expect("rotate"),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store.rotate(g2, &resent, now).await.expect("rotate again"),
+        Rotation::Refused,
+        "once the successor was used, the old rotation cannot be written again"
+    );
+    let fam = store
+        .get_family("contract-grace")
+        .await
+        .expect("get family");
+    assert_eq!(fam.map(|f| f.current_token), Some("contract-g4".into()));
 }
 
 fn session(id: &str, sub: &str, client_id: &str, now: u64) -> NewFamily {
@@ -450,29 +527,23 @@ pub async fn lockout(store: &dyn LockoutStore) {
     assert_eq!(fresh, Reservation::Granted);
 }
 
-/// Counts each client and each window apart and returns the count with the request in it;
-/// gives back without creating a counter or going below 0; and counts 32 concurrent requests
-/// each once, so each sees a different count (the limit then admits exactly `limit`).
+/// Counts each counter and each window apart and returns the count with the request in it; and
+/// counts 32 concurrent requests each once, so each sees a different count (the limit then
+/// admits exactly `limit`).
 pub async fn rate_limits(store: std::sync::Arc<dyn RateLimitStore>) {
     let (w1, w2) = (Window::at(6_000), Window::at(6_060));
     assert_ne!(w1, w2);
+    let a = crate::rate_limit::counter("contract-a", "fp1");
     for expected in 1..=3 {
-        assert_eq!(
-            store.count("contract-a", w1).await.expect("count"),
-            expected
-        );
+        assert_eq!(store.count(&a, w1).await.expect("count"), expected);
     }
-    assert_eq!(store.count("contract-b", w1).await.expect("count"), 1);
-    assert_eq!(store.count("contract-a", w2).await.expect("count"), 1);
-    store.uncount("contract-a", w1).await.expect("uncount");
-    assert_eq!(store.count("contract-a", w1).await.expect("count"), 3);
-    // Giving back where nothing was counted creates nothing and never goes below 0.
-    store.uncount("contract-c", w1).await.expect("uncount");
-    assert_eq!(store.count("contract-c", w1).await.expect("count"), 1);
-    for _ in 0..3 {
-        store.uncount("contract-c", w1).await.expect("uncount");
-    }
-    assert_eq!(store.count("contract-c", w1).await.expect("count"), 1);
+    let b = crate::rate_limit::counter("contract-b", "fp1");
+    assert_eq!(store.count(&b, w1).await.expect("count"), 1);
+    assert_eq!(store.count(&a, w2).await.expect("count"), 1);
+    // The same client under another fingerprint (a wrong secret) is another counter.
+    let other = crate::rate_limit::counter("contract-a", "fp2");
+    assert_eq!(store.count(&other, w1).await.expect("count"), 1);
+    assert_eq!(store.count(&a, w1).await.expect("count"), 4);
 
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(32));
     let mut tasks = tokio::task::JoinSet::new();

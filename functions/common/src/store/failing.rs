@@ -1,7 +1,8 @@
 //! A wrapper around any adapter that fails the calls a test names, to prove what each store
-//! failure turns into (a 503, or a logged and ignored error). Tests only.
+//! failure turns into (a 503, or a logged and ignored error), or loses their answers (the call
+//! is applied, then reported as unanswered). Tests only.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -20,6 +21,8 @@ pub struct Failing<T> {
     pub inner: T,
     failing: Mutex<HashSet<&'static str>>,
     failed: Mutex<Vec<&'static str>>,
+    /// Calls whose answers are lost, and how many more of them.
+    losing: Mutex<HashMap<&'static str, u32>>,
 }
 
 impl<T> Failing<T> {
@@ -28,6 +31,23 @@ impl<T> Failing<T> {
             inner,
             failing: Mutex::default(),
             failed: Mutex::default(),
+            losing: Mutex::default(),
+        }
+    }
+    /// The next `n` calls to `method` are applied by `inner`, and then answered as if no answer
+    /// came back (a timeout after the write had landed).
+    pub fn lose_answers(&self, method: &'static str, n: u32) {
+        lock(&self.losing).insert(method, n);
+    }
+    /// Whether this call's answer is lost (then counts it down).
+    fn lost(&self, method: &'static str) -> Result<(), Lost> {
+        let mut losing = lock(&self.losing);
+        match losing.get_mut(method) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                Err(Lost(method))
+            }
+            _ => Ok(()),
         }
     }
     /// From now on, calls to `method` fail.
@@ -55,6 +75,17 @@ impl<T> Failing<T> {
 #[derive(Debug, thiserror::Error)]
 #[error("injected failure of {0}")]
 pub struct Injected(pub &'static str);
+
+/// The error of a call whose answer was lost after it was applied.
+#[derive(Debug, thiserror::Error)]
+#[error("injected lost answer of {0}")]
+pub struct Lost(pub &'static str);
+
+impl From<Lost> for RefreshStoreError {
+    fn from(e: Lost) -> Self {
+        Self::OutcomeUnknown(Box::new(e))
+    }
+}
 
 impl From<Injected> for RefreshStoreError {
     fn from(e: Injected) -> Self {
@@ -89,7 +120,9 @@ impl<T: RefreshStore> RefreshStore for Failing<T> {
         now: u64,
     ) -> Result<Rotation, RefreshStoreError> {
         self.check("rotate")?;
-        self.inner.rotate(old, new, now).await
+        let rotation = self.inner.rotate(old, new, now).await?;
+        self.lost("rotate")?;
+        Ok(rotation)
     }
     async fn revoke_family(&self, id: &str, now: u64) -> Result<(), RefreshStoreError> {
         self.check("revoke_family")?;

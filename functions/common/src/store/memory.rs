@@ -91,6 +91,8 @@ impl RefreshStore for MemoryRefresh {
                 family_expires_at: f.family_expires_at,
                 rotated_at: None,
                 sealed_successor: None,
+                successor_hash: None,
+                unconfirmed: false,
             },
         );
         Ok(())
@@ -108,13 +110,20 @@ impl RefreshStore for MemoryRefresh {
     ) -> Result<Rotation, RefreshStoreError> {
         let mut families = lock(&self.families);
         let mut tokens = lock(&self.tokens);
+        // As the DynamoDB adapter: the same successor written again finds its own work done.
+        let at = |h: &str| h == old.token_hash || h == new.token_hash;
         let family_ok = families
             .get(&old.family_id)
-            .is_some_and(|f| !f.revoked && f.current_token == old.token_hash && f.expires_at > now);
-        let token_ok = tokens
-            .get(&old.token_hash)
-            .is_some_and(|t| t.status == TokenStatus::Active);
-        if !family_ok || !token_ok || tokens.contains_key(&new.token_hash) {
+            .is_some_and(|f| !f.revoked && at(&f.current_token) && f.expires_at > now);
+        let token_ok = tokens.get(&old.token_hash).is_some_and(|t| {
+            t.status == TokenStatus::Active
+                || (t.status == TokenStatus::Rotated
+                    && t.successor_hash.as_deref() == Some(new.token_hash.as_str()))
+        });
+        let successor_ok = tokens
+            .get(&new.token_hash)
+            .is_none_or(|t| t.status == TokenStatus::Active);
+        if !family_ok || !token_ok || !successor_ok {
             return Ok(Rotation::Refused);
         }
         if let Some(f) = families.get_mut(&old.family_id) {
@@ -124,7 +133,11 @@ impl RefreshStore for MemoryRefresh {
         if let Some(t) = tokens.get_mut(&old.token_hash) {
             t.status = TokenStatus::Rotated;
             t.rotated_at = Some(now);
-            t.sealed_successor.clone_from(&new.sealed);
+            if new.sealed.is_some() {
+                t.sealed_successor.clone_from(&new.sealed);
+            }
+            t.successor_hash = Some(new.token_hash.clone());
+            t.unconfirmed |= new.unconfirmed;
         }
         tokens.insert(new.token_hash.clone(), new.record(old));
         Ok(Rotation::Rotated)
@@ -235,23 +248,17 @@ impl LockoutStore for MemoryLockout {
     }
 }
 
-/// Request counters in memory, one per client per window.
+/// Request counters in memory, one per counter per window.
 #[derive(Debug, Default)]
 pub struct MemoryRateLimits(Mutex<HashMap<(String, u64), u64>>);
 
 #[async_trait]
 impl RateLimitStore for MemoryRateLimits {
-    async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError> {
+    async fn count(&self, counter: &str, window: Window) -> Result<u64, RateLimitStoreError> {
         let mut map = lock(&self.0);
-        let n = map.entry((client_id.to_owned(), window.start)).or_default();
+        let n = map.entry((counter.to_owned(), window.start)).or_default();
         *n = n.saturating_add(1);
         Ok(*n)
-    }
-    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError> {
-        if let Some(n) = lock(&self.0).get_mut(&(client_id.to_owned(), window.start)) {
-            *n = n.saturating_sub(1);
-        }
-        Ok(())
     }
 }
 

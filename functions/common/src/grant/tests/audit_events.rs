@@ -10,7 +10,7 @@ use crate::metrics::{Metrics, Sink};
 use crate::observe::{self, Scope};
 
 /// Runs `f` as one served request; its output and the audit lines it wrote.
-async fn audited<F: Future>(f: F) -> (F::Output, Vec<serde_json::Value>) {
+pub(super) async fn audited<F: Future>(f: F) -> (F::Output, Vec<serde_json::Value>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let scope = Scope {
         origin: Origin::new(Some("192.0.2.1"), Some("test-agent")),
@@ -77,8 +77,50 @@ async fn issue_rotate_and_reuse_each_write_their_events() {
     assert_eq!(events[0]["family_revoked"], true);
     // And the successor died with its family: no event, since nothing new was learnt.
     let r2 = refresh_params(second.expose());
-    let (resp, _) = audited(f.service.token(&req("app", "app-secret", &to_params(&r2)))).await;
+    let (resp, events) = audited(f.service.token(&req("app", "app-secret", &to_params(&r2)))).await;
     assert_eq!(resp.err().map(|e| e.code), Some(ErrorCode::InvalidGrant));
+    assert!(events.is_empty(), "{events:?}");
+}
+
+/// A session that ended (logged out through `/revoke`, or past its absolute lifetime) refuses
+/// its refresh tokens, current and rotated alike, quietly: `invalid_grant`, no reuse event (so
+/// no `RefreshTokenReuse` alarm), and nothing asked of the directory or signed first.
+#[tokio::test]
+async fn a_refresh_in_an_ended_session_is_refused_without_a_theft_alarm() {
+    let mut f = fixture().await;
+    let directory = Arc::new(crate::store::memory::MemoryDirectory::default());
+    f.service.directory = Some(directory.clone());
+    let details = serde_json::Map::from_iter([("email".to_owned(), "a@b".into())]);
+    directory.set("u-1", Some(crate::user_status::UserStatus::Active(details)));
+    let first = login(&f, None).await;
+    let second = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(directory.calls(), 1);
+    let logout = RevocationRequest {
+        credentials: Some(client::ClientCredentials {
+            client_id: "app".into(),
+            secret: Secret::new("app-secret"),
+        }),
+        token: second.refresh_token.clone(),
+    };
+    f.service.revoke(&logout).await.unwrap();
+    for token in [&second, &first] {
+        let r = refresh_params(token.refresh_token.as_ref().unwrap().expose());
+        let (resp, events) =
+            audited(f.service.token(&req("app", "app-secret", &to_params(&r)))).await;
+        assert_eq!(resp.err().map(|e| e.code), Some(ErrorCode::InvalidGrant));
+        assert!(events.is_empty(), "no reuse event: {events:?}");
+    }
+    assert_eq!(directory.calls(), 1, "the directory was not asked again");
+
+    let expiring = login(&f, None).await;
+    f.clock.advance(f.service.policy.refresh_family_ttl);
+    let r = refresh_params(expiring.refresh_token.as_ref().unwrap().expose());
+    let (resp, events) = audited(f.service.token(&req("app", "app-secret", &to_params(&r)))).await;
+    assert_eq!(resp.err().map(|e| e.code), Some(ErrorCode::InvalidGrant));
+    assert!(events.is_empty(), "{events:?}");
+    assert_eq!(directory.calls(), 1);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::client::ClientUpdate;
-use crate::rate_limit::{RateLimitStoreError, Window};
+use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 
 async fn set(f: &Fixture, id: &str, u: ClientUpdate) {
     f.service.clients.update(id, &u).await.unwrap();
@@ -78,6 +78,50 @@ async fn requests_that_fail_client_authentication_do_not_use_up_the_limit() {
     ));
 }
 
+/// Remembers every counter a request was counted in.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl RateLimitStore for Recording {
+    async fn count(&self, counter: &str, _: Window) -> Result<u64, RateLimitStoreError> {
+        let mut seen = self.0.lock().unwrap();
+        seen.push(counter.to_owned());
+        Ok(seen.iter().filter(|c| *c == counter).count() as u64)
+    }
+}
+
+/// The count runs before the client is known (concurrently with its lookup), so a request with
+/// a wrong secret must land in another counter than the client's: then no flood of them, however
+/// it interleaves with the client's own requests, can use up the client's minute, and nothing
+/// has to be given back.
+#[tokio::test]
+async fn a_wrong_secret_is_never_counted_in_the_clients_own_counter() {
+    let mut f = fixture().await;
+    let recording = Arc::new(Recording::default());
+    f.service.rate_limits = recording.clone();
+    set(&f, "svc", limit(1)).await;
+    for wrong in ["not-the-secret", "svc-secret ", "SVC-SECRET", ""] {
+        assert_eq!(
+            code(&f, req("svc", wrong, CC)).await,
+            Some(ErrorCode::InvalidClient)
+        );
+    }
+    machine(&f).await.unwrap();
+    let seen = recording.0.lock().unwrap().clone();
+    let own = seen.last().unwrap();
+    assert!(own.starts_with("svc#"), "{own}");
+    assert_eq!(
+        seen.iter().filter(|c| *c == own).count(),
+        1,
+        "only the request with the right secret is in the client's counter: {seen:?}"
+    );
+    assert!(
+        seen.iter().all(|c| !c.contains("secret")),
+        "no secret in a counter's name: {seen:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_deployment_default_applies_unless_the_client_overrides_it() {
     let mut f = fixture().await;
@@ -113,9 +157,6 @@ impl RateLimitStore for Down {
     async fn count(&self, _: &str, _: Window) -> Result<u64, RateLimitStoreError> {
         Err(RateLimitStoreError::Unavailable("throttled".into()))
     }
-    async fn uncount(&self, _: &str, _: Window) -> Result<(), RateLimitStoreError> {
-        Err(RateLimitStoreError::Unavailable("throttled".into()))
-    }
 }
 
 #[tokio::test]
@@ -131,6 +172,28 @@ async fn a_limited_client_that_cannot_be_counted_gets_503_and_an_unlimited_one_g
     // A wrong secret is still only invalid_client, however the give-back went.
     let wrong = req("svc", "nope", CC);
     assert_eq!(code(&f, wrong).await, Some(ErrorCode::InvalidClient));
+}
+
+/// A counter whose answers are lost: the request may have been counted.
+struct Unanswered;
+
+#[async_trait::async_trait]
+impl RateLimitStore for Unanswered {
+    async fn count(&self, _: &str, _: Window) -> Result<u64, RateLimitStoreError> {
+        Err(RateLimitStoreError::OutcomeUnknown("timed out".into()))
+    }
+}
+
+/// A count with no answer may have been taken: a client told `503` would pay for its retry
+/// twice, so a limited client goes on uncounted (the limit steers clients; it guards nothing).
+#[tokio::test]
+async fn a_count_that_got_no_answer_lets_a_limited_client_go_on() {
+    let mut f = fixture().await;
+    f.service.rate_limits = Arc::new(Unanswered);
+    set(&f, "svc", limit(1)).await;
+    for _ in 0..3 {
+        machine(&f).await.unwrap();
+    }
 }
 
 fn sunset_at(at: u64, deprecated_at: u64) -> ClientUpdate {

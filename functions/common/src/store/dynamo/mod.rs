@@ -38,6 +38,31 @@ pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -
         == Some("ConditionalCheckFailedException")
 }
 
+/// A failed write, told apart by whether it may have been applied: DynamoDB answered with an
+/// error (nothing was written: `Unavailable`), or no answer came back, a timeout, a dropped
+/// connection or an answer that could not be read (the write may have landed: `OutcomeUnknown`).
+pub(super) fn write_failed<E, R>(e: SdkError<E, R>) -> crate::refresh::RefreshStoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use crate::refresh::RefreshStoreError::{OutcomeUnknown, Unavailable};
+    if answered(&e) {
+        Unavailable(e.into())
+    } else {
+        OutcomeUnknown(e.into())
+    }
+}
+
+/// Whether DynamoDB answered a failed call (an error it sent, or a request never sent), as
+/// opposed to no answer at all, after which a write may have been applied.
+pub(super) fn answered<E, R>(e: &SdkError<E, R>) -> bool {
+    matches!(
+        e,
+        SdkError::ServiceError(_) | SdkError::ConstructionFailure(_)
+    )
+}
+
 pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::{condition_failed, get_n, n, s};
+use super::{answered, get_n, n, s};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 
 /// Request counters keyed by `pk` = [`rate_limit_key`], in the lockouts table beside the
@@ -26,9 +26,9 @@ impl DynamoRateLimitStore {
     }
 }
 
-/// The item a client's window is counted in: `rate#<client_id>#<window start>`.
-pub fn rate_limit_key(client_id: &str, window: Window) -> String {
-    format!("rate#{client_id}#{}", window.start)
+/// The item a counter's window is counted in: `rate#<client_id>#<fingerprint>#<window start>`.
+pub fn rate_limit_key(counter: &str, window: Window) -> String {
+    format!("rate#{counter}#{}", window.start)
 }
 
 fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> RateLimitStoreError {
@@ -37,19 +37,25 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> RateLimitS
 
 #[async_trait]
 impl RateLimitStore for DynamoRateLimitStore {
-    async fn count(&self, client_id: &str, window: Window) -> Result<u64, RateLimitStoreError> {
+    async fn count(&self, counter: &str, window: Window) -> Result<u64, RateLimitStoreError> {
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(rate_limit_key(client_id, window)))
+            .key("pk", s(rate_limit_key(counter, window)))
             .update_expression("ADD requests :one SET expires_at = :exp")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":exp", n(window.expires_at()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(|e| {
+                if answered(&e) {
+                    unavailable(e)
+                } else {
+                    RateLimitStoreError::OutcomeUnknown(Box::new(e))
+                }
+            })?;
         let item = out.attributes.unwrap_or_default();
         match get_n(&item, "requests") {
             Ok(Some(count)) => Ok(count),
@@ -57,28 +63,6 @@ impl RateLimitStore for DynamoRateLimitStore {
                 "the counter update returned no count",
             ))),
             Err(why) => Err(unavailable(std::io::Error::other(why))),
-        }
-    }
-
-    async fn uncount(&self, client_id: &str, window: Window) -> Result<(), RateLimitStoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(rate_limit_key(client_id, window)))
-            .update_expression("ADD requests :minus")
-            .condition_expression("requests > :zero")
-            .expression_attribute_values(
-                ":minus",
-                aws_sdk_dynamodb::types::AttributeValue::N("-1".into()),
-            )
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
         }
     }
 }

@@ -8,12 +8,13 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::sessions::{by_client_item, client_key, client_prefix, family_index_keys, subject_key};
-use super::{BoxError, Item, condition_failed, get_n, get_s, n, s};
+use super::{BoxError, Item, condition_failed, get_n, get_s, n, s, write_failed};
 use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily,
     StoredToken, Successor, TokenStatus,
 };
 use crate::scope::Scopes;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Refresh-token families and tokens, in one table keyed by `pk`:
 /// `family#<id>` holds the family's state and the hash of its one live token;
@@ -92,6 +93,8 @@ impl RefreshStore for DynamoRefreshStore {
             family_expires_at: f.family_expires_at,
             rotated_at: None,
             sealed_successor: None,
+            successor_hash: None,
+            unconfirmed: false,
         })
         .map_err(RefreshStoreError::Malformed)?;
         let by_client = by_client_item(&f.family_id, &g.client_id, f.family_expires_at);
@@ -128,7 +131,7 @@ impl RefreshStore for DynamoRefreshStore {
         let items = vec![
             TransactWriteItem::builder().update(retire).build(),
             TransactWriteItem::builder().update(advance).build(),
-            put_new(
+            put_successor(
                 &self.table,
                 token_to_item(&successor).map_err(RefreshStoreError::Malformed)?,
             )
@@ -145,7 +148,7 @@ impl RefreshStore for DynamoRefreshStore {
             // A failed condition, or a concurrent transaction on the same items, means this
             // token lost: it was used already, or is being used right now by someone else.
             Err(e) if lost_the_race(&e) => Ok(Rotation::Refused),
-            Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
+            Err(e) => Err(write_failed(e)),
         }
     }
 
@@ -225,34 +228,44 @@ pub(super) fn family_from_item(item: &Item) -> Result<StoredFamily, String> {
     })
 }
 
-/// Marks `old` rotated, if it is still active, keeping the sealed successor when there is one.
+/// Marks `old` rotated (with the sealed successor, when there is one), if it is still active, or
+/// already rotated to this very successor (the same write sent again after its answer was lost).
 fn retire_token(
     table: &str,
     old: &StoredToken,
     new: &Successor,
     now: u64,
 ) -> Result<Update, BoxError> {
-    let mut set = "SET #status = :rotated, rotated_at = :now".to_owned();
+    let mut set = "SET #status = :rotated, rotated_at = :now, successor_hash = :next".to_owned();
     if new.sealed.is_some() {
         set.push_str(", sealed_successor = :sealed");
+    }
+    if new.unconfirmed {
+        set.push_str(", unconfirmed = :unconfirmed");
     }
     let mut update = Update::builder()
         .table_name(table)
         .key("pk", s(token_key(&old.token_hash)))
         .update_expression(set)
-        .condition_expression("#status = :active")
+        .condition_expression(
+            "#status = :active OR (#status = :rotated AND successor_hash = :next)",
+        )
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":rotated", s(TokenStatus::Rotated.as_str()))
         .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
-        .expression_attribute_values(":now", n(now));
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":next", s(&new.token_hash));
     if let Some(sealed) = &new.sealed {
         update = update.expression_attribute_values(":sealed", s(sealed));
+    }
+    if new.unconfirmed {
+        update = update.expression_attribute_values(":unconfirmed", AttributeValue::Bool(true));
     }
     Ok(update.build()?)
 }
 
 /// Moves the family's live token from `old` to `new`, if the family is active, unexpired and
-/// still at `old`.
+/// still at `old` (or already at `new`: the same write sent again).
 fn advance_family(
     table: &str,
     old: &StoredToken,
@@ -263,13 +276,28 @@ fn advance_family(
         .table_name(table)
         .key("pk", s(family_key(&old.family_id)))
         .update_expression("SET current_token = :new, refreshed_at = :now")
-        .condition_expression("#status = :active AND current_token = :old AND expires_at > :now")
+        .condition_expression(
+            "#status = :active AND (current_token = :old OR current_token = :new) \
+             AND expires_at > :now",
+        )
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":new", s(&new.token_hash))
         .expression_attribute_values(":old", s(&old.token_hash))
         .expression_attribute_values(":active", s("active"))
         .expression_attribute_values(":now", n(now))
         .build()?)
+}
+
+/// Stores the successor, unless a successor of that hash exists and was used already.
+fn put_successor(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk) OR #status = :active")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// Whether the rotation transaction was cancelled because a condition failed or another
@@ -332,5 +360,7 @@ fn token_from_item(token_hash: &str, item: &Item) -> Result<StoredToken, String>
         family_expires_at: num("family_expires_at")?,
         rotated_at: get_n(item, "rotated_at")?,
         sealed_successor: get_s(item, "sealed_successor").ok(),
+        successor_hash: get_s(item, "successor_hash").ok(),
+        unconfirmed: matches!(item.get("unconfirmed"), Some(AttributeValue::Bool(true))),
     })
 }
