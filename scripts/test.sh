@@ -132,16 +132,18 @@ stage "the fault instance: the token function behind the fault proxy (tools/ddb-
 # The proxy binds both its ports itself and prints them, like dev-auth. The third instance of
 # the token function reaches DynamoDB Local only through it, in tables of its own, so the
 # tests can lose the answer of one write or stall DynamoDB without touching the other tests
-# (docs/testing.md). Its DynamoDB calls have 3 s (deployed: 2 s), so a 5 s stall times out every
-# call caught in it; its lost-answer window (LOST_ANSWER_WINDOW_SECONDS) covers those 3 s, the
-# 503's Retry-After (5 s) and a margin for the queue of 64 concurrent clients, and is short
-# enough for a test to wait it out.
+# (docs/testing.md). Its DynamoDB calls have the deployed default, 2 s (the others here: 5 s), so
+# a 5 s stall times out every call caught in it. Its lost-answer window covers the worst case of
+# a rotation whose every answer is lost: the function sends it 9 times (2 s each at most, 4.6 s
+# of pauses) before it answers 503 (here, unlike in Lambda, no 10 s function timeout ends that
+# sooner), then the Retry-After (5 s), and a margin for the queue at 64 concurrent clients; and
+# it is short enough for a test to wait it out.
 setsid target/debug/ddb-proxy --upstream "$AWS_ENDPOINT_URL_DYNAMODB" >"$RUN/ddb-proxy.log" 2>&1 &
 PROXY_PID=$!
 PGIDS="$PGIDS $PROXY_PID"
 PROXY_PORT="$(bound_port "$RUN/ddb-proxy.log" "$PROXY_PID" 30 ddb-proxy)"
 PROXY_CONTROL="http://127.0.0.1:$(bound_port "$RUN/ddb-proxy.log" "$PROXY_PID" 30 "ddb-proxy control" 'control on http://127\.0\.0\.1:[0-9]*/')"
-FAULT_WINDOW=15
+FAULT_WINDOW=35
 FAULT_SUFFIX="fault-$RANDOM$RANDOM"
 FAULT_CLIENTS="clients-$FAULT_SUFFIX" FAULT_TOKENS="tokens-$FAULT_SUFFIX"
 CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
@@ -149,7 +151,7 @@ CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lock
 fault_env() {
   {
     CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
-      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=3000 \
+      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=2000 \
       write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
     echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
   } | write_private "$RUN/token-fault.env"

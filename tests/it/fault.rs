@@ -51,6 +51,23 @@ async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &s
     }
 }
 
+/// When the refresh token was rotated, as its item says (seconds since the epoch).
+async fn rotated_at(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> u64 {
+    let item = db
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(token_item(refresh_token)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the token's item");
+    let at = item.get("rotated_at").and_then(|v| v.as_n().ok());
+    at.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the token was not rotated: {item:?}"))
+}
+
 fn hash(refresh_token: &str) -> String {
     Secret::new(refresh_token).hash()
 }
@@ -75,10 +92,11 @@ fn audit_events(path: &str, client_id: &str) -> Vec<String> {
 }
 
 /// The `RefreshTokenReuse` metric the log's EMF lines count for `client_id`.
-fn reuse_metric(path: &str, client_id: &str) -> f64 {
+fn reuse_metric(path: &str, client_id: &str) -> u64 {
     log_lines(path)
         .iter()
         .filter(|v| v.get("_aws").is_some() && v["ClientId"] == client_id)
         .filter_map(|v| v["RefreshTokenReuse"].as_f64())
+        .map(|n| n.round() as u64)
         .sum()
 }
