@@ -16,6 +16,7 @@ mod client_secrets;
 mod contract;
 mod docs;
 mod dynamo_adapters;
+mod error_descriptions;
 mod flow;
 mod introspection;
 mod layout;

@@ -7,6 +7,7 @@ use icu_normalizer::ComposingNormalizerBorrowed;
 use icu_properties::CodePointSetData;
 use icu_properties::props::DefaultIgnorableCodePoint;
 
+use crate::error::{Description, Fact};
 use crate::secret::hash_str;
 
 /// Thresholds, from configuration.
@@ -28,6 +29,20 @@ pub enum UsernameError {
     ControlCharacter,
     #[error("username is longer than {MAX_USERNAME_BYTES} bytes")]
     TooLong,
+}
+
+impl UsernameError {
+    /// The `error_description` of the `invalid_request` it becomes.
+    pub fn description(self) -> Description {
+        match self {
+            Self::Empty => "username is empty".into(),
+            Self::ControlCharacter => "username contains control characters".into(),
+            Self::TooLong => Description::with(
+                "username is longer than {} bytes",
+                &[Fact::Number(MAX_USERNAME_BYTES as u64)],
+            ),
+        }
+    }
 }
 
 /// Longer usernames are refused: no directory has them, and they only cost hashing.
