@@ -34,6 +34,7 @@ mod route_policy;
 mod secret_overlap;
 mod secrets_manager;
 mod sessions;
+mod sessions_policy;
 mod template;
 mod token_endpoint;
 mod token_http_edges;
