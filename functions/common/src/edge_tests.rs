@@ -188,8 +188,11 @@ fn each_rejection_has_its_own_documented_reason() {
         (Rejection::AlgorithmNotAllowed, "algorithm not allowed"),
         (Rejection::UnknownKey, "unknown kid"),
         (Rejection::BadSignature, "bad signature"),
+        (Rejection::HighS, "signature not in low-S form"),
         (Rejection::Expired, "token expired"),
         (Rejection::NotYetValid, "token not yet valid"),
+        (Rejection::IssuedInFuture, "token issued in the future"),
+        (Rejection::LifetimeTooLong, "token lifetime too long"),
         (Rejection::WrongIssuer, "wrong issuer"),
         (Rejection::WrongAudience, "wrong audience"),
         (
