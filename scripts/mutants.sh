@@ -29,6 +29,9 @@ FILES=(
   functions/common/src/revoke.rs
   functions/common/src/scope.rs
   functions/common/src/verify.rs
+  functions/common/src/verify/claims.rs
+  functions/common/src/verify/jws.rs
+  functions/common/src/keys/low_s.rs
   functions/authorizer/src/route.rs
   functions/authorizer/src/policy.rs
 )

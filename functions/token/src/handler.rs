@@ -13,6 +13,7 @@ use tollgate_common::audit::{Origin, UsernameHash};
 use tollgate_common::client::{ClientCredentials, GrantType, ResponseProfile};
 use tollgate_common::clock::{Deadline, SystemClock};
 use tollgate_common::error::TokenError;
+use tollgate_common::error::{Description, Fact};
 use tollgate_common::grant::{RequestedGrant, short_hash};
 use tollgate_common::observe::{self, Scope};
 use tracing::{Instrument, Span, debug, field, info, info_span, trace};
@@ -172,7 +173,7 @@ fn get_only(req: &Request) -> Option<Served> {
 
 /// 405 with `Allow`, as an RFC 6749 `invalid_request` body.
 fn method_not_allowed(allow: &'static str) -> Served {
-    let e = OAuthError::invalid_request(format!("use {allow}"));
+    let e = OAuthError::invalid_request(Description::with("use {}", &[Fact::Name(allow)]));
     let mut r = error_with_status(StatusCode::METHOD_NOT_ALLOWED, &e, false);
     r.headers_mut()
         .insert("allow", HeaderValue::from_static(allow));

@@ -24,7 +24,9 @@ use tollgate_common::secret::{Secret, SecretHasher};
 use tollgate_common::store::dynamo::{
     DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
 };
-use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
+use tollgate_common::verify::{
+    AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
+};
 
 pub struct AppState {
     pub service: TokenService,
@@ -179,6 +181,9 @@ impl MeasuredSecrets<'_> {
     }
 }
 
+/// Seconds `/introspect` lets an access token's `iat` be ahead of its clock.
+const INTROSPECTION_SKEW: u64 = 5;
+
 /// Verifies access tokens for `/introspect` with every published public key (the signing key's
 /// and, during a key rotation, the others), as the authorizer does.
 fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
@@ -191,8 +196,13 @@ fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
         &VerifierConfig {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
-            leeway: 0,
+            // Lets `iat` be a few seconds ahead: another instance may have issued the token in
+            // what is, to its clock, already the next second. `exp` is checked strictly by the
+            // introspection itself, and Tollgate never sets `nbf`.
+            leeway: INTROSPECTION_SKEW,
             algorithms,
+            // Every token these keys verify is Tollgate's own.
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         },
     )
     .context("the published JWKS cannot verify access tokens for /introspect")?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
 use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_common::scope::Scopes;
-use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig};
+use tollgate_common::verify::{AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig};
 
 const T0: u64 = 1_900_000_000;
 const TTL: u64 = 600;
@@ -34,6 +34,7 @@ fn setup() -> Setup {
         audience: "api".into(),
         leeway: 30,
         algorithms: vec![alg.algorithm()],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let verifier = AccessTokenVerifier::new(&jwks, &cfg).unwrap();
     Setup { key, verifier }
@@ -113,7 +114,7 @@ fn a_different_token_never_hits_even_one_differing_only_in_its_signature() {
     let (input, sig) = token.rsplit_once('.').unwrap();
     let resigned = format!(
         "{input}.{}",
-        jsonwebtoken::crypto::sign(
+        tollgate_common::keys::low_s::sign(
             input.as_bytes(),
             s.key.encoding_key(),
             SigningAlg::Es256.algorithm()

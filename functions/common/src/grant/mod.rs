@@ -25,7 +25,7 @@ use crate::client::{
     PasswordGrantSunset, ResponseProfile,
 };
 use crate::clock::{Clock, Deadline};
-use crate::error::{ErrorCode, Internal, OAuthError, TokenError, Unavailable};
+use crate::error::{Description, ErrorCode, Fact, Internal, OAuthError, TokenError, Unavailable};
 use crate::lockout::{LockoutPolicy, LockoutStore};
 use crate::observe;
 use crate::password::PasswordVerifier;
@@ -207,7 +207,10 @@ impl TokenService {
         if !client.allows(grant) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
-                format!("this client may not use the {} grant", grant.as_str()),
+                Description::with(
+                    "this client may not use the {} grant",
+                    &[Fact::Name(grant.as_str())],
+                ),
             )
             .into());
         }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::client::{ClientCredentials, GrantType};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{Description, ErrorCode, Fact, OAuthError};
 use crate::lockout::clean_username;
 use crate::secret::Secret;
 
@@ -79,11 +79,10 @@ impl TokenRequest {
         self.params.get(name).cloned()
     }
 
-    fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.params
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    fn required(&self, name: &'static str) -> Result<&str, OAuthError> {
+        self.params.get(name).map(String::as_str).ok_or_else(|| {
+            OAuthError::invalid_request(Description::with("{} is required", &[Fact::Name(name)]))
+        })
     }
 }
 
@@ -143,7 +142,7 @@ impl GrantRequest {
         Ok(match grant {
             GrantType::Password => {
                 let username = clean_username(req.required("username")?)
-                    .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+                    .map_err(|e| OAuthError::invalid_request(e.description()))?
                     .to_owned();
                 Self::Password(PasswordRequest {
                     username,

@@ -1,5 +1,6 @@
 //! Introspection's rules against the in-memory adapters and a real signing key.
 
+use crate::verify::DEFAULT_MAX_LIFETIME;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -65,6 +66,7 @@ async fn fixture() -> Fixture {
         audience: "aud".into(),
         leeway: 0,
         algorithms: vec![jsonwebtoken::Algorithm::ES256],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let refresh = Arc::new(Failing::new(MemoryRefresh::default()));
     let clock = ManualClock::new(1_000_000);
