@@ -8,10 +8,9 @@ use super::{TokenRequest, TokenService};
 use crate::audit::Event;
 use crate::client::{self, Client, PasswordGrantSunset};
 use crate::clock::Deadline;
-use crate::error::{ErrorCode, OAuthError, TokenError, Unavailable};
+use crate::error::{Description, ErrorCode, Fact, OAuthError, TokenError, Unavailable};
 use crate::observe;
 use crate::rate_limit::{self, RateLimitStoreError, Window};
-use crate::sunset;
 
 /// A request's count in its window, as the counter answered (its count, its store's failure,
 /// or no answer before the deadline), or `None` when it was not counted.
@@ -118,9 +117,9 @@ impl TokenService {
         info!(client_id = %client.client_id, "password grant refused: past its sunset");
         Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
-            format!(
+            Description::with(
                 "the password grant for this client ended at {} (its sunset date); use another grant",
-                sunset::rfc3339(s.sunset_at)
+                &[Fact::Time(s.sunset_at)],
             ),
         )
         .into())
