@@ -10,7 +10,7 @@ mod shared;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
+use tollgate_oauth::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 
 fn verifier() -> &'static AccessTokenVerifier {
     static V: OnceLock<AccessTokenVerifier> = OnceLock::new();

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use serde_json::json;
-use tollgate_common::client::{ClientStore, ClientStoreError, GrantType};
-use tollgate_common::lockout::{LockoutPolicy, LockoutStore, Reservation, lockout_key};
-use tollgate_common::refresh::{NewFamily, RefreshGrant, RefreshStore};
-use tollgate_common::scope::Scopes;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::{ClientStore, ClientStoreError, GrantType};
+use tollgate_service::lockout::{LockoutPolicy, LockoutStore, Reservation, lockout_key};
+use tollgate_service::refresh::{NewFamily, RefreshGrant, RefreshStore};
+use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
 };
-use tollgate_common::store::tables;
+use tollgate_service::store::tables;
 use tollgate_tests::{ClientSpec, create_tables, dynamo};
 
 #[tokio::test]

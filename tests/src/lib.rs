@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use tokio::net::TcpListener;
-use tollgate_common::client::{
+use tollgate_dev_auth::{Settings, User};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::{Secret, random_token};
+use tollgate_service::client::{
     Client, ClientStore, GrantType, PasswordGrantSunset, ResponseProfile,
 };
-use tollgate_common::scope::Scopes;
-use tollgate_common::secret::{Secret, random_token};
-use tollgate_common::store::dynamo::DynamoClientStore;
-use tollgate_common::store::tables;
-use tollgate_dev_auth::{Settings, User};
+use tollgate_service::store::dynamo::DynamoClientStore;
+use tollgate_service::store::tables;
 
 pub mod transport;
 pub use transport::Transport;

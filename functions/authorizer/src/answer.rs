@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tollgate_common::access_token::{RESERVED_CLAIMS, is_gateway_context_key};
-use tollgate_common::scope::Scopes;
-use tollgate_common::verify::VerifiedToken;
+use tollgate_oauth::access_token::{RESERVED_CLAIMS, is_gateway_context_key};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::verify::VerifiedToken;
 
 use crate::policy::RouteArn;
 use crate::route::{METHODS, RouteRule, RouteRules, Unlisted, refused_patterns};

@@ -2,10 +2,11 @@
 //! later calls on *other* routes, so the policy covers every route of this API and stage the
 //! token may reach, and denies the ones it may not: never just the `methodArn` of the first call.
 
+use serde_json::Value;
+use tollgate_oauth::scope::Scopes;
+
 use crate::answer::Policy;
 use crate::route::{METHODS, RouteRules};
-use serde_json::Value;
-use tollgate_common::scope::Scopes;
 
 /// A parsed `methodArn`/`routeArn`:
 /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path...}`.

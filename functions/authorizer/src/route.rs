@@ -11,7 +11,8 @@
 //! decision and by Deny patterns in the policy alike (see [`REFUSED_PATTERNS`]).
 
 use std::sync::LazyLock;
-use tollgate_common::scope::Scopes;
+
+use tollgate_oauth::scope::Scopes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRule {

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode;
-use tollgate_common::OAuthError;
-use tollgate_common::client::ClientCredentials;
-use tollgate_common::grant::TokenRequest;
-use tollgate_common::introspect::{IntrospectionRequest, TokenTypeHint};
-use tollgate_common::revoke::RevocationRequest;
-use tollgate_common::secret::Secret;
+use tollgate_oauth::OAuthError;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::ClientCredentials;
+use tollgate_service::endpoint::TokenRequest;
+use tollgate_service::endpoint::introspect::{IntrospectionRequest, TokenTypeHint};
+use tollgate_service::endpoint::revoke::RevocationRequest;
 
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -8,13 +8,15 @@ use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tollgate_common::OAuthError;
-use tollgate_common::audit::{Origin, UsernameHash};
-use tollgate_common::client::{ClientCredentials, GrantType, ResponseProfile};
-use tollgate_common::clock::{Deadline, SystemClock};
-use tollgate_common::error::TokenError;
-use tollgate_common::grant::{RequestedGrant, short_hash};
-use tollgate_common::observe::{self, Scope};
+use tollgate_oauth::OAuthError;
+use tollgate_oauth::clock::{Deadline, SystemClock};
+use tollgate_service::client::{ClientCredentials, GrantType, ResponseProfile};
+use tollgate_service::endpoint::RequestedGrant;
+use tollgate_service::error::TokenError;
+use tollgate_service::lockout::username_hash;
+use tollgate_telemetry::audit::Origin;
+use tollgate_telemetry::hash::short_hash;
+use tollgate_telemetry::observe::{self, Scope};
 use tracing::{Instrument, Span, debug, field, info, info_span, trace};
 
 use crate::form::{self, FormError};
@@ -190,7 +192,7 @@ async fn token(state: &AppState, req: &Request) -> Served {
     Span::current().record("grant_type", grant_type);
     let username_hash = match form_req.grant_type {
         RequestedGrant::Known(GrantType::Password) => {
-            form_req.params.get("username").map(|u| UsernameHash::of(u))
+            form_req.params.get("username").map(|u| username_hash(u))
         }
         _ => None,
     };

@@ -4,11 +4,12 @@
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use lambda_http::{Body, Response};
-use tollgate_common::OAuthError;
-use tollgate_common::client::{PasswordGrantSunset, ResponseProfile};
-use tollgate_common::error::{Internal, TokenError, Unavailable, chain};
-use tollgate_common::grant::{Answer, TokenResponse};
-use tollgate_common::sunset;
+use tollgate_oauth::OAuthError;
+use tollgate_service::client::{PasswordGrantSunset, ResponseProfile};
+use tollgate_service::endpoint::{Answer, TokenResponse};
+use tollgate_service::error::{Internal, TokenError, Unavailable};
+use tollgate_service::sunset;
+use tollgate_telemetry::logging::chain;
 use tracing::{error, warn};
 
 /// The answer to a failed token or revocation request, in the client's `profile`. A 401
@@ -266,8 +267,8 @@ mod tests {
             expires_in: 900,
             issued_at: 1_764_000_000,
             refresh_token_expires_in: Some(3600),
-            refresh_token: Some(tollgate_common::secret::Secret::new("rt")),
-            scope: tollgate_common::scope::Scopes::parse("profile").unwrap_or_default(),
+            refresh_token: Some(tollgate_oauth::secret::Secret::new("rt")),
+            scope: tollgate_oauth::scope::Scopes::parse("profile").unwrap_or_default(),
         }
     }
 

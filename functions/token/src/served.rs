@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use tollgate_common::audit::{self, Client, Event, UsernameHash};
-use tollgate_common::observe::Scope;
+use tollgate_telemetry::audit::{self, Client, Event, UsernameHash};
+use tollgate_telemetry::observe::Scope;
 
 /// What the logs, metrics and audit trail say about one request. Never holds a credential.
 #[derive(Debug, Default)]
@@ -93,6 +93,6 @@ pub fn account(
     scope.metrics.write(&audit::render(
         &event,
         &scope.origin,
-        tollgate_common::metrics::now_ms(),
+        tollgate_telemetry::metrics::now_ms(),
     ));
 }

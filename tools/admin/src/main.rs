@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use clap::Parser;
-use tollgate_common::adapters::sdk::sdk_config;
-use tollgate_common::adapters::secrets_manager::SecretsManager;
+use tollgate_service::adapters::aws::sdk::sdk_config;
+use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
 // "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
 // the operator who needs the cause.
-use tollgate_common::error::chain as error_chain;
-use tollgate_common::store::dynamo::sdk_client;
-use tollgate_common::store::tables;
+use tollgate_service::store::dynamo::sdk_client;
+use tollgate_service::store::tables;
+use tollgate_telemetry::logging::chain as error_chain;
 
 mod audit;
 mod cli;

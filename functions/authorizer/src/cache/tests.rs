@@ -4,13 +4,14 @@
 
 use std::cell::Cell;
 
-use super::*;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Map, Value, json};
-use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::scope::Scopes;
-use tollgate_common::verify::{AccessTokenVerifier, VerifierConfig};
+use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::verify::{AccessTokenVerifier, VerifierConfig};
+
+use super::*;
 
 const T0: u64 = 1_900_000_000;
 const TTL: u64 = 600;
