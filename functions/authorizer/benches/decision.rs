@@ -213,7 +213,8 @@ fn bench(c: &mut Criterion) {
 
 /// The pieces of a cached decision, one by one, to see where its time goes.
 fn parts(c: &mut Criterion, state: &State, bytes: &[u8]) {
-    use tollgate_authorizer::answer::{Answer, Context, Policy};
+    use tollgate_authorizer::answer::{Answer, Context};
+    use tollgate_authorizer::policy::Policy;
     let policies = tollgate_authorizer::answer::Policies::default();
     use tollgate_authorizer::cache::token_hash;
     use tollgate_authorizer::event::read_slice;

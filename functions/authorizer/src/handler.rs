@@ -17,7 +17,6 @@ use crate::config::{HttpApiResponse, State};
 pub use crate::event::Shape;
 use crate::event::{Incoming, read_slice, read_value};
 use crate::policy::{RouteArn, allows};
-use crate::route::{PathCase, refusal};
 
 /// The one error an authorizer returns for a bad token. API Gateway matches the message
 /// exactly, so it must stay `Unauthorized`.
@@ -159,7 +158,7 @@ fn evaluate(state: &State, incoming: Incoming<'_>) -> Result<Decision, Rejection
     // The path the backend sees must not be a spelling the rules refuse either (a trailing `/`
     // aside: an HTTP API's rawPath for a named stage's root may end in one; the ARN decides it).
     if let Some(raw) = &incoming.raw_path
-        && refusal(raw.trim_end_matches('/'), PathCase::Exact).is_some()
+        && state.routes.refuses_raw_path(raw)
     {
         return Err(Rejection::RefusedPath);
     }

@@ -231,7 +231,7 @@ fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, Co
 
 /// `REFRESH_REUSE_GRACE_SECONDS`: 0 (off, the default) to 60.
 fn refresh_reuse_grace<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u64, ConfigError> {
-    let max = tollgate_service::refresh::grace::MAX_GRACE_SECONDS;
+    let max = tollgate_service::client::MAX_GRACE_SECONDS;
     let grace = env.num("REFRESH_REUSE_GRACE_SECONDS", 0)?;
     if grace > max {
         return Err(ConfigError::Malformed {

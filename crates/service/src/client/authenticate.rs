@@ -14,6 +14,15 @@ pub struct ClientCredentials {
     pub secret: Secret,
 }
 
+impl ClientCredentials {
+    /// The presented client_id as every log and audit line names it until the client has
+    /// authenticated: only as a short hash, because it may be anything (even a secret pasted into
+    /// the wrong field). The one place that decides it; repeated probes still correlate.
+    pub fn id_hash(&self) -> String {
+        tollgate_telemetry::hash::short_hash(&self.client_id)
+    }
+}
+
 /// Authenticates a client against plain `sha256:` hashes (no pepper). See [`authenticate_with`].
 pub async fn authenticate(
     store: &dyn ClientStore,
@@ -122,10 +131,7 @@ pub enum AuthenticateError {
 impl std::fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientCredentials")
-            .field(
-                "client_id_hash",
-                &tollgate_telemetry::hash::short_hash(&self.client_id),
-            )
+            .field("client_id_hash", &self.id_hash())
             .field("secret", &self.secret)
             .finish()
     }

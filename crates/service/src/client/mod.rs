@@ -95,7 +95,7 @@ pub struct Client {
     #[serde(default, skip_serializing_if = "ResponseProfile::is_default")]
     pub response_profile: ResponseProfile,
     /// Override of the deployment's refresh reuse grace window, in seconds (0 = off for this
-    /// client, at most [`crate::refresh::grace::MAX_GRACE_SECONDS`]).
+    /// client, at most [`MAX_GRACE_SECONDS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_reuse_grace: Option<u64>,
     #[serde(default)]
@@ -249,11 +249,9 @@ impl Client {
         }
         if self
             .refresh_reuse_grace
-            .is_some_and(|g| g > crate::refresh::grace::MAX_GRACE_SECONDS)
+            .is_some_and(|g| g > MAX_GRACE_SECONDS)
         {
-            return Err(ClientRuleError::GraceTooLong(
-                crate::refresh::grace::MAX_GRACE_SECONDS,
-            ));
+            return Err(ClientRuleError::GraceTooLong(MAX_GRACE_SECONDS));
         }
         Ok(())
     }
@@ -286,6 +284,11 @@ pub const MAX_REFRESH_FAMILY_TTL: u64 = 365 * 24 * 3600;
 
 /// The highest per-minute limit a client may be given (higher is what 0, unlimited, is for).
 pub const MAX_RATE_LIMIT: u32 = 1_000_000;
+
+/// The longest grace window, deployment-wide or per client (seconds), as Cognito's
+/// `RetryGracePeriodSeconds`: long enough for a retry, short enough that a stolen rotated token
+/// is of little use.
+pub const MAX_GRACE_SECONDS: u64 = 60;
 
 /// A client_id is 1 to 128 letters, digits, '-', '_' or '.': safe in a Basic header, a log line
 /// and a table key without escaping.

@@ -16,7 +16,6 @@ use tollgate_oauth::clock::{Clock, Deadline};
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::scope::Scopes;
 use tollgate_oauth::secret::SecretHasher;
-use tollgate_telemetry::hash::short_hash;
 use tracing::warn;
 
 use crate::client::{self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore};
@@ -115,7 +114,7 @@ impl TokenService {
                         warn!(client_id = %creds.client_id, reason = %e, "client authentication failed")
                     }
                     AuthenticateError::Rejected(_) => {
-                        warn!(client_id_hash = short_hash(&creds.client_id), reason = %e, "client authentication failed")
+                        warn!(client_id_hash = creds.id_hash(), reason = %e, "client authentication failed")
                     }
                 }
                 e.to_oauth().into()
@@ -162,7 +161,7 @@ impl TokenService {
         client
             .refresh_reuse_grace
             .unwrap_or(self.policy.refresh_reuse_grace)
-            .min(crate::refresh::grace::MAX_GRACE_SECONDS)
+            .min(client::MAX_GRACE_SECONDS)
     }
 
     /// Signs an access token for `grant` in the session (refresh-token family) `sid`.

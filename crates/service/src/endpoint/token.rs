@@ -59,8 +59,8 @@ impl std::fmt::Debug for TokenResponse {
 pub struct Answer {
     pub profile: ResponseProfile,
     pub client_id: String,
-    /// The client's name, or its client_id when it has none (Apigee's `application_name`).
-    pub application_name: String,
+    /// The client's name as its record has it (empty when it has none).
+    pub client_name: String,
     /// Set on a password grant whose client's password grant has a sunset still to come: the
     /// answer carries `Deprecation` and `Sunset`.
     pub sunset: Option<PasswordGrantSunset>,
@@ -68,15 +68,10 @@ pub struct Answer {
 
 impl Answer {
     fn for_client(client: &client::Client) -> Self {
-        let name = if client.name.is_empty() {
-            &client.client_id
-        } else {
-            &client.name
-        };
         Self {
             profile: client.response_profile,
             client_id: client.client_id.clone(),
-            application_name: name.clone(),
+            client_name: client.name.clone(),
             sunset: None,
         }
     }

@@ -23,11 +23,6 @@ use tollgate_oauth::secret::Secret;
 
 use crate::refresh::{StoredFamily, StoredToken, TokenStatus};
 
-/// The longest grace window, deployment-wide or per client (seconds), as Cognito's
-/// `RetryGracePeriodSeconds`: long enough for a retry, short enough that a stolen rotated token
-/// is of little use.
-pub const MAX_GRACE_SECONDS: u64 = 60;
-
 /// What the sealing key is derived for: a new version of the scheme gets a new label.
 const LABEL: &[u8] = b"tollgate refresh-token successor v1";
 

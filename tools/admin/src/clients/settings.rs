@@ -108,7 +108,7 @@ pub(crate) struct ClientSettings {
 }
 
 fn parse_grace(s: &str) -> Result<Lifetime, String> {
-    let max = tollgate_service::refresh::grace::MAX_GRACE_SECONDS;
+    let max = tollgate_service::client::MAX_GRACE_SECONDS;
     match s {
         "default" => Ok(Lifetime(None)),
         _ => match s.parse::<u64>() {

@@ -10,7 +10,6 @@ use tollgate_oauth::access_token::allowed_details;
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::scope::Scopes;
-use tollgate_oauth::secret::Secret;
 use tollgate_telemetry::audit::Event;
 use tollgate_telemetry::observe;
 use tracing::info;
@@ -30,22 +29,16 @@ impl TokenService {
         req: PasswordRequest,
         deadline: Deadline,
     ) -> Result<TokenResponse, TokenError> {
-        let PasswordRequest {
-            username,
-            password,
-            scope,
-        } = req;
-        let username = username.as_str();
         let scope = Scopes::resolve(
-            scope.as_deref(),
+            req.scope.as_deref(),
             &client.allowed_scopes,
             &client.default_scopes,
         )?;
         let now = self.clock.now();
-        let guard = LockoutGuard::new(self.lockout.as_ref(), &self.policy.lockout, username);
+        let guard = LockoutGuard::new(self.lockout.as_ref(), &self.policy.lockout, &req.username);
         self.reserve_attempt(client, &guard, now, deadline).await?;
         let user = self
-            .check_password(client, &guard, username, &password, now, deadline)
+            .check_password(client, &guard, &req, now, deadline)
             .await?;
         let details = allowed_details(&user.details, &self.policy.user_claims);
         let grant = RefreshGrant {
@@ -69,12 +62,13 @@ impl TokenService {
         &self,
         client: &Client,
         guard: &LockoutGuard<'_>,
-        username: &str,
-        password: &Secret,
+        req: &PasswordRequest,
         now: u64,
         deadline: Deadline,
     ) -> Result<VerifiedUser, TokenError> {
-        let check = self.verifier.verify(username, password, &client.client_id);
+        let check = self
+            .verifier
+            .verify(&req.username, &req.password, &client.client_id);
         let check = match self.within(deadline, "auth endpoint", check).await {
             Ok(Ok(check)) => Ok(check),
             Ok(Err(e)) => Err(Unavailable::AuthEndpoint(Box::new(e)).into()),
@@ -95,7 +89,7 @@ impl TokenService {
                     info!(client_id = %client.client_id, "username locked after repeated failures");
                     observe::event(&Event::LockoutStarted {
                         client_id: &client.client_id,
-                        username_hash: crate::lockout::username_hash(username),
+                        username_hash: req.username_hash.clone(),
                         locked_for_seconds: self.policy.lockout.lockout_secs,
                     });
                     return Err(locked_error().into());

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use tollgate_oauth::error::{ErrorCode, OAuthError};
 use tollgate_oauth::secret::Secret;
+use tollgate_telemetry::audit::UsernameHash;
 
 use crate::client::{ClientCredentials, GrantType};
-use crate::lockout::clean_username;
+use crate::lockout::{clean_username, username_hash};
 
 /// The `grant_type` a request named, read once at the edge: the handler logs it (by a name
 /// Tollgate knows, never the caller's string) and the domain decides on it.
@@ -60,6 +61,9 @@ pub struct TokenRequest {
     pub grant_type: RequestedGrant,
     /// Every other parameter, each at most once; empty values were dropped (RFC 6749 §3.1).
     pub params: HashMap<String, String>,
+    /// A password grant's username as the audit trail holds it, made here once: the edge's
+    /// `token_refused` line and the grant's `lockout_started` event both carry this value.
+    pub username_hash: Option<UsernameHash>,
 }
 
 impl TokenRequest {
@@ -69,10 +73,17 @@ impl TokenRequest {
         mut params: HashMap<String, String>,
     ) -> Self {
         let grant_type = RequestedGrant::read(params.remove("grant_type").as_deref());
+        let username_hash = match grant_type {
+            RequestedGrant::Known(GrantType::Password) => {
+                params.get("username").map(|u| username_hash(u))
+            }
+            _ => None,
+        };
         Self {
             credentials,
             grant_type,
             params,
+            username_hash,
         }
     }
 
@@ -116,6 +127,8 @@ pub(crate) struct PasswordRequest {
     /// Trimmed and checked ([`clean_username`]): what the lockout counts and the auth endpoint
     /// is asked about.
     pub username: String,
+    /// Its audit form, as the request made it ([`TokenRequest::username_hash`]).
+    pub username_hash: UsernameHash,
     pub password: Secret,
     pub scope: Option<String>,
 }
@@ -143,10 +156,16 @@ impl GrantRequest {
     pub(crate) fn read(grant: GrantType, req: &TokenRequest) -> Result<Self, OAuthError> {
         Ok(match grant {
             GrantType::Password => {
-                let username = clean_username(req.required("username")?)
+                let raw = req.required("username")?;
+                let username = clean_username(raw)
                     .map_err(|e| OAuthError::invalid_request(e.to_string()))?
                     .to_owned();
                 Self::Password(PasswordRequest {
+                    // Present whenever a password request has a username: made by `new`.
+                    username_hash: req
+                        .username_hash
+                        .clone()
+                        .unwrap_or_else(|| username_hash(raw)),
                     username,
                     password: Secret::new(req.required("password")?),
                     scope: req.param("scope"),
