@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+mod cycles;
+
 const MAX_FILE_LINES: usize = 400;
 const MAX_FN_LINES: usize = 60;
 

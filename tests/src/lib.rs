@@ -15,6 +15,7 @@ use tollgate_service::client::{
     Client, ClientStore, GrantType, PasswordGrantSunset, ResponseProfile,
 };
 use tollgate_service::store::dynamo::DynamoClientStore;
+use tollgate_service::store::dynamo::create_table;
 use tollgate_service::store::tables;
 
 pub mod transport;
@@ -71,7 +72,7 @@ pub async fn create_tables(db: &aws_sdk_dynamodb::Client) -> TestTables {
         (tables::TOKENS, &t.tokens),
         (tables::LOCKOUTS, &t.lockouts),
     ] {
-        tables::create_table(db, &spec, name)
+        create_table(db, &spec, name)
             .await
             .unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
     }

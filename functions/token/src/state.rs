@@ -19,7 +19,7 @@ use tollgate_service::adapters::http::user_status::HttpUserDirectory;
 use tollgate_service::client::GrantType;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
-use tollgate_service::measured::Measured;
+use tollgate_service::hooked::Measured;
 use tollgate_service::store::dynamo::{
     DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
 };

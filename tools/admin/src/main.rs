@@ -9,6 +9,7 @@ use tollgate_service::adapters::aws::sdk::sdk_config;
 use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
 // "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
 // the operator who needs the cause.
+use tollgate_service::store::dynamo::create_table;
 use tollgate_service::store::dynamo::sdk_client;
 use tollgate_service::store::tables;
 use tollgate_telemetry::logging::chain as error_chain;
@@ -111,7 +112,7 @@ async fn create_tables(names: TableNames) -> anyhow::Result<()> {
         (tables::TOKENS, &names.tokens_table),
         (tables::LOCKOUTS, &names.lockouts_table),
     ] {
-        let created = tables::create_table(&db, &spec, name)
+        let created = create_table(&db, &spec, name)
             .await
             .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?;
         println!(

@@ -37,6 +37,26 @@ pub struct NewFamily {
     pub family_expires_at: u64,
 }
 
+impl NewFamily {
+    /// The family's first token as stored: active, nothing rotated yet. Both adapters store
+    /// exactly this.
+    pub fn first_token(&self) -> StoredToken {
+        StoredToken {
+            token_hash: self.token_hash.clone(),
+            family_id: self.family_id.clone(),
+            grant: self.grant.clone(),
+            status: TokenStatus::Active,
+            issued_at: self.issued_at,
+            expires_at: self.token_expires_at,
+            family_expires_at: self.family_expires_at,
+            rotated_at: None,
+            sealed_successor: None,
+            successor_hash: None,
+            unconfirmed: false,
+        }
+    }
+}
+
 /// A refresh token as stored, found by its hash.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredToken {

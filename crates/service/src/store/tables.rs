@@ -57,6 +57,3 @@ pub const LOCKOUTS: TableSpec = TableSpec {
 };
 
 pub const ALL: [TableSpec; 3] = [CLIENTS, TOKENS, LOCKOUTS];
-
-#[cfg(feature = "aws")]
-pub use super::dynamo::tables::{CreateTableError, create_table};

@@ -1,44 +1,49 @@
-//! A wrapper around any adapter that fails the calls a test names, to prove what each store
-//! failure turns into (a 503, or a logged and ignored error), or loses their answers (the call
-//! is applied, then reported as unanswered). Tests only.
+//! A port that fails the calls a test names, to prove what each dependency failure turns into (a
+//! 503, or a logged and ignored error), or loses their answers (the call is applied, then
+//! reported as unanswered): the one port wrapper (`crate::hooked`) with the [`Faults`] hook.
+//! Tests only.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::Mutex;
 
-use async_trait::async_trait;
+use crate::client::ClientStoreError;
+use crate::hooked::{Hook, Hooked};
+use crate::lockout::LockoutStoreError;
+use crate::password::AuthEndpointError;
+use crate::rate_limit::RateLimitStoreError;
+use crate::refresh::RefreshStoreError;
 
-use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
-use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
-use crate::refresh::{
-    NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
-    Successor,
-};
+/// A port `P` whose methods named by [`Faults::fail`] return the port's "unavailable" error
+/// until [`Faults::heal`], and whose methods named by [`Faults::lose_answers`] are applied, then
+/// answered as if no answer came back.
+pub type Failing<P> = Hooked<P, Faults>;
 
-/// `inner`, except that each method named by [`Failing::fail`] returns the store's
-/// "unavailable" error until [`Failing::heal`]. Counts the calls that failed.
+impl<P> Failing<P> {
+    pub fn new(inner: P) -> Self {
+        Self {
+            inner,
+            hook: Faults::default(),
+        }
+    }
+}
+
+/// Which calls fail and which lose their answers; counts the calls that failed.
 #[derive(Debug, Default)]
-pub struct Failing<T> {
-    pub inner: T,
+pub struct Faults {
     failing: Mutex<HashSet<&'static str>>,
     failed: Mutex<Vec<&'static str>>,
     /// Calls whose answers are lost, and how many more of them.
     losing: Mutex<HashMap<&'static str, u32>>,
 }
 
-impl<T> Failing<T> {
-    pub fn new(inner: T) -> Self {
-        Self {
-            inner,
-            failing: Mutex::default(),
-            failed: Mutex::default(),
-            losing: Mutex::default(),
-        }
-    }
-    /// The next `n` calls to `method` are applied by `inner`, and then answered as if no answer
+impl Faults {
+    /// The next `n` calls to `method` are applied by the port, and then answered as if no answer
     /// came back (a timeout after the write had landed).
     pub fn lose_answers(&self, method: &'static str, n: u32) {
         lock(&self.losing).insert(method, n);
     }
+
     /// Whether this call's answer is lost (then counts it down).
     fn lost(&self, method: &'static str) -> Result<(), Lost> {
         let mut losing = lock(&self.losing);
@@ -50,18 +55,22 @@ impl<T> Failing<T> {
             _ => Ok(()),
         }
     }
+
     /// From now on, calls to `method` fail.
     pub fn fail(&self, method: &'static str) {
         lock(&self.failing).insert(method);
     }
+
     /// Every method works again.
     pub fn heal(&self) {
         lock(&self.failing).clear();
     }
+
     /// The methods whose calls failed, in order.
     pub fn failed(&self) -> Vec<&'static str> {
         lock(&self.failed).clone()
     }
+
     fn check(&self, method: &'static str) -> Result<(), Injected> {
         if lock(&self.failing).contains(method) {
             lock(&self.failed).push(method);
@@ -71,7 +80,20 @@ impl<T> Failing<T> {
     }
 }
 
-/// The error a failing call returns, inside each store's own error type.
+impl<E: Injectable> Hook<E> for Faults {
+    async fn around<'a, T: Send + 'a>(
+        &'a self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, E>> + Send + 'a,
+    ) -> Result<T, E> {
+        self.check(method).map_err(E::unavailable)?;
+        let answer = call.await?;
+        self.lost(method).map_err(E::outcome_unknown)?;
+        Ok(answer)
+    }
+}
+
+/// The error a failing call returns, inside each port's own error type.
 #[derive(Debug, thiserror::Error)]
 #[error("injected failure of {0}")]
 pub struct Injected(pub &'static str);
@@ -81,121 +103,55 @@ pub struct Injected(pub &'static str);
 #[error("injected lost answer of {0}")]
 pub struct Lost(pub &'static str);
 
-impl From<Lost> for RefreshStoreError {
-    fn from(e: Lost) -> Self {
+/// How a port's error says "failed, nothing done" and "no answer, maybe done".
+pub trait Injectable: Send + 'static {
+    fn unavailable(e: Injected) -> Self;
+    /// A port that cannot tell the two apart reports a lost answer as a failure.
+    fn outcome_unknown(e: Lost) -> Self;
+}
+
+impl Injectable for RefreshStoreError {
+    fn unavailable(e: Injected) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+    fn outcome_unknown(e: Lost) -> Self {
         Self::OutcomeUnknown(Box::new(e))
     }
 }
 
-impl From<Injected> for RefreshStoreError {
-    fn from(e: Injected) -> Self {
+impl Injectable for RateLimitStoreError {
+    fn unavailable(e: Injected) -> Self {
         Self::Unavailable(Box::new(e))
     }
-}
-impl From<Injected> for LockoutStoreError {
-    fn from(e: Injected) -> Self {
-        Self::Unavailable(Box::new(e))
+    fn outcome_unknown(e: Lost) -> Self {
+        Self::OutcomeUnknown(Box::new(e))
     }
 }
-impl From<Injected> for ClientStoreError {
-    fn from(e: Injected) -> Self {
+
+impl Injectable for LockoutStoreError {
+    fn unavailable(e: Injected) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+    fn outcome_unknown(e: Lost) -> Self {
         Self::Unavailable(Box::new(e))
     }
 }
 
-#[async_trait]
-impl<T: RefreshStore> RefreshStore for Failing<T> {
-    async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
-        self.check("create_family")?;
-        self.inner.create_family(f).await
+impl Injectable for ClientStoreError {
+    fn unavailable(e: Injected) -> Self {
+        Self::Unavailable(Box::new(e))
     }
-    async fn get_token(&self, hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
-        self.check("get_token")?;
-        self.inner.get_token(hash).await
-    }
-    async fn rotate(
-        &self,
-        old: &StoredToken,
-        new: &Successor,
-        now: u64,
-    ) -> Result<Rotation, RefreshStoreError> {
-        self.check("rotate")?;
-        let rotation = self.inner.rotate(old, new, now).await?;
-        self.lost("rotate")?;
-        Ok(rotation)
-    }
-    async fn revoke_family(&self, id: &str, now: u64) -> Result<(), RefreshStoreError> {
-        self.check("revoke_family")?;
-        self.inner.revoke_family(id, now).await
-    }
-    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
-        self.check("get_family")?;
-        self.inner.get_family(id).await
-    }
-    async fn list_sessions(
-        &self,
-        query: &SessionQuery,
-    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
-        self.check("list_sessions")?;
-        self.inner.list_sessions(query).await
+    fn outcome_unknown(e: Lost) -> Self {
+        Self::Unavailable(Box::new(e))
     }
 }
 
-#[async_trait]
-impl<T: LockoutStore> LockoutStore for Failing<T> {
-    async fn reserve(
-        &self,
-        key: &str,
-        now: u64,
-        p: &LockoutPolicy,
-    ) -> Result<Reservation, LockoutStoreError> {
-        self.check("reserve")?;
-        self.inner.reserve(key, now, p).await
+impl Injectable for AuthEndpointError {
+    fn unavailable(e: Injected) -> Self {
+        Self::Unreachable(Box::new(e))
     }
-    async fn record_failure(
-        &self,
-        key: &str,
-        now: u64,
-        p: &LockoutPolicy,
-    ) -> Result<Option<u64>, LockoutStoreError> {
-        self.check("record_failure")?;
-        self.inner.record_failure(key, now, p).await
-    }
-    async fn release(&self, key: &str) -> Result<(), LockoutStoreError> {
-        self.check("release")?;
-        self.inner.release(key).await
-    }
-    async fn locked_until(&self, key: &str, now: u64) -> Result<Option<u64>, LockoutStoreError> {
-        self.check("locked_until")?;
-        self.inner.locked_until(key, now).await
-    }
-    async fn reset(&self, key: &str) -> Result<(), LockoutStoreError> {
-        self.check("reset")?;
-        self.inner.reset(key).await
-    }
-}
-
-#[async_trait]
-impl<T: ClientStore> ClientStore for Failing<T> {
-    async fn get(&self, id: &str) -> Result<Option<Client>, ClientStoreError> {
-        self.check("get")?;
-        self.inner.get(id).await
-    }
-    async fn create(&self, client: &Client) -> Result<(), ClientStoreError> {
-        self.check("create")?;
-        self.inner.create(client).await
-    }
-    async fn list(&self) -> Result<Vec<Client>, ClientStoreError> {
-        self.check("list")?;
-        self.inner.list().await
-    }
-    async fn update(&self, id: &str, update: &ClientUpdate) -> Result<Client, ClientStoreError> {
-        self.check("update")?;
-        self.inner.update(id, update).await
-    }
-    async fn delete(&self, id: &str) -> Result<(), ClientStoreError> {
-        self.check("delete")?;
-        self.inner.delete(id).await
+    fn outcome_unknown(e: Lost) -> Self {
+        Self::Timeout(Box::new(e))
     }
 }
 

@@ -79,22 +79,7 @@ impl RefreshStore for MemoryRefresh {
                 expires_at: f.family_expires_at,
             },
         );
-        lock(&self.tokens).insert(
-            f.token_hash.clone(),
-            StoredToken {
-                token_hash: f.token_hash.clone(),
-                family_id: f.family_id.clone(),
-                grant: f.grant.clone(),
-                status: TokenStatus::Active,
-                issued_at: f.issued_at,
-                expires_at: f.token_expires_at,
-                family_expires_at: f.family_expires_at,
-                rotated_at: None,
-                sealed_successor: None,
-                successor_hash: None,
-                unconfirmed: false,
-            },
-        );
+        lock(&self.tokens).insert(f.token_hash.clone(), f.first_token());
         Ok(())
     }
 

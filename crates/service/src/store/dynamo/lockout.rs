@@ -4,12 +4,14 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::{Item, condition_failed, get_n, n, s};
+use serde::Deserialize;
+
+use super::{Item, condition_failed, n, s};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 
 /// Login-failure counters keyed by `pk` (a hash of the canonical username): `attempts`
 /// reserved and `failures` counted in the window that opened at `window_start`, and
-/// `locked_until`.
+/// `locked_until` (see [`CounterItem`]).
 #[derive(Debug, Clone)]
 pub struct DynamoLockoutStore {
     client: Client,
@@ -22,6 +24,30 @@ impl DynamoLockoutStore {
             client,
             table: table.into(),
         }
+    }
+}
+
+/// A counter item as stored (what the conditional updates return): every attribute a number,
+/// each present once a write has set it.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+struct CounterItem {
+    #[serde(default)]
+    attempts: Option<u64>,
+    #[serde(default)]
+    failures: Option<u64>,
+    #[serde(default)]
+    window_start: Option<u64>,
+    #[serde(default)]
+    locked_until: Option<u64>,
+    #[serde(default)]
+    expires_at: Option<u64>,
+}
+
+impl CounterItem {
+    /// The counter in `item`; one that cannot be read counts as empty, as an absent one does (a
+    /// reservation or failure still holds the limit: see `record_failure`).
+    fn read(item: Item) -> Self {
+        serde_dynamo::from_item(item).unwrap_or_default()
     }
 }
 
@@ -136,7 +162,7 @@ impl LockoutStore for DynamoLockoutStore {
         let mut failures = None;
         for (update, condition) in [FAIL_IN_WINDOW, FAIL_NEW_WINDOW, FAIL_IN_WINDOW] {
             if let Some(item) = self.conditional(key, update, condition, &values).await? {
-                failures = get_n(&item, "failures").ok().flatten();
+                failures = CounterItem::read(item).failures;
                 break;
             }
         }
@@ -189,10 +215,7 @@ impl LockoutStore for DynamoLockoutStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let until = out
-            .item
-            .as_ref()
-            .and_then(|i| get_n(i, "locked_until").ok().flatten());
+        let until = out.item.and_then(|i| CounterItem::read(i).locked_until);
         Ok(until.filter(|&u| u > now))
     }
 
@@ -205,5 +228,36 @@ impl LockoutStore for DynamoLockoutStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_counter_in_its_stored_shape_reads_and_an_unreadable_one_counts_as_empty() {
+        let item = Item::from([
+            ("pk".into(), s("sha256:x")),
+            ("attempts".into(), n(2)),
+            ("failures".into(), n(1)),
+            ("window_start".into(), n(100)),
+            ("locked_until".into(), n(900)),
+            ("expires_at".into(), n(1_000)),
+        ]);
+        assert_eq!(
+            CounterItem::read(item),
+            CounterItem {
+                attempts: Some(2),
+                failures: Some(1),
+                window_start: Some(100),
+                locked_until: Some(900),
+                expires_at: Some(1_000),
+            }
+        );
+        let fresh = Item::from([("pk".into(), s("sha256:x")), ("attempts".into(), n(1))]);
+        assert_eq!(CounterItem::read(fresh).failures, None);
+        let broken = Item::from([("failures".into(), s("many"))]);
+        assert_eq!(CounterItem::read(broken), CounterItem::default());
     }
 }

@@ -5,7 +5,6 @@ mod clients;
 mod lockout;
 mod rate_limit;
 mod refresh;
-mod sessions;
 pub mod tables;
 
 use std::collections::HashMap;
@@ -18,8 +17,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 pub use clients::{DynamoClientStore, client_from_item, client_to_item};
 pub use lockout::DynamoLockoutStore;
 pub use rate_limit::{DynamoRateLimitStore, rate_limit_key};
-pub use refresh::{DynamoRefreshStore, family_key, token_key};
-pub use sessions::Indexed;
+pub use refresh::{DynamoRefreshStore, Indexed, family_key, token_key};
+pub use tables::{CreateTableError, create_table};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -63,25 +62,12 @@ pub(super) fn answered<E, R>(e: &SdkError<E, R>) -> bool {
     )
 }
 
+/// A string and a number as `UpdateItem` and `Query` expression values (the items themselves
+/// are written and read through their serde shapes).
 pub(super) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
+
 pub(super) fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-pub(super) fn get_s(item: &Item, k: &str) -> Result<String, String> {
-    item.get(k)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .ok_or_else(|| format!("{k} missing or not a string"))
-}
-pub(super) fn get_n(item: &Item, k: &str) -> Result<Option<u64>, String> {
-    match item.get(k) {
-        None | Some(AttributeValue::Null(_)) => Ok(None),
-        Some(AttributeValue::N(v)) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{k} is not a whole number")),
-        Some(_) => Err(format!("{k} is not a number")),
-    }
 }

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::{answered, get_n, n, s};
+use serde::Deserialize;
+
+use super::{answered, n, s};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 
 /// Request counters keyed by `pk` = [`rate_limit_key`], in the lockouts table beside the
@@ -29,6 +31,12 @@ impl DynamoRateLimitStore {
 /// The item a counter's window is counted in: `rate#<client_id>#<fingerprint>#<window start>`.
 pub fn rate_limit_key(counter: &str, window: Window) -> String {
     format!("rate#{counter}#{}", window.start)
+}
+
+/// The counter's attributes the `ADD` returns (`UPDATED_NEW`): the window's count.
+#[derive(Debug, Deserialize)]
+struct Counted {
+    requests: u64,
 }
 
 fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> RateLimitStoreError {
@@ -57,12 +65,25 @@ impl RateLimitStore for DynamoRateLimitStore {
                 }
             })?;
         let item = out.attributes.unwrap_or_default();
-        match get_n(&item, "requests") {
-            Ok(Some(count)) => Ok(count),
-            Ok(None) => Err(unavailable(std::io::Error::other(
-                "the counter update returned no count",
-            ))),
-            Err(why) => Err(unavailable(std::io::Error::other(why))),
+        match serde_dynamo::from_item::<_, Counted>(item) {
+            Ok(c) => Ok(c.requests),
+            Err(e) => Err(unavailable(std::io::Error::other(format!(
+                "the counter update returned no count: {e}"
+            )))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::dynamo::Item;
+
+    #[test]
+    fn the_count_is_read_from_the_attributes_the_add_returns() {
+        let item = Item::from([("requests".into(), n(7))]);
+        let counted: Counted = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(counted.requests, 7);
+        assert!(serde_dynamo::from_item::<_, Counted>(Item::new()).is_err());
     }
 }

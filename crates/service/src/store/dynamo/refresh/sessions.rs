@@ -1,14 +1,15 @@
 //! The sessions index of the refresh-token table: the sparse GSI that finds a user's or a
-//! client's refresh-token families (their sessions) without a scan, and the keys it is built on.
+//! client's refresh-token families (their sessions) without a scan (its keys are `items`), and
+//! the one-off that indexes families written before it.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
-use tollgate_oauth::secret::hash_str;
 
-use super::refresh::{DynamoRefreshStore, family_from_item, family_key};
-use super::{BoxError, Item, n, s};
+use super::items::{SessionItem, family_index_keys, family_key, to_item};
+use super::{DynamoRefreshStore, family_from_item};
 use crate::refresh::{RefreshStoreError, StoredFamily};
+use crate::store::dynamo::{BoxError, Item, s};
 use crate::store::tables::SESSIONS;
 
 impl DynamoRefreshStore {
@@ -73,7 +74,7 @@ impl DynamoRefreshStore {
                     .into_iter()
                     .flatten()
                 {
-                    found.push(family_from_item(item).map_err(RefreshStoreError::Malformed)?);
+                    found.push(family_from_item(item.clone())?);
                 }
                 pending = out
                     .unprocessed_keys()
@@ -87,44 +88,6 @@ impl DynamoRefreshStore {
         }
         Ok(found)
     }
-}
-
-/// The index key of a user's sessions: the sub's SHA-256, so a long or odd `sub` never exceeds
-/// DynamoDB's key limits and no user id is an index key.
-pub(super) fn subject_key(sub: &str) -> String {
-    format!("sub#{}", hash_str(sub))
-}
-pub(super) fn client_key(client_id: &str) -> String {
-    format!("client#{client_id}")
-}
-/// The sort-key prefix of one client's sessions of a user (client ids hold no `#`).
-pub(super) fn client_prefix(client_id: &str) -> String {
-    format!("client#{client_id}#")
-}
-fn session_key(family_id: &str) -> String {
-    format!("session#{family_id}")
-}
-
-/// The index keys a family item carries (`session_pk`, `session_sk`): found by its user's
-/// subject, sorted by client so one client's sessions of the user share a prefix.
-pub(super) fn family_index_keys(sub: &str, client_id: &str, family_id: &str) -> (String, String) {
-    (
-        subject_key(sub),
-        format!("{}{family_id}", client_prefix(client_id)),
-    )
-}
-
-/// The `session#` companion of a family, which finds it by its client (the family item's own
-/// index entry is by subject).
-pub(super) fn by_client_item(family_id: &str, client_id: &str, expires_at: u64) -> Item {
-    Item::from([
-        ("pk".into(), s(session_key(family_id))),
-        ("kind".into(), s("session")),
-        ("family_id".into(), s(family_id)),
-        ("session_pk".into(), s(client_key(client_id))),
-        ("session_sk".into(), s(family_key(family_id))),
-        ("expires_at".into(), n(expires_at)),
-    ])
 }
 
 /// What [`DynamoRefreshStore::index_sessions`] did.
@@ -156,7 +119,7 @@ impl DynamoRefreshStore {
         let mut done = Indexed::default();
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| unavailable(e.into()))?;
-            let family = family_from_item(&item).map_err(RefreshStoreError::Malformed)?;
+            let family = family_from_item(item)?;
             if self.index_one(&family).await? {
                 done.indexed += 1;
             } else {
@@ -194,13 +157,12 @@ impl DynamoRefreshStore {
             .expression_attribute_values(":ssk", s(ssk))
             .build()
             .map_err(|e| unavailable(e.into()))?;
+        let session = SessionItem::new(&f.family_id, &f.client_id, f.expires_at);
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(by_client_item(
-                &f.family_id,
-                &f.client_id,
-                f.expires_at,
-            )))
+            .set_item(Some(
+                to_item(&session).map_err(RefreshStoreError::Malformed)?,
+            ))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| unavailable(e.into()))?;

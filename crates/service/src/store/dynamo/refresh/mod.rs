@@ -1,5 +1,9 @@
 //! Refresh-token families and tokens in DynamoDB; rotation and family revocation are
-//! conditional writes and transactions, never read-then-write.
+//! conditional writes and transactions, never read-then-write. The items and their keys are
+//! `items`; the sessions index (listing, and indexing families written before it) is `sessions`.
+
+mod items;
+mod sessions;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -7,13 +11,17 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-use tollgate_oauth::scope::Scopes;
 
-use super::sessions::{by_client_item, client_key, client_prefix, family_index_keys, subject_key};
-use super::{BoxError, Item, condition_failed, get_n, get_s, n, s, write_failed};
+use items::{
+    FamilyItem, SessionItem, TokenItem, client_key, client_prefix, from_item, subject_key, to_item,
+};
+pub use items::{family_key, token_key};
+pub use sessions::Indexed;
+
+use super::{BoxError, Item, condition_failed, n, s, write_failed};
 use crate::refresh::{
-    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily,
-    StoredToken, Successor, TokenStatus,
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
+    Successor, TokenStatus,
 };
 
 /// Refresh-token families and tokens, in one table keyed by `pk`:
@@ -23,8 +31,8 @@ use crate::refresh::{
 /// keys of the sparse index that finds a user's or a client's sessions without a scan.
 #[derive(Debug, Clone)]
 pub struct DynamoRefreshStore {
-    pub(super) client: Client,
-    pub(super) table: String,
+    client: Client,
+    table: String,
 }
 
 impl DynamoRefreshStore {
@@ -50,13 +58,6 @@ impl DynamoRefreshStore {
     }
 }
 
-pub fn family_key(family_id: &str) -> String {
-    format!("family#{family_id}")
-}
-pub fn token_key(token_hash: &str) -> String {
-    format!("token#{token_hash}")
-}
-
 fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
     let put = Put::builder()
         .table_name(table)
@@ -69,35 +70,11 @@ fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
 #[async_trait]
 impl RefreshStore for DynamoRefreshStore {
     async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
-        let g = &f.grant;
-        let (spk, ssk) = family_index_keys(&g.sub, &g.client_id, &f.family_id);
-        let family = Item::from([
-            ("pk".into(), s(family_key(&f.family_id))),
-            ("kind".into(), s("family")),
-            ("client_id".into(), s(&g.client_id)),
-            ("sub".into(), s(&g.sub)),
-            ("session_pk".into(), s(spk)),
-            ("session_sk".into(), s(ssk)),
-            ("status".into(), s("active")),
-            ("current_token".into(), s(&f.token_hash)),
-            ("created_at".into(), n(f.issued_at)),
-            ("expires_at".into(), n(f.family_expires_at)),
-        ]);
-        let token = token_to_item(&StoredToken {
-            token_hash: f.token_hash.clone(),
-            family_id: f.family_id.clone(),
-            grant: g.clone(),
-            status: TokenStatus::Active,
-            issued_at: f.issued_at,
-            expires_at: f.token_expires_at,
-            family_expires_at: f.family_expires_at,
-            rotated_at: None,
-            sealed_successor: None,
-            successor_hash: None,
-            unconfirmed: false,
-        })
-        .map_err(RefreshStoreError::Malformed)?;
-        let by_client = by_client_item(&f.family_id, &g.client_id, f.family_expires_at);
+        let malformed = RefreshStoreError::Malformed;
+        let family = to_item(&FamilyItem::new(f)).map_err(malformed)?;
+        let token = to_item(&TokenItem::new(&f.first_token())).map_err(malformed)?;
+        let session = SessionItem::new(&f.family_id, &f.grant.client_id, f.family_expires_at);
+        let by_client = to_item(&session).map_err(malformed)?;
         let items = vec![
             put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
             put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,
@@ -114,8 +91,12 @@ impl RefreshStore for DynamoRefreshStore {
 
     async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
         let item = self.get(token_key(token_hash)).await?;
-        item.map(|i| token_from_item(token_hash, &i).map_err(RefreshStoreError::Malformed))
-            .transpose()
+        item.map(|i| {
+            from_item::<TokenItem>(i)
+                .and_then(TokenItem::token)
+                .map_err(RefreshStoreError::Malformed)
+        })
+        .transpose()
     }
 
     async fn rotate(
@@ -133,7 +114,7 @@ impl RefreshStore for DynamoRefreshStore {
             TransactWriteItem::builder().update(advance).build(),
             put_successor(
                 &self.table,
-                token_to_item(&successor).map_err(RefreshStoreError::Malformed)?,
+                to_item(&TokenItem::new(&successor)).map_err(RefreshStoreError::Malformed)?,
             )
             .map_err(unavailable)?,
         ];
@@ -176,8 +157,7 @@ impl RefreshStore for DynamoRefreshStore {
 
     async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
         let item = self.get(family_key(family_id)).await?;
-        item.map(|i| family_from_item(&i).map_err(RefreshStoreError::Malformed))
-            .transpose()
+        item.map(family_from_item).transpose()
     }
 
     async fn list_sessions(
@@ -188,16 +168,13 @@ impl RefreshStore for DynamoRefreshStore {
             SessionQuery::Subject { sub, client_id } => {
                 let prefix = client_id.as_deref().map(client_prefix);
                 let items = self.query_sessions(&subject_key(sub), prefix).await?;
-                items
-                    .iter()
-                    .map(|i| family_from_item(i).map_err(RefreshStoreError::Malformed))
-                    .collect()
+                items.into_iter().map(family_from_item).collect()
             }
             SessionQuery::Client { client_id } => {
                 let items = self.query_sessions(&client_key(client_id), None).await?;
                 let ids = items
-                    .iter()
-                    .map(|i| get_s(i, "family_id"))
+                    .into_iter()
+                    .map(|i| from_item::<SessionItem>(i).map(|s| s.family_id))
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(RefreshStoreError::Malformed)?;
                 self.families(&ids).await
@@ -206,26 +183,11 @@ impl RefreshStore for DynamoRefreshStore {
     }
 }
 
-pub(super) fn family_from_item(item: &Item) -> Result<StoredFamily, String> {
-    let pk = get_s(item, "pk")?;
-    let family_id = pk
-        .strip_prefix("family#")
-        .ok_or_else(|| "pk is not a family key".to_owned())?;
-    let num = |k| get_n(item, k)?.ok_or_else(|| format!("{k} missing"));
-    Ok(StoredFamily {
-        family_id: family_id.to_owned(),
-        client_id: get_s(item, "client_id")?,
-        sub: get_s(item, "sub")?,
-        revoked: match get_s(item, "status")?.as_str() {
-            "active" => false,
-            "revoked" => true,
-            other => return Err(format!("unknown family status {other:?}")),
-        },
-        current_token: get_s(item, "current_token")?,
-        created_at: num("created_at")?,
-        refreshed_at: get_n(item, "refreshed_at")?,
-        expires_at: num("expires_at")?,
-    })
+/// A stored family item as the domain's record.
+fn family_from_item(item: Item) -> Result<StoredFamily, RefreshStoreError> {
+    from_item::<FamilyItem>(item)
+        .and_then(FamilyItem::family)
+        .map_err(RefreshStoreError::Malformed)
 }
 
 /// Marks `old` rotated (with the sealed successor, when there is one), if it is still active, or
@@ -312,55 +274,5 @@ fn lost_the_race<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
             r.code(),
             Some("ConditionalCheckFailed") | Some("TransactionConflict")
         )
-    })
-}
-
-fn token_to_item(t: &StoredToken) -> Result<Item, String> {
-    let g = &t.grant;
-    let details = serde_json::to_string(&g.details).map_err(|e| e.to_string())?;
-    Ok(Item::from([
-        ("pk".into(), s(token_key(&t.token_hash))),
-        ("kind".into(), s("token")),
-        ("family_id".into(), s(&t.family_id)),
-        ("client_id".into(), s(&g.client_id)),
-        ("sub".into(), s(&g.sub)),
-        ("scope".into(), s(g.scope.to_string())),
-        ("details".into(), s(details)),
-        ("auth_time".into(), n(g.auth_time)),
-        ("status".into(), s(t.status.as_str())),
-        ("issued_at".into(), n(t.issued_at)),
-        ("expires_at".into(), n(t.expires_at)),
-        ("family_expires_at".into(), n(t.family_expires_at)),
-    ]))
-}
-
-fn token_from_item(token_hash: &str, item: &Item) -> Result<StoredToken, String> {
-    let details = serde_json::from_str(&get_s(item, "details")?)
-        .map_err(|_| "details is not a JSON object".to_owned())?;
-    let status = match get_s(item, "status")?.as_str() {
-        "active" => TokenStatus::Active,
-        "rotated" => TokenStatus::Rotated,
-        other => return Err(format!("unknown token status {other:?}")),
-    };
-    let num = |k| get_n(item, k)?.ok_or_else(|| format!("{k} missing"));
-    Ok(StoredToken {
-        token_hash: token_hash.to_owned(),
-        family_id: get_s(item, "family_id")?,
-        grant: RefreshGrant {
-            client_id: get_s(item, "client_id")?,
-            sub: get_s(item, "sub")?,
-            scope: Scopes::parse(&get_s(item, "scope")?)
-                .map_err(|_| "scope is invalid".to_owned())?,
-            details,
-            auth_time: num("auth_time")?,
-        },
-        status,
-        issued_at: num("issued_at")?,
-        expires_at: num("expires_at")?,
-        family_expires_at: num("family_expires_at")?,
-        rotated_at: get_n(item, "rotated_at")?,
-        sealed_successor: get_s(item, "sealed_successor").ok(),
-        successor_hash: get_s(item, "successor_hash").ok(),
-        unconfirmed: matches!(item.get("unconfirmed"), Some(AttributeValue::Bool(true))),
     })
 }
