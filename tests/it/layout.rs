@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 mod cycles;
+mod map;
 
 const MAX_FILE_LINES: usize = 400;
 const MAX_FN_LINES: usize = 60;
