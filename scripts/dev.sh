@@ -109,7 +109,7 @@ if [[ "$WATCH_PORT" == 0 ]]; then
   PGIDS="$PGIDS $WATCH_PID"
 else
   token_env "$WATCH_PORT"
-  setsid cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$DEV/token.env" &
+  setsid cargo lambda watch --concurrency "$WATCH_CONCURRENCY" -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$DEV/token.env" &
   WATCH_PID=$!
   PGIDS="$PGIDS $WATCH_PID"
   wait_for_port 127.0.0.1 "$WATCH_PORT" 120 "cargo lambda watch"

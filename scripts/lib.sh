@@ -207,11 +207,16 @@ write_private() {
   (umask 077 && cat >"$1")
 }
 
+# How many invocations of one function `cargo lambda watch` runs at once, each in a process of
+# its own as Lambda runs each in an execution environment of its own (docs/testing.md): races
+# between concurrent requests happen locally as they do in AWS.
+WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-8}"
+
 # Runs `cargo lambda watch` in its own process group, serving every function of the workspace on
 # 127.0.0.1:$2 with the environment in file $1, output to $3. Sets WATCH_PID.
 start_watch() {
   local env_file="$1" port="$2" out="$3"
-  setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
+  setsid cargo lambda watch --ignore-changes --concurrency "$WATCH_CONCURRENCY" -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
   WATCH_PID=$!
   wait_for_port 127.0.0.1 "$port" 120 "cargo lambda watch" "$WATCH_PID" "$out"
 }
@@ -222,7 +227,8 @@ start_watch() {
 # if it exits (the port was taken meanwhile) or another process answers there, it stops it
 # and tries another port. Environment in file $1, written for each port tried by the command
 # given after the output file $2, called with the port. Sets WATCH_PID and WATCH_PORT. It
-# serves what it built first (--ignore-changes) unless WATCH_REBUILDS=1.
+# serves what it built first (--ignore-changes) unless WATCH_REBUILDS=1, and runs up to
+# WATCH_CONCURRENCY invocations of each function at once.
 start_watch_any_port() { # env-file out write-env-command...
   local env_file="$1" out="$2" attempt port i
   shift 2
@@ -231,7 +237,7 @@ start_watch_any_port() { # env-file out write-env-command...
     "$@" "$port"
     # shellcheck disable=SC2046 # no flag, or exactly one
     setsid cargo lambda watch $([[ "${WATCH_REBUILDS:-}" == 1 ]] || echo --ignore-changes) \
-      -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
+      --concurrency "$WATCH_CONCURRENCY" -A 127.0.0.1 -P "$port" --env-file "$env_file" >"$out" 2>&1 &
     WATCH_PID=$!
     for ((i = 0; i < 1200; i++)); do
       if grep -q "runtime_addr=127\.0\.0\.1:$port\b" "$out" 2>/dev/null && owns_port "$WATCH_PID" "$port"; then

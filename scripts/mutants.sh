@@ -30,6 +30,9 @@ FILES=(
   crates/service/src/endpoint/revoke.rs
   crates/oauth/src/scope.rs
   crates/oauth/src/verify.rs
+  crates/oauth/src/verify/claims.rs
+  crates/oauth/src/verify/jws.rs
+  crates/oauth/src/keys/low_s.rs
   functions/authorizer/src/route.rs
   functions/authorizer/src/policy.rs
 )

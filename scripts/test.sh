@@ -91,7 +91,7 @@ LOCKOUTS_TABLE=$LOCKOUTS_TABLE
 AUTH_ENDPOINT_URL=$1
 AUTH_ENDPOINT_TIMEOUT_MS=5000
 AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=2000
-DYNAMODB_TIMEOUT_MS=5000
+DYNAMODB_TIMEOUT_MS=${DDB_TIMEOUT_MS:-5000}
 SIGNING_KEY_FILE=$RUN/signing-key.pem
 USER_CLAIMS=email,name,groups
 JWKS_FILE=$RUN/jwks.json
@@ -128,10 +128,44 @@ DOWN_BASE="http://127.0.0.1:$DOWN_PORT/lambda-url/token"
 warm_up "$DOWN_BASE/.well-known/jwks.json" "the token function with its auth endpoint down"
 warm_up_invoke "http://127.0.0.1:$DOWN_PORT" authorizer "the authorizer of the TRACE instance (log: $RUN/watch-down.log)" tests/fixtures/events/sam-rest-token.json
 
+stage "the fault instance: the token function behind the fault proxy (tools/ddb-proxy)"
+# The proxy binds both its ports itself and prints them, like dev-auth. The third instance of
+# the token function reaches DynamoDB Local only through it, in tables of its own, so the
+# tests can lose the answer of one write or stall DynamoDB without touching the other tests
+# (docs/testing.md). Its DynamoDB calls have the deployed default, 2 s (the others here: 5 s), so
+# a 5 s stall times out every call caught in it. Its lost-answer window covers the worst case of
+# a rotation whose every answer is lost: the function sends it 9 times (2 s each at most, 4.6 s
+# of pauses) before it answers 503 (here, unlike in Lambda, no 10 s function timeout ends that
+# sooner), then the Retry-After (5 s), and a margin for the queue at 64 concurrent clients; and
+# it is short enough for a test to wait it out.
+setsid target/debug/ddb-proxy --upstream "$AWS_ENDPOINT_URL_DYNAMODB" >"$RUN/ddb-proxy.log" 2>&1 &
+PROXY_PID=$!
+PGIDS="$PGIDS $PROXY_PID"
+PROXY_PORT="$(bound_port "$RUN/ddb-proxy.log" "$PROXY_PID" 30 ddb-proxy)"
+PROXY_CONTROL="http://127.0.0.1:$(bound_port "$RUN/ddb-proxy.log" "$PROXY_PID" 30 "ddb-proxy control" 'control on http://127\.0\.0\.1:[0-9]*/')"
+FAULT_WINDOW=35
+FAULT_SUFFIX="fault-$RANDOM$RANDOM"
+FAULT_CLIENTS="clients-$FAULT_SUFFIX" FAULT_TOKENS="tokens-$FAULT_SUFFIX"
+CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
+  target/debug/tollgate-admin create-tables >/dev/null
+fault_env() {
+  {
+    CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
+      AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=2000 \
+      write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
+    echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
+  } | write_private "$RUN/token-fault.env"
+}
+start_watch_any_port "$RUN/token-fault.env" "$RUN/watch-fault.log" fault_env; PGIDS="$PGIDS $WATCH_PID"
+FAULT_PORT="$WATCH_PORT" WATCH_PORT="$MAIN_PORT"
+FAULT_BASE="http://127.0.0.1:$FAULT_PORT/lambda-url/token"
+warm_up "$FAULT_BASE/.well-known/jwks.json" "the token function behind the fault proxy (log: $RUN/watch-fault.log)"
+
 stage "local stack: every listener started here is on loopback"
-# DynamoDB Local, moto, dev-auth and the two cargo lambda watch servers: at least five listeners.
+# DynamoDB Local, moto, dev-auth, the fault proxy's two ports and the three cargo lambda watch
+# servers: at least eight listeners.
 # shellcheck disable=SC2086
-bash scripts/test-local-stack.sh listeners 5 $PGIDS
+bash scripts/test-local-stack.sh listeners 8 $PGIDS
 
 stage "integration and end-to-end tests"
 TOLLGATE_E2E_URL="$BASE" \
@@ -147,9 +181,18 @@ TOLLGATE_E2E_PEPPER="$PEPPER" \
 TOLLGATE_E2E_SIGNING_KEY="$RUN/signing-key.pem" \
 TOLLGATE_E2E_AUTH_DOWN_INVOKE_URL="http://127.0.0.1:$DOWN_PORT" \
 TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
+TOLLGATE_E2E_FAULT_URL="$FAULT_BASE" \
+TOLLGATE_E2E_FAULT_CLIENTS_TABLE="$FAULT_CLIENTS" \
+TOLLGATE_E2E_FAULT_TOKENS_TABLE="$FAULT_TOKENS" \
+TOLLGATE_E2E_FAULT_LOG="$RUN/watch-fault.log" \
+TOLLGATE_E2E_FAULT_PROXY_URL="$PROXY_CONTROL" \
+TOLLGATE_E2E_FAULT_LOST_ANSWER_WINDOW="$FAULT_WINDOW" \
+TOLLGATE_E2E_SOAK_REPORT="$RUN/soak.txt" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
 AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
   cargo test --workspace --test it --locked -- "${FILTERS[@]}"
+# The soak's figures (tests/it/fault/soak.rs), when it ran.
+if [[ -f "$RUN/soak.txt" ]]; then log "$(cat "$RUN/soak.txt")"; fi
 
 if [[ -n "$ONLY" ]]; then
   stage "the integration tests matching '$ONLY' passed (TEST set: lints, unit tests, hygiene and fuzz skipped)"

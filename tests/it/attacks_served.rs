@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
 use tollgate_tests::{LogTail, Served, event_fixture, iam_allows, invoke_at};
 
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request";
@@ -57,7 +57,7 @@ impl Forger {
     }
 
     fn sign(&self, header: &Header, claims: &Value) -> String {
-        jsonwebtoken::encode(header, claims, self.key.encoding_key()).unwrap()
+        low_s::encode(header, claims, self.key.encoding_key()).unwrap()
     }
 
     /// The unmodified token: what every attack below starts from.
@@ -73,6 +73,28 @@ impl Forger {
         let mut h = self.header();
         edit(&mut h);
         self.sign(&h, &self.claims(json!({})))
+    }
+
+    /// A token of these exact header and claims texts (a member named twice stays twice),
+    /// signed with the served key.
+    fn with_raw_parts(&self, header: &str, claims: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let sig = low_s::sign(input.as_bytes(), self.key.encoding_key(), Algorithm::ES256);
+        format!("{input}.{}", sig.unwrap())
+    }
+
+    /// The good token's twin: the same signature with `s` replaced by `n − s`, which verifies
+    /// as well (ECDSA malleability).
+    fn high_s_twin(&self) -> String {
+        let good = self.good();
+        let (input, sig) = good.rsplit_once('.').unwrap();
+        let mut sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        low_s::twin(&mut sig);
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
     }
 
     /// A token whose header is replaced by raw JSON, keeping the good token's payload and
@@ -182,6 +204,10 @@ async fn each_forged_token_is_refused_for_its_own_reason_and_the_original_is_all
         &EncodingKey::from_secret(public.as_bytes()),
     )
     .unwrap();
+    let header = serde_json::to_string(&f.header()).unwrap();
+    let claims = f.claims(json!({})).to_string();
+    let duplicate_claim = f.with_raw_parts(&header, &claims.replacen('{', r#"{"sub":"admin","#, 1));
+    let duplicate_header = f.with_raw_parts(&header.replacen('{', r#"{"kid":"x","#, 1), &claims);
     let mut no_sub = f.claims(json!({}));
     no_sub.as_object_mut().unwrap().remove("sub");
     let no_sub = f.sign(&f.header(), &no_sub);
@@ -247,6 +273,32 @@ async fn each_forged_token_is_refused_for_its_own_reason_and_the_original_is_all
             "wrong audience",
         ),
         ("no sub", no_sub, "required claim missing or mistyped"),
+        (
+            "iss as a list holding the issuer",
+            f.with_claims(json!({"iss": [f.issuer]})),
+            "required claim missing or mistyped",
+        ),
+        (
+            "iat three years ahead",
+            f.with_claims(json!({"iat": t + 3 * 365 * 86_400, "exp": t + 3 * 365 * 86_400 + 600})),
+            "token issued in the future",
+        ),
+        (
+            "exp 2^63",
+            f.with_claims(json!({"exp": 1u64 << 63})),
+            "token lifetime too long",
+        ),
+        ("a claim named twice", duplicate_claim, "token is malformed"),
+        (
+            "a header member named twice",
+            duplicate_header,
+            "token is malformed",
+        ),
+        (
+            "the high-S twin of the good token",
+            f.high_s_twin(),
+            "signature not in low-S form",
+        ),
         (
             "scope not a string",
             f.with_claims(json!({"scope": 5})),

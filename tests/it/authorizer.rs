@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use tollgate_authorizer::config::State;
 use tollgate_authorizer::handler::{Unauthorized, decide};
 use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
-use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
 use tollgate_oauth::scope::Scopes;
 use tollgate_tests::{event_fixture, iam_allows};
 
@@ -105,9 +105,9 @@ fn issue(key: &Arc<SigningKey>, scope: &str) -> String {
         .token
 }
 
-/// A token with hand-set claims and header, signed by `key`.
+/// A token with hand-set claims and header, signed by `key` (in low-S form, as Tollgate signs).
 fn forge(key: &SigningKey, header: Header, claims: Value) -> String {
-    jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap()
+    low_s::encode(&header, &claims, key.encoding_key()).unwrap()
 }
 
 fn claims(overrides: Value) -> Value {

@@ -250,3 +250,73 @@ fn allowed_apis_deny_every_other_api_and_stage() {
         .is_err()
     );
 }
+
+/// `MAX_TOKEN_LIFETIME_SECONDS`: a day by default (the longest access-token lifetime Tollgate
+/// issues); an operator may set it for the tokens its `JWKS` lets in; 0 or a word stop the
+/// cold start, naming it.
+#[test]
+fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
+    use tollgate_authorizer::handler::{Unauthorized, decide};
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    let key = std::sync::Arc::new(signing_key());
+    let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
+    let vars = |max: Option<&str>| {
+        let mut v = vec![
+            ("ISSUER", "https://i".to_owned()),
+            ("AUDIENCE", "a".to_owned()),
+            ("JWKS", jwks.clone()),
+            ("ROUTE_SCOPES", "GET /orders/*=orders:read".to_owned()),
+        ];
+        if let Some(m) = max {
+            v.push(("MAX_TOKEN_LIFETIME_SECONDS", m.to_owned()));
+        }
+        v
+    };
+    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
+    let now = jsonwebtoken::get_current_timestamp();
+    let lasting = |ttl: u64| {
+        let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key.clone())
+            .issue(&AccessTokenClaims {
+                sub: "u",
+                client_id: "c",
+                sid: None,
+                scope: &scope,
+                details: &serde_json::Map::new(),
+                auth_time: now,
+                now,
+                ttl,
+            })
+            .unwrap()
+            .token;
+        format!("Bearer {token}")
+    };
+    let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/1";
+    let admits = |state: &tollgate_authorizer::config::State, ttl: u64| match decide(
+        state,
+        rest_token(&lasting(ttl), arn),
+    ) {
+        Ok(out) => allowed(&out, arn),
+        Err(Unauthorized) => false,
+    };
+    let default = config(&vars(None)).unwrap();
+    assert!(
+        admits(&default, 86_400),
+        "a day, the longest Tollgate issues"
+    );
+    assert!(!admits(&default, 86_401));
+    let hour = config(&vars(Some("3600"))).unwrap();
+    assert!(admits(&hour, 3_600));
+    assert!(!admits(&hour, 3_601));
+    let week = config(&vars(Some("604800"))).unwrap();
+    assert!(
+        admits(&week, 604_800),
+        "raised for a signer of longer tokens"
+    );
+    for bad in ["0", "a day", "-1"] {
+        let msg = config(&vars(Some(bad)))
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(msg.contains("MAX_TOKEN_LIFETIME_SECONDS"), "{bad}: {msg}");
+    }
+}

@@ -19,8 +19,10 @@ const KNOWN_NAMES: &[&str] = &[
     "Authorization",
     "Bearer",
     "BuildProperties",
+    "CapacityUnits", // DynamoDB Local's ConsumedCapacity, recorded by the fault proxy (testing.md)
     "CodeUri",
     "ConditionalCheckFailed",
+    "ConsumedCapacity",
     "ConsumedReadCapacityUnits",
     "ConsumedWriteCapacityUnits",
     "DefinitionBody",
@@ -56,6 +58,7 @@ const KNOWN_NAMES: &[&str] = &[
     "Throttles",
     "TollgateStackName",
     "TransactWrite",
+    "TransactWriteItems",
     "TransactionConflict",
     "Unauthorized",
     "UpdateItem",

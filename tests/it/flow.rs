@@ -121,3 +121,57 @@ async fn served_authorizer_answers_unauthorized_for_bad_tokens() {
         .await;
     assert_eq!(answer["principalId"], "user-0001", "{answer}");
 }
+
+/// A token the served authorizer verified and cached while it was valid is `Unauthorized` once
+/// it has expired: the cache answers for a token only until its `exp`, and the full check that
+/// follows allows the 30 s of `LEEWAY_SECONDS` (the served default) and no more. The token is
+/// signed with the served signing key (`TOLLGATE_E2E_SIGNING_KEY`) for 10 s; the test waits
+/// past `exp` and the leeway, about 45 s.
+#[tokio::test]
+async fn an_expired_token_the_authorizer_has_cached_is_unauthorized() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    use tollgate_oauth::keys::{SigningAlg, SigningKey};
+    const TTL: u64 = 10;
+    const LEEWAY: u64 = 30;
+    let served = Served::from_env();
+    let path = std::env::var("TOLLGATE_E2E_SIGNING_KEY")
+        .expect("TOLLGATE_E2E_SIGNING_KEY: the served signing key (set by `make test`)");
+    let pem = std::fs::read_to_string(&path).unwrap();
+    let key = Arc::new(SigningKey::from_pem(&pem, SigningAlg::Es256, None).unwrap());
+    let scope = tollgate_oauth::scope::Scopes::parse("profile").unwrap();
+    let now = jsonwebtoken::get_current_timestamp();
+    let token = AccessTokenIssuer::new(served.issuer.clone(), served.audience.clone(), key)
+        .issue(&AccessTokenClaims {
+            sub: "cache-expiry",
+            client_id: "app-1",
+            sid: None,
+            scope: &scope,
+            details: &serde_json::Map::new(),
+            auth_time: now,
+            now,
+            ttl: TTL,
+        })
+        .unwrap()
+        .token;
+    let mut event = event_fixture("sam-rest-token.json");
+    event["authorizationToken"] = format!("Bearer {token}").into();
+    let event = serde_json::to_vec(&event).unwrap();
+    // Verified and cached while valid: several times, one after another and at once, so that
+    // every instance the watch server runs has seen it.
+    for _ in 0..4 {
+        let (_, answer) = served.invoke("authorizer", &event).await;
+        assert_eq!(answer["principalId"], "cache-expiry", "{answer}");
+    }
+    let once = || served.invoke("authorizer", &event);
+    let (a, b, c, d) = tokio::join!(once(), once(), once(), once());
+    for (_, answer) in [a, b, c, d] {
+        assert_eq!(answer["principalId"], "cache-expiry", "{answer}");
+    }
+    let past = now + TTL + LEEWAY + 2;
+    let wait = past.saturating_sub(jsonwebtoken::get_current_timestamp());
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let (_, answer) = served.invoke("authorizer", &event).await;
+    assert_eq!(answer["errorMessage"], "Unauthorized", "{answer}");
+}

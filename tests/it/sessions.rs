@@ -395,3 +395,44 @@ async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
         .await
         .assert_error(400, "invalid_grant");
 }
+
+/// `revoke-sessions --sub` ends every active session of that user, whichever client holds it
+/// (here three, with two clients), and no other user's: the only test that signs in
+/// `manysessions` (tests/fixtures/users.json), so the count is exact.
+#[tokio::test]
+async fn the_admin_cli_revokes_every_session_of_a_user_and_no_one_elses() {
+    let served = Served::from_env();
+    let (a, b) = (Client::new(&served).await, Client::new(&served).await);
+    let (user, pw, sub) = ("manysessions", "manysessions-password", "user-0008");
+    let sessions = [
+        (&a, a.login(&served, user, pw).await),
+        (&a, a.login(&served, user, pw).await),
+        (&b, b.login(&served, user, pw).await),
+    ];
+    let bystander = a.login(&served, "alice", "alice-password").await;
+    let before = listed(&served, &["--sub", sub]);
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert!(before.iter().all(|s| s["state"] == "active"), "{before:?}");
+
+    let out = admin(&served, &["revoke-sessions", "--sub", sub]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("3 session(s) revoked"), "{said}");
+
+    let after = listed(&served, &["--sub", sub]);
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(after.iter().all(|s| s["state"] == "revoked"), "{after:?}");
+    for (client, (access, refresh)) in &sessions {
+        assert!(
+            !active(&served, client, access).await,
+            "access token inactive"
+        );
+        client
+            .refresh(&served, refresh)
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+    // Another user's session with the same client goes on.
+    assert!(active(&served, &a, &bystander.0).await);
+    let refreshed = a.refresh(&served, &bystander.1).await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+}

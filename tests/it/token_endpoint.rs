@@ -495,6 +495,55 @@ async fn oversized_or_malformed_client_id_is_invalid_client() {
     }
 }
 
+/// Line separators and text-direction controls in a username could become `sub` and make it
+/// read as another name; right-to-left letters are letters and sign in (tests/fixtures/users.json
+/// has an Arabic and a Hebrew user).
+#[tokio::test]
+async fn usernames_with_direction_controls_are_invalid_request_and_right_to_left_names_sign_in() {
+    let (served, id, secret) = client(ClientSpec::default()).await;
+    let basic = Some((id.as_str(), secret.as_str()));
+    let login = |username: &'static str, password: &'static str| {
+        let url = served.token_url();
+        async move {
+            let p = [
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ];
+            post_token(&url, basic, &p).await
+        }
+    };
+    for username in [
+        "de\u{2028}mo",
+        "de\u{2029}mo",
+        "\u{202e}omed",
+        "demo\u{2067}x\u{2069}",
+        "\u{200e}demo",
+        "مريم\u{200f}",
+    ] {
+        let a = login(username, "demo-password").await;
+        a.assert_error(400, "invalid_request");
+        assert_eq!(
+            a.json["error_description"],
+            "username contains a line separator or a text-direction control",
+            "{username:?}"
+        );
+    }
+    for (username, password, sub) in [
+        ("مريم", "maryam-password", "user-0009"),
+        ("שרה", "sara-password", "user-0010"),
+    ] {
+        let a = login(username, password).await;
+        assert_eq!(a.status, 200, "{username}: {a:?}");
+        let access = a.json["access_token"].as_str().unwrap();
+        assert_eq!(
+            crate::introspection::claims(access)["sub"],
+            sub,
+            "{username}"
+        );
+    }
+}
+
 /// Control characters in a username would reach the auth endpoint and could become `sub`.
 #[tokio::test]
 async fn username_with_control_characters_is_invalid_request() {

@@ -18,6 +18,7 @@ use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_service::store::dynamo::create_table;
 use tollgate_service::store::tables;
 
+pub mod fault;
 pub mod transport;
 pub use transport::Transport;
 

@@ -5,9 +5,14 @@ use std::sync::Arc;
 use jsonwebtoken::Header;
 use serde_json::{Map, Value};
 
-use crate::keys::SigningKey;
+use crate::keys::{SigningKey, low_s};
 use crate::scope::Scopes;
 use crate::secret::random_token;
+
+/// The longest an access token may live, in seconds: a day, since one cannot be revoked. No
+/// client may be given longer (`tollgate_service::client`), and the verifier refuses a token
+/// whose `exp - iat` is longer.
+pub const MAX_ACCESS_TOKEN_TTL: u64 = 24 * 3600;
 
 /// Claims Tollgate sets itself; user details can never override them.
 pub const RESERVED_CLAIMS: &[&str] = &[
@@ -136,8 +141,9 @@ impl AccessTokenIssuer {
         if let Some(sid) = c.sid {
             set("sid", sid.into());
         }
-        let token = jsonwebtoken::encode(&self.header, &claims, self.key.encoding_key())
-            .map_err(SignError)?;
+        // ES256 in low-S form: the verifier refuses the high-S twin (keys/low_s.rs).
+        let token =
+            low_s::encode(&self.header, &claims, self.key.encoding_key()).map_err(SignError)?;
         Ok(IssuedAccessToken {
             token,
             expires_in: c.ttl,
@@ -211,5 +217,38 @@ mod tests {
         assert_eq!(claims["email"], "a@b");
         assert_eq!(claims["exp"].as_u64(), Some(now + 60));
         assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 20));
+    }
+
+    /// Every ES256 token is issued with its signature's `s` in the low half, so that the
+    /// verifier, which refuses the high-S twin, accepts each one.
+    #[test]
+    fn es256_tokens_are_issued_with_a_low_s() {
+        use base64::Engine;
+        let pem = generate_pem(SigningAlg::Es256).unwrap_or_default();
+        let key = SigningKey::from_pem(&pem, SigningAlg::Es256, None);
+        let Ok(key) = key else { panic!("key") };
+        let issuer = AccessTokenIssuer::new("https://i".into(), "api".into(), Arc::new(key));
+        let scope = Scopes::parse("a").unwrap_or_default();
+        let details = Map::new();
+        for now in 0..64 {
+            let t = issuer
+                .issue(&AccessTokenClaims {
+                    sub: "u",
+                    client_id: "c",
+                    sid: None,
+                    scope: &scope,
+                    details: &details,
+                    auth_time: now,
+                    now,
+                    ttl: 60,
+                })
+                .map(|t| t.token)
+                .unwrap_or_default();
+            let sig = t.rsplit('.').next().unwrap_or_default();
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(sig)
+                .unwrap_or_default();
+            assert!(low_s::is_low_s(&sig), "{t}");
+        }
     }
 }

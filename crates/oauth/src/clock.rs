@@ -103,8 +103,50 @@ impl Deadline {
     }
 }
 
+/// The latest moment [`rfc3339`] writes: 9999-12-31T23:59:59Z (RFC 3339 years have 4 digits).
+const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+
+/// `secs` since the epoch as RFC 3339 in UTC, whole seconds: `2026-03-31T00:00:00Z` (error
+/// descriptions, audit events). Later than the year 9999 is written as its last second.
+pub fn rfc3339(secs: u64) -> String {
+    let secs = secs.min(LAST_RFC3339_SECOND);
+    let (days, day_secs) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's `civil_from_days`), in whole
+    // 400-year eras counted from 0000-03-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        day_secs / 3_600,
+        day_secs % 3_600 / 60,
+        day_secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rfc3339_writes_utc_dates_to_the_second() {
+        for (secs, text) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_774_915_200, "2026-03-31T00:00:00Z"),
+            (1_774_915_199, "2026-03-30T23:59:59Z"),
+            (4_107_542_400, "2100-03-01T00:00:00Z"),
+            (super::LAST_RFC3339_SECOND, "9999-12-31T23:59:59Z"),
+            (u64::MAX, "9999-12-31T23:59:59Z"),
+        ] {
+            assert_eq!(super::rfc3339(secs), text, "{secs}");
+        }
+    }
+
     use super::*;
 
     #[test]

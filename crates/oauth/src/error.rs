@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+pub use description::{Description, Fact, is_description_text};
+
+mod description;
+
 /// The `error` codes Tollgate answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -48,30 +52,31 @@ impl ErrorCode {
 }
 
 /// An error as the client sees it. The description is written for the client and never carries
-/// internal detail or a credential; internal causes are logged where they happen.
+/// internal detail, a credential, or anything the caller sent ([`Description`] cannot be built
+/// from a request's text); internal causes are logged where they happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub code: ErrorCode,
-    pub description: String,
+    pub description: Description,
 }
 
 impl OAuthError {
-    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, description: impl Into<Description>) -> Self {
         Self {
             code,
             description: description.into(),
         }
     }
-    pub fn invalid_request(d: impl Into<String>) -> Self {
+    pub fn invalid_request(d: impl Into<Description>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)
     }
-    pub fn invalid_client(d: impl Into<String>) -> Self {
+    pub fn invalid_client(d: impl Into<Description>) -> Self {
         Self::new(ErrorCode::InvalidClient, d)
     }
-    pub fn invalid_grant(d: impl Into<String>) -> Self {
+    pub fn invalid_grant(d: impl Into<Description>) -> Self {
         Self::new(ErrorCode::InvalidGrant, d)
     }
-    pub fn invalid_scope(d: impl Into<String>) -> Self {
+    pub fn invalid_scope(d: impl Into<Description>) -> Self {
         Self::new(ErrorCode::InvalidScope, d)
     }
     pub fn unavailable() -> Self {

@@ -12,6 +12,8 @@ use aws_lc_rs::signature::{
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
 
+pub mod low_s;
+
 /// The signature algorithms Tollgate issues tokens with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigningAlg {

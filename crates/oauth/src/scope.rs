@@ -17,7 +17,7 @@ impl Scopes {
         for token in raw.split(' ').filter(|t| !t.is_empty()) {
             if !token.bytes().all(is_scope_char) {
                 return Err(OAuthError::invalid_scope(
-                    "scope contains a character RFC 6749 §3.3 does not allow",
+                    "scope contains a character RFC 6749 section 3.3 does not allow",
                 ));
             }
             set.insert(token.to_owned());

@@ -11,11 +11,13 @@ use aws_lc_rs::signature::{
 };
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
-use jws::{Claims, Header, Member, b64, names};
+use jws::{Claims, Header, Member, b64};
 use serde_json::{Map, Value};
 
+use crate::keys::low_s::is_low_s;
 use crate::scope::Scopes;
 
+mod claims;
 mod jws;
 
 /// Tokens longer than this are refused before any parsing: real ones are well under 2 KiB.
@@ -31,8 +33,14 @@ pub enum Rejection {
     AlgorithmNotAllowed,
     UnknownKey,
     BadSignature,
+    /// An ES256 signature whose `s` is in the high half: the twin of a valid token.
+    HighS,
     Expired,
     NotYetValid,
+    /// `iat` more than the leeway ahead of now.
+    IssuedInFuture,
+    /// `exp − iat` above the largest lifetime accepted.
+    LifetimeTooLong,
     WrongIssuer,
     WrongAudience,
     MissingClaim,
@@ -52,8 +60,11 @@ impl Rejection {
             Self::AlgorithmNotAllowed => "algorithm not allowed",
             Self::UnknownKey => "unknown kid",
             Self::BadSignature => "bad signature",
+            Self::HighS => "signature not in low-S form",
             Self::Expired => "token expired",
             Self::NotYetValid => "token not yet valid",
+            Self::IssuedInFuture => "token issued in the future",
+            Self::LifetimeTooLong => "token lifetime too long",
             Self::WrongIssuer => "wrong issuer",
             Self::WrongAudience => "wrong audience",
             Self::MissingClaim => "required claim missing or mistyped",
@@ -73,7 +84,7 @@ impl fmt::Display for Rejection {
 /// A token that passed every check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedToken {
-    /// The token's `iss` (the configured issuer, or one of the token's if it gave a list).
+    /// The token's `iss`: the configured issuer.
     pub iss: String,
     pub sub: String,
     pub client_id: String,
@@ -102,14 +113,21 @@ pub enum VerifierSetupError {
     BadAlgorithm(String),
 }
 
+/// The largest `exp − iat` a verifier accepts unless told otherwise: the longest access-token
+/// lifetime Tollgate issues (1 day).
+pub const DEFAULT_MAX_LIFETIME: u64 = crate::access_token::MAX_ACCESS_TOKEN_TTL;
+
 /// What a valid token must look like.
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     pub issuer: String,
     pub audience: String,
-    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
     pub leeway: u64,
     pub algorithms: Vec<Algorithm>,
+    /// The largest `exp − iat` accepted, in seconds ([`DEFAULT_MAX_LIFETIME`] for Tollgate's
+    /// own tokens).
+    pub max_lifetime: u64,
 }
 
 pub fn parse_algorithm(s: &str) -> Result<Algorithm, VerifierSetupError> {
@@ -131,8 +149,9 @@ pub struct AccessTokenVerifier {
     keys: HashMap<String, Key>,
     issuer: String,
     audience: String,
-    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    /// Seconds of clock skew tolerated on `exp`, `nbf` and `iat`.
     leeway: u64,
+    max_lifetime: u64,
 }
 
 impl AccessTokenVerifier {
@@ -234,6 +253,7 @@ impl AccessTokenVerifier {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
             leeway: cfg.leeway,
+            max_lifetime: cfg.max_lifetime,
         })
     }
 
@@ -243,8 +263,9 @@ impl AccessTokenVerifier {
     }
 
     /// Checks a bare token as of `now` (seconds since the epoch): the header, then the
-    /// signature with the key its `kid` names, then the claims. Each part is decoded and read
-    /// once.
+    /// signature with the key its `kid` names (an ES256 one in low-S form only), then the
+    /// claims. Each part is decoded and read once; a header or claims set naming a member twice
+    /// is malformed.
     pub fn verify_at(&self, token: &str, now: u64) -> Result<VerifiedToken, Rejection> {
         if token.is_empty() {
             return Err(Rejection::Missing);
@@ -261,6 +282,10 @@ impl AccessTokenVerifier {
         key.public
             .verify_sig(message.as_bytes(), &signature)
             .map_err(|_| Rejection::BadSignature)?;
+        // (r, n − s) verifies as well as (r, s): only one of the two spellings is the token.
+        if key.alg == Algorithm::ES256 && !is_low_s(&signature) {
+            return Err(Rejection::HighS);
+        }
         let payload = b64(payload).ok_or(Rejection::Malformed)?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| Rejection::Malformed)?;
         self.check_claims(claims, now)
@@ -273,9 +298,7 @@ impl AccessTokenVerifier {
             return Err(Rejection::CriticalHeader);
         }
         let alg = match &h.alg {
-            Some(Member::Text(a)) if !h.duplicate => {
-                a.parse::<Algorithm>().map_err(|_| Rejection::Malformed)?
-            }
+            Some(Member::Text(a)) => a.parse::<Algorithm>().map_err(|_| Rejection::Malformed)?,
             _ => return Err(Rejection::Malformed),
         };
         match &h.typ {
@@ -296,77 +319,6 @@ impl AccessTokenVerifier {
         }
         Ok(key)
     }
-
-    /// The claims' checks, in the order the reasons are given: `exp`, `iss`, `aud` and `sub`
-    /// present, the issuer, the audience, the times, then `client_id`, `scope`, `iat` and a
-    /// non-empty `sub` (RFC 9068 §2.2).
-    fn check_claims(&self, c: Claims<'_>, now: u64) -> Result<VerifiedToken, Rejection> {
-        if c.duplicate {
-            return Err(Rejection::Malformed);
-        }
-        let missing = Rejection::MissingClaim;
-        let (Some(Member::Whole(exp)), Some(iss), Some(aud), Some(Member::Text(sub))) =
-            (c.exp, &c.iss, &c.aud, c.sub)
-        else {
-            return Err(missing);
-        };
-        let iss = match (names(iss, &self.issuer).ok_or(missing)?, iss) {
-            (false, _) => return Err(Rejection::WrongIssuer),
-            (true, Member::Text(t)) => t.to_string(),
-            (true, _) => self.issuer.clone(),
-        };
-        if !names(aud, &self.audience).ok_or(missing)? {
-            return Err(Rejection::WrongAudience);
-        }
-        let nbf = match c.nbf {
-            None => None,
-            Some(Member::Whole(n)) => Some(n),
-            Some(_) => return Err(Rejection::Malformed),
-        };
-        check_times(exp, nbf, now, self.leeway)?;
-        let (Some(Member::Text(client_id)), Some(Member::Text(scope)), Some(Member::Whole(iat))) =
-            (c.client_id, c.scope, c.iat)
-        else {
-            return Err(missing);
-        };
-        let scope = Scopes::parse(&scope).map_err(|_| missing)?;
-        if sub.is_empty() {
-            return Err(missing);
-        }
-        Ok(VerifiedToken {
-            iss,
-            sub: sub.into_owned(),
-            client_id: client_id.into_owned(),
-            scope,
-            exp,
-            nbf,
-            iat,
-            jti: text(c.jti),
-            sid: text(c.sid),
-            details: c.details,
-        })
-    }
-}
-
-/// An optional claim's value when it is a text; any other type reads as absent.
-fn text(m: Option<Member<'_>>) -> Option<String> {
-    match m {
-        Some(Member::Text(t)) => Some(t.into_owned()),
-        _ => None,
-    }
-}
-
-/// RFC 7519 §4.1.4–5 with `leeway` seconds of skew: a token is expired once `now` is past
-/// `exp + leeway`, and not yet valid while `now + leeway` is before `nbf`. (An `nbf` that is not
-/// a whole number of seconds is refused as malformed before this.)
-fn check_times(exp: u64, nbf: Option<u64>, now: u64, leeway: u64) -> Result<(), Rejection> {
-    if exp.saturating_add(leeway) < now {
-        return Err(Rejection::Expired);
-    }
-    if nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-        return Err(Rejection::NotYetValid);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

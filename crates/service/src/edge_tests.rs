@@ -4,7 +4,7 @@
 
 use tollgate_oauth::scope::Scopes;
 use tollgate_oauth::secret::{Secret, SecretHasher};
-use tollgate_oauth::verify::Rejection;
+use tollgate_oauth::verify::{DEFAULT_MAX_LIFETIME, Rejection};
 
 use crate::client::{
     self, Client, ClientCredentials, ClientRuleError, ClientStore, GrantType, PreviousSecret,
@@ -191,8 +191,11 @@ fn each_rejection_has_its_own_documented_reason() {
         (Rejection::AlgorithmNotAllowed, "algorithm not allowed"),
         (Rejection::UnknownKey, "unknown kid"),
         (Rejection::BadSignature, "bad signature"),
+        (Rejection::HighS, "signature not in low-S form"),
         (Rejection::Expired, "token expired"),
         (Rejection::NotYetValid, "token not yet valid"),
+        (Rejection::IssuedInFuture, "token issued in the future"),
+        (Rejection::LifetimeTooLong, "token lifetime too long"),
         (Rejection::WrongIssuer, "wrong issuer"),
         (Rejection::WrongAudience, "wrong audience"),
         (
@@ -232,6 +235,7 @@ fn a_keys_declared_alg_wins_over_its_type() {
         audience: "api".into(),
         leeway: 0,
         algorithms: vec![Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let now = jsonwebtoken::get_current_timestamp();
     let claims = serde_json::json!({"iss": "https://i", "aud": "api", "sub": "u",
@@ -266,7 +270,7 @@ fn a_keys_declared_alg_wins_over_its_type() {
         let mut header = jsonwebtoken::Header::new(kind.algorithm());
         header.kid = Some("k1".into());
         header.typ = Some("at+jwt".into());
-        let t = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
+        let t = tollgate_oauth::keys::low_s::encode(&header, &claims, key.encoding_key()).unwrap();
         let got = v.verify(&t);
         assert!(got.is_ok(), "{kind:?} unlabelled: {got:?}");
     }
@@ -337,6 +341,7 @@ fn tokens_up_to_eight_kib_are_parsed() {
         audience: "api".into(),
         leeway: 0,
         algorithms: vec![jsonwebtoken::Algorithm::ES256],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let v = AccessTokenVerifier::new(&jwks, &cfg).unwrap();
     assert_eq!(MAX_TOKEN_BYTES, 8192);
@@ -375,6 +380,7 @@ fn verifier_debug_lists_its_key_ids() {
         audience: "api".into(),
         leeway: 0,
         algorithms: vec![jsonwebtoken::Algorithm::ES256],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let shown = format!("{:?}", AccessTokenVerifier::new(&jwks, &cfg).unwrap());
     assert_eq!(shown, r#"AccessTokenVerifier { kids: ["kid-one"] }"#);

@@ -3,7 +3,7 @@
 //! with its source, Tollgate's own failure). The edge (the token function's handler) turns it
 //! into a response and logs the cause once.
 
-use tollgate_oauth::error::{ErrorCode, OAuthError};
+use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -67,8 +67,9 @@ impl TokenError {
             }
             Self::RateLimited { limit, retry_after } => OAuthError::new(
                 ErrorCode::SlowDown,
-                format!(
-                    "this client may make {limit} token requests a minute; try again in {retry_after} s"
+                Description::with(
+                    "this client may make {} token requests a minute; try again in {} s",
+                    &[Fact::Number((*limit).into()), Fact::Number(*retry_after)],
                 ),
             ),
         }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use icu_normalizer::ComposingNormalizerBorrowed;
 use icu_properties::CodePointSetData;
 use icu_properties::props::DefaultIgnorableCodePoint;
+use tollgate_oauth::error::{Description, Fact};
 use tollgate_oauth::secret::hash_str;
 use tollgate_telemetry::audit::UsernameHash;
 
@@ -26,15 +27,53 @@ pub enum UsernameError {
     Empty,
     #[error("username contains control characters")]
     ControlCharacter,
+    #[error("username contains a line separator or a text-direction control")]
+    DirectionControl,
     #[error("username is longer than {MAX_USERNAME_BYTES} bytes")]
     TooLong,
+}
+
+impl UsernameError {
+    /// The `error_description` of the `invalid_request` it becomes.
+    pub fn description(self) -> Description {
+        match self {
+            Self::Empty => "username is empty".into(),
+            Self::ControlCharacter => "username contains control characters".into(),
+            Self::DirectionControl => {
+                "username contains a line separator or a text-direction control".into()
+            }
+            Self::TooLong => Description::with(
+                "username is longer than {} bytes",
+                &[Fact::Number(MAX_USERNAME_BYTES as u64)],
+            ),
+        }
+    }
 }
 
 /// Longer usernames are refused: no directory has them, and they only cost hashing.
 pub const MAX_USERNAME_BYTES: usize = 512;
 
+/// Whether `c` breaks a line or steers the direction text is shown in: the line and paragraph
+/// separators (U+2028, U+2029), the bidi embeddings and overrides (U+202A–U+202E), isolates
+/// (U+2066–U+2069) and marks (U+200E, U+200F, U+061C). None is part of anyone's name; each
+/// can make a name, a log line or an admin screen read as something else (Trojan Source,
+/// CVE-2021-42574). Right-to-left letters are letters and pass.
+pub fn is_direction_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}'
+            | '\u{2029}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+    )
+}
+
 /// The username as Tollgate passes it on: surrounding whitespace removed (directories ignore
-/// it), and refused when it holds a control character (it could become a token's `sub`).
+/// it), and refused when it holds a control character, a line separator or a text-direction
+/// control (it could become a token's `sub`).
 pub fn clean_username(raw: &str) -> Result<&str, UsernameError> {
     let u = raw.trim();
     if u.is_empty() {
@@ -45,6 +84,9 @@ pub fn clean_username(raw: &str) -> Result<&str, UsernameError> {
     }
     if u.chars().any(char::is_control) {
         return Err(UsernameError::ControlCharacter);
+    }
+    if u.chars().any(is_direction_control) {
+        return Err(UsernameError::DirectionControl);
     }
     Ok(u)
 }
@@ -258,5 +300,48 @@ mod tests {
             clean_username(&"a".repeat(MAX_USERNAME_BYTES + 1)),
             Err(UsernameError::TooLong)
         );
+    }
+
+    #[test]
+    fn line_separators_and_direction_controls_are_refused_and_right_to_left_letters_pass() {
+        let controls = [
+            '\u{2028}', '\u{2029}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}',
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ];
+        for c in controls {
+            let inside = format!("ali{c}ce");
+            assert_eq!(
+                clean_username(&inside),
+                Err(UsernameError::DirectionControl),
+                "U+{:04X} in {inside:?}",
+                u32::from(c)
+            );
+            for edge in [format!("{c}alice"), format!("alice{c}")] {
+                // The separators are white space: around a name they are trimmed, as a
+                // trailing newline is; the direction controls are not, and are refused.
+                let want = if c.is_whitespace() {
+                    Ok("alice")
+                } else {
+                    Err(UsernameError::DirectionControl)
+                };
+                assert_eq!(clean_username(&edge), want, "U+{:04X}", u32::from(c));
+            }
+        }
+        // The neighbours of each range are not controls.
+        for c in [
+            '\u{2027}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{200D}', '\u{061B}',
+        ] {
+            assert!(!is_direction_control(c), "U+{:04X}", u32::from(c));
+        }
+        for name in [
+            "مريم",
+            "שרה",
+            "ناصر.الدين",
+            "דוד-כהן",
+            "user-مريم",
+            "Σωκράτης",
+        ] {
+            assert_eq!(clean_username(name), Ok(name), "{name}");
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! and written into the `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) headers and the audit
 //! trail.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::client::PasswordGrantSunset;
 
@@ -31,9 +31,10 @@ fn utc(secs: u64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
-/// RFC 3339 in UTC, whole seconds: `2026-03-31T00:00:00Z` (audit events, messages).
+/// RFC 3339 in UTC, whole seconds: `2026-03-31T00:00:00Z` (audit events, messages): the token
+/// format's one writer of it, which error descriptions use too.
 pub fn rfc3339(secs: u64) -> String {
-    utc(secs).to_rfc3339_opts(SecondsFormat::Secs, true)
+    tollgate_oauth::clock::rfc3339(secs)
 }
 
 /// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): `Tue, 31 Mar 2026 00:00:00 GMT`. The `Sunset`
@@ -58,6 +59,8 @@ pub fn headers(s: &PasswordGrantSunset) -> [(&'static str, String); 2] {
 
 #[cfg(test)]
 mod tests {
+    use chrono::SecondsFormat;
+
     use super::*;
 
     #[test]
@@ -95,5 +98,26 @@ mod tests {
         assert_eq!(h[1], ("sunset", "Tue, 31 Mar 2026 00:00:00 GMT".to_owned()));
         // Out of range never panics.
         assert!(http_date(u64::MAX).ends_with("GMT"));
+    }
+
+    /// The token format's writer (no chrono) writes what chrono does, over 4-digit years.
+    #[test]
+    fn rfc3339_is_chronos_rfc3339() {
+        let mut secs = 0u64;
+        while secs <= 253_402_300_799 {
+            let chrono = utc(secs).to_rfc3339_opts(SecondsFormat::Secs, true);
+            assert_eq!(rfc3339(secs), chrono, "{secs}");
+            secs += 7_654_321;
+        }
+        for secs in [
+            951_782_399,
+            951_782_400,
+            4_107_542_399,
+            4_107_542_400,
+            253_402_300_799,
+        ] {
+            let chrono = utc(secs).to_rfc3339_opts(SecondsFormat::Secs, true);
+            assert_eq!(rfc3339(secs), chrono, "{secs}");
+        }
     }
 }

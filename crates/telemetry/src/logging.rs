@@ -133,7 +133,7 @@ mod tests {
             assert!(!allowed(target, &Level::TRACE), "{target}");
             assert!(allowed(target, &Level::DEBUG), "{target}");
         }
-        assert!(allowed("tollgate_common::grant", &Level::TRACE));
+        assert!(allowed("tollgate_service::endpoint", &Level::TRACE));
         assert!(allowed("tollgate_token::handler", &Level::TRACE));
     }
 }

@@ -1,13 +1,15 @@
 //! The authorizer's configuration, read once at cold start; a missing or malformed variable
 //! stops the cold start with its name.
 
-use tollgate_oauth::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
 use tollgate_telemetry::config::Env;
 use tollgate_telemetry::metrics::Metrics;
 
 use crate::answer::Policies;
 use crate::cache::VerifiedTokens;
 use crate::route::{PathCase, RouteRules, Unlisted};
+use tollgate_oauth::verify::{
+    AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
+};
 
 /// How answers to HTTP API (payload 2.0) events are shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +124,7 @@ impl State {
             audience: env.req("AUDIENCE")?,
             leeway: env.num("LEEWAY_SECONDS", 30)?,
             algorithms,
+            max_lifetime: env.positive("MAX_TOKEN_LIFETIME_SECONDS", DEFAULT_MAX_LIFETIME)?,
         };
         let verifier =
             AccessTokenVerifier::new(&jwks, &cfg).map_err(|e| anyhow::anyhow!("JWKS: {e}"))?;

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode;
 use tollgate_oauth::OAuthError;
+use tollgate_oauth::error::{Description, Fact};
 use tollgate_oauth::secret::Secret;
 use tollgate_service::client::ClientCredentials;
 use tollgate_service::endpoint::TokenRequest;
@@ -20,7 +21,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 #[derive(Debug, PartialEq)]
 pub enum FormError {
     /// 400 `invalid_request`.
-    Invalid(String),
+    Invalid(Description),
     /// 413 `invalid_request`.
     TooLarge,
     /// 401 `invalid_client`; `basic` says whether Basic was attempted.
@@ -31,14 +32,15 @@ pub enum FormError {
 }
 
 impl FormError {
-    fn invalid(d: impl Into<String>) -> Self {
+    fn invalid(d: impl Into<Description>) -> Self {
         Self::Invalid(d.into())
     }
     pub fn to_oauth(&self) -> OAuthError {
         match self {
             Self::Invalid(d) => OAuthError::invalid_request(d.clone()),
-            Self::TooLarge => OAuthError::invalid_request(format!(
-                "the body is larger than {MAX_BODY_BYTES} bytes"
+            Self::TooLarge => OAuthError::invalid_request(Description::with(
+                "the body is larger than {} bytes",
+                &[Fact::Number(MAX_BODY_BYTES as u64)],
             )),
             Self::BadClient { description, .. } => OAuthError::invalid_client(*description),
         }
@@ -54,6 +56,20 @@ pub fn is_form(content_type: Option<&str>) -> bool {
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
 }
+
+/// The parameters Tollgate reads, by the name an error may give them. A parameter of any other
+/// name is never named back to the caller: its name is the caller's text.
+const NAMED: [&str; 9] = [
+    "grant_type",
+    "username",
+    "password",
+    "scope",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+    "token",
+    "token_type_hint",
+];
 
 /// Parses a form body. A parameter sent twice is an error (RFC 6749 §3.2); one sent without a
 /// value counts as omitted (§3.1). Bytes that are not UTF-8 after decoding are an error, never
@@ -76,12 +92,20 @@ pub fn parse_form(body: &[u8]) -> Result<HashMap<String, String>, FormError> {
             ));
         }
         if seen.contains_key(&k) {
-            return Err(FormError::invalid(format!("{k} was sent more than once")));
+            return Err(FormError::invalid(sent_twice(&k)));
         }
         seen.insert(k, v);
     }
     seen.retain(|_, v: &mut String| !v.is_empty());
     Ok(seen)
+}
+
+/// The error for a parameter sent twice: it names one Tollgate reads, never another.
+fn sent_twice(name: &str) -> Description {
+    match NAMED.iter().find(|n| **n == name) {
+        Some(n) => Description::with("{} was sent more than once", &[Fact::Name(n)]),
+        None => "a parameter was sent more than once".into(),
+    }
 }
 
 fn decode(raw: &[u8]) -> Result<String, FormError> {
@@ -235,6 +259,26 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_parameter_is_named_only_when_tollgate_reads_it() {
+        let described = |body: &[u8]| match parse_form(body) {
+            Err(e) => e.to_oauth().description.to_string(),
+            Ok(_) => panic!("{body:?} was accepted"),
+        };
+        assert_eq!(
+            described(b"grant_type=password&grant_type=password"),
+            "grant_type was sent more than once"
+        );
+        for hostile in [
+            &b"x%22%0A%E2%80%AEevil=1&x%22%0A%E2%80%AEevil=2"[..],
+            b"%3Cscript%3E=1&%3Cscript%3E=2",
+            b"grant_typ=1&grant_typ=2",
+        ] {
+            let d = described(hostile);
+            assert_eq!(d, "a parameter was sent more than once", "{hostile:?}");
+        }
+    }
+
+    #[test]
     fn empty_values_count_as_omitted() {
         let f = parse_form(b"scope=&grant_type=password&x").unwrap();
         assert!(!f.contains_key("scope"));
@@ -334,5 +378,99 @@ mod tests {
         let c = r.credentials.unwrap();
         assert_eq!((c.client_id.as_str(), c.secret.expose()), ("a", "s"));
         assert!(!r.params.contains_key("client_secret"));
+    }
+
+    mod descriptions {
+        use super::*;
+        use proptest::prelude::*;
+        use tollgate_oauth::error::is_description_text;
+
+        /// Text a caller could send, hostile to an error body: quotes, backslashes, newlines,
+        /// bidi controls, non-ASCII, percent signs; always with a marker no description holds.
+        fn hostile() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                Just("\"".to_owned()),
+                Just("\\".to_owned()),
+                Just("\n".to_owned()),
+                Just("\r\n".to_owned()),
+                Just("\u{202e}".to_owned()),
+                Just("\u{2066}".to_owned()),
+                Just("\u{2028}".to_owned()),
+                Just("é§".to_owned()),
+                Just("<b>".to_owned()),
+                Just("%".to_owned()),
+                Just("grant_type".to_owned()),
+                "[ -~]{0,4}",
+                "\\PC{0,3}",
+            ];
+            proptest::collection::vec(piece, 0..4).prop_map(|p| format!("Zq9{}Zq9", p.concat()))
+        }
+
+        fn encode(s: &str) -> String {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        }
+
+        const KNOWN: [&str; 6] = [
+            "grant_type",
+            "client_id",
+            "client_secret",
+            "token",
+            "scope",
+            "username",
+        ];
+
+        fn assert_clean(e: &FormError, sent: &[&str]) -> Result<(), TestCaseError> {
+            let d = e.to_oauth().description;
+            prop_assert!(is_description_text(&d), "{d:?}");
+            prop_assert!(!d.contains("Zq9"), "{d:?} echoes what was sent: {sent:?}");
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Every refusal of the form or the credentials, whatever the names, values and
+            /// `Authorization` header hold, is described in RFC 6749 §5.2's characters without
+            /// a word of what was sent.
+            #[test]
+            fn no_refusal_echoes_the_request(
+                name in hostile(),
+                value in hostile(),
+                known in proptest::sample::select(&KNOWN[..]),
+                twice in any::<bool>(),
+                basic in proptest::option::of(hostile()),
+                raw_bytes in proptest::collection::vec(any::<u8>(), 0..24),
+            ) {
+                let (n, v) = (encode(&name), encode(&value));
+                let mut body = format!("{n}={v}&{known}={v}");
+                if twice {
+                    body.push_str(&format!("&{n}=x&{known}={v}"));
+                }
+                let sent = [name.as_str(), value.as_str()];
+                let header = basic.as_ref().map(|b| {
+                    format!("Basic {}", STANDARD.encode(format!("{}:{b}", encode(b))))
+                });
+                for body in [body.into_bytes(), raw_bytes.clone()] {
+                    match parse_form(&body) {
+                        Err(e) => assert_clean(&e, &sent)?,
+                        Ok(params) => {
+                            for result in [
+                                token_request(params.clone(), header.as_deref()).err(),
+                                revocation_request(params.clone(), header.as_deref()).err(),
+                                introspection_request(params, header.as_deref()).err(),
+                            ]
+                            .into_iter()
+                            .flatten()
+                            {
+                                assert_clean(&result, &sent)?;
+                            }
+                        }
+                    }
+                }
+                if let Some(Err(e)) = header.as_deref().map(parse_basic) {
+                    assert_clean(&e, &sent)?;
+                }
+            }
+        }
     }
 }

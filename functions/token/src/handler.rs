@@ -10,6 +10,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tollgate_oauth::OAuthError;
 use tollgate_oauth::clock::{Deadline, SystemClock};
+use tollgate_oauth::error::{Description, Fact};
 use tollgate_service::client::{ClientCredentials, ResponseProfile};
 use tollgate_service::error::TokenError;
 use tollgate_telemetry::audit::Origin;
@@ -128,7 +129,7 @@ fn get_only(req: &Request) -> Option<Served> {
 
 /// 405 with `Allow`, as an RFC 6749 `invalid_request` body.
 fn method_not_allowed(allow: &'static str) -> Served {
-    let e = OAuthError::invalid_request(format!("use {allow}"));
+    let e = OAuthError::invalid_request(Description::with("use {}", &[Fact::Name(allow)]));
     let mut r = error_with_status(StatusCode::METHOD_NOT_ALLOWED, &e, false);
     r.headers_mut()
         .insert("allow", HeaderValue::from_static(allow));

@@ -8,6 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
 use tollgate_oauth::OAuthError;
+use tollgate_oauth::error::{Description, Fact};
 use tollgate_service::client::ResponseProfile;
 use tollgate_service::refresh::SessionQuery;
 use tracing::warn;
@@ -87,7 +88,7 @@ pub async fn revoke(
 
 /// The body as a session query, or the refusal (400, or 413 when too large).
 fn parse(req: &Request) -> Result<SessionQuery, (StatusCode, OAuthError)> {
-    let bad = |d: &str| (StatusCode::BAD_REQUEST, OAuthError::invalid_request(d));
+    let bad = |d: &'static str| (StatusCode::BAD_REQUEST, OAuthError::invalid_request(d));
     let is_json = req
         .headers()
         .get(CONTENT_TYPE)
@@ -99,8 +100,10 @@ fn parse(req: &Request) -> Result<SessionQuery, (StatusCode, OAuthError)> {
     }
     let body = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
-        let e =
-            OAuthError::invalid_request(format!("the body is larger than {MAX_BODY_BYTES} bytes"));
+        let e = OAuthError::invalid_request(Description::with(
+            "the body is larger than {} bytes",
+            &[Fact::Number(MAX_BODY_BYTES as u64)],
+        ));
         return Err((StatusCode::PAYLOAD_TOO_LARGE, e));
     }
     let parsed: RevokeSessions = serde_json::from_slice(body)

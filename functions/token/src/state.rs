@@ -9,7 +9,9 @@ use tollgate_oauth::access_token::AccessTokenIssuer;
 use tollgate_oauth::clock::SystemClock;
 use tollgate_oauth::keys::{SigningKey, published_jwks};
 use tollgate_oauth::secret::{Secret, SecretHasher};
-use tollgate_oauth::verify::{AccessTokenVerifier, VerifierConfig, parse_algorithm};
+use tollgate_oauth::verify::{
+    AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
+};
 use tollgate_service::adapters::aws::sdk::{CONNECT_TIMEOUT, sdk_config_on};
 use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
 use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
@@ -180,6 +182,9 @@ impl MeasuredSecrets<'_> {
     }
 }
 
+/// Seconds `/introspect` lets an access token's `iat` be ahead of its clock.
+const INTROSPECTION_SKEW: u64 = 5;
+
 /// Verifies access tokens for `/introspect` with every published public key (the signing key's
 /// and, during a key rotation, the others), as the authorizer does.
 fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
@@ -192,8 +197,13 @@ fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
         &VerifierConfig {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
-            leeway: 0,
+            // Lets `iat` be a few seconds ahead: another instance may have issued the token in
+            // what is, to its clock, already the next second. `exp` is checked strictly by the
+            // introspection itself, and Tollgate never sets `nbf`.
+            leeway: INTROSPECTION_SKEW,
             algorithms,
+            // Every token these keys verify is Tollgate's own.
+            max_lifetime: DEFAULT_MAX_LIFETIME,
         },
     )
     .context("the published JWKS cannot verify access tokens for /introspect")?;

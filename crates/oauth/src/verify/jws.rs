@@ -1,13 +1,15 @@
 //! The two JSON parts of a compact JWS, each read once into a typed shape that borrows from the
 //! decoded bytes: the header members the verifier checks, and the payload's claims (the
 //! registered ones typed, the others kept as the user details). Reading never fails on a
-//! member's type: a mistyped member is named by the check that needs it, as before.
+//! member's type: a mistyped member is named by the check that needs it, as before. It fails on
+//! a member name given twice in any object, at any depth (RFC 7515 §4 and RFC 7519 §4: parsers
+//! differ on which one wins, so such a token means different things to different readers).
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
 
 use crate::access_token::RESERVED_CLAIMS;
 
@@ -65,8 +67,8 @@ impl<'de> Visitor<'de> for MemberVisitor {
         }
         Ok(texts.map_or(Member::Other, Member::Texts))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        StrictVisitor.visit_map(map)?;
         Ok(Member::Other)
     }
 }
@@ -99,16 +101,89 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// Sets `slot` once; a second occurrence of the member marks the part as duplicated.
-fn set_once<'de, A: MapAccess<'de>>(
+/// The member names of one object read so far: a name given twice is an error. Objects here
+/// have a handful of members, so a list beats a hash set.
+#[derive(Default)]
+struct Seen<'de>(Vec<Cow<'de, str>>);
+
+impl<'de> Seen<'de> {
+    /// Takes the name (a borrowed one costs nothing to clone).
+    fn first<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        if self.0.contains(&name) {
+            return Err(E::custom("a member name is given twice"));
+        }
+        self.0.push(name);
+        Ok(())
+    }
+}
+
+fn set<'de, A: MapAccess<'de>>(
     slot: &mut Option<Member<'de>>,
-    duplicate: &mut bool,
     map: &mut A,
 ) -> Result<(), A::Error> {
-    let value = map.next_value::<Member<'de>>()?;
-    *duplicate |= slot.is_some();
-    *slot = Some(value);
+    *slot = Some(map.next_value::<Member<'de>>()?);
     Ok(())
+}
+
+/// Any JSON value as a `Value`, refused when an object in it, at any depth, names a member
+/// twice (`serde_json::Value` keeps the last one silently).
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            let Strict(value) = map.next_value()?;
+            if out.insert(name.into_owned(), value).is_some() {
+                return Err(de::Error::custom("a member name is given twice"));
+            }
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 /// The protected header: a JSON object.
@@ -119,8 +194,6 @@ pub(super) struct Header<'a> {
     pub kid: Option<Member<'a>>,
     /// A `crit` member, whatever its value (RFC 7515 §4.1.11).
     pub crit: bool,
-    /// `alg`, `typ` or `kid` given twice.
-    pub duplicate: bool,
 }
 
 impl<'de> Deserialize<'de> for Header<'de> {
@@ -133,14 +206,16 @@ impl<'de> Deserialize<'de> for Header<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut h = Header::default();
+                let mut seen = Seen::default();
                 while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+                    seen.first(name.clone())?;
                     match name.as_ref() {
-                        "alg" => set_once(&mut h.alg, &mut h.duplicate, &mut map)?,
-                        "typ" => set_once(&mut h.typ, &mut h.duplicate, &mut map)?,
-                        "kid" => set_once(&mut h.kid, &mut h.duplicate, &mut map)?,
+                        "alg" => set(&mut h.alg, &mut map)?,
+                        "typ" => set(&mut h.typ, &mut map)?,
+                        "kid" => set(&mut h.kid, &mut map)?,
                         other => {
                             h.crit |= other == "crit";
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Strict>()?;
                         }
                     }
                 }
@@ -166,8 +241,6 @@ pub(super) struct Claims<'a> {
     pub sid: Option<Member<'a>>,
     /// Every claim not in [`RESERVED_CLAIMS`]: the user details the token function let through.
     pub details: Map<String, Value>,
-    /// One of the claims above given twice.
-    pub duplicate: bool,
 }
 
 impl<'de> Deserialize<'de> for Claims<'de> {
@@ -180,24 +253,25 @@ impl<'de> Deserialize<'de> for Claims<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut c = Claims::default();
+                let mut seen = Seen::default();
                 while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-                    let dup = &mut c.duplicate;
+                    seen.first(name.clone())?;
                     match name.as_ref() {
-                        "iss" => set_once(&mut c.iss, dup, &mut map)?,
-                        "aud" => set_once(&mut c.aud, dup, &mut map)?,
-                        "sub" => set_once(&mut c.sub, dup, &mut map)?,
-                        "exp" => set_once(&mut c.exp, dup, &mut map)?,
-                        "nbf" => set_once(&mut c.nbf, dup, &mut map)?,
-                        "iat" => set_once(&mut c.iat, dup, &mut map)?,
-                        "client_id" => set_once(&mut c.client_id, dup, &mut map)?,
-                        "scope" => set_once(&mut c.scope, dup, &mut map)?,
-                        "jti" => set_once(&mut c.jti, dup, &mut map)?,
-                        "sid" => set_once(&mut c.sid, dup, &mut map)?,
+                        "iss" => set(&mut c.iss, &mut map)?,
+                        "aud" => set(&mut c.aud, &mut map)?,
+                        "sub" => set(&mut c.sub, &mut map)?,
+                        "exp" => set(&mut c.exp, &mut map)?,
+                        "nbf" => set(&mut c.nbf, &mut map)?,
+                        "iat" => set(&mut c.iat, &mut map)?,
+                        "client_id" => set(&mut c.client_id, &mut map)?,
+                        "scope" => set(&mut c.scope, &mut map)?,
+                        "jti" => set(&mut c.jti, &mut map)?,
+                        "sid" => set(&mut c.sid, &mut map)?,
                         other if RESERVED_CLAIMS.contains(&other) => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Strict>()?;
                         }
                         _ => {
-                            let value = map.next_value::<Value>()?;
+                            let Strict(value) = map.next_value()?;
                             c.details.insert(name.into_owned(), value);
                         }
                     }
@@ -209,9 +283,8 @@ impl<'de> Deserialize<'de> for Claims<'de> {
     }
 }
 
-/// Whether `value` is `expected` or, as an array, contains it (RFC 7519 §4.1.3 for `aud`; an
-/// array `iss` is read the same way, as jsonwebtoken did). `None` when it is neither a text
-/// nor an array of texts.
+/// Whether `value` is `expected` or, as an array, contains it (RFC 7519 §4.1.3, for `aud`).
+/// `None` when it is neither a text nor an array of texts.
 pub(super) fn names(value: &Member<'_>, expected: &str) -> Option<bool> {
     match value {
         Member::Text(t) => Some(t == expected),
@@ -252,9 +325,6 @@ mod tests {
         assert_eq!(c.iat, Some(Member::Null));
         assert_eq!(c.sub, Some(Member::Other));
         assert_eq!(c.details.len(), 1, "reserved claims are not details");
-        assert!(!c.duplicate);
-        let twice: Claims = serde_json::from_str(r#"{"exp":1,"exp":2}"#).unwrap();
-        assert!(twice.duplicate);
         assert!(serde_json::from_str::<Claims>("[1]").is_err());
         assert!(serde_json::from_str::<Header>("\"x\"").is_err());
     }

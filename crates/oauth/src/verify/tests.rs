@@ -23,6 +23,7 @@ fn config() -> VerifierConfig {
         audience: "api".into(),
         leeway: 0,
         algorithms: vec![Algorithm::ES256],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     }
 }
 
@@ -38,7 +39,7 @@ fn token(key: &SigningKey, extra: Value) -> String {
     let claims = json!({"iss": "https://i", "aud": "api", "sub": "u", "client_id": "c",
         "scope": "a", "iat": now, "exp": now + 60});
     let signing_input = format!("{}.{}", b64(&header), b64(&claims));
-    let sig = jsonwebtoken::crypto::sign(
+    let sig = crate::keys::low_s::sign(
         signing_input.as_bytes(),
         key.encoding_key(),
         Algorithm::ES256,
@@ -132,7 +133,7 @@ fn forge(key: &jsonwebtoken::EncodingKey, alg: Algorithm, header: Value, claims:
         b64(claims.to_string().as_bytes())
     );
     let sig =
-        jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).unwrap_or_else(|e| panic!("{e}"));
+        crate::keys::low_s::sign(input.as_bytes(), key, alg).unwrap_or_else(|e| panic!("{e}"));
     format!("{input}.{sig}")
 }
 
@@ -416,3 +417,5 @@ fn every_algorithm_verifies_with_its_key_parsed_once_and_refuses_another_key() {
         );
     }
 }
+
+mod strict;

@@ -278,7 +278,7 @@ impl PreviousSecret {
 /// The longest lifetimes any client may have, in seconds: a day for access tokens (they cannot
 /// be revoked), 90 days for a refresh token and a year for a family (one login). The token
 /// function clamps to them too, so a record edited by hand cannot exceed them.
-pub const MAX_ACCESS_TOKEN_TTL: u64 = 24 * 3600;
+pub use tollgate_oauth::access_token::MAX_ACCESS_TOKEN_TTL;
 pub const MAX_REFRESH_TOKEN_TTL: u64 = 90 * 24 * 3600;
 pub const MAX_REFRESH_FAMILY_TTL: u64 = 365 * 24 * 3600;
 

@@ -15,7 +15,7 @@ mod tests;
 
 use request::{GrantRequest, PasswordRequest, RefreshRequest};
 use tollgate_oauth::clock::Deadline;
-use tollgate_oauth::error::{ErrorCode, OAuthError};
+use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
 use tollgate_oauth::scope::Scopes;
 use tollgate_oauth::secret::{Secret, random_token};
 use tollgate_telemetry::audit::Event;
@@ -129,7 +129,10 @@ impl TokenService {
         if !client.allows(grant) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
-                format!("this client may not use the {} grant", grant.as_str()),
+                Description::with(
+                    "this client may not use the {} grant",
+                    &[Fact::Name(grant.as_str())],
+                ),
             )
             .into());
         }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
 use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_oauth::scope::Scopes;
-use tollgate_oauth::verify::{AccessTokenVerifier, VerifierConfig};
+use tollgate_oauth::verify::{AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig};
 
 use super::*;
 
@@ -35,6 +35,7 @@ fn setup() -> Setup {
         audience: "api".into(),
         leeway: 30,
         algorithms: vec![alg.algorithm()],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let verifier = AccessTokenVerifier::new(&jwks, &cfg).unwrap();
     Setup { key, verifier }
@@ -114,7 +115,7 @@ fn a_different_token_never_hits_even_one_differing_only_in_its_signature() {
     let (input, sig) = token.rsplit_once('.').unwrap();
     let resigned = format!(
         "{input}.{}",
-        jsonwebtoken::crypto::sign(
+        tollgate_oauth::keys::low_s::sign(
             input.as_bytes(),
             s.key.encoding_key(),
             SigningAlg::Es256.algorithm()

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use tollgate_oauth::verify::DEFAULT_MAX_LIFETIME;
 
 use serde_json::json;
 use tollgate_oauth::access_token::AccessTokenIssuer;
@@ -65,6 +66,7 @@ async fn fixture() -> Fixture {
         audience: "aud".into(),
         leeway: 0,
         algorithms: vec![jsonwebtoken::Algorithm::ES256],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let refresh = Arc::new(Failing::new(MemoryRefresh::default()));
     let clock = ManualClock::new(1_000_000);

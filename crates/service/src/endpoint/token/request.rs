@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use tollgate_oauth::error::{ErrorCode, OAuthError};
+use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
 use tollgate_oauth::secret::Secret;
 use tollgate_telemetry::audit::UsernameHash;
 
@@ -91,11 +91,10 @@ impl TokenRequest {
         self.params.get(name).cloned()
     }
 
-    fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.params
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    fn required(&self, name: &'static str) -> Result<&str, OAuthError> {
+        self.params.get(name).map(String::as_str).ok_or_else(|| {
+            OAuthError::invalid_request(Description::with("{} is required", &[Fact::Name(name)]))
+        })
     }
 }
 
@@ -158,7 +157,7 @@ impl GrantRequest {
             GrantType::Password => {
                 let raw = req.required("username")?;
                 let username = clean_username(raw)
-                    .map_err(|e| OAuthError::invalid_request(e.to_string()))?
+                    .map_err(|e| OAuthError::invalid_request(e.description()))?
                     .to_owned();
                 Self::Password(PasswordRequest {
                     // Present whenever a password request has a username: made by `new`.

@@ -62,7 +62,16 @@ async fn fixture() -> Fixture {
         details: serde_json::from_str(r#"{"sub":"u-1","email":"a@b","password_hash":"x"}"#)
             .unwrap(),
     };
-    let verifier = Arc::new(MemoryVerifier::default().with_user("alice", "pw", user));
+    let rtl = |sub: &str| VerifiedUser {
+        sub: sub.into(),
+        details: serde_json::Map::new(),
+    };
+    let verifier = Arc::new(
+        MemoryVerifier::default()
+            .with_user("alice", "pw", user)
+            .with_user("مريم", "pw", rtl("u-ar"))
+            .with_user("שרה", "pw", rtl("u-he")),
+    );
     let refresh = Arc::new(MemoryRefresh::default());
     let clock = ManualClock::new(1_000_000);
     let key = SigningKey::from_pem(
@@ -362,6 +371,50 @@ async fn usernames_with_control_characters_are_invalid_request() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn usernames_with_direction_controls_are_invalid_request_and_right_to_left_names_sign_in() {
+    let f = fixture().await;
+    for bad in [
+        "ali\u{2028}ce",
+        "ali\u{2029}ce",
+        "\u{202e}ecila",
+        "alice\u{2066}x\u{2069}",
+        "\u{200f}alice",
+        "مريم\u{061c}",
+    ] {
+        let p = password(bad, "pw");
+        let e = f
+            .service
+            .token(&req("app", "app-secret", &to_params(&p)))
+            .await;
+        let e = e.err().unwrap_or_else(|| panic!("{bad:?} signed in"));
+        assert_eq!(e.code, ErrorCode::InvalidRequest, "{bad:?}");
+        assert_eq!(
+            e.description,
+            "username contains a line separator or a text-direction control"
+        );
+    }
+    assert_eq!(
+        f.verifier.calls(),
+        0,
+        "refused before the auth endpoint is asked"
+    );
+    for (name, sub) in [("مريم", "u-ar"), ("שרה", "u-he")] {
+        let p = password(name, "pw");
+        let t = f
+            .service
+            .token(&req("app", "app-secret", &to_params(&p)))
+            .await;
+        let t = t.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let claims = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&t.access_token);
+        assert_eq!(
+            claims.map(|c| c.claims["sub"].clone()).ok(),
+            Some(sub.into()),
+            "{name}"
+        );
+    }
 }
 
 #[tokio::test]

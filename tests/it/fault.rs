@@ -1,0 +1,102 @@
+//! DynamoDB failing under the served token function (issue 25), through the fault instance of
+//! `make test`'s stack: the token function behind the fault proxy (`tools/ddb-proxy`), running
+//! several invocations at once. A rotation whose write lands but whose answer is lost
+//! (`lost_answer`), and 400 sign-in chains through a 5 s DynamoDB stall (`soak`): a `503` that
+//! says "try again" must mean it.
+
+mod lost_answer;
+mod soak;
+
+use std::sync::LazyLock;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use tokio::sync::RwLock;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::store::dynamo::{family_key, token_key};
+
+/// The proxy is shared: a stall holds every request of the fault instance. Tests that aim a rule
+/// at their own items share it (read); the soak, which stalls everything, has it alone (write).
+static PROXY_USE: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
+
+/// The key of the token item of a refresh token: what a rotation's transaction names.
+fn token_item(refresh_token: &str) -> String {
+    token_key(&Secret::new(refresh_token).hash())
+}
+
+/// What DynamoDB holds for a session: its family item, found from one of its refresh tokens.
+struct Family {
+    status: String,
+    /// The hash of the one refresh token the family accepts now.
+    current_token: String,
+}
+
+async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> Family {
+    let item = |pk: String| async move {
+        db.get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S(pk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_else(|| panic!("no item {pk} in {table}"))
+    };
+    let token = item(token_item(refresh_token)).await;
+    let family = item(family_key(token["family_id"].as_s().unwrap())).await;
+    Family {
+        status: family["status"].as_s().unwrap().clone(),
+        current_token: family["current_token"].as_s().unwrap().clone(),
+    }
+}
+
+/// When the refresh token was rotated, as its item says (seconds since the epoch).
+async fn rotated_at(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> u64 {
+    let item = db
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(token_item(refresh_token)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the token's item");
+    let at = item.get("rotated_at").and_then(|v| v.as_n().ok());
+    at.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the token was not rotated: {item:?}"))
+}
+
+fn hash(refresh_token: &str) -> String {
+    Secret::new(refresh_token).hash()
+}
+
+/// The JSON lines of the function's log (`cargo lambda watch` may prefix them).
+fn log_lines(path: &str) -> Vec<Value> {
+    let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+    text.lines()
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(Value::is_object)
+        .collect()
+}
+
+/// The audit events the log holds for `client_id` so far, by name.
+fn audit_events(path: &str, client_id: &str) -> Vec<String> {
+    log_lines(path)
+        .into_iter()
+        .filter(|v| v["audit"] == 1 && v["client_id"] == client_id)
+        .map(|v| v["event"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The `RefreshTokenReuse` metric the log's EMF lines count for `client_id`.
+fn reuse_metric(path: &str, client_id: &str) -> u64 {
+    log_lines(path)
+        .iter()
+        .filter(|v| v.get("_aws").is_some() && v["ClientId"] == client_id)
+        .filter_map(|v| v["RefreshTokenReuse"].as_f64())
+        .map(|n| n.round() as u64)
+        .sum()
+}

@@ -1,0 +1,282 @@
+//! A refresh whose `TransactWriteItems` lands but whose answer is lost (the proxy drops exactly
+//! the answers of that rotation's transaction): the client gets `503` with `Retry-After`, and its
+//! retry with the same token, as told, gets `200` with the very successor the landed write made
+//! current, and no theft alarm. Then either the successor is used (the session lives on, and the
+//! old token becomes reuse) or the lost-answer window passes with it unused (the old token is
+//! refused, the family revoked): shown for a client without a grace window (the default) and
+//! for one whose grace window is shorter than the wait the `503` asks for.
+//!
+//! The authorization-code exchange needs the same test (issue 25: a lost answer must not turn
+//! the retry into "code reused, revoke what it issued") once the code flow exists (issue 20).
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+use tollgate_ddb_proxy::{Action, RuleSpec};
+use tollgate_tests::fault::{FaultServed, post_as_told, retry_after};
+use tollgate_tests::{Answer, ClientSpec, dynamo, http, post_token, unique};
+
+use super::{PROXY_USE, audit_events, family_of, hash, reuse_metric, rotated_at, token_item};
+
+/// One session's client and user on the fault instance.
+struct Session {
+    f: FaultServed,
+    db: aws_sdk_dynamodb::Client,
+    id: String,
+    secret: String,
+    username: String,
+}
+
+/// A rotation whose answer was lost.
+struct Lost {
+    /// The refresh token presented.
+    first: String,
+    /// The `503` the client got.
+    answer: Answer,
+    /// The hash of the successor the landed write made current.
+    landed: String,
+    /// When the rotation happened, as DynamoDB holds it (seconds since the epoch).
+    rotated_at: u64,
+}
+
+const PASSWORD: &str = "pw-of-the-lost-answer-test";
+
+impl Session {
+    async fn new(grace: Option<u64>) -> Self {
+        let f = FaultServed::from_env();
+        let db = dynamo().await;
+        let spec = ClientSpec {
+            refresh_reuse_grace: grace,
+            ..ClientSpec::default()
+        };
+        let (id, secret) = spec.create(&db, &f.clients_table).await;
+        let username = unique("lost-answer-user");
+        let user = json!({"password": PASSWORD, "claims": {"sub": unique("sub")}});
+        let url = format!("{}/users/{username}", f.auth_url);
+        let resp = http().put(url).json(&user).send().await.expect("dev-auth");
+        assert_eq!(resp.status().as_u16(), 200, "PUT /users: {resp:?}");
+        Self {
+            f,
+            db,
+            id,
+            secret,
+            username,
+        }
+    }
+
+    async fn post(&self, pairs: &[(&str, &str)]) -> Answer {
+        post_token(&self.f.token_url(), Some((&self.id, &self.secret)), pairs).await
+    }
+
+    async fn refresh(&self, token: &str) -> Answer {
+        self.post(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .await
+    }
+
+    /// A request a well-behaved client makes: a `503` is sent again after its `Retry-After`.
+    async fn post_as_told(&self, pairs: &[(&str, &str)]) -> Answer {
+        post_as_told(&self.f.token_url(), (&self.id, &self.secret), pairs, 4)
+            .await
+            .0
+    }
+
+    async fn refresh_as_told(&self, token: &str) -> Answer {
+        self.post_as_told(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .await
+    }
+
+    /// Signs in; the session's first refresh token.
+    async fn sign_in(&self) -> String {
+        let a = self
+            .post_as_told(&[
+                ("grant_type", "password"),
+                ("username", &self.username),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(a.status, 200, "{a:?}");
+        rt(&a)
+    }
+
+    /// Signs in, then refreshes while the proxy drops every answer to that rotation's
+    /// transaction: the write lands, the client gets `503`.
+    async fn lose_a_rotation(&self) -> Lost {
+        let first = self.sign_in().await;
+        let proxy = &self.f.proxy;
+        let rule = proxy
+            .drop_answers("TransactWriteItems", &token_item(&first))
+            .await;
+        let answer = self.refresh(&first).await;
+        let hits = proxy.rule(rule.id).await.hits;
+        proxy.remove_rule(rule.id).await;
+        answer.assert_error(503, "temporarily_unavailable");
+        retry_after(&answer);
+        assert!(
+            hits >= 1,
+            "the rotation's transaction went through the proxy"
+        );
+        // The write landed: the family moved on to a successor the client has not seen.
+        let family = family_of(&self.db, &self.f.tokens_table, &first).await;
+        assert_eq!(family.status, "active");
+        assert_ne!(family.current_token, hash(&first), "the rotation landed");
+        let rotated_at = rotated_at(&self.db, &self.f.tokens_table, &first).await;
+        Lost {
+            first,
+            answer,
+            landed: family.current_token,
+            rotated_at,
+        }
+    }
+
+    /// Retries after the `503`'s `Retry-After`, as told: `200` with the successor that landed,
+    /// a fresh access token, a `refresh_replayed` event and no theft alarm.
+    async fn retry_as_told(&self, lost: &Lost) -> String {
+        tokio::time::sleep(retry_after(&lost.answer)).await;
+        let retry = self.refresh_as_told(&lost.first).await;
+        assert_eq!(
+            retry.status, 200,
+            "the retry after a lost answer: {retry:?}"
+        );
+        retry.assert_no_store();
+        assert!(
+            retry.json["access_token"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty())
+        );
+        let second = rt(&retry);
+        assert_eq!(
+            hash(&second),
+            lost.landed,
+            "the successor the landed write made"
+        );
+        let family = family_of(&self.db, &self.f.tokens_table, &second).await;
+        assert_eq!(
+            (family.status.as_str(), family.current_token),
+            ("active", hash(&second))
+        );
+        let log = &self.f.log_path;
+        crate::user_status::audit_line(log, "refresh_replayed", |l| {
+            l["client_id"] == self.id.as_str()
+        })
+        .await;
+        self.assert_no_theft_alarm();
+        second
+    }
+
+    fn assert_no_theft_alarm(&self) {
+        let events = audit_events(&self.f.log_path, &self.id);
+        assert!(
+            !events.iter().any(|e| e == "refresh_reuse_detected"),
+            "a lost answer raised the theft alarm: {events:?}"
+        );
+        assert_eq!(reuse_metric(&self.f.log_path, &self.id), 0);
+    }
+
+    /// The old token is refused now, and its family revoked, with the theft alarm.
+    async fn assert_old_token_is_reuse(&self, lost: &Lost, successor: &str) {
+        self.refresh_as_told(&lost.first)
+            .await
+            .assert_error(400, "invalid_grant");
+        let family = family_of(&self.db, &self.f.tokens_table, successor).await;
+        assert_eq!(family.status, "revoked");
+        let log = &self.f.log_path;
+        crate::user_status::audit_line(log, "refresh_reuse_detected", |l| {
+            l["client_id"] == self.id.as_str()
+        })
+        .await;
+        self.refresh_as_told(successor)
+            .await
+            .assert_error(400, "invalid_grant");
+    }
+}
+
+fn rt(a: &Answer) -> String {
+    a.json["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// After the retry, the successor is used: the session lives on; the old token is reuse now.
+async fn then_the_successor_is_used(grace: Option<u64>) {
+    let s = Session::new(grace).await;
+    let lost = s.lose_a_rotation().await;
+    let second = s.retry_as_told(&lost).await;
+    let third = s.refresh_as_told(&second).await;
+    assert_eq!(third.status, 200, "the successor works: {third:?}");
+    let third = rt(&third);
+    let family = family_of(&s.db, &s.f.tokens_table, &third).await;
+    assert_eq!(
+        (family.status.as_str(), family.current_token),
+        ("active", hash(&third))
+    );
+    s.assert_no_theft_alarm();
+    s.assert_old_token_is_reuse(&lost, &third).await;
+}
+
+/// After the retry, the successor stays unused past the lost-answer window: the old token is
+/// refused then.
+async fn then_the_window_passes(grace: Option<u64>) {
+    let s = Session::new(grace).await;
+    let lost = s.lose_a_rotation().await;
+    let second = s.retry_as_told(&lost).await;
+    // The window counts whole seconds from the rotation: one more, and a little for the clocks.
+    let bound = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(lost.rotated_at + s.f.lost_answer_window + 1)
+        + Duration::from_millis(200);
+    if let Ok(wait) = bound.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    s.assert_no_theft_alarm();
+    s.assert_old_token_is_reuse(&lost, &second).await;
+}
+
+async fn a_lost_rotation_answer_is_never_held_against_the_retry(grace: Option<u64>) {
+    let _shared = PROXY_USE.read().await;
+    tokio::join!(
+        then_the_successor_is_used(grace),
+        then_the_window_passes(grace)
+    );
+}
+
+/// Answers lost a few times, then given: the function sends the rotation again (the SDK's own
+/// retries, then its resends) and the client gets `200` at once, with the one successor that
+/// landed.
+#[tokio::test]
+async fn answers_lost_a_few_times_are_made_good_inside_the_function() {
+    let _shared = PROXY_USE.read().await;
+    let s = Session::new(None).await;
+    let first = s.sign_in().await;
+    let rule =
+        s.f.proxy
+            .add_rule(&RuleSpec {
+                action: Action::Drop,
+                target: Some("TransactWriteItems".into()),
+                body_contains: Some(token_item(&first)),
+                count: Some(3),
+            })
+            .await;
+    let answer = s.refresh(&first).await;
+    let hits = s.f.proxy.rule(rule.id).await.hits;
+    s.f.proxy.remove_rule(rule.id).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(hits, 3, "three answers were lost");
+    let second = rt(&answer);
+    let family = family_of(&s.db, &s.f.tokens_table, &second).await;
+    assert_eq!(
+        (family.status.as_str(), family.current_token),
+        ("active", hash(&second))
+    );
+    let third = s.refresh_as_told(&second).await;
+    assert_eq!(third.status, 200, "the successor works: {third:?}");
+    s.assert_no_theft_alarm();
+}
+
+#[tokio::test]
+async fn without_a_grace_window_the_retry_after_a_lost_answer_gets_the_landed_successor() {
+    a_lost_rotation_answer_is_never_held_against_the_retry(None).await;
+}
+
+/// The client's grace window (2 s) is over before the `503`'s `Retry-After` (5 s) is: what
+/// saves the retry is the lost-answer window, not the grace window.
+#[tokio::test]
+async fn with_a_short_grace_window_the_retry_after_a_lost_answer_gets_the_landed_successor() {
+    a_lost_rotation_answer_is_never_held_against_the_retry(Some(2)).await;
+}
