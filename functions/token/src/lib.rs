@@ -5,6 +5,7 @@ pub mod config;
 pub mod form;
 pub mod handler;
 pub mod response;
+pub mod route;
 pub mod served;
 pub mod sessions;
 pub mod state;
