@@ -4,6 +4,7 @@
 
 use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+    DynamoRevocationStore,
 };
 use tollgate_service::testkit::contract;
 use tollgate_tests::{create_tables, dynamo};
@@ -45,4 +46,11 @@ async fn dynamo_rate_limits_keep_the_rate_limit_store_contract() {
         &t.lockouts,
     )))
     .await;
+}
+
+#[tokio::test]
+async fn dynamo_revocations_keep_the_revocation_store_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::revocations(&DynamoRevocationStore::new(db, &t.revocations)).await;
 }

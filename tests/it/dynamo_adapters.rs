@@ -24,6 +24,7 @@ async fn created_tables_match_the_shared_definition() {
         (tables::CLIENTS, &t.clients),
         (tables::TOKENS, &t.tokens),
         (tables::LOCKOUTS, &t.lockouts),
+        (tables::REVOCATIONS, &t.revocations),
     ] {
         let desc = db
             .describe_table()
@@ -33,9 +34,23 @@ async fn created_tables_match_the_shared_definition() {
             .unwrap()
             .table
             .unwrap();
-        let keys = desc.key_schema();
-        assert_eq!(keys.len(), 1);
-        assert_eq!(keys[0].attribute_name(), spec.hash_key);
+        let keys: Vec<&str> = desc
+            .key_schema()
+            .iter()
+            .map(|k| k.attribute_name())
+            .collect();
+        let want: Vec<&str> = [Some(spec.hash_key), spec.range_key]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(keys, want, "{name}");
+        let indexes: Vec<&str> = desc
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|i| i.index_name())
+            .collect();
+        let want: Vec<&str> = spec.indexes.iter().map(|i| i.name).collect();
+        assert_eq!(indexes, want, "{name}");
         let ttl = db
             .describe_time_to_live()
             .table_name(name)
@@ -167,6 +182,7 @@ async fn new_family_stores_only_the_token_hash_with_ttls() {
         issued_at: 100,
         token_expires_at: 200,
         family_expires_at: 300,
+        access_expires_at: 160,
     };
     store.create_family(&family).await.unwrap();
 

@@ -17,6 +17,7 @@ use tollgate_service::endpoint::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_service::lockout::LockoutPolicy;
 use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+    DynamoRevocationStore,
 };
 use tollgate_tests::{ClientSpec, create_tables, dynamo, start_counted_auth_endpoint};
 
@@ -51,6 +52,7 @@ async fn rig() -> Rig {
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
+        revocations: Arc::new(DynamoRevocationStore::new(db.clone(), &t.revocations)),
         verifier: Arc::new(verifier),
         directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),

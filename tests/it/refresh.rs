@@ -14,8 +14,8 @@ use tollgate_service::client::{ClientCredentials, GrantType};
 use tollgate_service::endpoint::{GrantPolicy, TokenRequest, TokenService};
 use tollgate_service::lockout::LockoutPolicy;
 use tollgate_service::store::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore, family_key,
-    token_key,
+    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+    DynamoRevocationStore, family_key, token_key,
 };
 use tollgate_service::testkit::memory::MemoryVerifier;
 use tollgate_tests::{
@@ -512,6 +512,7 @@ pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> T
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
+        revocations: Arc::new(DynamoRevocationStore::new(db.clone(), &t.revocations)),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
         directory: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),

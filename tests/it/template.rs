@@ -24,12 +24,16 @@ fn template_tables_match_the_code() {
         let keys = p["KeySchema"].as_sequence().unwrap();
         assert_eq!(
             keys.len(),
-            1,
-            "{}: one hash key, no sort key",
+            1 + usize::from(spec.range_key.is_some()),
+            "{}: a hash key, and a sort key only where the code has one",
             spec.logical_id
         );
         assert_eq!(keys[0]["AttributeName"].as_str(), Some(spec.hash_key));
         assert_eq!(keys[0]["KeyType"].as_str(), Some("HASH"));
+        if let Some(range) = spec.range_key {
+            assert_eq!(keys[1]["AttributeName"].as_str(), Some(range));
+            assert_eq!(keys[1]["KeyType"].as_str(), Some("RANGE"));
+        }
         let attrs = p["AttributeDefinitions"].as_sequence().unwrap();
         let mut declared: Vec<&str> = attrs
             .iter()
@@ -39,7 +43,10 @@ fn template_tables_match_the_code() {
             })
             .collect();
         declared.sort_unstable();
-        let mut wanted = vec![spec.hash_key];
+        let mut wanted: Vec<&str> = [Some(spec.hash_key), spec.range_key]
+            .into_iter()
+            .flatten()
+            .collect();
         for i in spec.indexes {
             for k in [Some(i.hash_key), i.range_key].into_iter().flatten() {
                 if !wanted.contains(&k) {

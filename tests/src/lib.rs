@@ -56,6 +56,7 @@ pub struct TestTables {
     pub clients: String,
     pub tokens: String,
     pub lockouts: String,
+    pub revocations: String,
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -67,11 +68,13 @@ pub async fn create_tables(db: &aws_sdk_dynamodb::Client) -> TestTables {
         clients: unique("clients"),
         tokens: unique("tokens"),
         lockouts: unique("lockouts"),
+        revocations: unique("revocations"),
     };
     for (spec, name) in [
         (tables::CLIENTS, &t.clients),
         (tables::TOKENS, &t.tokens),
         (tables::LOCKOUTS, &t.lockouts),
+        (tables::REVOCATIONS, &t.revocations),
     ] {
         create_table(db, &spec, name)
             .await

@@ -24,7 +24,8 @@ pub mod attr {
     pub const CUTOFF: &str = "cutoff";
     /// DynamoDB's TTL attribute: when no token the entry refuses can still pass a verifier.
     pub const EXPIRES_AT: &str = "expires_at";
-    /// The live index's sort key: `expires_at` again, on feed items only (key items stay out).
+    /// The live index's sort key: `expires_at` again, zero-padded text ([`super::live_until`]),
+    /// on feed items only (key items stay out of the index).
     pub const LIVE_UNTIL: &str = "live_until";
 }
 
@@ -189,6 +190,12 @@ impl Entry {
     }
 }
 
+/// `expires_at` as the live index's sort key: text, zero-padded so that text order is time
+/// order (every key attribute of Tollgate's tables is a string).
+pub fn live_until(expires_at: u64) -> String {
+    format!("{expires_at:012}")
+}
+
 /// The feed sort key from which a Query reads what was written after `after_ms`.
 pub fn feed_cursor(after_ms: u64) -> String {
     format!("{after_ms:013}$")
@@ -237,6 +244,7 @@ mod tests {
         let late = e.feed_sort_key(1_700_000_000_123);
         assert!(early < late, "{early} {late}");
         assert!(feed_cursor(999) > early && feed_cursor(998) < early);
+        assert!(live_until(999) < live_until(1_000) && live_until(1_000) < live_until(u64::MAX));
         assert_eq!(
             Entry::from_feed(&late, e.cutoff, e.expires_at),
             Some(e.clone())

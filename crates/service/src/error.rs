@@ -45,6 +45,8 @@ pub enum Unavailable {
     RateLimitStore(#[source] BoxError),
     #[error("user-status endpoint failed")]
     UserStatus(#[source] BoxError),
+    #[error("revocation store failed")]
+    RevocationStore(#[source] BoxError),
     #[error("refresh token rotation still contended after retries")]
     RotationContended,
 }

@@ -20,6 +20,7 @@ use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
     Successor,
 };
+use crate::revocation::{Entry, Key, RevocationStore, RevocationStoreError};
 use crate::user_status::{UserDirectory, UserStatus};
 
 /// What runs around each call of a port whose errors are `E`.
@@ -94,6 +95,16 @@ impl<P: ClientStore, H: Hook<ClientStoreError>> ClientStore for Hooked<P, H> {
         self.hook
             .around("delete", self.inner.delete(client_id))
             .await
+    }
+}
+
+#[async_trait]
+impl<P: RevocationStore, H: Hook<RevocationStoreError>> RevocationStore for Hooked<P, H> {
+    async fn record(&self, entry: &Entry) -> Result<(), RevocationStoreError> {
+        self.hook.around("record", self.inner.record(entry)).await
+    }
+    async fn find(&self, keys: &[Key]) -> Result<Vec<Entry>, RevocationStoreError> {
+        self.hook.around("find", self.inner.find(keys)).await
     }
 }
 

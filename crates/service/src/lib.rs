@@ -14,6 +14,7 @@ pub mod lockout;
 pub mod password;
 pub mod rate_limit;
 pub mod refresh;
+pub mod revocation;
 pub mod store;
 pub mod sunset;
 /// Doubles and builders for tests (the `testkit` feature): never compiled into a function.

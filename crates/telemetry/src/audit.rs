@@ -203,6 +203,8 @@ pub enum Event<'a> {
     },
     /// `POST /revoke` revoked a family.
     TokenRevoked { client_id: &'a str, family: &'a str },
+    /// `POST /revoke` revoked an access token without a session, by its `jti`.
+    AccessTokenRevoked { client_id: &'a str, jti: &'a str },
     /// A username reached the failure limit and is locked.
     LockoutStarted {
         client_id: &'a str,
@@ -246,6 +248,7 @@ impl Event<'_> {
             Self::RefreshReplayed { .. } => "refresh_replayed",
             Self::SessionEnded { .. } => "session_ended",
             Self::TokenRevoked { .. } => "token_revoked",
+            Self::AccessTokenRevoked { .. } => "access_token_revoked",
             Self::LockoutStarted { .. } => "lockout_started",
             Self::RateLimited { .. } => "rate_limited",
             Self::SessionRevoked { .. } => "session_revoked",

@@ -62,6 +62,8 @@ pub struct TokenConfig {
     pub clients_table: String,
     pub tokens_table: String,
     pub lockouts_table: String,
+    /// Where ended sessions, cut-offs and revoked access tokens go for the authorizers.
+    pub revocations_table: String,
     pub dynamodb_timeout: Duration,
     pub auth_endpoint: AuthEndpointConfig,
     /// The user-status endpoint (`USER_STATUS_URL`), asked on every refresh: the auth
@@ -108,6 +110,7 @@ impl TokenConfig {
             clients_table: env.req(tables::CLIENTS.env_var)?,
             tokens_table: env.req(tables::TOKENS.env_var)?,
             lockouts_table: env.req(tables::LOCKOUTS.env_var)?,
+            revocations_table: env.req(tables::REVOCATIONS.env_var)?,
             dynamodb_timeout: Duration::from_millis(env.positive("DYNAMODB_TIMEOUT_MS", 2000)?),
             auth_endpoint: AuthEndpointConfig {
                 url: env.req("AUTH_ENDPOINT_URL")?,
@@ -318,6 +321,7 @@ mod tests {
             ("CLIENTS_TABLE", "c"),
             ("TOKENS_TABLE", "t"),
             ("LOCKOUTS_TABLE", "l"),
+            ("REVOCATIONS_TABLE", "r"),
             ("AUTH_ENDPOINT_URL", "http://127.0.0.1:1/auth"),
             ("SIGNING_KEY_FILE", "/dev/null"),
         ])

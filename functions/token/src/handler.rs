@@ -166,7 +166,10 @@ async fn revoke(state: &AppState, req: &Request) -> Served {
         Err(served) => return *served,
     };
     let basic = challenges_basic(req, ask.credentials.is_some());
-    let h = state.service.handle_revoke(&ask, deadline(req)).await;
+    let h = state
+        .service
+        .handle_revoke(&state.introspector, &ask, deadline(req))
+        .await;
     let served = match h.result {
         Ok(()) => Served::answered(revoked()),
         Err(e) => refusal(&e, basic, h.answer.profile),

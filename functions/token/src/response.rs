@@ -63,6 +63,9 @@ fn log_cause(e: &TokenError) {
             Unavailable::UserStatus(s) => {
                 warn!(error = cause(s.as_ref()), "user-status endpoint failed");
             }
+            Unavailable::RevocationStore(s) => {
+                warn!(error = cause(s.as_ref()), "revocation store failed");
+            }
             Unavailable::RotationContended => {
                 warn!("refresh token rotation still contended after retries");
             }

@@ -24,6 +24,7 @@ use tollgate_service::endpoint::introspect::Introspector;
 use tollgate_service::hooked::Measured;
 use tollgate_service::store::dynamo::{
     DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+    DynamoRevocationStore,
 };
 use tollgate_telemetry::metrics::{Dependency, Metrics};
 
@@ -156,7 +157,11 @@ fn service(
         )),
         rate_limits: Arc::new(Measured::new(
             Dependency::DynamoDb,
-            DynamoRateLimitStore::new(dynamo, &cfg.lockouts_table),
+            DynamoRateLimitStore::new(dynamo.clone(), &cfg.lockouts_table),
+        )),
+        revocations: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoRevocationStore::new(dynamo, &cfg.revocations_table),
         )),
         verifier: Arc::new(Measured::new(Dependency::AuthEndpoint, outbound.verifier)),
         directory: outbound

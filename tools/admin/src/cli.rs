@@ -52,6 +52,26 @@ pub(crate) struct TableNames {
     /// Name of the login-failure table.
     #[arg(long, env = "LOCKOUTS_TABLE")]
     pub(crate) lockouts_table: String,
+    /// Name of the revocations table (what the authorizers refuse).
+    #[arg(long, env = "REVOCATIONS_TABLE")]
+    pub(crate) revocations_table: String,
+}
+
+/// Where the authorizers learn what was revoked.
+#[derive(Args)]
+pub(crate) struct RevocationsTable {
+    /// Name of the revocations table (in AWS: the stack output RevocationsTableName).
+    #[arg(long, env = "REVOCATIONS_TABLE")]
+    pub(crate) revocations_table: String,
+}
+
+/// A client whose access tokens issued until now are to be refused.
+#[derive(Args)]
+pub(crate) struct ClientEnd {
+    #[command(flatten)]
+    pub(crate) client: ClientId,
+    #[command(flatten)]
+    pub(crate) revocations: RevocationsTable,
 }
 
 #[derive(Args)]
@@ -143,11 +163,12 @@ pub(crate) enum Command {
         settings: clients::ClientSettings,
     },
 
-    /// Refuse the client's token requests from now on.
+    /// Refuse the client's token requests from now on, and its access tokens issued until now.
     ///
-    /// Its secret and settings are kept. Access tokens already issued stay valid until they
-    /// expire.
-    DisableClient(ClientId),
+    /// Its secret, settings and sessions are kept. Its access tokens issued until now are
+    /// refused by every authorizer within RevocationMaxStaleness (and at /introspect at once),
+    /// also after enable-client; its refresh tokens work again once it is enabled.
+    DisableClient(ClientEnd),
 
     /// Accept the client's token requests again.
     EnableClient(ClientId),
@@ -197,8 +218,8 @@ See docs/apigee-migration.md.")]
     /// Delete a disabled client for good.
     ///
     /// It must be disabled first (disable-client), so a live client is never deleted by
-    /// mistake.
-    DeleteClient(ClientId),
+    /// mistake. Its access tokens issued until now are refused, as by disable-client.
+    DeleteClient(ClientEnd),
 
     /// List a user's sessions (--sub), optionally only with one client (--client), or a
     /// client's (--client alone): client, created, last refreshed, expires, state.
@@ -215,10 +236,17 @@ See docs/apigee-migration.md.")]
     /// End sessions: a user's (--sub), only those with one client (--sub --client), or every
     /// session of a client (--client).
     ///
-    /// Refresh stops at once and their access tokens are inactive at /introspect; the
-    /// authorizer, which is stateless, accepts those until they expire (AccessTokenTtl).
-    /// Writes a session_revoked audit line on standard error.
-    RevokeSessions(sessions::Sessions),
+    /// Refresh stops at once, their access tokens are inactive at /introspect at once and
+    /// refused by every authorizer within RevocationMaxStaleness. With --sub alone every access
+    /// token of the user issued until now is refused (those without a session too); with
+    /// --client alone every one of the client's. Writes a session_revoked audit line on
+    /// standard error.
+    RevokeSessions {
+        #[command(flatten)]
+        which: sessions::Sessions,
+        #[command(flatten)]
+        revocations: RevocationsTable,
+    },
 
     /// Index the sessions written before the sessions index existed (a one-off after upgrading).
     ///

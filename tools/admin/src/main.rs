@@ -23,7 +23,7 @@ mod rotation;
 mod sessions;
 
 use cli::{Cli, Command, TableNames};
-pub(crate) use cli::{ClientId, ClientsTable, KeyDestination};
+pub(crate) use cli::{ClientEnd, ClientId, ClientsTable, KeyDestination, RevocationsTable};
 
 /// Every AWS call the CLI makes may take this long.
 pub(crate) const AWS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,7 +70,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::UpdateClient { client, settings } => {
             clients::update_client(client, settings).await
         }
-        Command::DisableClient(client) => clients::disable_client(client).await,
+        Command::DisableClient(end) => clients::disable_client(end).await,
         Command::EnableClient(client) => clients::enable_client(client).await,
         Command::RotateClientSecret {
             client,
@@ -82,10 +82,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             clients::rotate_client_secret(client, secret_stdin, keep).await
         }
         Command::RetireClientSecret(client) => clients::retire_client_secret(client).await,
-        Command::DeleteClient(client) => clients::delete_client(client).await,
+        Command::DeleteClient(end) => clients::delete_client(end).await,
         Command::ImportClients { file, table } => import::import_clients(file, table).await,
         Command::ListSessions { which, json } => sessions::list_sessions(which, json).await,
-        Command::RevokeSessions(which) => sessions::revoke_sessions(which).await,
+        Command::RevokeSessions { which, revocations } => {
+            sessions::revoke_sessions(which, revocations).await
+        }
         Command::IndexSessions(table) => sessions::index_sessions(table).await,
         Command::GenerateKey { alg, to } => keys::generate_key(alg, to).await,
         Command::PublicJwks {
@@ -104,13 +106,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// `create-tables`: the three tables, for DynamoDB Local.
+/// `create-tables`: the four tables, for DynamoDB Local.
 async fn create_tables(names: TableNames) -> anyhow::Result<()> {
     let db = sdk_client(AWS_TIMEOUT).await;
     for (spec, name) in [
         (tables::CLIENTS, &names.clients_table),
         (tables::TOKENS, &names.tokens_table),
         (tables::LOCKOUTS, &names.lockouts_table),
+        (tables::REVOCATIONS, &names.revocations_table),
     ] {
         let created = create_table(&db, &spec, name)
             .await

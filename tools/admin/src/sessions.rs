@@ -3,14 +3,14 @@
 
 use clap::Args;
 use tollgate_oauth::clock::{Clock, SystemClock, rfc3339};
-use tollgate_service::endpoint::sessions::revoke_sessions as revoke;
+use tollgate_service::endpoint::sessions::{RevokeSessionsError, revoke_sessions as revoke};
 use tollgate_service::refresh::{RefreshStore, RefreshStoreError, SessionQuery, StoredFamily};
-use tollgate_service::store::dynamo::{DynamoRefreshStore, sdk_client};
+use tollgate_service::store::dynamo::{DynamoRefreshStore, DynamoRevocationStore, sdk_client};
 use tollgate_telemetry::audit::{self, Origin};
 use tollgate_telemetry::logging::chain;
 use tollgate_telemetry::metrics::now_ms;
 
-use crate::AWS_TIMEOUT;
+use crate::{AWS_TIMEOUT, RevocationsTable};
 
 /// Which sessions: a user's (`--sub`, optionally only with `--client`), or a client's.
 #[derive(Args)]
@@ -98,19 +98,32 @@ pub(crate) async fn list_sessions(which: Sessions, json: bool) -> anyhow::Result
     Ok(())
 }
 
-/// `revoke-sessions`: revokes the active ones, prints how many, and writes a
-/// `session_revoked` audit line on standard error.
-pub(crate) async fn revoke_sessions(which: Sessions) -> anyhow::Result<()> {
+/// `revoke-sessions`: tells the authorizers, revokes the active ones, prints how many, and
+/// writes a `session_revoked` audit line on standard error.
+pub(crate) async fn revoke_sessions(
+    which: Sessions,
+    revocations: RevocationsTable,
+) -> anyhow::Result<()> {
     let query = which.query()?;
     let store = which.store().await;
-    let revoked = revoke(&store, &query, SystemClock.now())
+    let entries = DynamoRevocationStore::new(
+        sdk_client(AWS_TIMEOUT).await,
+        &revocations.revocations_table,
+    );
+    let revoked = revoke(&store, &entries, &query, SystemClock.now())
         .await
-        .map_err(store_error)?;
+        .map_err(|e| match e {
+            RevokeSessionsError::Refresh(e) => store_error(e),
+            RevokeSessionsError::Revocations(e) => anyhow::anyhow!(
+                "the authorizers could not be told ({}); no session was revoked after that: run the command again",
+                chain(&e)
+            ),
+        })?;
     for id in &revoked {
         println!("revoked {id}");
     }
     println!(
-        "{} session(s) revoked: refresh stops at once; their access tokens are inactive at /introspect and expire within their lifetime",
+        "{} session(s) revoked: refresh stops at once; their access tokens are inactive at /introspect at once and refused by the authorizers within RevocationMaxStaleness",
         revoked.len()
     );
     let actor = crate::audit::actor().await;

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::entry::{Entry, FEED, LIVE_INDEX, attr, feed_cursor};
+use crate::entry::{Entry, FEED, LIVE_INDEX, attr, feed_cursor, live_until};
 use crate::feed::{Read, Since, Source};
 use sigv4::{AmzDate, Credentials, Request, Scope};
 use transport::{HttpClient, HttpError};
@@ -192,7 +192,7 @@ impl DynamoReader {
         self.query(&Query {
             index: Some(LIVE_INDEX),
             condition: "#pk = :pk AND #live > :after",
-            after: json!({ "N": now.to_string() }),
+            after: json!({ "S": live_until(now) }),
             consistent: false,
         })
         .await

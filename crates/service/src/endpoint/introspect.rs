@@ -1,6 +1,8 @@
-//! Token introspection (RFC 7662): the revocation-aware answer to "is this token active?".
-//! The authorizer stays stateless (a signature and a clock); this endpoint also asks whether
-//! the token's session (refresh-token family) still stands.
+//! Token introspection (RFC 7662): the revocation-aware answer to "is this token active?", at
+//! once. Besides the signature and the clock, it asks whether the token's session (refresh-token
+//! family) and its client still stand, and whether a revocation names it, its user or its
+//! client: the entries the authorizer refuses by (`crate::revocation`), read consistently, so
+//! both answer alike once the authorizer's state is within its freshness bound.
 
 use std::fmt;
 
@@ -15,6 +17,7 @@ use crate::client::{Client, ClientCredentials};
 use crate::endpoint::{Answer, Handled, TokenService, store_unavailable};
 use crate::error::{TokenError, Unavailable};
 use crate::refresh::{StoredFamily, StoredToken, TokenStatus};
+use crate::revocation::{self, Facts};
 
 /// What the caller says the token is (RFC 7662 §2.1); only a hint: both kinds are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +203,9 @@ impl TokenService {
                 return Ok(Introspection::inactive());
             }
         }
+        if self.revoked(&verified, now, deadline).await? {
+            return Ok(Introspection::inactive());
+        }
         Ok(Introspection::Active(Box::new(access_answer(
             &verified,
             introspector.verifier.audience(),
@@ -277,6 +283,31 @@ impl TokenService {
             looked_up.as_ref()
         };
         Ok(record.is_some_and(|c| c.enabled && c.created_at <= since))
+    }
+}
+
+impl TokenService {
+    /// Whether a revocation names the access token `v`, its user (up to a cut-off) or its
+    /// client (up to a cut-off), as the authorizer asks it.
+    async fn revoked(
+        &self,
+        v: &VerifiedToken,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<bool, TokenError> {
+        let facts = Facts {
+            sid: v.sid.as_deref(),
+            jti: v.jti.as_deref(),
+            sub: &v.sub,
+            client_id: &v.client_id,
+            iat: v.iat,
+        };
+        let keys = revocation::keys_of(&facts);
+        let found = self
+            .within(deadline, "revocation store", self.revocations.find(&keys))
+            .await?
+            .map_err(|e| Unavailable::RevocationStore(Box::new(e)))?;
+        Ok(revocation::refused(&found, &facts, now).is_some())
     }
 }
 

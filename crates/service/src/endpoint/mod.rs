@@ -24,6 +24,7 @@ use crate::lockout::LockoutStore;
 use crate::password::PasswordVerifier;
 use crate::rate_limit::RateLimitStore;
 use crate::refresh::{RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily};
+use crate::revocation::{self, Entry, RevocationStore};
 use crate::user_status::UserDirectory;
 
 pub use policy::{GrantPolicy, Lifetimes};
@@ -39,6 +40,9 @@ pub struct TokenService {
     pub verifier: Arc<dyn PasswordVerifier>,
     /// The organisation's user-status endpoint, asked on every refresh when configured.
     pub directory: Option<Arc<dyn UserDirectory>>,
+    /// Where ended sessions, cut-offs and revoked access tokens are recorded for the
+    /// authorizers (and read back by `/introspect`).
+    pub revocations: Arc<dyn RevocationStore>,
     pub issuer: AccessTokenIssuer,
     pub policy: GrantPolicy,
     pub clock: Arc<dyn Clock>,
@@ -137,17 +141,35 @@ impl TokenService {
             .map_err(store_unavailable)
     }
 
-    /// Revokes a family within the deadline (reuse, a lost rotation, `/revoke`).
-    pub(crate) async fn revoke_family(
+    /// Ends the session `family_id` of `client` within the deadline (reuse, a lost rotation,
+    /// `/revoke`, the user gone): records its end for the authorizers, then revokes its family,
+    /// so it refreshes no more. In that order: a request told `503` between the two finds the
+    /// family still active when it tries again, and does both again (each is idempotent); the
+    /// other order would leave a revoked family whose end no authorizer ever hears of. The entry
+    /// outlives the family's newest access token and any a request in flight may sign now.
+    pub(crate) async fn end_session(
         &self,
+        client: &client::Client,
         family_id: &str,
         now: u64,
         deadline: Deadline,
     ) -> Result<(), TokenError> {
+        let family = self.family(family_id, deadline).await?;
+        let lifetime = self.lifetimes(client).access_token;
+        let ended = revocation::session_ended(family_id, family.as_ref(), lifetime, now);
+        self.record(&ended, deadline).await?;
         let call = self.refresh.revoke_family(family_id, now);
         self.within(deadline, "refresh-token store", call)
             .await?
             .map_err(store_unavailable)
+    }
+
+    /// Records a revocation within the deadline.
+    pub(crate) async fn record(&self, entry: &Entry, deadline: Deadline) -> Result<(), TokenError> {
+        let call = self.revocations.record(entry);
+        self.within(deadline, "revocation store", call)
+            .await?
+            .map_err(|e| Unavailable::RevocationStore(Box::new(e)).into())
     }
 
     /// The lifetimes `client` gets: resolved here only, from its record and the deployment's.
@@ -164,15 +186,22 @@ impl TokenService {
             .min(client::MAX_GRACE_SECONDS)
     }
 
-    /// Signs an access token for `grant` in the session (refresh-token family) `sid`.
+    /// Signs an access token for `grant` in the session (refresh-token family) `sid`, which
+    /// ends at `session_end`: the token never outlives its session, so `/introspect` (which asks
+    /// whether the session stands) and the authorizer (which asks whether it was revoked) agree
+    /// on it to the end.
     pub(crate) fn sign(
         &self,
         grant: &RefreshGrant,
-        sid: &str,
+        (sid, session_end): (&str, u64),
         scope: &Scopes,
         lifetimes: Lifetimes,
         now: u64,
     ) -> Result<IssuedAccessToken, TokenError> {
+        let ttl = lifetimes
+            .access_token
+            .min(session_end.saturating_sub(now))
+            .max(1);
         self.issuer
             .issue(&AccessTokenClaims {
                 sub: &grant.sub,
@@ -182,7 +211,7 @@ impl TokenService {
                 details: &grant.details,
                 auth_time: grant.auth_time,
                 now,
-                ttl: lifetimes.access_token,
+                ttl,
             })
             .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
     }

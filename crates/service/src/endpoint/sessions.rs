@@ -9,9 +9,10 @@ use tollgate_telemetry::observe;
 use tracing::info;
 
 use crate::client::is_valid_client_id;
-use crate::endpoint::{TokenService, store_unavailable};
-use crate::error::TokenError;
-use crate::refresh::{RefreshStore, RefreshStoreError, SessionQuery};
+use crate::endpoint::TokenService;
+use crate::error::{TokenError, Unavailable};
+use crate::refresh::{RefreshStore, RefreshStoreError, SessionQuery, StoredFamily};
+use crate::revocation::{self, Entry, RevocationStore, RevocationStoreError};
 
 /// Longest `sub` accepted in a session query (the auth endpoint's subjects are far shorter).
 pub const MAX_SUBJECT_LEN: usize = 512;
@@ -55,18 +56,72 @@ impl SessionQuery {
     }
 }
 
-/// Revokes every session `query` names that is still active at `now`; returns their ids.
-/// Each revocation is the same conditional write as reuse detection's, so a session revoked
-/// twice (or concurrently) is harmless. Refresh stops at once; access tokens of these
-/// sessions stay valid at the authorizer until they expire, and are inactive at `/introspect`.
+/// Which store failed while sessions were ended.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeSessionsError {
+    #[error(transparent)]
+    Refresh(#[from] RefreshStoreError),
+    #[error(transparent)]
+    Revocations(#[from] RevocationStoreError),
+}
+
+/// What is recorded for the authorizers before any family of `query` is revoked: a user's
+/// cut-off, or a client's, refuses every access token of theirs issued until `now` (those of
+/// sessions and, for a user, any without one) in one entry. One user's sessions with one client
+/// get an entry each instead ([`session_entry`]): a cut-off would end the user's other clients.
+pub fn cut_off_for(query: &SessionQuery, now: u64) -> Option<Entry> {
+    match query {
+        SessionQuery::Subject {
+            sub,
+            client_id: None,
+        } => Some(revocation::user_cut_off(sub, now)),
+        SessionQuery::Client { client_id } => Some(revocation::client_cut_off(client_id, now)),
+        SessionQuery::Subject {
+            client_id: Some(_), ..
+        } => None,
+    }
+}
+
+/// The entry ending `f`, while an access token of it may still pass a verifier. A session
+/// still active may be signing a token right now, with a lifetime this call cannot know: its
+/// entry lasts the longest lifetime there is.
+fn session_entry(f: &StoredFamily, now: u64) -> Option<Entry> {
+    let entry = if f.active_at(now) {
+        let longest = tollgate_oauth::access_token::MAX_ACCESS_TOKEN_TTL;
+        revocation::session_ended(&f.family_id, Some(f), longest, now)
+    } else {
+        Entry::session(&f.family_id, f.access_tokens_until())
+    };
+    (entry.expires_at > now).then_some(entry)
+}
+
+/// Revokes every session `query` names that is still active at `now`; returns their ids. The
+/// authorizers hear of it first ([`cut_off_for`], or an entry per session), then each family is
+/// revoked, by the same conditional write as reuse detection's. Every step is idempotent: a
+/// second call records the same again, revokes what is left and returns it (nothing, when the
+/// first finished). Refresh stops at once, `/introspect` answers the sessions' access tokens
+/// inactive at once, and the authorizers refuse them within their freshness bound.
 pub async fn revoke_sessions(
     store: &dyn RefreshStore,
+    revocations: &dyn RevocationStore,
     query: &SessionQuery,
     now: u64,
-) -> Result<Vec<String>, RefreshStoreError> {
+) -> Result<Vec<String>, RevokeSessionsError> {
+    let cut_off = cut_off_for(query, now);
+    if let Some(entry) = &cut_off {
+        revocations.record(entry).await?;
+    }
     let mut revoked = Vec::new();
     for f in store.list_sessions(query).await? {
-        if query.matches(&f) && f.active_at(now) {
+        if !query.matches(&f) {
+            continue;
+        }
+        if cut_off.is_none()
+            && let Some(entry) = session_entry(&f, now)
+        {
+            revocations.record(&entry).await?;
+        }
+        if f.active_at(now) {
             store.revoke_family(&f.family_id, now).await?;
             revoked.push(f.family_id);
         }
@@ -86,11 +141,14 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<Vec<String>, TokenError> {
         let now = self.clock.now();
-        let call = revoke_sessions(self.refresh.as_ref(), query, now);
+        let call = revoke_sessions(self.refresh.as_ref(), self.revocations.as_ref(), query, now);
         let revoked = self
             .within(deadline, "refresh-token store", call)
             .await?
-            .map_err(store_unavailable)?;
+            .map_err(|e| match e {
+                RevokeSessionsError::Refresh(e) => Unavailable::RefreshStore(Box::new(e)),
+                RevokeSessionsError::Revocations(e) => Unavailable::RevocationStore(Box::new(e)),
+            })?;
         info!(actor, sessions = revoked.len(), "sessions revoked");
         observe::event(&query.revoked_event(actor, revoked.len() as u64));
         Ok(revoked)
@@ -103,7 +161,8 @@ mod tests {
 
     use super::*;
     use crate::refresh::{NewFamily, RefreshGrant};
-    use crate::testkit::memory::MemoryRefresh;
+    use crate::revocation::Key;
+    use crate::testkit::memory::{MemoryRefresh, MemoryRevocations};
     use tollgate_oauth::scope::Scopes;
 
     async fn login(store: &MemoryRefresh, id: &str, sub: &str, client: &str, expires: u64) {
@@ -120,6 +179,7 @@ mod tests {
             issued_at: 100,
             token_expires_at: expires,
             family_expires_at: expires,
+            access_expires_at: expires.min(1_000),
         };
         assert!(store.create_family(&family).await.is_ok());
     }
@@ -151,26 +211,53 @@ mod tests {
     #[tokio::test]
     async fn revoking_a_users_sessions_ends_only_theirs_and_only_active_ones() {
         let store = MemoryRefresh::default();
+        let revs = MemoryRevocations::default();
         login(&store, "f1", "u1", "app", 1_000).await;
         login(&store, "f2", "u1", "other", 1_000).await;
         login(&store, "f3", "u2", "app", 1_000).await;
         login(&store, "f4", "u1", "app", 200).await; // expired by now
         let q = SessionQuery::from_parts(Some("u1"), Some("app")).unwrap_or_else(|e| panic!("{e}"));
-        let revoked = revoke_sessions(&store, &q, 500).await.ok();
+        let revoked = revoke_sessions(&store, &revs, &q, 500).await.ok();
         assert_eq!(revoked, Some(vec!["f1".to_owned()]));
-        let again = revoke_sessions(&store, &q, 501).await.ok();
+        // One user with one client: an entry for each of those sessions whose access tokens
+        // may still pass a verifier, f4's too (they expired at 200, within the margin a
+        // verifier's leeway may still take), but not f4 revoked: it had ended already.
+        let keys = |r: &MemoryRevocations| -> Vec<Key> {
+            let mut k: Vec<Key> = r.recorded().into_iter().map(|e| e.key).collect();
+            k.sort();
+            k
+        };
+        let (f1, f4) = (Key::Session("f1".into()), Key::Session("f4".into()));
+        assert_eq!(keys(&revs), [f1.clone(), f4.clone()]);
+        let again = revoke_sessions(&store, &revs, &q, 501).await.ok();
         assert_eq!(again, Some(vec![]), "nothing left to revoke");
+        // Recorded again (a retry finishes what a failure interrupted).
+        assert_eq!(keys(&revs), [f1.clone(), f1, f4.clone(), f4]);
+        let at_1200 = revoke_sessions(&store, &revs, &q, 1_200).await.ok();
+        assert_eq!(at_1200, Some(vec![]));
+        assert_eq!(
+            revs.recorded().len(),
+            5,
+            "f4's tokens cannot pass any more: {:?}",
+            keys(&revs)
+        );
         let all_u1 = SessionQuery::from_parts(Some("u1"), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            revoke_sessions(&store, &all_u1, 502).await.ok(),
+            revoke_sessions(&store, &revs, &all_u1, 502).await.ok(),
             Some(vec!["f2".to_owned()])
         );
+        let user = &revs.recorded()[5];
+        assert_eq!(user.key, Key::subject("u1"), "a user's cut-off");
+        assert_eq!(user.cutoff, Some(502));
         let by_client =
             SessionQuery::from_parts(None, Some("app")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            revoke_sessions(&store, &by_client, 503).await.ok(),
+            revoke_sessions(&store, &revs, &by_client, 503).await.ok(),
             Some(vec!["f3".to_owned()])
         );
+        let client = &revs.recorded()[6];
+        assert_eq!(client.key, Key::Client("app".into()), "a client's cut-off");
+        assert_eq!(revs.recorded().len(), 7, "cut-offs only");
         let families = store.families.lock().map(|f| f.clone()).unwrap_or_default();
         let revoked: Vec<bool> = ["f1", "f2", "f3", "f4"]
             .iter()

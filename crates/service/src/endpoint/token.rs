@@ -171,7 +171,9 @@ impl TokenService {
         let lifetimes = self.lifetimes(client);
         // The family is the session: its id is the access token's `sid`.
         let family_id = random_token(16);
-        let access = self.sign(&grant, &family_id, &grant.scope, lifetimes, now)?;
+        let family_expires_at = now.saturating_add(lifetimes.refresh_family);
+        let session = (family_id.as_str(), family_expires_at);
+        let access = self.sign(&grant, session, &grant.scope, lifetimes, now)?;
         let refresh = Secret::generate();
         let family = NewFamily {
             family_id,
@@ -179,7 +181,8 @@ impl TokenService {
             grant,
             issued_at: now,
             token_expires_at: now.saturating_add(lifetimes.refresh_token),
-            family_expires_at: now.saturating_add(lifetimes.refresh_family),
+            family_expires_at,
+            access_expires_at: now.saturating_add(access.expires_in),
         };
         let create = self.refresh.create_family(&family);
         self.within(deadline, "refresh-token store", create)

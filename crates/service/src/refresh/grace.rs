@@ -238,6 +238,7 @@ mod tests {
             current_token: "h-next".into(),
             created_at: 0,
             refreshed_at: Some(5),
+            access_until: Some(905),
             expires_at: 2_000,
         };
         let mut next = token(TokenStatus::Active, None);

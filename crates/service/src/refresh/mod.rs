@@ -35,6 +35,8 @@ pub struct NewFamily {
     pub issued_at: u64,
     pub token_expires_at: u64,
     pub family_expires_at: u64,
+    /// When the access token issued with it expires (the family's `access_until`).
+    pub access_expires_at: u64,
 }
 
 impl NewFamily {
@@ -212,6 +214,10 @@ pub struct StoredFamily {
     pub created_at: u64,
     /// When the family last rotated; `None` until its first refresh.
     pub refreshed_at: Option<u64>,
+    /// When the newest access token issued in the session expires (the latest of them all):
+    /// what a revocation entry for the session must outlive. `None` for a family written
+    /// before it was recorded (`StoredFamily::access_tokens_until` then assumes the longest).
+    pub access_until: Option<u64>,
     pub expires_at: u64,
 }
 
@@ -263,6 +269,9 @@ pub struct Successor {
     /// Written again after its first write's outcome was lost: marks the old token's rotation
     /// unconfirmed ([`StoredToken::unconfirmed`]).
     pub unconfirmed: bool,
+    /// The family's `access_until` after this rotation: the latest of its access tokens'
+    /// expiries, the one issued with this rotation included.
+    pub access_until: u64,
 }
 
 impl Successor {

@@ -1,6 +1,8 @@
 //! The DynamoDB tables Tollgate uses: one definition, read by the admin CLI that creates them
 //! locally, by the adapters, and by the test that checks `template.yaml` agrees.
 
+use tollgate_revocation::entry;
+
 /// One table's shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableSpec {
@@ -8,8 +10,10 @@ pub struct TableSpec {
     pub logical_id: &'static str,
     /// The environment variable that carries the deployed table's name.
     pub env_var: &'static str,
-    /// The string partition key; no table has a sort key (an index may).
+    /// The string partition key.
     pub hash_key: &'static str,
+    /// The string sort key: only the revocations table has one (its feed is read by time).
+    pub range_key: Option<&'static str>,
     /// The attribute DynamoDB TTL deletes expired items by (epoch seconds).
     pub ttl_attribute: Option<&'static str>,
     /// Global secondary indexes (string keys, every attribute projected).
@@ -38,6 +42,7 @@ pub const CLIENTS: TableSpec = TableSpec {
     logical_id: "ClientsTable",
     env_var: "CLIENTS_TABLE",
     hash_key: "client_id",
+    range_key: None,
     ttl_attribute: None,
     indexes: &[],
 };
@@ -45,6 +50,7 @@ pub const TOKENS: TableSpec = TableSpec {
     logical_id: "TokensTable",
     env_var: "TOKENS_TABLE",
     hash_key: "pk",
+    range_key: None,
     ttl_attribute: Some("expires_at"),
     indexes: &[SESSIONS],
 };
@@ -52,8 +58,29 @@ pub const LOCKOUTS: TableSpec = TableSpec {
     logical_id: "LockoutsTable",
     env_var: "LOCKOUTS_TABLE",
     hash_key: "pk",
+    range_key: None,
     ttl_attribute: Some("expires_at"),
     indexes: &[],
 };
 
-pub const ALL: [TableSpec; 3] = [CLIENTS, TOKENS, LOCKOUTS];
+/// Live revocation entries by expiry, for an authorizer's cold start: feed items alone carry
+/// `live_until` (their `expires_at` as text), so the index holds nothing else.
+pub const LIVE: IndexSpec = IndexSpec {
+    name: entry::LIVE_INDEX,
+    hash_key: entry::attr::PK,
+    range_key: Some(entry::attr::LIVE_UNTIL),
+};
+
+/// The revocation state (`tollgate_revocation`): the feed the authorizers poll (`pk` = `feed`,
+/// `sk` = `<written ms>#<key>`) and one key item per cut-off or revoked token, which
+/// `/introspect` reads. Its own table, so the authorizer's role reads exactly it.
+pub const REVOCATIONS: TableSpec = TableSpec {
+    logical_id: "RevocationsTable",
+    env_var: "REVOCATIONS_TABLE",
+    hash_key: entry::attr::PK,
+    range_key: Some(entry::attr::SK),
+    ttl_attribute: Some(entry::attr::EXPIRES_AT),
+    indexes: &[LIVE],
+};
+
+pub const ALL: [TableSpec; 4] = [CLIENTS, TOKENS, LOCKOUTS, REVOCATIONS];

@@ -15,6 +15,7 @@ use crate::refresh::{
     NewFamily, RefreshGrant, RefreshStore, Rotation, SessionQuery, StoredFamily, Successor,
     TokenStatus,
 };
+use crate::revocation::{Entry, Key, RevocationStore, client_cut_off, user_cut_off};
 
 fn client(id: &str) -> Client {
     Client {
@@ -108,6 +109,7 @@ fn family(id: &str, token: &str, now: u64) -> NewFamily {
         issued_at: now,
         token_expires_at: now + 600,
         family_expires_at: now + 3_600,
+        access_expires_at: now + 300,
     }
 }
 
@@ -119,6 +121,7 @@ fn successor(token: &str, now: u64) -> Successor {
         details: Map::new(),
         sealed: None,
         unconfirmed: false,
+        access_until: now + 300,
     }
 }
 
@@ -415,6 +418,7 @@ async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
         current_token: "contract-s1-t1".into(),
         created_at: now,
         refreshed_at: None,
+        access_until: Some(now + 300),
         expires_at: now + 3_600,
     };
     let got = store.get_family("contract-s1").await.expect("get family");
@@ -436,6 +440,8 @@ async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
     let refreshed = StoredFamily {
         current_token: "contract-s1-t2".into(),
         refreshed_at: Some(now + 7),
+        // The rotation records when the access token it came with expires.
+        access_until: Some(now + 7 + 300),
         ..expected.clone()
     };
     assert_eq!(after, Some(refreshed.clone()));
@@ -559,9 +565,60 @@ pub async fn rate_limits(store: std::sync::Arc<dyn RateLimitStore>) {
     assert_eq!(seen, (1..=32).collect::<Vec<u64>>(), "each count seen once");
 }
 
+/// Records and reads back: a cut-off under its key, only ever moved later; a revoked token; a
+/// session's end only on the feed (its key finds nothing: its family says it); keys never
+/// recorded find nothing; recording again changes nothing.
+pub async fn revocations(store: &dyn RevocationStore) {
+    let user = Key::subject("contract-u1");
+    let cut = user_cut_off("contract-u1", 1_000);
+    store.record(&cut).await.expect("record");
+    store.record(&cut).await.expect("record again");
+    store
+        .record(&user_cut_off("contract-u1", 900))
+        .await
+        .expect("record an older cut-off");
+    assert_eq!(
+        store.find(std::slice::from_ref(&user)).await.expect("find"),
+        [cut]
+    );
+    let later = user_cut_off("contract-u1", 1_100);
+    store.record(&later).await.expect("record");
+    assert_eq!(
+        store.find(std::slice::from_ref(&user)).await.expect("find"),
+        [later.clone()]
+    );
+    let jti = Entry::token("contract-j1", 2_000);
+    store.record(&jti).await.expect("record");
+    let ended = Entry::session("contract-s1", 2_000);
+    store.record(&ended).await.expect("record");
+    let client = client_cut_off("contract-app", 1_200);
+    store.record(&client).await.expect("record");
+    let mut found = store
+        .find(&[
+            ended.key.clone(),
+            Key::Token("contract-j2".into()),
+            jti.key.clone(),
+            user,
+            Key::Client("contract-other".into()),
+            client.key.clone(),
+        ])
+        .await
+        .expect("find");
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(found, [later, client, jti]);
+    assert_eq!(store.find(&[]).await.expect("find"), []);
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::testkit::memory::{MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh};
+    use crate::testkit::memory::{
+        MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryRevocations,
+    };
+
+    #[tokio::test]
+    async fn memory_revocations_keep_the_revocation_store_contract() {
+        super::revocations(&MemoryRevocations::default()).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn memory_rate_limits_keep_the_rate_limit_store_contract() {

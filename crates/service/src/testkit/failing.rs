@@ -13,6 +13,7 @@ use crate::lockout::LockoutStoreError;
 use crate::password::AuthEndpointError;
 use crate::rate_limit::RateLimitStoreError;
 use crate::refresh::RefreshStoreError;
+use crate::revocation::RevocationStoreError;
 
 /// A port `P` whose methods named by [`Faults::fail`] return the port's "unavailable" error
 /// until [`Faults::heal`], and whose methods named by [`Faults::lose_answers`] are applied, then
@@ -125,6 +126,15 @@ impl Injectable for RateLimitStoreError {
     }
     fn outcome_unknown(e: Lost) -> Self {
         Self::OutcomeUnknown(Box::new(e))
+    }
+}
+
+impl Injectable for RevocationStoreError {
+    fn unavailable(e: Injected) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+    fn outcome_unknown(e: Lost) -> Self {
+        Self::Unavailable(Box::new(e))
     }
 }
 

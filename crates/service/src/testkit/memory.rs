@@ -15,6 +15,7 @@ use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
     Successor, TokenStatus,
 };
+use crate::revocation::{Entry, Key, RevocationStore, RevocationStoreError};
 use crate::user_status::{UserDirectory, UserStatus};
 
 #[derive(Debug, Default)]
@@ -76,6 +77,7 @@ impl RefreshStore for MemoryRefresh {
                 current_token: f.token_hash.clone(),
                 created_at: f.issued_at,
                 refreshed_at: None,
+                access_until: Some(f.access_expires_at),
                 expires_at: f.family_expires_at,
             },
         );
@@ -114,6 +116,7 @@ impl RefreshStore for MemoryRefresh {
         if let Some(f) = families.get_mut(&old.family_id) {
             f.current_token = new.token_hash.clone();
             f.refreshed_at = Some(now);
+            f.access_until = Some(new.access_until);
         }
         if let Some(t) = tokens.get_mut(&old.token_hash) {
             t.status = TokenStatus::Rotated;
@@ -148,6 +151,44 @@ impl RefreshStore for MemoryRefresh {
             .filter(|f| query.matches(f))
             .cloned()
             .collect())
+    }
+}
+
+/// Revocations in memory: the feed in the order written, and the key items.
+#[derive(Debug, Default)]
+pub struct MemoryRevocations {
+    pub feed: Mutex<Vec<Entry>>,
+    keys: Mutex<HashMap<Key, Entry>>,
+}
+
+impl MemoryRevocations {
+    /// Every entry recorded, in order.
+    pub fn recorded(&self) -> Vec<Entry> {
+        lock(&self.feed).clone()
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MemoryRevocations {
+    async fn record(&self, entry: &Entry) -> Result<(), RevocationStoreError> {
+        lock(&self.feed).push(entry.clone());
+        if matches!(entry.key, Key::Session(_)) {
+            return Ok(());
+        }
+        let mut keys = lock(&self.keys);
+        // As the DynamoDB adapter: a key item's cut-off only ever moves later.
+        let older = keys
+            .get(&entry.key)
+            .is_none_or(|e| e.cutoff < entry.cutoff || entry.cutoff.is_none());
+        if older {
+            keys.insert(entry.key.clone(), entry.clone());
+        }
+        Ok(())
+    }
+
+    async fn find(&self, keys: &[Key]) -> Result<Vec<Entry>, RevocationStoreError> {
+        let stored = lock(&self.keys);
+        Ok(keys.iter().filter_map(|k| stored.get(k).cloned()).collect())
     }
 }
 

@@ -20,7 +20,8 @@ use crate::password::VerifiedUser;
 use crate::refresh::SessionQuery;
 use crate::testkit::failing::Failing;
 use crate::testkit::memory::{
-    MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryVerifier,
+    MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryRevocations,
+    MemoryVerifier,
 };
 
 struct Fixture {
@@ -28,6 +29,8 @@ struct Fixture {
     introspector: Introspector,
     /// The refresh-token store, failing the calls a test names.
     refresh: Arc<Failing<MemoryRefresh>>,
+    /// The revocations recorded, failing the calls a test names.
+    revocations: Arc<Failing<MemoryRevocations>>,
     clock: ManualClock,
 }
 
@@ -69,6 +72,7 @@ async fn fixture() -> Fixture {
         max_lifetime: DEFAULT_MAX_LIFETIME,
     };
     let refresh = Arc::new(Failing::new(MemoryRefresh::default()));
+    let revocations = Arc::new(Failing::new(MemoryRevocations::default()));
     let clock = ManualClock::new(1_000_000);
     let service = TokenService {
         clients,
@@ -76,6 +80,7 @@ async fn fixture() -> Fixture {
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
         directory: None,
+        revocations: revocations.clone(),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", verified)),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
@@ -103,6 +108,7 @@ async fn fixture() -> Fixture {
             issuer: "iss".into(),
         },
         refresh,
+        revocations,
         clock,
     }
 }
@@ -185,7 +191,9 @@ async fn an_access_token_is_active_until_its_session_is_revoked() {
     let q = SessionQuery::from_parts(Some("u-1"), None).unwrap();
     let now = f.clock.now();
     assert_eq!(
-        revoke_sessions(f.refresh.as_ref(), &q, now).await.unwrap(),
+        revoke_sessions(f.refresh.as_ref(), f.revocations.as_ref(), &q, now)
+            .await
+            .unwrap(),
         [sid]
     );
     assert_eq!(
@@ -378,9 +386,14 @@ async fn a_refresh_token_of_a_revoked_or_moved_on_session_is_inactive() {
     assert_eq!(ask(&f, "app", &refresh, None).await["active"], true);
     // Revoking the session leaves the token's own record as it was: the family decides.
     let q = SessionQuery::from_parts(Some("u-1"), None).unwrap();
-    revoke_sessions(f.refresh.as_ref(), &q, f.clock.now())
-        .await
-        .unwrap();
+    revoke_sessions(
+        f.refresh.as_ref(),
+        f.revocations.as_ref(),
+        &q,
+        f.clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         ask(&f, "app", &refresh, None).await,
         json!({"active": false})

@@ -47,11 +47,19 @@ impl TokenService {
         let grant = self.current_grant(client, &old, now, deadline).await?;
         let scope = grant.refreshed_scope(client, req.scope.as_deref())?;
         let lifetimes = self.lifetimes(client);
-        let access = self.sign(&grant, &old.family_id, &scope, lifetimes, now)?;
+        let session = (old.family_id.as_str(), old.family_expires_at);
+        let access = self.sign(&grant, session, &scope, lifetimes, now)?;
+        // The family records when its newest access token expires, for a revocation entry to
+        // outlive it (`crate::revocation::session_ended`).
+        let access_exp = now.saturating_add(access.expires_in);
+        let access_until = family
+            .as_ref()
+            .map_or(access_exp, |f| f.access_tokens_until().max(access_exp));
         let outcome = match replay {
             Some(successor) => Rotated::Replayed(successor),
             None => {
-                self.rotate(client, &old, &presented, &grant, now, deadline)
+                let tokens = (&presented, access_until);
+                self.rotate(client, &old, tokens, &grant, now, deadline)
                     .await?
             }
         };
@@ -105,7 +113,10 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> TokenError {
-        if let Err(e) = self.revoke_family(&old.family_id, now, deadline).await {
+        if let Err(e) = self
+            .end_session(client, &old.family_id, now, deadline)
+            .await
+        {
             return e;
         }
         reuse_detected(client, &old.family_id, cause);
@@ -208,7 +219,8 @@ impl TokenService {
             ended => {
                 let cause = ended.ends_session().unwrap_or("user_gone");
                 warn!(client_id = %client.client_id, family = %old.family_id, cause, "the directory ended the user's session: revoking its family");
-                self.revoke_family(&old.family_id, now, deadline).await?;
+                self.end_session(client, &old.family_id, now, deadline)
+                    .await?;
                 observe::event(&Event::SessionEnded {
                     client_id: &client.client_id,
                     subject: &grant.sub,

@@ -65,7 +65,7 @@ impl TokenService {
         &self,
         client: &Client,
         old: &StoredToken,
-        presented: &Secret,
+        (presented, access_until): (&Secret, u64),
         grant: &RefreshGrant,
         now: u64,
         deadline: Deadline,
@@ -73,6 +73,7 @@ impl TokenService {
         let grace = self.grace(client);
         let refresh = Secret::generate();
         let mut successor = self.successor(client, old, (presented, &refresh), grant, now);
+        successor.access_until = access_until;
         let mut pause = FIRST_PAUSE;
         let mut contended = grace > 0;
         for _ in 0..ROTATION_ATTEMPTS {
@@ -133,6 +134,7 @@ impl TokenService {
             details: grant.details.clone(),
             sealed: (self.grace(client) > 0).then(|| grace::seal(presented, &old.family_id, next)),
             unconfirmed: false,
+            access_until: now,
         }
     }
 

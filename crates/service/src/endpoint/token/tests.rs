@@ -9,14 +9,17 @@ use tollgate_oauth::secret::SecretHasher;
 
 use super::*;
 use crate::client::{ClientCredentials, ClientStore};
+use crate::endpoint::introspect::Introspector;
 use crate::endpoint::revoke::RevocationRequest;
 use crate::endpoint::{GrantPolicy, Lifetimes};
 use crate::lockout::{LockoutPolicy, LockoutStore};
 use crate::lockout::{Reservation, lockout_key};
 use crate::password::PasswordVerifier;
 use crate::password::{PasswordCheck, VerifiedUser};
+use crate::testkit::failing::Failing;
 use crate::testkit::memory::{
-    MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryVerifier,
+    MemoryClients, MemoryLockout, MemoryRateLimits, MemoryRefresh, MemoryRevocations,
+    MemoryVerifier,
 };
 
 mod audit_events;
@@ -25,6 +28,7 @@ mod concurrency;
 mod grace;
 mod limits;
 mod lost_answers;
+mod revocations;
 mod store_failures;
 mod user_status;
 
@@ -32,7 +36,30 @@ struct Fixture {
     service: TokenService,
     verifier: Arc<MemoryVerifier>,
     refresh: Arc<MemoryRefresh>,
+    /// What was recorded for the authorizers; fails the calls a test names.
+    revocations: Arc<Failing<MemoryRevocations>>,
+    /// The keys `/revoke` verifies access tokens with (the service's own).
+    keys: Introspector,
     clock: ManualClock,
+}
+
+/// The verifier of tokens `key` signs, as the token function builds it for `/introspect` and
+/// `/revoke`.
+fn keys_of(key: &SigningKey) -> Introspector {
+    use tollgate_oauth::keys::published_jwks;
+    use tollgate_oauth::verify::{AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig};
+    let jwks = serde_json::to_string(&published_jwks(key, None).unwrap()).unwrap();
+    let cfg = VerifierConfig {
+        issuer: "iss".into(),
+        audience: "aud".into(),
+        leeway: 0,
+        algorithms: vec![jsonwebtoken::Algorithm::ES256],
+        max_lifetime: DEFAULT_MAX_LIFETIME,
+    };
+    Introspector {
+        verifier: AccessTokenVerifier::new(&jwks, &cfg).unwrap(),
+        issuer: "iss".into(),
+    }
 }
 
 async fn fixture() -> Fixture {
@@ -80,6 +107,8 @@ async fn fixture() -> Fixture {
         None,
     )
     .unwrap();
+    let keys = keys_of(&key);
+    let revocations = Arc::new(Failing::new(MemoryRevocations::default()));
     let service = TokenService {
         clients,
         refresh: refresh.clone(),
@@ -87,6 +116,7 @@ async fn fixture() -> Fixture {
         rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
         directory: None,
+        revocations: revocations.clone(),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 900,
@@ -110,6 +140,8 @@ async fn fixture() -> Fixture {
         service,
         verifier,
         refresh,
+        revocations,
+        keys,
         clock,
     }
 }
@@ -812,24 +844,27 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
         token: Some(Secret::new(token)),
     };
     f.service
-        .revoke(&revoke(
-            ("other", "other-secret"),
-            first.refresh_token.as_ref().unwrap().expose().into(),
-        ))
+        .revoke(
+            &f.keys,
+            &revoke(
+                ("other", "other-secret"),
+                first.refresh_token.as_ref().unwrap().expose().into(),
+            ),
+        )
         .await
         .unwrap();
     let second = refresh(&f, APP, first.refresh_token.as_ref().unwrap(), None)
         .await
         .unwrap();
     f.service
-        .revoke(&revoke(APP, "no-such-token".into()))
+        .revoke(&f.keys, &revoke(APP, "no-such-token".into()))
         .await
         .unwrap();
     f.service
-        .revoke(&revoke(
-            APP,
-            second.refresh_token.as_ref().unwrap().expose().into(),
-        ))
+        .revoke(
+            &f.keys,
+            &revoke(APP, second.refresh_token.as_ref().unwrap().expose().into()),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -844,7 +879,11 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
         token: None,
     };
     assert_eq!(
-        f.service.revoke(&unauthenticated).await.unwrap_err().code,
+        f.service
+            .revoke(&f.keys, &unauthenticated)
+            .await
+            .unwrap_err()
+            .code,
         ErrorCode::InvalidClient
     );
 }

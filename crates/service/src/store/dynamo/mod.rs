@@ -5,6 +5,7 @@ mod clients;
 mod lockout;
 mod rate_limit;
 mod refresh;
+mod revocations;
 pub mod tables;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ pub use clients::{DynamoClientStore, client_from_item, client_to_item};
 pub use lockout::DynamoLockoutStore;
 pub use rate_limit::{DynamoRateLimitStore, rate_limit_key};
 pub use refresh::{DynamoRefreshStore, Indexed, family_key, token_key};
+pub use revocations::{DynamoRevocationStore, RESTAMP_AFTER_MS};
 pub use tables::{CreateTableError, create_table};
 
 pub(super) type Item = HashMap<String, AttributeValue>;

@@ -36,7 +36,10 @@ pub async fn create_table(
         name: name.into(),
         source,
     };
-    let key = key_element(spec.hash_key, KeyType::Hash).map_err(create)?;
+    let mut keys = vec![key_element(spec.hash_key, KeyType::Hash).map_err(create)?];
+    if let Some(range) = spec.range_key {
+        keys.push(key_element(range, KeyType::Range).map_err(create)?);
+    }
     let indexes = spec
         .indexes
         .iter()
@@ -47,7 +50,7 @@ pub async fn create_table(
         .create_table()
         .table_name(name)
         .set_attribute_definitions(Some(attributes(spec).map_err(create)?))
-        .key_schema(key)
+        .set_key_schema(Some(keys))
         .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
@@ -75,7 +78,10 @@ pub async fn create_table(
 
 /// Every key attribute of the table and its indexes, once each, as strings.
 fn attributes(spec: &TableSpec) -> Result<Vec<AttributeDefinition>, BoxError> {
-    let mut names = vec![spec.hash_key];
+    let mut names: Vec<&str> = [Some(spec.hash_key), spec.range_key]
+        .into_iter()
+        .flatten()
+        .collect();
     for i in spec.indexes {
         names.extend([Some(i.hash_key), i.range_key].into_iter().flatten());
     }

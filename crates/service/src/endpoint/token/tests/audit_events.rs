@@ -105,7 +105,7 @@ async fn a_refresh_in_an_ended_session_is_refused_without_a_theft_alarm() {
         }),
         token: second.refresh_token.clone(),
     };
-    f.service.revoke(&logout).await.unwrap();
+    f.service.revoke(&f.keys, &logout).await.unwrap();
     for token in [&second, &first] {
         let r = refresh_params(token.refresh_token.as_ref().unwrap().expose());
         let (resp, events) =

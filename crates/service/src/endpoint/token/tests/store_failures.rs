@@ -207,7 +207,7 @@ async fn a_failed_revocation_through_revoke_is_503() {
         credentials: req("app", "app-secret", &[]).credentials,
         token: first.refresh_token,
     };
-    let e = b.f.service.revoke(&r).await.unwrap_err();
+    let e = b.f.service.revoke(&b.f.keys, &r).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
     assert_eq!(e.status(), 503);
     assert_eq!(b.refresh.failed(), ["revoke_family"]);
@@ -242,6 +242,6 @@ async fn a_failed_client_lookup_is_503_for_every_grant_and_revoke() {
         credentials: req("app", "app-secret", &[]).credentials,
         token: Some(Secret::new("x")),
     };
-    let e = b.f.service.revoke(&r).await.unwrap_err();
+    let e = b.f.service.revoke(&b.f.keys, &r).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
 }

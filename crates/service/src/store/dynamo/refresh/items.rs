@@ -99,6 +99,10 @@ pub(super) struct FamilyItem {
     refreshed_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revoked_at: Option<u64>,
+    /// When the newest access token of the session expires; absent on families written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_until: Option<u64>,
     expires_at: u64,
 }
 
@@ -159,6 +163,7 @@ impl FamilyItem {
             created_at: f.issued_at,
             refreshed_at: None,
             revoked_at: None,
+            access_until: Some(f.access_expires_at),
             expires_at: f.family_expires_at,
         }
     }
@@ -176,6 +181,7 @@ impl FamilyItem {
             current_token: self.current_token,
             created_at: self.created_at,
             refreshed_at: self.refreshed_at,
+            access_until: self.access_until,
             expires_at: self.expires_at,
         })
     }

@@ -237,7 +237,9 @@ fn advance_family(
     Ok(Update::builder()
         .table_name(table)
         .key("pk", s(family_key(&old.family_id)))
-        .update_expression("SET current_token = :new, refreshed_at = :now")
+        .update_expression(
+            "SET current_token = :new, refreshed_at = :now, access_until = :access_until",
+        )
         .condition_expression(
             "#status = :active AND (current_token = :old OR current_token = :new) \
              AND expires_at > :now",
@@ -247,6 +249,7 @@ fn advance_family(
         .expression_attribute_values(":old", s(&old.token_hash))
         .expression_attribute_values(":active", s("active"))
         .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":access_until", n(new.access_until))
         .build()?)
 }
 

@@ -85,6 +85,10 @@ fn a_stored_family_reads_back_and_a_new_one_is_written_in_that_shape() {
         .unwrap();
     assert_eq!(family.family_id, "fam1");
     assert!(!family.revoked && family.refreshed_at.is_none());
+    // Written before `access_until` was recorded: read as unknown, and a revocation entry
+    // then outlives any token since its last rotation.
+    assert_eq!(family.access_until, None);
+    assert_eq!(family.access_tokens_until(), 100 + 86_400);
     let created = NewFamily {
         family_id: "fam1".into(),
         token_hash: "sha256:t1".into(),
@@ -98,8 +102,16 @@ fn a_stored_family_reads_back_and_a_new_one_is_written_in_that_shape() {
         issued_at: 100,
         token_expires_at: 200,
         family_expires_at: 300,
+        access_expires_at: 160,
     };
-    assert_eq!(to_item(&FamilyItem::new(&created)).unwrap(), new_family());
+    // Written now: the earlier shape and `access_until`, nothing else.
+    let mut written = new_family();
+    written.insert("access_until".into(), n(160));
+    assert_eq!(to_item(&FamilyItem::new(&created)).unwrap(), written);
+    let read = from_item::<FamilyItem>(written)
+        .and_then(FamilyItem::family)
+        .unwrap();
+    assert_eq!(read.access_until, Some(160));
     // Rotated, then revoked; and a family from before the sessions index, without its keys.
     let mut later = new_family();
     later.insert("refreshed_at".into(), n(150));
