@@ -297,6 +297,7 @@ fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
     ) {
         Ok(out) => allowed(&out, arn),
         Err(Unauthorized) => false,
+        Err(e) => panic!("revocation is off here: {e}"),
     };
     let default = config(&vars(None)).unwrap();
     assert!(

@@ -270,6 +270,18 @@ impl<S: Source> Feed<S> {
         }
     }
 
+    /// The state a decision made now may use, as it is: like [`Self::view`] without starting
+    /// a read or waiting for one.
+    pub fn peek(&self) -> View {
+        let sh = &self.shared;
+        let now = sh.clock.now();
+        let inner = sh.lock();
+        match inner.read_at.map(|r| now.since(r)) {
+            Some(age) if age < sh.policy.max_staleness_ms => View::Current(inner.revoked.clone()),
+            _ => sh.unreadable(&inner, now),
+        }
+    }
+
     /// Requests and failures since the last call.
     pub fn take_stats(&self) -> Stats {
         std::mem::take(&mut self.shared.lock().stats)

@@ -140,6 +140,49 @@ pub const AUTHORIZER_LATENCY: MetricSpec = MetricSpec {
     dimensions: &[&[FUNCTION_NAME]],
 };
 
+/// Requests the authorizer made to read the revocation state (Query pages), since its last
+/// decision.
+pub const REVOCATION_READS: MetricSpec = MetricSpec {
+    name: "RevocationReads",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// Reads of the revocation state that failed, since the authorizer's last decision.
+pub const REVOCATION_READ_FAILURES: MetricSpec = MetricSpec {
+    name: "RevocationReadFailures",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// A decision made with a revocation state older than its bound, because no read succeeded
+/// (`REVOCATION_UNAVAILABLE=allow`).
+pub const REVOCATION_STALE: MetricSpec = MetricSpec {
+    name: "RevocationStaleDecisions",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+/// A token refused because no revocation state young enough could be read.
+pub const REVOCATION_UNAVAILABLE: MetricSpec = MetricSpec {
+    name: "RevocationUnavailableDecisions",
+    unit: Unit::Count,
+    dimensions: BY_FUNCTION,
+};
+
+/// What a decision has to say about the revocation state, written into its EMF line only when
+/// any of it is not zero (most decisions: nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RevocationFigures {
+    pub reads: u32,
+    pub read_failures: u32,
+    pub stale: bool,
+    pub unavailable: bool,
+}
+
+impl RevocationFigures {
+    fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The catalogue: every metric either function emits.
 pub const ALL: &[&MetricSpec] = &[
     &REQUESTS,
@@ -156,6 +199,10 @@ pub const ALL: &[&MetricSpec] = &[
     &DEPENDENCY_LATENCY,
     &AUTHORIZATIONS,
     &AUTHORIZER_LATENCY,
+    &REVOCATION_READS,
+    &REVOCATION_READ_FAILURES,
+    &REVOCATION_STALE,
+    &REVOCATION_UNAVAILABLE,
 ];
 
 /// A dependency whose calls are measured.
@@ -305,21 +352,37 @@ impl Metrics {
         line.finish()
     }
 
-    /// One authorizer decision (`allow`, `deny`, `unauthorized`) with its reason.
-    pub fn authorization(&self, decision: &str, reason: &str, latency: Duration) {
-        self.write(&self.render_authorization(now_ms(), decision, reason, latency));
+    /// One authorizer decision (`allow`, `deny`, `unauthorized`, `unavailable`) with its
+    /// reason, and what it has to say about the revocation state.
+    pub fn authorization(
+        &self,
+        decision: &str,
+        reason: &str,
+        latency: Duration,
+        revocation: RevocationFigures,
+    ) {
+        let line = self.render_authorization(now_ms(), (decision, reason), latency, revocation);
+        self.write(&line);
     }
 
     pub fn render_authorization(
         &self,
         ts: u64,
-        decision: &str,
-        reason: &str,
+        (decision, reason): (&str, &str),
         latency: Duration,
+        revocation: RevocationFigures,
     ) -> String {
         let mut line = Line::new(ts);
         line.directive(&[&AUTHORIZATIONS]);
         line.directive(&[&AUTHORIZER_LATENCY]);
+        if !revocation.is_zero() {
+            line.directive(&[
+                &REVOCATION_READS,
+                &REVOCATION_READ_FAILURES,
+                &REVOCATION_STALE,
+                &REVOCATION_UNAVAILABLE,
+            ]);
+        }
         line.close_metadata();
         line.dimension(FUNCTION_NAME, &self.function);
         line.dimension("Decision", decision);
@@ -329,6 +392,18 @@ impl Metrics {
             AUTHORIZER_LATENCY.name,
             u32::try_from(latency.as_micros()).map_or(f64::from(u32::MAX), f64::from),
         );
+        if !revocation.is_zero() {
+            line.value(REVOCATION_READS.name, f64::from(revocation.reads));
+            line.value(
+                REVOCATION_READ_FAILURES.name,
+                f64::from(revocation.read_failures),
+            );
+            line.value(REVOCATION_STALE.name, f64::from(u8::from(revocation.stale)));
+            line.value(
+                REVOCATION_UNAVAILABLE.name,
+                f64::from(u8::from(revocation.unavailable)),
+            );
+        }
         line.finish()
     }
 }

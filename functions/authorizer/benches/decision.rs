@@ -264,9 +264,9 @@ fn parts(c: &mut Criterion, state: &State, bytes: &[u8]) {
         b.iter(|| {
             state.metrics.render_authorization(
                 1,
-                "allow",
-                "ok",
+                ("allow", "ok"),
                 std::time::Duration::from_micros(5),
+                Default::default(),
             )
         })
     });

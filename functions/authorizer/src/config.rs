@@ -6,10 +6,12 @@ use tollgate_telemetry::metrics::Metrics;
 
 use crate::answer::Policies;
 use crate::cache::VerifiedTokens;
+use crate::revocation::Revocation;
 use crate::route::{PathCase, RouteRules, Unlisted};
 use tollgate_oauth::verify::{
     AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
 };
+use tollgate_revocation::feed::View;
 
 /// How answers to HTTP API (payload 2.0) events are shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct State {
     pub allowed_apis: Option<Vec<ApiStage>>,
     /// One EMF line per decision, by `AWS_LAMBDA_FUNCTION_NAME`.
     pub metrics: Metrics,
+    /// The revocation state, when `REVOCATIONS_TABLE` is set ([`State::with_revocation`]).
+    pub revocation: Option<Revocation>,
 }
 
 /// `ROUTE_SCOPES`, `UNLISTED_ROUTES` (default deny) and `PATH_CASE` (default lower).
@@ -155,6 +159,29 @@ impl State {
             routes,
             http_api_response,
             allowed_apis,
+            revocation: None,
         })
+    }
+
+    /// The state deciding with `revocation` too.
+    pub fn with_revocation(mut self, revocation: Option<Revocation>) -> Self {
+        self.revocation = revocation;
+        self
+    }
+
+    /// The revocation state a decision made now may use, as it is: no read is started or
+    /// waited for (tests, benchmarks, fuzzing). `None` when revocation is off.
+    pub fn revocation_now(&self) -> Option<View> {
+        self.revocation.as_ref().map(|r| r.feed.peek())
+    }
+
+    /// The revocation state a decision made now may use: reads it first when it is past its
+    /// bound (at most [`crate::revocation::DECISION_WAIT`]), starts a read in the background
+    /// when it nears it. `None` when revocation is off.
+    pub async fn revocation_view(&self) -> Option<View> {
+        match &self.revocation {
+            Some(r) => Some(r.feed.view().await),
+            None => None,
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Reads the three event shapes API Gateway sends an authorizer, decides, and writes the answer
-//! each shape expects. Any token problem is the error `Unauthorized`, which API Gateway turns
-//! into a 401; a valid token without a route's scopes gets a policy that denies it (403).
+//! each shape expects. Any token problem, a revoked token included, is the error
+//! `Unauthorized`, which API Gateway turns into a 401; a valid token without a route's scopes
+//! gets a policy that denies it (403). A valid token when no revocation state may decide is a
+//! failed invocation (API Gateway's 500, which the template answers as a 503).
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,19 +19,57 @@ use crate::config::{HttpApiResponse, State};
 pub use crate::event::Shape;
 use crate::event::{Incoming, read_slice, read_value};
 use crate::policy::{RouteArn, allows};
+use crate::revocation;
+use tollgate_revocation::Refusal;
+use tollgate_revocation::feed::View;
 
-/// The one error an authorizer returns for a bad token. API Gateway matches the message
-/// exactly, so it must stay `Unauthorized`.
+/// Why an invocation ends without an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unauthorized;
+pub enum Failure {
+    /// A bad or revoked token: API Gateway matches the message exactly, so it must stay
+    /// `Unauthorized`.
+    Unauthorized,
+    /// A valid token, and no revocation state young enough to decide with
+    /// (`REVOCATION_UNAVAILABLE`): any other message is a failed invocation.
+    RevocationUnavailable,
+}
 
-impl fmt::Display for Unauthorized {
+pub use Failure::Unauthorized;
+
+impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Unauthorized")
+        f.write_str(match self {
+            Self::Unauthorized => "Unauthorized",
+            Self::RevocationUnavailable => "RevocationStateUnavailable",
+        })
     }
 }
 
-impl std::error::Error for Unauthorized {}
+impl std::error::Error for Failure {}
+
+/// Why a token is refused: the token itself, a revocation, or no revocation state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    Token(Rejection),
+    Revoked(Refusal),
+    Unavailable,
+}
+
+impl Refused {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Token(r) => r.as_str(),
+            Self::Revoked(r) => r.as_str(),
+            Self::Unavailable => "revocation state unavailable",
+        }
+    }
+}
+
+impl From<Rejection> for Refused {
+    fn from(r: Rejection) -> Self {
+        Self::Token(r)
+    }
+}
 
 /// The bytes of RFC 6750's `b64token`, as a table: a token is checked byte by byte on every call.
 const B64TOKEN: [bool; 256] = {
@@ -66,46 +106,68 @@ pub fn context(t: &VerifiedToken) -> Map<String, Value> {
 
 /// The whole decision for an event parsed into a `Value` (tests, fuzzing): the same decision
 /// as [`decide_json`], the answer read back into a `Value`.
-pub fn decide(state: &State, event: Value) -> Result<Value, Unauthorized> {
+pub fn decide(state: &State, event: Value) -> Result<Value, Failure> {
     let started = Instant::now();
-    let answer = decide_incoming(state, read_value(&event), started)?;
+    let view = state.revocation_now();
+    let answer = decide_incoming(state, view.as_ref(), read_value(&event), started)?;
     serde_json::from_str(answer.get()).map_err(|_| Unauthorized)
 }
 
 /// The whole decision for an event as the runtime receives it, JSON bytes, to the answer's
-/// JSON: one log line and one EMF line, written to stdout together in one write.
-pub fn decide_json(state: &State, event: &[u8]) -> Result<Box<RawValue>, Unauthorized> {
+/// JSON, with the revocation state as it is now (tests, benchmarks; the function itself reads
+/// it first: [`decide_json_with`]). One log line and one EMF line, written to stdout together
+/// in one write.
+pub fn decide_json(state: &State, event: &[u8]) -> Result<Box<RawValue>, Failure> {
+    decide_json_with(state, state.revocation_now().as_ref(), event)
+}
+
+/// [`decide_json`] with the revocation state `view` (`None`: revocation is off).
+pub fn decide_json_with(
+    state: &State,
+    view: Option<&View>,
+    event: &[u8],
+) -> Result<Box<RawValue>, Failure> {
     let started = Instant::now();
-    decide_incoming(state, read_slice(event), started)
+    decide_incoming(state, view, read_slice(event), started)
 }
 
 /// Decides, then writes the decision's log line and EMF line in one batch: one write to stdout
 /// per decision.
 fn decide_incoming(
     state: &State,
+    view: Option<&View>,
     incoming: Result<Incoming<'_>, &'static str>,
     started: Instant,
-) -> Result<Box<RawValue>, Unauthorized> {
-    output::batch(|| decide_and_record(state, incoming, started))
+) -> Result<Box<RawValue>, Failure> {
+    output::batch(|| decide_and_record(state, view, incoming, started))
 }
 
 fn decide_and_record(
     state: &State,
+    view: Option<&View>,
     incoming: Result<Incoming<'_>, &'static str>,
     started: Instant,
-) -> Result<Box<RawValue>, Unauthorized> {
+) -> Result<Box<RawValue>, Failure> {
+    let figures = revocation::figures(state.revocation.as_ref(), view);
+    // Set only when the state decides past its bound: its age.
+    let stale_ms = match view {
+        Some(View::Stale { age_ms, .. }) => Some(*age_ms),
+        Some(View::Unavailable { age_ms }) => *age_ms,
+        _ => None,
+    };
     let incoming = match incoming {
         Ok(i) => i,
         Err(why) => {
             info!(decision = "unauthorized", reason = why, "authorize");
+            let outcome = ("unauthorized", why);
             state
                 .metrics
-                .authorization("unauthorized", why, started.elapsed());
+                .authorization(outcome.0, outcome.1, started.elapsed(), figures);
             return Err(Unauthorized);
         }
     };
     let shape = incoming.shape.as_str();
-    let outcome = evaluate(state, incoming);
+    let outcome = evaluate(state, view, incoming);
     let elapsed = started.elapsed();
     let latency_us = elapsed.as_micros() as u64;
     match outcome {
@@ -115,16 +177,30 @@ fn decide_and_record(
             } else {
                 ("deny", "insufficient scope")
             };
-            info!(shape, decision, client_id = %d.token.client_id, latency_us, "authorize");
-            state.metrics.authorization(decision, reason, elapsed);
-            Ok(d.answer)
-        }
-        Err(reason) => {
-            info!(shape, decision = "unauthorized", reason = %reason, latency_us, "authorize");
+            info!(shape, decision, client_id = %d.token.client_id, latency_us, revocation_age_ms = stale_ms, "authorize");
             state
                 .metrics
-                .authorization("unauthorized", reason.as_str(), elapsed);
-            Err(Unauthorized)
+                .authorization(decision, reason, elapsed, figures);
+            Ok(d.answer)
+        }
+        Err(refused) => {
+            let (decision, failure) = match refused {
+                Refused::Unavailable => ("unavailable", Failure::RevocationUnavailable),
+                _ => ("unauthorized", Unauthorized),
+            };
+            let reason = refused.as_str();
+            info!(
+                shape,
+                decision,
+                reason,
+                latency_us,
+                revocation_age_ms = stale_ms,
+                "authorize"
+            );
+            state
+                .metrics
+                .authorization(decision, reason, elapsed, figures);
+            Err(failure)
         }
     }
 }
@@ -135,7 +211,11 @@ struct Decision {
     allowed: bool,
 }
 
-fn evaluate(state: &State, incoming: Incoming<'_>) -> Result<Decision, Rejection> {
+fn evaluate(
+    state: &State,
+    view: Option<&View>,
+    incoming: Incoming<'_>,
+) -> Result<Decision, Refused> {
     let credential = incoming.credential.as_deref().ok_or(Rejection::Missing)?;
     let raw = bearer(credential)?;
     let now = SystemTime::now()
@@ -144,6 +224,16 @@ fn evaluate(state: &State, incoming: Incoming<'_>) -> Result<Decision, Rejection
     let token = state
         .verified
         .get_or_verify(raw, now, |t| state.verifier.verify_at(t, now))?;
+    // Every decision asks the revocation state, a token seen before included.
+    match view {
+        None => {}
+        Some(View::Current(r) | View::Stale { revoked: r, .. }) => {
+            if let Some(why) = r.refuses(&revocation::facts(&token)) {
+                return Err(Refused::Revoked(why));
+            }
+        }
+        Some(View::Unavailable { .. }) => return Err(Refused::Unavailable),
+    }
     // Without a parsable route ARN nothing can be scoped: refuse rather than guess.
     let arn = incoming
         .arn
@@ -153,14 +243,14 @@ fn evaluate(state: &State, incoming: Incoming<'_>) -> Result<Decision, Rejection
     if let Some(apis) = &state.allowed_apis
         && !apis.iter().any(|a| a.covers(&arn.prefix))
     {
-        return Err(Rejection::ApiNotAllowed);
+        return Err(Rejection::ApiNotAllowed.into());
     }
     // The path the backend sees must not be a spelling the rules refuse either (a trailing `/`
     // aside: an HTTP API's rawPath for a named stage's root may end in one; the ARN decides it).
     if let Some(raw) = &incoming.raw_path
         && state.routes.refuses_raw_path(raw)
     {
-        return Err(Rejection::RefusedPath);
+        return Err(Rejection::RefusedPath.into());
     }
     let allowed = allows(&state.routes, &token.scope, &arn);
     let context = Context(&token);

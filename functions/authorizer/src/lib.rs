@@ -9,6 +9,7 @@ pub mod config;
 pub mod event;
 pub mod handler;
 pub mod policy;
+pub mod revocation;
 pub mod route;
 
 #[cfg(test)]

@@ -87,9 +87,9 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
         m().render_count(TS, &REFRESH_REUSE, &[("ClientId", "c")]),
         m().render_authorization(
             TS,
-            "unauthorized",
-            "token expired",
+            ("unauthorized", "token expired"),
             Duration::from_micros(80),
+            RevocationFigures::default(),
         ),
     ];
     for dep in [
@@ -102,6 +102,13 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
     }
     lines.push(m().render_count(TS, &RATE_LIMITED, &[("ClientId", "c")]));
     lines.push(m().render_count(TS, &SESSIONS_ENDED, &[]));
+    let figures = RevocationFigures {
+        reads: 2,
+        read_failures: 1,
+        stale: true,
+        unavailable: false,
+    };
+    lines.push(m().render_authorization(TS, ("allow", "ok"), Duration::from_micros(5), figures));
     let mut seen = std::collections::BTreeSet::new();
     for line in &lines {
         let p = validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
@@ -126,6 +133,17 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
         find(&auth, "AuthorizerLatency", &[FUNCTION_NAME]).values,
         [80.0]
     );
+    // A decision with nothing to say about the revocation state declares none of its metrics.
+    assert!(auth.iter().all(|x| !x.name.starts_with("Revocation")));
+    let with = validate(lines.last().unwrap()).unwrap();
+    for (name, want) in [
+        ("RevocationReads", 2.0),
+        ("RevocationReadFailures", 1.0),
+        ("RevocationStaleDecisions", 1.0),
+        ("RevocationUnavailableDecisions", 0.0),
+    ] {
+        assert_eq!(find(&with, name, &[FUNCTION_NAME]).values, [want], "{name}");
+    }
     // Together with the request line, every catalogued metric has a writer.
     seen.extend(
         validate(&m().render_request(TS, false, Duration::ZERO, Some(("c", "password", "issued"))))
