@@ -60,7 +60,8 @@ fi
 log "building the admin CLI and the dev auth endpoint"
 cargo build --quiet -p tollgate-admin -p tollgate-dev-auth
 
-export CLIENTS_TABLE=tollgate-clients TOKENS_TABLE=tollgate-tokens LOCKOUTS_TABLE=tollgate-lockouts
+export CLIENTS_TABLE=tollgate-clients TOKENS_TABLE=tollgate-tokens LOCKOUTS_TABLE=tollgate-lockouts \
+  REVOCATIONS_TABLE=tollgate-revocations
 target/debug/tollgate-admin create-tables
 printf '%s' "$DEMO_CLIENT_SECRET" | target/debug/tollgate-admin create-client --if-not-exists \
   --id "$DEMO_CLIENT_ID" --name "Demo client" --secret-stdin \
@@ -89,6 +90,8 @@ AUDIENCE=tollgate-demo-api
 CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
 LOCKOUTS_TABLE=$LOCKOUTS_TABLE
+REVOCATIONS_TABLE=$REVOCATIONS_TABLE
+REVOCATION_MAX_STALENESS_SECONDS=5
 AUTH_ENDPOINT_URL=http://127.0.0.1:$AUTH_PORT/
 USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status
 SIGNING_KEY_FILE=$DEV/signing-key.pem

@@ -91,7 +91,7 @@ PGIDS="$PGIDS $!"
 wait_for_port 127.0.0.1 "$DDB_PORT" 60 "DynamoDB Local"
 wait_for_port 127.0.0.1 "$MOTO_PORT" 60 "moto"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
-export CLIENTS_TABLE=m-clients TOKENS_TABLE=m-tokens LOCKOUTS_TABLE=m-lockouts
+export CLIENTS_TABLE=m-clients TOKENS_TABLE=m-tokens LOCKOUTS_TABLE=m-lockouts REVOCATIONS_TABLE=m-revocations
 SECRET=measure-secret-measure-secret-measure-secret
 # (The admin CLI's audit lines go to $RUN/admin.log.)
 "$BIN/tollgate-admin" create-tables >/dev/null 2>>"$RUN/admin.log"
@@ -120,6 +120,7 @@ ENV
 CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
 LOCKOUTS_TABLE=$LOCKOUTS_TABLE
+REVOCATIONS_TABLE=$REVOCATIONS_TABLE
 AUTH_ENDPOINT_URL=http://127.0.0.1:$AUTH_PORT/
 USER_CLAIMS=email,name
 AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB
@@ -128,6 +129,10 @@ ENV
 { cat "$RUN/token.env"; echo "SIGNING_KEY_SECRET_ARN=$KEY_ARN"
   echo "AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$MOTO_PORT"; } >"$RUN/token-sm.env"
 { common_env; echo "JWKS_FILE=$RUN/jwks.json"; echo 'ROUTE_SCOPES=GET /orders/*=profile'; } >"$RUN/authorizer.env"
+# The same authorizer with revocation on, reading the revocations table of DynamoDB Local
+# (plain HTTP on loopback; in AWS, HTTPS to DynamoDB's regional endpoint).
+{ cat "$RUN/authorizer.env"; echo "REVOCATIONS_TABLE=$REVOCATIONS_TABLE"
+  echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"; } >"$RUN/authorizer-revocation.env"
 "${LIB[@]}" grant-event tests/fixtures/events/sam-rest-proxy.json measure "$SECRET" demo demo-password >"$RUN/grant.json"
 
 # The Node peer: bench/node's pinned aws-jwt-verify when `make bench` installed it, else the
@@ -149,12 +154,15 @@ log "cold start through a local Runtime API ($COLD_RUNS starts each)"
 "${HARNESS[@]}" --runs "$COLD_RUNS" --event "$RUN/authz.json" --env-file "$RUN/authorizer.env" \
   --response-out "$RUN/authz-response.json" "$BIN/authorizer" >"$RUN/cold-authorizer.json"
 grep -q '"Allow"' "$RUN/authz-response.json" || die "the authorizer did not allow: $(cat "$RUN/authz-response.json")"
+"${HARNESS[@]}" --runs "$COLD_RUNS" --event "$RUN/authz.json" --env-file "$RUN/authorizer-revocation.env" \
+  --response-out "$RUN/authz-revocation-response.json" "$BIN/authorizer" >"$RUN/cold-authorizer-revocation.json"
+grep -q '"Allow"' "$RUN/authz-revocation-response.json" || die "the authorizer with revocation did not allow: $(cat "$RUN/authz-revocation-response.json")"
 "${HARNESS[@]}" --runs "$COLD_RUNS" --event "$RUN/authz.json" --env-file "$RUN/authorizer.env" \
   --response-out "$RUN/node-response.json" "${NODE_PEER[@]}" >"$RUN/cold-node.json"
 grep -q '"Allow"' "$RUN/node-response.json" || die "the Node peer did not allow: $(cat "$RUN/node-response.json")"
 "${LIB[@]}" cold-table "token (signing key from a file)=$RUN/cold-token.json" \
   "token (signing key from Secrets Manager/moto)=$RUN/cold-token-sm.json" \
-  "authorizer=$RUN/cold-authorizer.json" "Node 20 + aws-jwt-verify $JWT_VERIFY_VERSION=$RUN/cold-node.json"
+  "authorizer=$RUN/cold-authorizer.json" "authorizer, revocation on=$RUN/cold-authorizer-revocation.json" "Node 20 + aws-jwt-verify $JWT_VERIFY_VERSION=$RUN/cold-node.json"
 
 if command -v strace >/dev/null; then
   # With no Runtime API to reach, the function initialises, then stops: every file its init

@@ -68,7 +68,10 @@ PGIDS="$PGIDS $!"
 AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 
 SUFFIX="e2e-$RANDOM$RANDOM"
-export CLIENTS_TABLE="clients-$SUFFIX" TOKENS_TABLE="tokens-$SUFFIX" LOCKOUTS_TABLE="lockouts-$SUFFIX"
+export CLIENTS_TABLE="clients-$SUFFIX" TOKENS_TABLE="tokens-$SUFFIX" LOCKOUTS_TABLE="lockouts-$SUFFIX" \
+  REVOCATIONS_TABLE="revocations-$SUFFIX"
+# The served authorizers' freshness bound: short, so the served revocation tests wait little.
+REVOCATION_BOUND=2
 target/debug/tollgate-admin create-tables >/dev/null
 target/debug/tollgate-admin generate-key --out "$RUN/signing-key.pem" >/dev/null
 target/debug/tollgate-admin public-jwks --key "$RUN/signing-key.pem" >"$RUN/jwks.json"
@@ -88,6 +91,9 @@ AUDIENCE=tollgate-test-api
 CLIENTS_TABLE=$CLIENTS_TABLE
 TOKENS_TABLE=$TOKENS_TABLE
 LOCKOUTS_TABLE=$LOCKOUTS_TABLE
+REVOCATIONS_TABLE=$REVOCATIONS_TABLE
+REVOCATION_MAX_STALENESS_SECONDS=$REVOCATION_BOUND
+REVOCATION_UNAVAILABLE_MAX_SECONDS=${REVOCATION_UNAVAILABLE_MAX:-300}
 AUTH_ENDPOINT_URL=$1
 AUTH_ENDPOINT_TIMEOUT_MS=5000
 AUTH_ENDPOINT_CONNECT_TIMEOUT_MS=2000
@@ -145,12 +151,17 @@ PROXY_PORT="$(bound_port "$RUN/ddb-proxy.log" "$PROXY_PID" 30 ddb-proxy)"
 PROXY_CONTROL="http://127.0.0.1:$(bound_port "$RUN/ddb-proxy.log" "$PROXY_PID" 30 "ddb-proxy control" 'control on http://127\.0\.0\.1:[0-9]*/')"
 FAULT_WINDOW=35
 FAULT_SUFFIX="fault-$RANDOM$RANDOM"
-FAULT_CLIENTS="clients-$FAULT_SUFFIX" FAULT_TOKENS="tokens-$FAULT_SUFFIX"
+FAULT_CLIENTS="clients-$FAULT_SUFFIX" FAULT_TOKENS="tokens-$FAULT_SUFFIX" FAULT_REVOCATIONS="revocations-$FAULT_SUFFIX"
 CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
-  target/debug/tollgate-admin create-tables >/dev/null
+  REVOCATIONS_TABLE="$FAULT_REVOCATIONS" target/debug/tollgate-admin create-tables >/dev/null
+# Its authorizer reads the revocation state through the proxy too; with the default
+# REVOCATION_UNAVAILABLE=allow, the last state read decides for 8 s when no read succeeds (the
+# unreadable-state test waits that out), then valid tokens are refused.
+FAULT_REVOCATION_STALE_FOR=8
 fault_env() {
   {
     CLIENTS_TABLE="$FAULT_CLIENTS" TOKENS_TABLE="$FAULT_TOKENS" LOCKOUTS_TABLE="lockouts-$FAULT_SUFFIX" \
+      REVOCATIONS_TABLE="$FAULT_REVOCATIONS" REVOCATION_UNAVAILABLE_MAX="$FAULT_REVOCATION_STALE_FOR" \
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=2000 \
       write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
     echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
@@ -173,6 +184,8 @@ TOLLGATE_E2E_AUTH_URL="http://127.0.0.1:$AUTH_PORT" \
 TOLLGATE_E2E_AUTH_DOWN_URL="$DOWN_BASE" \
 TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_TOKENS_TABLE="$TOKENS_TABLE" \
+TOLLGATE_E2E_REVOCATIONS_TABLE="$REVOCATIONS_TABLE" \
+TOLLGATE_E2E_REVOCATION_BOUND="$REVOCATION_BOUND" \
 TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
@@ -184,6 +197,9 @@ TOLLGATE_E2E_INVOKE_URL="http://127.0.0.1:$WATCH_PORT" \
 TOLLGATE_E2E_FAULT_URL="$FAULT_BASE" \
 TOLLGATE_E2E_FAULT_CLIENTS_TABLE="$FAULT_CLIENTS" \
 TOLLGATE_E2E_FAULT_TOKENS_TABLE="$FAULT_TOKENS" \
+TOLLGATE_E2E_FAULT_REVOCATIONS_TABLE="$FAULT_REVOCATIONS" \
+TOLLGATE_E2E_FAULT_INVOKE_URL="http://127.0.0.1:$FAULT_PORT" \
+TOLLGATE_E2E_FAULT_REVOCATION_STALE_FOR="$FAULT_REVOCATION_STALE_FOR" \
 TOLLGATE_E2E_FAULT_LOG="$RUN/watch-fault.log" \
 TOLLGATE_E2E_FAULT_PROXY_URL="$PROXY_CONTROL" \
 TOLLGATE_E2E_FAULT_LOST_ANSWER_WINDOW="$FAULT_WINDOW" \

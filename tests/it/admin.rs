@@ -198,6 +198,10 @@ pub(crate) fn admin(table: &str, args: &[&str]) -> Output {
     Command::new(bin)
         .args(args)
         .env("CLIENTS_TABLE", table)
+        .env(
+            "REVOCATIONS_TABLE",
+            tollgate_tests::revocations_table_of(table),
+        )
         .output()
         .expect("run tollgate-admin")
 }

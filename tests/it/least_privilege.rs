@@ -1,6 +1,7 @@
-//! `template.yaml` grants each function only what it uses: the authorizer and the demo backend
-//! nothing but their logs, the token function only named actions on named tables and secrets.
-//! The API routes what the README says, open or behind the authorizer.
+//! `template.yaml` grants each function only what it uses: the demo backend nothing but its
+//! logs, the authorizer its logs and a Query of the revocations table and its live index, the
+//! token function only named actions on named tables and secrets. The API routes what the
+//! README says, open or behind the authorizer.
 
 use serde_yaml::Value;
 use tollgate_service::store::tables;
@@ -101,8 +102,9 @@ fn authorizer_has_no_dynamodb_write_and_no_private_key() {
             );
         }
     }
-    // The authorizer never even learns where the private key is.
-    let whole = yaml(f);
+    // The authorizer never even learns where the private key is, nor of a table but the
+    // revocations table.
+    let whole = yaml(f).replace("RevocationsTable", "");
     for forbidden in [
         "SigningKeySecretArn",
         "secretsmanager",
@@ -161,12 +163,61 @@ fn only_the_token_function_can_read_the_signing_key() {
     }));
 }
 
+/// The authorizer's one grant: `dynamodb:Query` on exactly the revocations table and its live
+/// index, the table and index the code reads (`tables::REVOCATIONS`).
+#[test]
+fn the_authorizer_may_only_query_the_revocations_table_and_its_live_index() {
+    let t = template();
+    let g = grants(&t["Resources"]["AuthorizerFunction"]);
+    assert!(g.opaque.is_empty(), "{:?}", g.opaque);
+    assert_eq!(g.statements.len(), 1, "{:?}", g.statements);
+    let s = &g.statements[0];
+    assert_eq!(s["Effect"], "Allow");
+    assert_eq!(actions(s), ["dynamodb:Query"]);
+    assert!(s.get("Condition").is_none() && s.get("NotResource").is_none());
+    let live = tables::REVOCATIONS.indexes[0].name;
+    assert_eq!(tables::REVOCATIONS.indexes.len(), 1);
+    let got: Vec<(String, String)> = resources(s)
+        .iter()
+        .map(|r| tagged(r).unwrap_or_else(|| panic!("{r:?}")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("!GetAtt".to_owned(), "RevocationsTable.Arn".to_owned()),
+            (
+                "!Sub".to_owned(),
+                format!("${{RevocationsTable.Arn}}/index/{live}")
+            ),
+        ]
+    );
+    // It reads the table the template names, by the variable the code reads.
+    let vars = &t["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        tagged(&vars[tables::REVOCATIONS.env_var]),
+        Some(("!Ref".into(), tables::REVOCATIONS.logical_id.into()))
+    );
+}
+
 #[test]
 fn every_grant_names_its_actions_and_resources() {
     let t = template();
     // What each table's users may do to it: the token function never writes client records
-    // (the admin CLI does, with the operator's own credentials).
-    let allowed: [(&str, &[&str]); 3] = [
+    // (the admin CLI does, with the operator's own credentials) and never reads the revocation
+    // feed (the authorizer does, and may do nothing else to it).
+    let allowed: [(&str, &[&str]); 5] = [
+        (
+            "TokenFunction:RevocationsTable.Arn",
+            &[
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:BatchGetItem",
+            ],
+        ),
+        (
+            "AuthorizerFunction:RevocationsTable.Arn",
+            &["dynamodb:Query"],
+        ),
         ("ClientsTable.Arn", &["dynamodb:GetItem"]),
         (
             "TokensTable.Arn",
@@ -204,20 +255,28 @@ fn every_grant_names_its_actions_and_resources() {
                     panic!("{name:?}: resource {res:?} is not a !Ref or !GetAtt")
                 });
                 if tag == "!Sub" && acts.iter().any(|a| a.starts_with("dynamodb:")) {
-                    // Only the session indexes of the tokens table, and only to query them.
-                    let index = target
-                        .strip_prefix("${TokensTable.Arn}/index/")
-                        .unwrap_or_else(|| panic!("{name:?}: DynamoDB on {target}"));
+                    // Only the session indexes of the tokens table (the token function) and the
+                    // live index of the revocations table (the authorizer), only to query them.
+                    let (spec, user) = match target.split_once("/index/") {
+                        Some(("${TokensTable.Arn}", _)) => (tables::TOKENS, "TokenFunction"),
+                        Some(("${RevocationsTable.Arn}", _)) => {
+                            (tables::REVOCATIONS, "AuthorizerFunction")
+                        }
+                        _ => panic!("{name:?}: DynamoDB on {target}"),
+                    };
+                    let index = target.rsplit('/').next().unwrap_or_default();
+                    assert_eq!(name.as_str(), Some(user), "{target}");
                     assert!(
-                        tables::TOKENS.indexes.iter().any(|i| i.name == index),
+                        spec.indexes.iter().any(|i| i.name == index),
                         "{name:?}: {index}"
                     );
                     assert_eq!(acts, ["dynamodb:Query"], "{name:?}");
                 } else if acts.iter().any(|a| a.starts_with("dynamodb:")) {
                     assert_eq!(tag, "!GetAtt");
+                    let own = format!("{}:{target}", name.as_str().unwrap_or_default());
                     let (_, ok) = allowed
                         .iter()
-                        .find(|(table, _)| *table == target)
+                        .find(|(table, _)| *table == target || *table == own)
                         .unwrap_or_else(|| panic!("{name:?}: DynamoDB on {target}"));
                     for a in &acts {
                         assert!(ok.contains(&a.as_str()), "{name:?}: {a} on {target}");
@@ -230,7 +289,7 @@ fn every_grant_names_its_actions_and_resources() {
             }
         }
     }
-    for quiet in ["WhoamiFunction", "AuthorizerFunction"] {
+    for quiet in ["WhoamiFunction"] {
         assert!(
             grants(&t["Resources"][quiet]).statements.is_empty(),
             "{quiet} needs no permissions"

@@ -31,6 +31,8 @@ mod observability;
 mod rate_limits;
 mod refresh;
 mod refresh_grace;
+mod revocation;
+mod revocation_reader;
 mod rotation;
 mod route_policy;
 mod secret_overlap;

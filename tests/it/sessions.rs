@@ -252,7 +252,7 @@ async fn the_session_route_refuses_callers_without_an_iam_identity_and_bad_bodie
 }
 
 /// Runs `tollgate-admin` against the served tokens table; it must succeed.
-fn admin(served: &Served, args: &[&str]) -> std::process::Output {
+pub(crate) fn admin(served: &Served, args: &[&str]) -> std::process::Output {
     let mut all = args.to_vec();
     all.extend(["--tokens-table", served.tokens_table.as_str()]);
     let out = crate::admin::admin(&served.clients_table, &all);

@@ -63,12 +63,15 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", random_token(6).replace(['-', '_'], "x"))
 }
 
+/// One test's four tables, sharing one random suffix (`clients-x`, `revocations-x`, ...), as
+/// the served stack's do: [`revocations_table_of`] finds one from the other.
 pub async fn create_tables(db: &aws_sdk_dynamodb::Client) -> TestTables {
+    let suffix = unique("t");
     let t = TestTables {
-        clients: unique("clients"),
-        tokens: unique("tokens"),
-        lockouts: unique("lockouts"),
-        revocations: unique("revocations"),
+        clients: format!("clients-{suffix}"),
+        tokens: format!("tokens-{suffix}"),
+        lockouts: format!("lockouts-{suffix}"),
+        revocations: format!("revocations-{suffix}"),
     };
     for (spec, name) in [
         (tables::CLIENTS, &t.clients),
@@ -151,6 +154,15 @@ impl ClientSpec {
     }
 }
 
+/// The revocations table beside the clients table `clients` (`clients-x` → `revocations-x`): the
+/// tables `create_tables` and `scripts/test.sh` make share their suffix.
+pub fn revocations_table_of(clients: &str) -> String {
+    let suffix = clients.strip_prefix("clients-").unwrap_or_else(|| {
+        panic!("{clients}: not a clients table of create_tables or scripts/test.sh")
+    });
+    format!("revocations-{suffix}")
+}
+
 /// The users file the tests' auth endpoints serve.
 pub fn test_users() -> Vec<User> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/users.json");
@@ -188,6 +200,10 @@ pub struct Served {
     pub clients_table: String,
     /// The served function's refresh-token table.
     pub tokens_table: String,
+    /// The served stack's revocations table.
+    pub revocations_table: String,
+    /// The served authorizers' freshness bound (`REVOCATION_MAX_STALENESS_SECONDS`).
+    pub revocation_bound: Duration,
     pub issuer: String,
     pub audience: String,
     /// Where the function's output (its logs) is written; it logs at DEBUG.
@@ -215,6 +231,12 @@ impl Served {
             base_auth_down: get("TOLLGATE_E2E_AUTH_DOWN_URL"),
             clients_table: get("TOLLGATE_E2E_CLIENTS_TABLE"),
             tokens_table: get("TOLLGATE_E2E_TOKENS_TABLE"),
+            revocations_table: get("TOLLGATE_E2E_REVOCATIONS_TABLE"),
+            revocation_bound: Duration::from_secs(
+                get("TOLLGATE_E2E_REVOCATION_BOUND")
+                    .parse()
+                    .expect("TOLLGATE_E2E_REVOCATION_BOUND is whole seconds"),
+            ),
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),

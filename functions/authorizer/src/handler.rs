@@ -149,20 +149,15 @@ fn decide_and_record(
     started: Instant,
 ) -> Result<Box<RawValue>, Failure> {
     let figures = revocation::figures(state.revocation.as_ref(), view);
-    // Set only when the state decides past its bound: its age.
-    let stale_ms = match view {
-        Some(View::Stale { age_ms, .. }) => Some(*age_ms),
-        Some(View::Unavailable { age_ms }) => *age_ms,
-        _ => None,
-    };
+    let stale_ms = revocation::age_past_bound(view);
     let incoming = match incoming {
         Ok(i) => i,
         Err(why) => {
             info!(decision = "unauthorized", reason = why, "authorize");
-            let outcome = ("unauthorized", why);
+            let elapsed = started.elapsed();
             state
                 .metrics
-                .authorization(outcome.0, outcome.1, started.elapsed(), figures);
+                .authorization("unauthorized", why, elapsed, figures);
             return Err(Unauthorized);
         }
     };
@@ -205,6 +200,20 @@ fn decide_and_record(
     }
 }
 
+/// `Ok` unless the revocation state refuses `token`, or there is no state to ask.
+fn not_revoked(view: Option<&View>, token: &VerifiedToken) -> Result<(), Refused> {
+    match view {
+        None => Ok(()),
+        Some(View::Current(r) | View::Stale { revoked: r, .. }) => {
+            match r.refuses(&revocation::facts(token)) {
+                Some(why) => Err(Refused::Revoked(why)),
+                None => Ok(()),
+            }
+        }
+        Some(View::Unavailable { .. }) => Err(Refused::Unavailable),
+    }
+}
+
 struct Decision {
     answer: Box<RawValue>,
     token: Arc<VerifiedToken>,
@@ -225,15 +234,7 @@ fn evaluate(
         .verified
         .get_or_verify(raw, now, |t| state.verifier.verify_at(t, now))?;
     // Every decision asks the revocation state, a token seen before included.
-    match view {
-        None => {}
-        Some(View::Current(r) | View::Stale { revoked: r, .. }) => {
-            if let Some(why) = r.refuses(&revocation::facts(&token)) {
-                return Err(Refused::Revoked(why));
-            }
-        }
-        Some(View::Unavailable { .. }) => return Err(Refused::Unavailable),
-    }
+    not_revoked(view, &token)?;
     // Without a parsable route ARN nothing can be scoped: refuse rather than guess.
     let arn = incoming
         .arn

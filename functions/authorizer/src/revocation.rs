@@ -125,6 +125,15 @@ pub fn facts(t: &VerifiedToken) -> Facts<'_> {
     }
 }
 
+/// The state's age when it decides past its bound (or cannot), for the decision's log line.
+pub fn age_past_bound(view: Option<&View>) -> Option<u64> {
+    match view {
+        Some(View::Stale { age_ms, .. }) => Some(*age_ms),
+        Some(View::Unavailable { age_ms }) => *age_ms,
+        _ => None,
+    }
+}
+
 /// What a decision made with `view` tells the metrics, with the reads since the last decision.
 pub fn figures(revocation: Option<&Revocation>, view: Option<&View>) -> RevocationFigures {
     let Some(r) = revocation else {

@@ -12,15 +12,16 @@ use tollgate_oauth::secret::{
 use tollgate_service::client::{
     Client, ClientStore, ClientStoreError, ClientUpdate, PreviousSecret,
 };
-use tollgate_service::revocation::{self, RevocationStore};
-use tollgate_service::store::dynamo::{DynamoClientStore, DynamoRevocationStore, sdk_client};
+use tollgate_service::store::dynamo::{DynamoClientStore, sdk_client};
 
 use crate::audit;
-use crate::{AWS_TIMEOUT, ClientEnd, ClientId, ClientsTable, error_chain, secrets_manager};
+use crate::{AWS_TIMEOUT, ClientId, ClientsTable, error_chain, secrets_manager};
 
+mod ending;
 mod print;
 mod settings;
 
+pub(crate) use ending::{delete_client, disable_client};
 use print::{client_json, grant_list, print_client, print_secret};
 pub(crate) use settings::ClientSettings;
 
@@ -109,36 +110,6 @@ pub(crate) async fn update_client(
     let updated = change(&client, &update, "update_client").await?;
     print_client(&updated);
     Ok(())
-}
-
-/// `disable-client`: disabled first, so no request authenticates as it any more, then its
-/// access tokens issued until now are cut off for the authorizers. Both are idempotent: when
-/// the second fails, running the command again finishes.
-pub(crate) async fn disable_client(end: ClientEnd) -> anyhow::Result<()> {
-    let client = &end.client;
-    set_enabled(client, false).await?;
-    cut_off(&end).await?;
-    println!(
-        "client {} disabled: its token requests are refused from now on, and its access tokens issued until now within RevocationMaxStaleness",
-        client.id
-    );
-    Ok(())
-}
-
-/// Records the cut-off of `end`'s client at this moment in the revocations table.
-async fn cut_off(end: &ClientEnd) -> anyhow::Result<()> {
-    let entry = revocation::client_cut_off(&end.client.id, SystemClock.now());
-    let store = DynamoRevocationStore::new(
-        sdk_client(AWS_TIMEOUT).await,
-        &end.revocations.revocations_table,
-    );
-    store.record(&entry).await.map_err(|e| {
-        anyhow::anyhow!(
-            "client {} is disabled, but its access tokens could not be cut off: {}; run the command again",
-            end.client.id,
-            error_chain(&e)
-        )
-    })
 }
 
 /// `enable-client`.
@@ -277,31 +248,6 @@ pub(crate) async fn retire_client_secret(client: ClientId) -> anyhow::Result<()>
     Ok(())
 }
 
-/// `delete-client`: only a disabled client. Its access tokens are cut off again first (a client
-/// disabled before cut-offs existed has none yet), so a client created later under the same id
-/// never inherits one.
-pub(crate) async fn delete_client(end: ClientEnd) -> anyhow::Result<()> {
-    let client = &end.client;
-    let c = get(client).await?;
-    if !c.may_be_deleted() {
-        bail!(
-            "client {} is enabled; disable it first (tollgate-admin disable-client --id {}), then delete it",
-            client.id,
-            client.id
-        );
-    }
-    cut_off(&end).await?;
-    match store(&client.table).await.delete(&client.id).await {
-        Ok(()) => {
-            println!("client {} deleted", client.id);
-            audit::record("delete_client", &client.id, &[]).await;
-        }
-        Err(ClientStoreError::NotFound) => bail!("no client {}", client.id),
-        Err(e) => return Err(store_error(e)),
-    }
-    Ok(())
-}
-
 pub(crate) async fn store(table: &ClientsTable) -> DynamoClientStore {
     DynamoClientStore::new(sdk_client(AWS_TIMEOUT).await, &table.clients_table)
 }
@@ -316,7 +262,7 @@ pub(crate) fn store_error(e: ClientStoreError) -> anyhow::Error {
     anyhow::anyhow!("{chain}")
 }
 
-async fn get(client: &ClientId) -> anyhow::Result<Client> {
+pub(super) async fn get(client: &ClientId) -> anyhow::Result<Client> {
     store(&client.table)
         .await
         .get(&client.id)
@@ -339,7 +285,7 @@ async fn change(client: &ClientId, update: &ClientUpdate, action: &str) -> anyho
     }
 }
 
-async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
+pub(super) async fn set_enabled(client: &ClientId, enabled: bool) -> anyhow::Result<()> {
     let update = ClientUpdate {
         enabled: Some(enabled),
         ..ClientUpdate::default()

@@ -22,6 +22,8 @@ use transport::{HttpClient, HttpError};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a connection may take to open.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Items one Query page holds at most: a page of about 100 KB to parse, whatever the feed holds.
+pub const PAGE_ITEMS: usize = 1_000;
 const TARGET: &str = "DynamoDB_20120810.Query";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
@@ -118,8 +120,12 @@ pub enum ReadError {
     Timeout(Duration),
     #[error("DynamoDB could not be reached")]
     Http(#[from] HttpError),
-    #[error("DynamoDB answered {status}: {kind}")]
-    Refused { status: u16, kind: String },
+    #[error("DynamoDB answered {status}: {kind}: {message}")]
+    Refused {
+        status: u16,
+        kind: String,
+        message: String,
+    },
     #[error("DynamoDB's answer is not a Query result")]
     Malformed(#[source] serde_json::Error),
 }
@@ -142,6 +148,7 @@ struct QueryInput<'a> {
     expression_attribute_values: Value,
     projection_expression: &'a str,
     consistent_read: bool,
+    limit: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     exclusive_start_key: Option<Value>,
 }
@@ -158,6 +165,8 @@ struct QueryOutput {
 struct ErrorBody {
     #[serde(rename = "__type", default)]
     kind: String,
+    #[serde(alias = "Message", default)]
+    message: String,
 }
 
 /// One Query: on the feed after a sort key, or on the live index after an expiry.
@@ -206,13 +215,11 @@ impl DynamoReader {
                 table_name: &self.cfg.table,
                 index_name: q.index,
                 key_condition_expression: q.condition,
-                expression_attribute_names: json!({
-                    "#pk": attr::PK, "#sk": attr::SK, "#live": attr::LIVE_UNTIL,
-                    "#cutoff": attr::CUTOFF, "#exp": attr::EXPIRES_AT,
-                }),
+                expression_attribute_names: names(q.index.is_some()),
                 expression_attribute_values: json!({ ":pk": { "S": FEED }, ":after": q.after }),
                 projection_expression: "#sk, #cutoff, #exp",
                 consistent_read: q.consistent,
+                limit: PAGE_ITEMS,
                 exclusive_start_key: start.take(),
             };
             // Serialising maps of strings cannot fail.
@@ -269,16 +276,31 @@ impl DynamoReader {
             .await
             .map_err(|_| ReadError::Timeout(REQUEST_TIMEOUT))??;
         if answer.status != 200 {
-            let kind = serde_json::from_slice::<ErrorBody>(&answer.body)
-                .map(|e| e.kind.rsplit('#').next().unwrap_or_default().to_owned())
-                .unwrap_or_default();
+            let body = serde_json::from_slice::<ErrorBody>(&answer.body).ok();
+            let (kind, message) = body.map_or_else(Default::default, |e| {
+                let kind = e.kind.rsplit('#').next().unwrap_or_default().to_owned();
+                (kind, e.message.chars().take(200).collect())
+            });
             return Err(ReadError::Refused {
                 status: answer.status,
                 kind,
+                message,
             });
         }
         serde_json::from_slice(&answer.body).map_err(ReadError::Malformed)
     }
+}
+
+/// The attribute names a Query uses (DynamoDB refuses one it does not use): the index's sort
+/// key only when asking the index.
+fn names(index: bool) -> Value {
+    let mut names = json!({
+        "#pk": attr::PK, "#sk": attr::SK, "#cutoff": attr::CUTOFF, "#exp": attr::EXPIRES_AT,
+    });
+    if index {
+        names["#live"] = json!(attr::LIVE_UNTIL);
+    }
+    names
 }
 
 fn sort_key(item: &Map<String, Value>) -> Option<&str> {
