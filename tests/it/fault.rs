@@ -5,6 +5,7 @@
 //! says "try again" must mean it.
 
 mod lost_answer;
+mod revocation;
 mod soak;
 
 use std::sync::LazyLock;

@@ -32,6 +32,7 @@ mod rate_limits;
 mod refresh;
 mod refresh_grace;
 mod revocation;
+mod revocation_agreement;
 mod revocation_reader;
 mod rotation;
 mod route_policy;

@@ -319,3 +319,136 @@ async fn when_dynamodb_stalls_allow_decides_with_the_last_state_and_deny_refuses
         assert!(matches!(view, View::Current(_)), "{view:?}");
     }
 }
+
+/// The authorizer as `main.rs` builds it, from its variables, with `REVOCATION_UNAVAILABLE=deny`
+/// and a bound of 1 s, reading through the fault proxy: once the table stops answering and the
+/// state is past the bound, a valid token is a failed invocation (never `Unauthorized`), with
+/// its log line and its metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorizer_configured_to_deny_refuses_valid_tokens_when_the_state_is_unreadable() {
+    use tollgate_authorizer::config::State;
+    use tollgate_authorizer::handler::{Failure, decide_json_with};
+    use tollgate_authorizer::revocation::Settings;
+    use tollgate_ddb_proxy::{Action, RuleSpec};
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, published_jwks};
+    use tollgate_telemetry::config::Env;
+
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let proxy = tollgate_ddb_proxy::start(Config {
+        upstream: local(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        control: "127.0.0.1:0".parse().unwrap(),
+        record: RecordSettings::default(),
+    })
+    .await
+    .unwrap();
+    let control = FaultProxy::new(format!("http://{}", proxy.control_addr));
+    let alg = SigningAlg::Es256;
+    let key = Arc::new(SigningKey::from_pem(&generate_pem(alg).unwrap(), alg, None).unwrap());
+    let jwks = serde_json::to_string(&published_jwks(&key, None).unwrap()).unwrap();
+    let scope = tollgate_oauth::scope::Scopes::parse("profile").unwrap();
+    let token = AccessTokenIssuer::new("iss".into(), "aud".into(), key)
+        .issue(&AccessTokenClaims {
+            sub: "u-1",
+            client_id: "app",
+            sid: Some("s-1"),
+            scope: &scope,
+            details: &serde_json::Map::new(),
+            auth_time: now(),
+            now: now(),
+            ttl: 600,
+        })
+        .unwrap()
+        .token;
+    let via = format!("http://{}", proxy.proxy_addr);
+    let vars = [
+        ("JWKS", jwks.as_str()),
+        ("ISSUER", "iss"),
+        ("AUDIENCE", "aud"),
+        ("ROUTE_SCOPES", "GET /request=profile"),
+        ("REVOCATIONS_TABLE", t.revocations.as_str()),
+        ("REVOCATION_MAX_STALENESS_SECONDS", "1"),
+        ("REVOCATION_UNAVAILABLE", "deny"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", via.as_str()),
+    ];
+    let lookup = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    let settings = Settings::from_lookup(&Env(lookup)).unwrap().unwrap();
+    let state = State::from_lookup(lookup)
+        .unwrap()
+        .with_revocation(Some(settings.start().unwrap()));
+    assert!(
+        state
+            .revocation
+            .as_ref()
+            .unwrap()
+            .feed
+            .ready(Duration::from_secs(10))
+            .await
+    );
+    let event = serde_json::json!({
+        "type": "TOKEN", "authorizationToken": format!("Bearer {token}"),
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/request",
+    })
+    .to_string();
+    let decide = |view| {
+        let logs = tollgate_telemetry::logging::subscriber("info", true);
+        tracing::subscriber::with_default(logs, || {
+            tollgate_telemetry::output::capture(|| {
+                decide_json_with(&state, Some(&view), event.as_bytes())
+            })
+        })
+    };
+    let (ok, _) = decide(state.revocation_view().await.unwrap());
+    assert!(ok.is_ok(), "{ok:?}");
+    control
+        .add_rule(&RuleSpec {
+            action: Action::Drop,
+            target: Some("Query".into()),
+            body_contains: Some(t.revocations.clone()),
+            count: None,
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let view = state.revocation_view().await.unwrap();
+    assert!(
+        matches!(view, View::Unavailable { age_ms: Some(_) }),
+        "{view:?}"
+    );
+    let (refused, lines) = decide(view);
+    assert_eq!(refused.unwrap_err(), Failure::RevocationUnavailable);
+    assert_eq!(
+        Failure::RevocationUnavailable.to_string(),
+        "RevocationStateUnavailable"
+    );
+    let lines: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let log = &lines[0]["fields"];
+    assert_eq!(log["message"], "authorize", "{lines:?}");
+    assert_eq!(log["decision"], "unavailable");
+    assert_eq!(log["reason"], "revocation state unavailable");
+    assert!(
+        log["revocation_age_ms"]
+            .as_u64()
+            .is_some_and(|a| a >= 1_000)
+    );
+    let emf = &lines[1];
+    assert_eq!(emf["Decision"], "unavailable");
+    assert_eq!(emf["RevocationUnavailableDecisions"], 1.0, "{emf}");
+    assert!(
+        emf["RevocationReadFailures"]
+            .as_f64()
+            .is_some_and(|n| n >= 1.0),
+        "{emf}"
+    );
+}

@@ -136,6 +136,12 @@ pub struct FaultServed {
     pub lost_answer_window: u64,
     /// The dev auth endpoint (it accepts `PUT /users/{username}`).
     pub auth_url: String,
+    /// The instance's Lambda Invoke API (its authorizer reads revocations through the proxy).
+    pub invoke: String,
+    /// The instance's revocations table.
+    pub revocations_table: String,
+    /// How long its authorizer decides with the last state read when none can be read.
+    pub revocation_stale_for: Duration,
 }
 
 impl FaultServed {
@@ -155,6 +161,13 @@ impl FaultServed {
                 .parse()
                 .expect("TOLLGATE_E2E_FAULT_LOST_ANSWER_WINDOW is seconds"),
             auth_url: get("TOLLGATE_E2E_AUTH_URL"),
+            invoke: get("TOLLGATE_E2E_FAULT_INVOKE_URL"),
+            revocations_table: get("TOLLGATE_E2E_FAULT_REVOCATIONS_TABLE"),
+            revocation_stale_for: Duration::from_secs(
+                get("TOLLGATE_E2E_FAULT_REVOCATION_STALE_FOR")
+                    .parse()
+                    .expect("TOLLGATE_E2E_FAULT_REVOCATION_STALE_FOR is seconds"),
+            ),
         }
     }
 
