@@ -7,6 +7,10 @@
 #     first answer and peak RSS, median of COLD_RUNS (15) starts, for the token function (key
 #     from a file, and from Secrets Manager served by moto), the authorizer, and the Node peer
 #     (aws-jwt-verify, pinned) deciding the same token;
+#   - revocation (scripts/revocation_reach.py; MEASURE_REVOCATION=0 skips it): how long a
+#     `POST /revoke` takes to reach 8 warm authorizer processes (p50/p99 over REACH_TRIALS
+#     sessions) and their reads per refresh interval; what revocation adds to the p99 of 10,000
+#     warm decisions spanning several refresh intervals;
 #   - the warm password grant (200 in one process, through the Runtime API) next to each of its
 #     I/O calls and its dependent chain;
 #   - the warm password grant through `cargo lambda watch --release` (the figure issue 12 started
@@ -172,6 +176,16 @@ if command -v strace >/dev/null; then
     timeout 10 strace -f -e trace=open,openat -o "$RUN/init-strace.txt" "$BIN/token" >/dev/null 2>&1 || true
   printf '  token init opens %s files, %s of them under /etc/ssl or /etc/pki (strace)\n' \
     "$(grep -c 'open' "$RUN/init-strace.txt")" "$(grep -cE '"/etc/(ssl|pki)' "$RUN/init-strace.txt" || true)"
+fi
+
+if [[ "${MEASURE_REVOCATION:-1}" == 1 ]]; then
+  log "revocation: how fast it reaches 8 warm authorizer processes, and what it adds to a warm decision"
+  python3 scripts/revocation_reach.py reach --token-bin "$BIN/token" --authorizer-bin "$BIN/authorizer" \
+    --token-env "$RUN/token-file.env" --authorizer-env "$RUN/authorizer-revocation.env" \
+    --grant-event "$RUN/grant.json" --grant-fixture tests/fixtures/events/sam-rest-proxy.json \
+    --client measure --secret "$SECRET" --instances 8 --trials "${REACH_TRIALS:-20}" --bound 5
+  python3 scripts/revocation_reach.py latency --authorizer-bin "$BIN/authorizer" \
+    --off-env "$RUN/authorizer.env" --on-env "$RUN/authorizer-revocation.env" --event "$RUN/authz.json"
 fi
 
 log "warm password grant through the Runtime API (200 in one process) and its I/O"
