@@ -3,7 +3,9 @@
 # one run, on the same keys, tokens and events (generated once into a temp dir):
 #   - criterion (functions/authorizer/benches/decision.rs), ES256 and RS256: a fresh decision
 #     (event JSON in, answer JSON out, the token verified), a cached one (the token seen before),
-#     jsonwebtoken's decode alone ("bare verify") and aws-lc's signature check alone;
+#     both again with revocation on (a state of 10,000 entries asked on every decision), the
+#     freshness check alone, jsonwebtoken's decode alone ("bare verify") and aws-lc's signature
+#     check alone;
 #   - bench/node/decide.mjs: aws-jwt-verify (pinned in bench/node/package-lock.json) and the same
 #     IAM policy and context built from the same event; its answers are checked equal to
 #     Tollgate's before it is timed.
@@ -48,4 +50,12 @@ for alg in ("ES256", "RS256"):
     n = node[alg]
     print(f"{alg:6} {fresh:8.1f} {cached:8.2f} {n:10.1f} {bare:12.1f} {sig:9.1f} {fresh - bare:+9.1f} {n / fresh:10.2f}x {n / cached:11.1f}x")
 print("overhead = fresh decision - bare verify (jsonwebtoken decode with the same key)")
+print()
+print(f"{'with revocation on (10,000 entries)':38} {'fresh':>8} {'cached':>8} {'added fresh':>12} {'added cached':>13}")
+for alg in ("ES256", "RS256"):
+    fresh, cached = med(alg, "decision"), med(alg, "decision_cached")
+    rf, rc = med(alg, "decision_revocation"), med(alg, "decision_cached_revocation")
+    print(f"{alg:38} {rf:8.1f} {rc:8.2f} {rf - fresh:+12.2f} {rc - cached:+13.2f}")
+view, ask = med("revocation", "view_within_the_bound"), med("revocation", "refuses_10000_entries")
+print(f"a decision's freshness check (state within its bound): {view:.3f} µs; the question alone: {ask:.3f} µs")
 PY

@@ -380,6 +380,56 @@ mod tests {
     }
 
     #[test]
+    fn every_decision_asks_the_revocation_state_a_token_seen_before_included() {
+        use tollgate_revocation::{Entry, Key, Revoked};
+        let (state, event) = signed_event();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let view = |entries: &[Entry]| {
+            let mut r = Revoked::default();
+            for e in entries {
+                r.insert(e, now);
+            }
+            Arc::new(r)
+        };
+        let nothing = View::Current(view(&[]));
+        assert!(decide_json_with(&state, Some(&nothing), &event).is_ok());
+        assert_eq!(state.verified.len(), 1, "verified, and now remembered");
+        let another = View::Current(view(&[Entry::cut_off(Key::subject("u2"), now, 900)]));
+        assert!(decide_json_with(&state, Some(&another), &event).is_ok());
+        for refusing in [
+            Entry::cut_off(Key::subject("u1"), now, 900),
+            Entry::cut_off(Key::Client("c1".into()), now, 900),
+        ] {
+            let current = View::Current(view(std::slice::from_ref(&refusing)));
+            let got = decide_json_with(&state, Some(&current), &event);
+            assert_eq!(got.unwrap_err(), Unauthorized, "{refusing:?}");
+            let stale = View::Stale {
+                revoked: view(&[refusing]),
+                age_ms: 9_000,
+            };
+            assert_eq!(
+                decide_json_with(&state, Some(&stale), &event).unwrap_err(),
+                Unauthorized,
+                "a stale state refuses what it knows"
+            );
+        }
+        // No state to ask: a valid token is a failure, a bad one is still Unauthorized.
+        let none = View::Unavailable { age_ms: None };
+        let got = decide_json_with(&state, Some(&none), &event);
+        assert_eq!(got.unwrap_err(), Failure::RevocationUnavailable);
+        let bad = br#"{"type":"TOKEN","authorizationToken":"Bearer x.y.z","methodArn":"arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42"}"#;
+        assert_eq!(
+            decide_json_with(&state, Some(&none), bad).unwrap_err(),
+            Unauthorized
+        );
+        // Off: nothing asked.
+        assert!(decide_json_with(&state, None, &event).is_ok());
+    }
+
+    #[test]
     fn context_values_are_flat() {
         let claims: Map<String, Value> = serde_json::from_value(json!({
             "sub": "u", "client_id": "c", "scope": "a b", "iss": "i", "exp": 1,
