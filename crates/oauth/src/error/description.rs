@@ -46,8 +46,7 @@ impl fmt::Display for Fact {
 }
 
 /// An `error_description`. Built from a `&'static str` (text in the code) or with
-/// [`Description::with`] (such a text with [`Fact`]s in it), so a request's text has no way in
-/// (one `String` source remains: see `From<String>`). A character outside the RFC's set is a
+/// [`Description::with`] (such a text with [`Fact`]s in it), so a request's text has no way in. A character outside the RFC's set is a
 /// bug in Tollgate: debug builds panic on it, release builds write `?` instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(Cow<'static, str>);
@@ -107,15 +106,6 @@ fn within_the_set(text: &str) -> String {
 impl From<&'static str> for Description {
     fn from(text: &'static str) -> Self {
         Self::fixed(text)
-    }
-}
-
-/// A text Tollgate formatted from its own data, checked against the set like any other. Only the
-/// password grant's sunset text (`grant/admit.rs`) is still built this way, until it moves to
-/// [`Description::with`]; write new descriptions without a `String`.
-impl From<String> for Description {
-    fn from(text: String) -> Self {
-        Self(clean(Cow::Owned(text)))
     }
 }
 

@@ -3,7 +3,7 @@
 //! password grant past its client's sunset is refused.
 
 use tollgate_oauth::clock::Deadline;
-use tollgate_oauth::error::{ErrorCode, OAuthError};
+use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
 use tollgate_telemetry::audit::Event;
 use tollgate_telemetry::observe;
 use tracing::{info, warn};
@@ -13,7 +13,6 @@ use crate::client::{self, Client, PasswordGrantSunset};
 use crate::endpoint::TokenService;
 use crate::error::{TokenError, Unavailable};
 use crate::rate_limit::{self, RateLimitStoreError, Window};
-use crate::sunset;
 
 /// A request's count in its window, as the counter answered (its count, its store's failure,
 /// or no answer before the deadline), or `None` when it was not counted.
@@ -120,9 +119,9 @@ impl TokenService {
         info!(client_id = %client.client_id, "password grant refused: past its sunset");
         Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
-            format!(
+            Description::with(
                 "the password grant for this client ended at {} (its sunset date); use another grant",
-                sunset::rfc3339(s.sunset_at)
+                &[Fact::Time(s.sunset_at)],
             ),
         )
         .into())
