@@ -471,15 +471,24 @@ impl LogTail {
     /// the file for up to 60 s, then fails naming the file.
     pub async fn next_line(&mut self, mut wanted: impl FnMut(&str) -> bool) -> String {
         for _ in 0..1200 {
-            let lines = self.new_lines();
-            self.pending.extend(lines);
-            while let Some(line) = self.pending.pop_front() {
-                if wanted(&line) {
-                    return line;
-                }
+            if let Some(line) = self.next_line_now(&mut wanted) {
+                return line;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("no such line reached {} within 60 s", self.path)
+    }
+
+    /// Like [`Self::next_line`], without waiting: `None` when no such line has been written
+    /// yet (the lines before it are passed over all the same).
+    pub fn next_line_now(&mut self, mut wanted: impl FnMut(&str) -> bool) -> Option<String> {
+        let lines = self.new_lines();
+        self.pending.extend(lines);
+        while let Some(line) = self.pending.pop_front() {
+            if wanted(&line) {
+                return Some(line);
+            }
+        }
+        None
     }
 }

@@ -102,10 +102,22 @@ async fn an_authorizer_that_cannot_read_the_revocation_state_decides_as_configur
     );
 
     // DynamoDB answers again: a second after the last failure, a read, and decisions as before.
+    // `cargo lambda watch` may have started more instances meanwhile (one per invocation that
+    // found the others busy), each with failed reads of its own; the decisions are spread over
+    // them, so every one must be allowed, and the first that failed before says it read again.
     f.proxy.remove_rule(rule.id).await;
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let back = authorize_at(&f.invoke, &access).await;
-    assert!(allowed(&back), "{back:?}");
-    log.next_line(|l| l.contains("revocation state read again"))
-        .await;
+    let mut said = false;
+    for _ in 0..20 {
+        let back = authorize_at(&f.invoke, &access).await;
+        assert!(allowed(&back), "{back:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        said = log
+            .next_line_now(|l| l.contains("revocation state read again"))
+            .is_some();
+        if said {
+            break;
+        }
+    }
+    assert!(said, "an instance that failed to read says it read again");
 }
