@@ -159,13 +159,19 @@ mod tests {
         );
         assert_eq!(refused(&[], &t, 600), None);
         let user = user_cut_off("u1", 500);
-        assert_eq!(refused(&[user.clone()], &t, 600), Some(Refusal::Subject));
+        assert_eq!(
+            refused(std::slice::from_ref(&user), &t, 600),
+            Some(Refusal::Subject)
+        );
         let later = Facts { iat: 501, ..t };
         assert_eq!(refused(&[user], &later, 600), None);
         let client = client_cut_off("app", 700);
         assert_eq!(refused(&[client], &t, 600), Some(Refusal::Client));
         let jti = Entry::token("j1", 900);
-        assert_eq!(refused(&[jti.clone()], &t, 600), Some(Refusal::Token));
+        assert_eq!(
+            refused(std::slice::from_ref(&jti), &t, 600),
+            Some(Refusal::Token)
+        );
         assert_eq!(refused(&[jti], &t, 900 + 10_000), None, "expired entry");
     }
 }
