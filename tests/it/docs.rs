@@ -47,6 +47,13 @@ const KNOWN_NAMES: &[&str] = &[
     "Errors",
     "GetItem",
     "GetSecretValue",
+    // DynamoDB's API names and an HTTP header the revocation feed's docs cite (decisions.md,
+    // operations.md, security.md).
+    "AccessDeniedException",
+    "BatchGetItem",
+    "ConsistentRead",
+    "Date",
+    "Query",
     "IncomingBytes",
     "LogFormat",
     "LoggingConfig",

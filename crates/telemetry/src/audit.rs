@@ -58,6 +58,7 @@ pub const SCHEMA: &[(&str, &[&str])] = &[
         &["client_id", "family", "cause", "family_revoked"],
     ),
     ("token_revoked", &["client_id", "family"]),
+    ("access_token_revoked", &["client_id", "jti"]),
     (
         "lockout_started",
         &["client_id", "username_hash", "locked_for_seconds"],

@@ -187,7 +187,7 @@ fn decide_and_record(
             info!(
                 shape,
                 decision,
-                reason,
+                reason = %reason,
                 latency_us,
                 revocation_age_ms = stale_ms,
                 "authorize"

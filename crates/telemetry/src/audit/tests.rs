@@ -41,6 +41,10 @@ fn every_event() -> Vec<Event<'static>> {
             client_id: "app",
             family: "fam-1",
         },
+        Event::AccessTokenRevoked {
+            client_id: "app",
+            jti: "jti-1",
+        },
         Event::LockoutStarted {
             client_id: "app",
             username_hash: UsernameHash::of_canonical("alice"),
@@ -126,7 +130,7 @@ fn usernames_never_appear_only_their_hash() {
     }
     let refused = parse(&render(&every_event()[1], &origin(), T));
     assert_eq!(refused["username_hash"], short_hash("alice"));
-    let locked = parse(&render(&every_event()[5], &origin(), T));
+    let locked = parse(&render(&every_event()[6], &origin(), T));
     assert_eq!(locked["username_hash"], short_hash("alice"));
     assert_eq!(locked["locked_for_seconds"], 900);
 }
@@ -172,7 +176,7 @@ fn reuse_always_says_the_family_was_revoked_and_admin_changes_name_fields_only()
     let reuse = parse(&render(&every_event()[3], &Origin::default(), T));
     assert_eq!(reuse["family_revoked"], true);
     assert_eq!(reuse["cause"], "reused");
-    let admin = parse(&render(&every_event()[7], &Origin::default(), T));
+    let admin = parse(&render(&every_event()[8], &Origin::default(), T));
     assert_eq!(admin["changes"], serde_json::json!(["scopes", "enabled"]));
     assert_eq!(admin["actor"], "arn:aws:iam::123456789012:user/ops");
 }
