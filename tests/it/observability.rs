@@ -7,6 +7,7 @@
 
 mod admin_cli;
 mod doc_tables;
+mod logs;
 mod rest_origin;
 mod served;
 
