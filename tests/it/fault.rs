@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::RwLock;
 use tollgate_oauth::secret::Secret;
 use tollgate_service::store::dynamo::{family_key, token_key};
+use tollgate_tests::logs::{json_lines, log_since};
 
 /// The proxy is shared: a stall holds every request of the fault instance. Tests that aim a rule
 /// at their own items share it (read); the soak, which stalls everything, has it alone (write).
@@ -73,14 +74,9 @@ fn hash(refresh_token: &str) -> String {
     Secret::new(refresh_token).hash()
 }
 
-/// The JSON lines of the function's log (`cargo lambda watch` may prefix them).
+/// The JSON lines of the function's log.
 fn log_lines(path: &str) -> Vec<Value> {
-    let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
-    text.lines()
-        .filter_map(|l| l.find('{').map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(Value::is_object)
-        .collect()
+    json_lines(&log_since(path, 0))
 }
 
 /// The audit events the log holds for `client_id` so far, by name.

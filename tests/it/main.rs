@@ -17,19 +17,18 @@ mod adapters {
 /// The admin CLI (`tollgate-admin`) as an operator runs it.
 mod admin {
     mod apigee_import;
-    pub(crate) mod client_secrets;
+    mod client_secrets;
     mod clients;
     mod key_rotation;
     mod limits;
     mod secret_overlap;
-
-    pub(crate) use clients::admin;
 }
 
 /// The authorizer: its decision on recorded events, served, attacked, and the whole flow to the
 /// demo backend.
 mod authorizer {
     mod attacks_served;
+    mod config;
     mod decision;
     mod flow;
     mod route_policy;
@@ -46,10 +45,8 @@ mod observability;
 mod refresh {
     mod grace;
     mod grant;
-    pub(crate) mod sessions;
-    pub(crate) mod user_status;
-
-    pub(crate) use grant::dynamo_service;
+    mod sessions;
+    mod user_status;
 }
 
 /// `template.yaml`: its tables, its IAM grants, the session route's resource policy.
@@ -62,19 +59,14 @@ mod template {
 /// `POST /token` and the token function's other endpoints: every grant, every refusal, in every
 /// event shape.
 mod token {
-    pub(crate) mod client_credentials;
-    pub(crate) mod endpoint;
+    mod client_credentials;
+    mod endpoint;
     mod error_descriptions;
     mod http_edges;
-    pub(crate) mod introspection;
+    mod introspection;
     mod lockout;
     mod migration;
     mod oauth2_client;
     mod rate_limits;
     mod rest_proxy;
 }
-
-// The paths the files use for each other's helpers, until those move to tests/src.
-use admin::client_secrets;
-use refresh::{sessions, user_status};
-use token::{client_credentials, endpoint as token_endpoint, introspection};

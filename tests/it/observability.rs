@@ -11,5 +11,4 @@ mod logs;
 mod rest_origin;
 mod served;
 
-pub(crate) use served::{log_len, wait_for};
 mod template;

@@ -2,41 +2,13 @@
 //! with a pepper, Apigee-style imported secrets accepted, weak ones and over-long lifetimes
 //! refused. Runs the built `tollgate-admin` against DynamoDB Local.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
 use tollgate_oauth::secret::{Secret, SecretHasher};
 use tollgate_service::client::{ClientCredentials, ClientStore, authenticate_with};
 use tollgate_service::store::dynamo::DynamoClientStore;
+use tollgate_tests::admin::admin_with as admin;
 use tollgate_tests::{Served, create_tables, dynamo, post_token};
 
 const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrstuvwxyz";
-
-/// Runs `tollgate-admin` with `stdin` as its standard input and the pepper (when given).
-pub(crate) fn admin(table: &str, pepper: Option<&str>, args: &[&str], stdin: &str) -> Output {
-    let bin = std::env::var("TOLLGATE_ADMIN_BIN").unwrap_or_else(|_| {
-        panic!("TOLLGATE_ADMIN_BIN is not set: these tests run the built tollgate-admin; run them with `make test`")
-    });
-    let mut cmd = Command::new(bin);
-    cmd.args(args)
-        .env("CLIENTS_TABLE", table)
-        .env_remove("CLIENT_SECRET_PEPPER")
-        .env_remove("CLIENT_SECRET_PEPPER_SECRET_ARN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(p) = pepper {
-        cmd.env("CLIENT_SECRET_PEPPER", p);
-    }
-    let mut child = cmd.spawn().expect("run tollgate-admin");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 fn creds(id: &str, secret: &str) -> ClientCredentials {
     ClientCredentials {

@@ -10,6 +10,7 @@ use tollgate_service::client::{
     authenticate,
 };
 use tollgate_service::store::dynamo::DynamoClientStore;
+use tollgate_tests::admin::{admin, stdout};
 use tollgate_tests::{ClientSpec, create_tables, dynamo, unique};
 
 fn creds(id: &str, secret: &str) -> ClientCredentials {
@@ -191,26 +192,6 @@ async fn disabled_and_deleted_clients_cannot_authenticate() {
 // ---- the CLI, as an operator runs it
 
 /// Runs `tollgate-admin` against DynamoDB Local with `CLIENTS_TABLE=table`.
-pub(crate) fn admin(table: &str, args: &[&str]) -> Output {
-    let bin = std::env::var("TOLLGATE_ADMIN_BIN").unwrap_or_else(|_| {
-        panic!("TOLLGATE_ADMIN_BIN is not set: these tests run the built tollgate-admin; run them with `make test`")
-    });
-    Command::new(bin)
-        .args(args)
-        .env("CLIENTS_TABLE", table)
-        .output()
-        .expect("run tollgate-admin")
-}
-
-fn stdout(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "tollgate-admin failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// The one-line error an operator sees; asserts the command failed.
 fn error(o: &Output) -> String {
     assert!(!o.status.success(), "expected a failure: {o:?}");

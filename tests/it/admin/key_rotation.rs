@@ -7,25 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use jsonwebtoken::jwk::JwkSet;
+use tollgate_tests::admin::{admin_command, stdout};
 use tollgate_tests::unique;
 
 fn admin(args: &[&str]) -> Output {
-    let bin = std::env::var("TOLLGATE_ADMIN_BIN").unwrap_or_else(|_| {
-        panic!("TOLLGATE_ADMIN_BIN is not set: these tests run the built tollgate-admin; run them with `make test`")
-    });
-    Command::new(bin)
+    admin_command()
         .args(args)
         .output()
         .expect("run tollgate-admin")
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "tollgate-admin failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).expect("utf-8")
 }
 
 /// A scratch directory whose name a shell would mangle if it were not quoted.
@@ -45,7 +34,7 @@ fn kids(jwks: &str) -> Vec<String> {
 
 fn kid_of(dir: &Path, key: &str) -> String {
     let path = dir.join(key);
-    let out = ok(admin(&[
+    let out = stdout(&admin(&[
         "public-jwks",
         "--key",
         path.to_str().expect("path"),
@@ -57,12 +46,12 @@ fn kid_of(dir: &Path, key: &str) -> String {
 fn local_rotation_prints_assignments_that_survive_bash() {
     let dir = scratch();
     let (old, new) = (dir.join("old.pem"), dir.join("new key.pem"));
-    ok(admin(&[
+    stdout(&admin(&[
         "generate-key",
         "--out",
         old.to_str().expect("path"),
     ]));
-    let out = ok(admin(&[
+    let out = stdout(&admin(&[
         "rotate-key",
         "--current-key",
         old.to_str().expect("path"),
@@ -108,7 +97,7 @@ fn local_rotation_prints_assignments_that_survive_bash() {
 fn a_bad_params_dir_is_refused_before_any_key_is_made() {
     let dir = scratch();
     let (old, new) = (dir.join("old.pem"), dir.join("new.pem"));
-    ok(admin(&[
+    stdout(&admin(&[
         "generate-key",
         "--out",
         old.to_str().expect("path"),

@@ -6,12 +6,7 @@ use tollgate_service::client::{ClientStore, PasswordGrantSunset, ResponseProfile
 use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{create_tables, dynamo};
 
-use crate::admin::admin;
-
-fn ok(o: &std::process::Output) -> String {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use tollgate_tests::admin::{admin, stdout as ok};
 
 #[tokio::test]
 async fn the_cli_sets_shows_and_clears_a_clients_limit_sunset_and_profile() {

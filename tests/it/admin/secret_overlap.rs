@@ -9,7 +9,7 @@ use tollgate_service::client::{ClientStore, ClientUpdate, PreviousSecret};
 use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{Served, dynamo, post_token, unique};
 
-use crate::client_secrets::admin;
+use tollgate_tests::admin::admin_with as admin;
 
 const DEMO: [(&str, &str); 3] = [
     ("grant_type", "password"),

@@ -16,6 +16,7 @@ use tollgate_authorizer::handler::{Unauthorized, decide};
 use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
 use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
 use tollgate_oauth::scope::Scopes;
+use tollgate_tests::authorizer::{http_api, rest_request, rest_token};
 use tollgate_tests::{event_fixture, iam_allows};
 
 const ISSUER: &str = "https://auth.example.com/v1";
@@ -127,27 +128,6 @@ fn header(key: &SigningKey) -> Header {
     h.typ = Some("at+jwt".into());
     h.kid = Some(key.kid.clone());
     h
-}
-
-fn rest_token(credential: &str, method_arn: &str) -> Value {
-    let mut e = event_fixture("rest-token.json");
-    e["authorizationToken"] = credential.into();
-    e["methodArn"] = method_arn.into();
-    e
-}
-
-fn rest_request(credential: &str) -> Value {
-    let mut e = event_fixture("rest-request.json");
-    e["headers"]["Authorization"] = credential.into();
-    e["multiValueHeaders"]["Authorization"] = json!([credential]);
-    e
-}
-
-fn http_api(credential: &str) -> Value {
-    let mut e = event_fixture("http-api-v2.json");
-    e["identitySource"] = json!([credential]);
-    e["headers"]["authorization"] = credential.into();
-    e
 }
 
 const ORDERS_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42";

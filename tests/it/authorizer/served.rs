@@ -1,13 +1,15 @@
-//! Issue 8 over the Lambda Invoke API of the authorizer that `scripts/test.sh` serves under
-//! `cargo lambda watch` (ROUTE_SCOPES `GET /orders/*=orders:read; POST /orders=orders:write;
-//! ANY /admin/*=admin`, defaults otherwise): path spellings that a backend resolves to another
-//! route are never allowed without that route's scope, in REST TOKEN, REST REQUEST and HTTP API
-//! events, and an event carrying more than one credential is Unauthorized.
+//! The authorizer that `scripts/test.sh` serves under `cargo lambda watch`, over the Lambda
+//! Invoke API (ROUTE_SCOPES `GET /orders/*=orders:read; POST /orders=orders:write;
+//! ANY /admin/*=admin`, defaults otherwise). Issue 8: path spellings that a backend resolves to
+//! another route are never allowed without that route's scope, in REST TOKEN, REST REQUEST and
+//! HTTP API events, and an event carrying more than one credential is Unauthorized. Bad tokens
+//! are Unauthorized and leave the function serving; a cached token stops passing once expired.
 
 use serde_json::{Value, json};
-use tollgate_tests::{ClientSpec, Served, dynamo, event_fixture, iam_allows, post_token};
-
-const PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/";
+use tollgate_tests::authorizer::{
+    PREFIX, allowed, demo_access_token, http_api_to, rest_request_to, rest_token,
+};
+use tollgate_tests::{Served, event_fixture, iam_allows};
 
 /// The issue's variants (and two more a Java or Tomcat backend resolves), each needing a scope
 /// a token with only `orders:read` lacks: `admin`, or `orders:write` for `POST /orders/`.
@@ -21,64 +23,6 @@ const VARIANTS: [(&str, &str); 8] = [
     ("GET", "/adm\u{131}n/users"),
     ("GET", "/orders/1%2f..%2f..%2fadmin"),
 ];
-
-async fn access_token(served: &Served, scope: &str) -> String {
-    let (id, secret) = ClientSpec::default()
-        .create(&dynamo().await, &served.clients_table)
-        .await;
-    let a = post_token(
-        &served.token_url(),
-        Some((&id, &secret)),
-        &[
-            ("grant_type", "password"),
-            ("username", "demo"),
-            ("password", "demo-password"),
-            ("scope", scope),
-        ],
-    )
-    .await;
-    assert_eq!(a.status, 200, "{a:?}");
-    a.json["access_token"].as_str().unwrap().to_owned()
-}
-
-fn rest_token(credential: &str, arn: &str) -> Value {
-    let mut e = event_fixture("sam-rest-token.json");
-    e["authorizationToken"] = credential.into();
-    e["methodArn"] = arn.into();
-    e
-}
-
-fn rest_request(credential: &str, method: &str, path: &str) -> Value {
-    let mut e = event_fixture("rest-request.json");
-    e["headers"]["Authorization"] = credential.into();
-    e["multiValueHeaders"]["Authorization"] = json!([credential]);
-    e["methodArn"] = format!("{PREFIX}{method}{path}").into();
-    e["path"] = path.into();
-    e["httpMethod"] = method.into();
-    e
-}
-
-fn http_api(credential: &str, method: &str, path: &str) -> Value {
-    let mut e = event_fixture("http-api-v2.json");
-    e["identitySource"] = json!([credential]);
-    e["headers"]["authorization"] = credential.into();
-    e["routeArn"] = format!("{PREFIX}{method}{path}").into();
-    e["rawPath"] = path.into();
-    e["requestContext"]["http"]["method"] = method.into();
-    e["requestContext"]["http"]["path"] = path.into();
-    e
-}
-
-/// Whether an answer lets the request through: an IAM policy allowing `arn`, or a simple `true`.
-fn allowed(answer: &Value, arn: &str) -> bool {
-    if answer.get("errorMessage").is_some() {
-        return false;
-    }
-    match answer.get("isAuthorized") {
-        Some(v) => v == true,
-        None => iam_allows(&answer["policyDocument"], arn),
-    }
-}
 
 async fn invoke(served: &Served, event: &Value) -> Value {
     let (status, answer) = served
@@ -95,13 +39,16 @@ async fn invoke(served: &Served, event: &Value) -> Value {
 #[tokio::test]
 async fn served_authorizer_never_allows_a_path_variant_without_its_scope() {
     let served = Served::from_env();
-    let bearer = format!("Bearer {}", access_token(&served, "orders:read").await);
+    let bearer = format!(
+        "Bearer {}",
+        demo_access_token(&served, "orders:read").await.0
+    );
     // The control: the canonical route the token may call is allowed in every shape.
     let ok = format!("{PREFIX}GET/orders/1");
     for event in [
         rest_token(&bearer, &ok),
-        rest_request(&bearer, "GET", "/orders/1"),
-        http_api(&bearer, "GET", "/orders/1"),
+        rest_request_to(&bearer, "GET", "/orders/1"),
+        http_api_to(&bearer, "GET", "/orders/1"),
     ] {
         assert!(allowed(&invoke(&served, &event).await, &ok), "{event}");
     }
@@ -115,8 +62,8 @@ async fn served_authorizer_never_allows_a_path_variant_without_its_scope() {
         );
         for (shape, event) in [
             ("REST TOKEN", rest_token(&bearer, &arn)),
-            ("REST REQUEST", rest_request(&bearer, method, path)),
-            ("HTTP API", http_api(&bearer, method, path)),
+            ("REST REQUEST", rest_request_to(&bearer, method, path)),
+            ("HTTP API", http_api_to(&bearer, method, path)),
         ] {
             let answer = invoke(&served, &event).await;
             assert!(!allowed(&answer, &arn), "{shape} {method} {path}: {answer}");
@@ -127,17 +74,23 @@ async fn served_authorizer_never_allows_a_path_variant_without_its_scope() {
 #[tokio::test]
 async fn served_authorizer_refuses_events_with_more_than_one_credential() {
     let served = Served::from_env();
-    let good = format!("Bearer {}", access_token(&served, "orders:read").await);
-    let other = format!("Bearer {}", access_token(&served, "orders:read").await);
-    let mut both_cases = rest_request(&good, "GET", "/orders/1");
+    let good = format!(
+        "Bearer {}",
+        demo_access_token(&served, "orders:read").await.0
+    );
+    let other = format!(
+        "Bearer {}",
+        demo_access_token(&served, "orders:read").await.0
+    );
+    let mut both_cases = rest_request_to(&good, "GET", "/orders/1");
     both_cases["headers"]["authorization"] = good.clone().into();
-    let mut multi = rest_request(&good, "GET", "/orders/1");
+    let mut multi = rest_request_to(&good, "GET", "/orders/1");
     multi["multiValueHeaders"]["Authorization"] = json!([good, other]);
-    let mut header_differs = rest_request(&good, "GET", "/orders/1");
+    let mut header_differs = rest_request_to(&good, "GET", "/orders/1");
     header_differs["multiValueHeaders"]["Authorization"] = json!([other]);
-    let mut sources = http_api(&good, "GET", "/orders/1");
+    let mut sources = http_api_to(&good, "GET", "/orders/1");
     sources["identitySource"] = json!([good, other]);
-    let mut v2_cases = http_api(&good, "GET", "/orders/1");
+    let mut v2_cases = http_api_to(&good, "GET", "/orders/1");
     v2_cases["headers"]["Authorization"] = other.clone().into();
     for (what, event) in [
         ("authorization and Authorization", both_cases),
@@ -151,172 +104,88 @@ async fn served_authorizer_refuses_events_with_more_than_one_credential() {
     }
 }
 
-// --- cold start and allow-list, on the authorizer's own configuration ------------------------
-
-fn config(vars: &[(&str, String)]) -> anyhow::Result<tollgate_authorizer::config::State> {
-    tollgate_authorizer::config::State::from_lookup(|k| {
-        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
-}
-
-fn signing_key() -> tollgate_oauth::keys::SigningKey {
-    use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
-    SigningKey::from_pem(
-        &generate_pem(SigningAlg::Es256).unwrap(),
-        SigningAlg::Es256,
-        Some("k1".into()),
-    )
-    .unwrap()
-}
-
-#[test]
-fn authorizer_refuses_to_start_on_a_symmetric_or_encryption_key_naming_it() {
-    let public = serde_json::to_value(signing_key().public_jwk()).unwrap();
-    let mut enc = public.clone();
-    enc["kid"] = "enc-key".into();
-    enc["use"] = "enc".into();
-    for bad in [
-        json!({"kty": "oct", "kid": "shared", "k": "c2VjcmV0LXNlY3JldA", "alg": "HS256"}),
-        enc,
-    ] {
-        let jwks = json!({ "keys": [public.clone(), bad.clone()] }).to_string();
-        let msg = config(&[
-            ("ISSUER", "https://i".into()),
-            ("AUDIENCE", "a".into()),
-            ("JWKS", jwks),
-        ])
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
-        assert!(msg.contains(&format!("key {}", bad["kid"])), "{msg}");
-        assert!(
-            !msg.contains("c2VjcmV0"),
-            "the secret never reaches the log"
+#[tokio::test]
+async fn served_authorizer_answers_unauthorized_for_bad_tokens() {
+    let served = Served::from_env();
+    let (access, _) = demo_access_token(&served, "profile").await;
+    let tampered = format!("{access}x");
+    for credential in [tampered.as_str(), "", "Bearer nope", access.as_str()] {
+        let mut event = event_fixture("sam-rest-token.json");
+        event["authorizationToken"] = credential.into();
+        let (_, answer) = served
+            .invoke("authorizer", &serde_json::to_vec(&event).unwrap())
+            .await;
+        assert_eq!(
+            answer["errorMessage"], "Unauthorized",
+            "{credential:?}: {answer}"
         );
     }
+    // Bytes that are not UTF-8 never get an Allow (the runtime refuses to deserialize them).
+    let raw = b"{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer \xff\xfe\",\"methodArn\":\"arn:aws:execute-api:us-east-1:1:a/s/GET/x\"}";
+    let (_, answer) = served.invoke("authorizer", raw).await;
+    assert!(
+        answer.get("errorMessage").is_some() && answer.get("policyDocument").is_none(),
+        "{answer}"
+    );
+    // And the function is still serving afterwards.
+    let mut event = event_fixture("sam-rest-token.json");
+    event["authorizationToken"] = format!("Bearer {access}").into();
+    let (_, answer) = served
+        .invoke("authorizer", &serde_json::to_vec(&event).unwrap())
+        .await;
+    assert_eq!(answer["principalId"], "user-0001", "{answer}");
 }
 
-#[test]
-fn allowed_apis_deny_every_other_api_and_stage() {
-    use tollgate_authorizer::handler::{Unauthorized, decide};
+/// A token the served authorizer verified and cached while it was valid is `Unauthorized` once
+/// it has expired: the cache answers for a token only until its `exp`, and the full check that
+/// follows allows the 30 s of `LEEWAY_SECONDS` (the served default) and no more. The token is
+/// signed with the served signing key (`TOLLGATE_E2E_SIGNING_KEY`) for 10 s; the test waits
+/// past `exp` and the leeway, about 45 s.
+#[tokio::test]
+async fn an_expired_token_the_authorizer_has_cached_is_unauthorized() {
+    use std::sync::Arc;
+    use std::time::Duration;
     use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
-    let key = std::sync::Arc::new(signing_key());
-    let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
-    let state = config(&[
-        ("ISSUER", "https://i".into()),
-        ("AUDIENCE", "a".into()),
-        ("JWKS", jwks.clone()),
-        ("ROUTE_SCOPES", "GET /orders/*=orders:read".into()),
-        ("ALLOWED_APIS", "abc123/prod, other/*".into()),
-    ])
-    .unwrap();
-    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
+    use tollgate_oauth::keys::{SigningAlg, SigningKey};
+    const TTL: u64 = 10;
+    const LEEWAY: u64 = 30;
+    let served = Served::from_env();
+    let path = std::env::var("TOLLGATE_E2E_SIGNING_KEY")
+        .expect("TOLLGATE_E2E_SIGNING_KEY: the served signing key (set by `make test`)");
+    let pem = std::fs::read_to_string(&path).unwrap();
+    let key = Arc::new(SigningKey::from_pem(&pem, SigningAlg::Es256, None).unwrap());
+    let scope = tollgate_oauth::scope::Scopes::parse("profile").unwrap();
     let now = jsonwebtoken::get_current_timestamp();
-    let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key)
+    let token = AccessTokenIssuer::new(served.issuer.clone(), served.audience.clone(), key)
         .issue(&AccessTokenClaims {
-            sub: "u",
-            client_id: "c",
+            sub: "cache-expiry",
+            client_id: "app-1",
             sid: None,
             scope: &scope,
             details: &serde_json::Map::new(),
             auth_time: now,
             now,
-            ttl: 300,
+            ttl: TTL,
         })
         .unwrap()
         .token;
-    let bearer = format!("Bearer {token}");
-    let arn = |api_stage: &str| {
-        format!("arn:aws:execute-api:us-east-1:123456789012:{api_stage}/GET/orders/1")
-    };
-    for ok in ["abc123/prod", "other/dev", "other/prod"] {
-        let out = decide(&state, rest_token(&bearer, &arn(ok))).unwrap();
-        assert!(allowed(&out, &arn(ok)), "{ok}");
+    let mut event = event_fixture("sam-rest-token.json");
+    event["authorizationToken"] = format!("Bearer {token}").into();
+    let event = serde_json::to_vec(&event).unwrap();
+    // Verified and cached while valid: several times, one after another and at once, so that
+    // every instance the watch server runs has seen it.
+    for _ in 0..4 {
+        let (_, answer) = served.invoke("authorizer", &event).await;
+        assert_eq!(answer["principalId"], "cache-expiry", "{answer}");
     }
-    for refused in ["abc123/staging", "evil/prod", "abc1234/prod"] {
-        assert_eq!(
-            decide(&state, rest_token(&bearer, &arn(refused))),
-            Err(Unauthorized),
-            "{refused}"
-        );
+    let once = || served.invoke("authorizer", &event);
+    let (a, b, c, d) = tokio::join!(once(), once(), once(), once());
+    for (_, answer) in [a, b, c, d] {
+        assert_eq!(answer["principalId"], "cache-expiry", "{answer}");
     }
-    assert!(
-        config(&[
-            ("ISSUER", "https://i".into()),
-            ("AUDIENCE", "a".into()),
-            ("JWKS", jwks),
-            ("ALLOWED_APIS", "no-stage".into()),
-        ])
-        .is_err()
-    );
-}
-
-/// `MAX_TOKEN_LIFETIME_SECONDS`: a day by default (the longest access-token lifetime Tollgate
-/// issues); an operator may set it for the tokens its `JWKS` lets in; 0 or a word stop the
-/// cold start, naming it.
-#[test]
-fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
-    use tollgate_authorizer::handler::{Unauthorized, decide};
-    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
-    let key = std::sync::Arc::new(signing_key());
-    let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
-    let vars = |max: Option<&str>| {
-        let mut v = vec![
-            ("ISSUER", "https://i".to_owned()),
-            ("AUDIENCE", "a".to_owned()),
-            ("JWKS", jwks.clone()),
-            ("ROUTE_SCOPES", "GET /orders/*=orders:read".to_owned()),
-        ];
-        if let Some(m) = max {
-            v.push(("MAX_TOKEN_LIFETIME_SECONDS", m.to_owned()));
-        }
-        v
-    };
-    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
-    let now = jsonwebtoken::get_current_timestamp();
-    let lasting = |ttl: u64| {
-        let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key.clone())
-            .issue(&AccessTokenClaims {
-                sub: "u",
-                client_id: "c",
-                sid: None,
-                scope: &scope,
-                details: &serde_json::Map::new(),
-                auth_time: now,
-                now,
-                ttl,
-            })
-            .unwrap()
-            .token;
-        format!("Bearer {token}")
-    };
-    let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/1";
-    let admits = |state: &tollgate_authorizer::config::State, ttl: u64| match decide(
-        state,
-        rest_token(&lasting(ttl), arn),
-    ) {
-        Ok(out) => allowed(&out, arn),
-        Err(Unauthorized) => false,
-    };
-    let default = config(&vars(None)).unwrap();
-    assert!(
-        admits(&default, 86_400),
-        "a day, the longest Tollgate issues"
-    );
-    assert!(!admits(&default, 86_401));
-    let hour = config(&vars(Some("3600"))).unwrap();
-    assert!(admits(&hour, 3_600));
-    assert!(!admits(&hour, 3_601));
-    let week = config(&vars(Some("604800"))).unwrap();
-    assert!(
-        admits(&week, 604_800),
-        "raised for a signer of longer tokens"
-    );
-    for bad in ["0", "a day", "-1"] {
-        let msg = config(&vars(Some(bad)))
-            .err()
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_default();
-        assert!(msg.contains("MAX_TOKEN_LIFETIME_SECONDS"), "{bad}: {msg}");
-    }
+    let past = now + TTL + LEEWAY + 2;
+    let wait = past.saturating_sub(jsonwebtoken::get_current_timestamp());
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let (_, answer) = served.invoke("authorizer", &event).await;
+    assert_eq!(answer["errorMessage"], "Unauthorized", "{answer}");
 }

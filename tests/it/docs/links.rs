@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use super::{doc_files, read, root};
+use tollgate_tests::repo::{doc_files, read, root};
 
 /// Lines outside fenced code blocks.
 fn prose(text: &str) -> Vec<&str> {

@@ -11,12 +11,14 @@ use tollgate_oauth::secret::Secret;
 use tollgate_service::client::ClientCredentials;
 use tollgate_service::endpoint::{TokenRequest, TokenResponse, TokenService};
 use tollgate_service::store::dynamo::{family_key, token_key};
-use tollgate_tests::{Answer, ClientSpec, Served, create_tables, dynamo, post_token};
+use tollgate_tests::admin::admin;
+use tollgate_tests::{
+    Answer, ClientSpec, Served, TestClient, alice_only, create_tables, dynamo, dynamo_service,
+};
 
 struct Session {
     served: Served,
-    id: String,
-    secret: String,
+    client: TestClient,
 }
 
 impl Session {
@@ -26,34 +28,21 @@ impl Session {
             refresh_reuse_grace: grace,
             ..ClientSpec::default()
         };
-        let (id, secret) = spec.create(&dynamo().await, &served.clients_table).await;
-        Self { served, id, secret }
+        let client = TestClient::with(&served, spec).await;
+        Self { served, client }
     }
 
-    async fn post(&self, p: &[(&str, &str)]) -> Answer {
-        post_token(&self.served.token_url(), Some((&self.id, &self.secret)), p).await
-    }
-
+    /// Signs in; the session's first refresh token.
     async fn login(&self) -> String {
-        let a = self
-            .post(&[
-                ("grant_type", "password"),
-                ("username", "demo"),
-                ("password", "demo-password"),
-            ])
-            .await;
-        assert_eq!(a.status, 200, "{a:?}");
-        rt(&a)
+        self.client
+            .login(&self.served, "demo", "demo-password")
+            .await
+            .1
     }
 
     async fn refresh(&self, token: &str) -> Answer {
-        self.post(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-            .await
+        self.client.refresh(&self.served, token).await
     }
-}
-
-fn rt(a: &Answer) -> String {
-    a.json["refresh_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -66,22 +55,22 @@ async fn with_the_window_on_a_retry_gets_the_same_successor_until_it_is_used() {
     assert_eq!(retry.status, 200, "a retry within the window: {retry:?}");
     retry.assert_no_store();
     assert_eq!(
-        rt(&retry),
-        rt(&second),
+        retry.refresh_token(),
+        second.refresh_token(),
         "the same successor, no second branch"
     );
     assert_ne!(retry.json["access_token"], second.json["access_token"]);
     assert_eq!(retry.json["token_type"], "Bearer");
-    let replayed = crate::user_status::audit_line(&s.served.log_path, "refresh_replayed", |l| {
-        l["client_id"] == s.id.as_str()
+    let replayed = tollgate_tests::logs::audit_line(&s.served.log_path, "refresh_replayed", |l| {
+        l["client_id"] == s.client.id.as_str()
     })
     .await;
     assert_eq!(replayed["subject"], "user-0001");
     // The successor is used: from now on the old token is reuse, and revokes the family.
-    let third = s.refresh(&rt(&second)).await;
+    let third = s.refresh(&second.refresh_token()).await;
     assert_eq!(third.status, 200, "{third:?}");
     s.refresh(&first).await.assert_error(400, "invalid_grant");
-    s.refresh(&rt(&third))
+    s.refresh(&third.refresh_token())
         .await
         .assert_error(400, "invalid_grant");
 }
@@ -93,7 +82,7 @@ async fn with_the_window_off_a_retry_revokes_the_family_as_before() {
     let second = s.refresh(&first).await;
     assert_eq!(second.status, 200, "{second:?}");
     s.refresh(&first).await.assert_error(400, "invalid_grant");
-    s.refresh(&rt(&second))
+    s.refresh(&second.refresh_token())
         .await
         .assert_error(400, "invalid_grant");
 }
@@ -109,7 +98,7 @@ async fn another_client_cannot_use_the_window() {
         .refresh(&first)
         .await
         .assert_error(400, "invalid_grant");
-    let next = owner.refresh(&rt(&second)).await;
+    let next = owner.refresh(&second.refresh_token()).await;
     assert_eq!(next.status, 200, "the owner's family lives on: {next:?}");
 }
 
@@ -123,7 +112,7 @@ async fn concurrent_refreshes_with_the_window_on_all_get_the_one_successor() {
     let db = dynamo().await;
     let t = create_tables(&db).await;
     let (id, secret) = ClientSpec::default().create(&db, &t.clients).await;
-    let mut service = crate::refresh::dynamo_service(&db, &t);
+    let mut service = dynamo_service(&db, &t, alice_only());
     service.policy.refresh_reuse_grace = 10;
     let service = Arc::new(service);
     let client = (id.as_str(), secret.as_str());
@@ -247,7 +236,7 @@ async fn the_admin_cli_sets_and_clears_a_clients_window() {
     let store = DynamoClientStore::new(db.clone(), &t.clients);
     let grace = || async { store.get(&id).await.unwrap().unwrap().refresh_reuse_grace };
     let run = |value: &str| {
-        crate::admin::admin(
+        admin(
             &t.clients,
             &["update-client", "--id", &id, "--refresh-reuse-grace", value],
         )
@@ -267,7 +256,7 @@ async fn the_admin_cli_sets_and_clears_a_clients_window() {
     let out = run("default");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(grace().await, None, "back to the deployment's window");
-    let shown = crate::admin::admin(&t.clients, &["show-client", "--id", &id]);
+    let shown = admin(&t.clients, &["show-client", "--id", &id]);
     assert!(
         String::from_utf8_lossy(&shown.stdout).contains("refresh_reuse_grace: deployment default"),
         "{shown:?}"

@@ -6,20 +6,13 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::Barrier;
-use tollgate_oauth::access_token::AccessTokenIssuer;
-use tollgate_oauth::clock::SystemClock;
-use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_oauth::secret::Secret;
 use tollgate_service::client::{ClientCredentials, GrantType};
-use tollgate_service::endpoint::{GrantPolicy, TokenRequest, TokenService};
-use tollgate_service::lockout::LockoutPolicy;
-use tollgate_service::store::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore, family_key,
-    token_key,
-};
-use tollgate_service::testkit::memory::MemoryVerifier;
+use tollgate_service::endpoint::TokenRequest;
+use tollgate_service::store::dynamo::{family_key, token_key};
 use tollgate_tests::{
-    Answer, ClientSpec, Served, TestTables, Transport, create_tables, dynamo, post_token,
+    Answer, ClientSpec, Served, Transport, alice_only, create_tables, dynamo, dynamo_service,
+    post_token,
 };
 
 struct Session {
@@ -88,30 +81,27 @@ impl Session {
     }
 }
 
-fn rt(a: &Answer) -> String {
-    a.json["refresh_token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn rotation_returns_a_new_token_and_the_old_one_fails() {
     for t in Transport::ALL {
         let s = Session::over(ClientSpec::default(), t).await;
         let first = s.login(None).await;
-        let second = s.refresh(&rt(&first), None).await;
+        let second = s.refresh(&first.refresh_token(), None).await;
         assert_eq!(second.status, 200, "{second:?}");
         second.assert_no_store();
-        assert_ne!(rt(&first), rt(&second));
+        assert_ne!(first.refresh_token(), second.refresh_token());
         assert_eq!(second.json["token_type"], "Bearer");
         assert_eq!(second.json["scope"], "profile");
-        let claims =
-            crate::token_endpoint::verify(&s.served, second.json["access_token"].as_str().unwrap())
-                .await;
+        let claims = s
+            .served
+            .verify(second.json["access_token"].as_str().unwrap())
+            .await;
         assert_eq!(claims["sub"], "user-0001");
         assert_eq!(
             claims["email"], "demo@example.com",
             "the same user details as the original grant"
         );
-        s.refresh(&rt(&first), None)
+        s.refresh(&first.refresh_token(), None)
             .await
             .assert_error(400, "invalid_grant");
     }
@@ -121,18 +111,18 @@ async fn rotation_returns_a_new_token_and_the_old_one_fails() {
 async fn reuse_revokes_the_newest_token_of_the_family_too() {
     let s = Session::new(ClientSpec::default()).await;
     let first = s.login(None).await;
-    let second = s.refresh(&rt(&first), None).await;
-    let third = s.refresh(&rt(&second), None).await;
+    let second = s.refresh(&first.refresh_token(), None).await;
+    let third = s.refresh(&second.refresh_token(), None).await;
     assert_eq!(third.status, 200);
-    s.refresh(&rt(&first), None)
+    s.refresh(&first.refresh_token(), None)
         .await
         .assert_error(400, "invalid_grant");
-    s.refresh(&rt(&third), None)
+    s.refresh(&third.refresh_token(), None)
         .await
         .assert_error(400, "invalid_grant");
     // Another login is another family, untouched.
     let other = s.login(None).await;
-    assert_eq!(s.refresh(&rt(&other), None).await.status, 200);
+    assert_eq!(s.refresh(&other.refresh_token(), None).await.status, 200);
 }
 
 #[tokio::test]
@@ -141,11 +131,11 @@ async fn refresh_token_of_another_client_is_invalid_grant() {
     let thief = Session::new(ClientSpec::default()).await;
     let first = owner.login(None).await;
     thief
-        .refresh(&rt(&first), None)
+        .refresh(&first.refresh_token(), None)
         .await
         .assert_error(400, "invalid_grant");
     assert_eq!(
-        owner.refresh(&rt(&first), None).await.status,
+        owner.refresh(&first.refresh_token(), None).await.status,
         200,
         "the owner's token still works"
     );
@@ -165,7 +155,7 @@ async fn disabled_client_cannot_refresh() {
         .send()
         .await
         .unwrap();
-    s.refresh(&rt(&first), None)
+    s.refresh(&first.refresh_token(), None)
         .await
         .assert_error(401, "invalid_client");
 }
@@ -178,7 +168,7 @@ async fn client_without_the_refresh_grant_is_unauthorized_client() {
     })
     .await;
     let first = s.login(None).await;
-    s.refresh(&rt(&first), None)
+    s.refresh(&first.refresh_token(), None)
         .await
         .assert_error(400, "unauthorized_client");
 }
@@ -187,7 +177,7 @@ async fn client_without_the_refresh_grant_is_unauthorized_client() {
 async fn widened_scope_is_invalid_scope() {
     let s = Session::new(ClientSpec::default()).await;
     let first = s.login(Some("profile")).await;
-    s.refresh(&rt(&first), Some("profile orders:write"))
+    s.refresh(&first.refresh_token(), Some("profile orders:write"))
         .await
         .assert_error(400, "invalid_scope");
 }
@@ -196,14 +186,15 @@ async fn widened_scope_is_invalid_scope() {
 async fn narrowed_scope_is_granted_and_the_successor_keeps_the_original() {
     let s = Session::new(ClientSpec::default()).await;
     let first = s.login(Some("profile orders:read")).await;
-    let narrow = s.refresh(&rt(&first), Some("orders:read")).await;
+    let narrow = s.refresh(&first.refresh_token(), Some("orders:read")).await;
     assert_eq!(narrow.status, 200, "{narrow:?}");
     assert_eq!(narrow.json["scope"], "orders:read");
-    let claims =
-        crate::token_endpoint::verify(&s.served, narrow.json["access_token"].as_str().unwrap())
-            .await;
+    let claims = s
+        .served
+        .verify(narrow.json["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(claims["scope"], "orders:read");
-    let back = s.refresh(&rt(&narrow), None).await;
+    let back = s.refresh(&narrow.refresh_token(), None).await;
     assert_eq!(back.json["scope"], "orders:read profile");
 }
 
@@ -254,7 +245,7 @@ async fn expired_refresh_token_is_invalid_grant() {
     })
     .await;
     let first = s.login(None).await;
-    let item = token_item(&s.served, &rt(&first)).await;
+    let item = token_item(&s.served, &first.refresh_token()).await;
     assert_eq!(
         num(&item, "expires_at") - num(&item, "issued_at"),
         1,
@@ -262,8 +253,8 @@ async fn expired_refresh_token_is_invalid_grant() {
     );
     // Whole seconds: a token issued at second t with a 1 s lifetime is dead from t + 1; moving
     // its end to t stands in for that second passing.
-    expire(&s.served, &rt(&first), "expires_at").await;
-    s.refresh(&rt(&first), None)
+    expire(&s.served, &first.refresh_token(), "expires_at").await;
+    s.refresh(&first.refresh_token(), None)
         .await
         .assert_error(400, "invalid_grant");
 }
@@ -277,7 +268,7 @@ async fn family_lifetime_bounds_every_successor() {
     })
     .await;
     let first = s.login(None).await;
-    let item = token_item(&s.served, &rt(&first)).await;
+    let item = token_item(&s.served, &first.refresh_token()).await;
     let family_end = num(&item, "family_expires_at");
     assert_eq!(family_end - num(&item, "issued_at"), 300, "{item:?}");
     assert_eq!(
@@ -285,9 +276,9 @@ async fn family_lifetime_bounds_every_successor() {
         family_end,
         "no token outlives its family"
     );
-    let second = s.refresh(&rt(&first), None).await;
+    let second = s.refresh(&first.refresh_token(), None).await;
     assert_eq!(second.status, 200, "{second:?}");
-    let item = token_item(&s.served, &rt(&second)).await;
+    let item = token_item(&s.served, &second.refresh_token()).await;
     assert_eq!(
         num(&item, "family_expires_at"),
         family_end,
@@ -295,8 +286,8 @@ async fn family_lifetime_bounds_every_successor() {
     );
     assert_eq!(num(&item, "expires_at"), family_end, "{item:?}");
     // The family's time runs out while the successor's own lifetime has not.
-    expire(&s.served, &rt(&second), "family_expires_at").await;
-    s.refresh(&rt(&second), None)
+    expire(&s.served, &second.refresh_token(), "family_expires_at").await;
+    s.refresh(&second.refresh_token(), None)
         .await
         .assert_error(400, "invalid_grant");
 }
@@ -321,12 +312,14 @@ async fn revoke_then_refresh_fails() {
     for t in Transport::ALL {
         let s = Session::over(ClientSpec::default(), t).await;
         let first = s.login(None).await;
-        let second = s.refresh(&rt(&first), None).await;
+        let second = s.refresh(&first.refresh_token(), None).await;
         // Revoking any token of the family revokes all of it, whatever the hint says.
-        let r = s.revoke(&rt(&second), Some("access_token")).await;
+        let r = s
+            .revoke(&second.refresh_token(), Some("access_token"))
+            .await;
         assert_eq!(r.status, 200, "{r:?}");
         r.assert_no_store();
-        s.refresh(&rt(&second), None)
+        s.refresh(&second.refresh_token(), None)
             .await
             .assert_error(400, "invalid_grant");
     }
@@ -340,8 +333,8 @@ async fn revoke_of_an_unknown_or_already_revoked_token_answers_200() {
         200
     );
     let first = s.login(None).await;
-    assert_eq!(s.revoke(&rt(&first), None).await.status, 200);
-    assert_eq!(s.revoke(&rt(&first), None).await.status, 200);
+    assert_eq!(s.revoke(&first.refresh_token(), None).await.status, 200);
+    assert_eq!(s.revoke(&first.refresh_token(), None).await.status, 200);
     // An access token is accepted too; it stays valid until it expires (documented).
     assert_eq!(
         s.revoke(
@@ -359,8 +352,11 @@ async fn revoke_of_another_clients_token_answers_200_and_revokes_nothing() {
     let owner = Session::new(ClientSpec::default()).await;
     let other = Session::new(ClientSpec::default()).await;
     let first = owner.login(None).await;
-    assert_eq!(other.revoke(&rt(&first), None).await.status, 200);
-    assert_eq!(owner.refresh(&rt(&first), None).await.status, 200);
+    assert_eq!(other.revoke(&first.refresh_token(), None).await.status, 200);
+    assert_eq!(
+        owner.refresh(&first.refresh_token(), None).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -368,7 +364,7 @@ async fn revoke_without_client_authentication_is_401() {
     for t in Transport::ALL {
         let s = Session::over(ClientSpec::default(), t).await;
         let first = s.login(None).await;
-        let token = [("token", rt(&first))];
+        let token = [("token", first.refresh_token())];
         let token: Vec<(&str, &str)> = token.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let a = t.post_form(&s.served, "/revoke", None, &token).await;
         a.assert_error(401, "invalid_client");
@@ -376,7 +372,7 @@ async fn revoke_without_client_authentication_is_401() {
         let a = t.post_form(&s.served, "/revoke", wrong, &token).await;
         a.assert_error(401, "invalid_client");
         assert_eq!(
-            s.refresh(&rt(&first), None).await.status,
+            s.refresh(&first.refresh_token(), None).await.status,
             200,
             "nothing was revoked"
         );
@@ -395,7 +391,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
     let db = dynamo().await;
     let t = create_tables(&db).await;
     let (id, secret) = ClientSpec::default().create(&db, &t.clients).await;
-    let service = Arc::new(dynamo_service(&db, &t));
+    let service = Arc::new(dynamo_service(&db, &t, alice_only()));
     let request = |params: &[(&str, &str)]| {
         TokenRequest::new(
             Some(ClientCredentials {
@@ -493,44 +489,4 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
         tokens, 2,
         "the old token and one successor; none for the losers"
     );
-}
-
-/// The token service on DynamoDB Local, with an in-memory password check (alice / pw).
-pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> TokenService {
-    let key = SigningKey::from_pem(
-        &generate_pem(SigningAlg::Es256).unwrap(),
-        SigningAlg::Es256,
-        None,
-    )
-    .unwrap();
-    let user = tollgate_service::password::VerifiedUser {
-        sub: "u1".into(),
-        details: Default::default(),
-    };
-    TokenService {
-        clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
-        refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
-        lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
-        rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
-        verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),
-        directory: None,
-        issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
-        policy: GrantPolicy {
-            access_token_ttl: 60,
-            refresh_token_ttl: 600,
-            refresh_family_ttl: 3600,
-            lockout: LockoutPolicy {
-                max_failures: 5,
-                window_secs: 60,
-                lockout_secs: 60,
-            },
-            user_claims: vec![],
-            rate_limit: 0,
-            refresh_reuse_grace: 0,
-            lost_answer_window: 30,
-            max_claims_age: None,
-        },
-        clock: Arc::new(SystemClock),
-        secrets: Default::default(),
-    }
 }

@@ -5,83 +5,24 @@
 //! signs in), so revoking never touches another test's sessions.
 
 use serde_json::{Value, json};
-use tollgate_tests::{Answer, ClientSpec, LogTail, Served, dynamo, event_fixture, post_token};
-
-use crate::introspection::introspect;
 use tollgate_tests::transport::invoke_rest as invoke;
+use tollgate_tests::{
+    LogTail, Served, TestClient, dynamo, event_fixture, jwt_claims, sessions_revoke_event,
+};
 
 /// A user only these tests sign in (tests/fixtures/users.json).
 const RESET_USER: (&str, &str, &str) = ("resetme", "resetme-password", "user-0007");
 
-pub(crate) struct Client {
-    pub(crate) id: String,
-    pub(crate) secret: String,
-}
-
-impl Client {
-    pub(crate) async fn new(served: &Served) -> Self {
-        Self::with(served, ClientSpec::default()).await
-    }
-    pub(crate) async fn with(served: &Served, spec: ClientSpec) -> Self {
-        let (id, secret) = spec.create(&dynamo().await, &served.clients_table).await;
-        Self { id, secret }
-    }
-    pub(crate) fn basic(&self) -> Option<(&str, &str)> {
-        Some((&self.id, &self.secret))
-    }
-    /// (access token, refresh token) of a password grant.
-    pub(crate) async fn login(
-        &self,
-        served: &Served,
-        user: &str,
-        password: &str,
-    ) -> (String, String) {
-        let a = post_token(
-            &served.token_url(),
-            self.basic(),
-            &[
-                ("grant_type", "password"),
-                ("username", user),
-                ("password", password),
-            ],
-        )
-        .await;
-        assert_eq!(a.status, 200, "{a:?}");
-        let text = |k: &str| a.json[k].as_str().unwrap().to_owned();
-        (text("access_token"), text("refresh_token"))
-    }
-    pub(crate) async fn refresh(&self, served: &Served, token: &str) -> Answer {
-        post_token(
-            &served.token_url(),
-            self.basic(),
-            &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        )
-        .await
-    }
-}
-
-/// The recorded REST proxy event of an IAM-authorized (`AWS_IAM`) `POST /sessions/revoke`,
-/// with this JSON body.
-fn iam_event(body: &Value) -> Value {
-    let mut e = event_fixture("rest-proxy-iam.json");
-    e["body"] = body.to_string().into();
-    e
-}
-
 /// The same request as it would arrive from a method without IAM authorization.
 fn anonymous_event(body: &Value) -> Value {
-    let mut e = iam_event(body);
+    let mut e = sessions_revoke_event(body);
     let plain = event_fixture("sam-rest-proxy.json");
     e["requestContext"]["identity"] = plain["requestContext"]["identity"].clone();
     e
 }
 
-pub(crate) async fn revoke(served: &Served, body: Value) -> Answer {
-    invoke(served, &iam_event(&body)).await
-}
-
-async fn active(served: &Served, caller: &Client, token: &str) -> bool {
-    let a = introspect(served, caller.basic(), &[("token", token)]).await;
+async fn active(served: &Served, caller: &TestClient, token: &str) -> bool {
+    let a = served.introspect(caller.basic(), &[("token", token)]).await;
     assert_eq!(a.status, 200, "{a:?}");
     a.json["active"] == true
 }
@@ -89,7 +30,10 @@ async fn active(served: &Served, caller: &Client, token: &str) -> bool {
 #[tokio::test]
 async fn revoking_a_users_sessions_ends_refresh_and_their_access_tokens_turn_inactive() {
     let served = Served::from_env();
-    let (a, b) = (Client::new(&served).await, Client::new(&served).await);
+    let (a, b) = (
+        TestClient::new(&served).await,
+        TestClient::new(&served).await,
+    );
     let (user, pw, sub) = RESET_USER;
     let a1 = a.login(&served, user, pw).await;
     let a2 = a.login(&served, user, pw).await;
@@ -101,7 +45,9 @@ async fn revoking_a_users_sessions_ends_refresh_and_their_access_tokens_turn_ina
     let mut log = LogTail::at_end(&served.log_path);
 
     // Only this user's sessions with client a.
-    let r = revoke(&served, json!({"sub": sub, "client_id": a.id})).await;
+    let r = served
+        .revoke_sessions(&json!({"sub": sub, "client_id": a.id}))
+        .await;
     assert_eq!(
         (r.status, r.json.clone()),
         (200, json!({"sessions_revoked": 2})),
@@ -129,7 +75,9 @@ async fn revoking_a_users_sessions_ends_refresh_and_their_access_tokens_turn_ina
         active(&served, &a, &other_user.0).await,
         "another user's session with a stands"
     );
-    let again = revoke(&served, json!({"sub": sub, "client_id": a.id})).await;
+    let again = served
+        .revoke_sessions(&json!({"sub": sub, "client_id": a.id}))
+        .await;
     assert_eq!(
         again.json,
         json!({"sessions_revoked": 0}),
@@ -142,10 +90,10 @@ async fn revoking_a_users_sessions_ends_refresh_and_their_access_tokens_turn_ina
 
 /// Each (access, refresh) pair's session is over: refresh is `invalid_grant`, and both tokens are
 /// exactly `{"active": false}` at `/introspect`.
-async fn assert_ended(served: &Served, owner: &Client, sessions: &[&(String, String)]) {
+async fn assert_ended(served: &Served, owner: &TestClient, sessions: &[&(String, String)]) {
     for (access, refresh) in sessions {
         for token in [access, refresh] {
-            let answer = introspect(served, owner.basic(), &[("token", token)]).await;
+            let answer = served.introspect(owner.basic(), &[("token", token)]).await;
             assert_eq!(answer.json, json!({"active": false}), "exactly inactive");
         }
         let refreshed = owner.refresh(served, refresh).await;
@@ -156,12 +104,12 @@ async fn assert_ended(served: &Served, owner: &Client, sessions: &[&(String, Str
 /// Revokes every remaining session of RESET_USER: the one with `b` ends, alice's with `a` stands.
 async fn revoke_the_rest(
     served: &Served,
-    b: &Client,
+    b: &TestClient,
     b1: &(String, String),
-    a: &Client,
+    a: &TestClient,
     other_user: &(String, String),
 ) {
-    let r = revoke(served, json!({"sub": RESET_USER.2})).await;
+    let r = served.revoke_sessions(&json!({"sub": RESET_USER.2})).await;
     let count = r.json["sessions_revoked"].as_u64();
     assert!(count.is_some_and(|n| n >= 1), "{r:?}");
     assert!(!active(served, b, &b1.0).await);
@@ -175,11 +123,14 @@ async fn revoke_the_rest(
 #[tokio::test]
 async fn revoking_a_clients_sessions_ends_every_users_session_with_it() {
     let served = Served::from_env();
-    let (c, bystander) = (Client::new(&served).await, Client::new(&served).await);
+    let (c, bystander) = (
+        TestClient::new(&served).await,
+        TestClient::new(&served).await,
+    );
     let demo = c.login(&served, "demo", "demo-password").await;
     let alice = c.login(&served, "alice", "alice-password").await;
     let elsewhere = bystander.login(&served, "demo", "demo-password").await;
-    let r = revoke(&served, json!({"client_id": c.id})).await;
+    let r = served.revoke_sessions(&json!({"client_id": c.id})).await;
     assert_eq!(
         (r.status, r.json.clone()),
         (200, json!({"sessions_revoked": 2})),
@@ -197,7 +148,7 @@ async fn revoking_a_clients_sessions_ends_every_users_session_with_it() {
 #[tokio::test]
 async fn the_session_route_refuses_callers_without_an_iam_identity_and_bad_bodies() {
     let served = Served::from_env();
-    let c = Client::new(&served).await;
+    let c = TestClient::new(&served).await;
     let (access, _) = c.login(&served, "demo", "demo-password").await;
     let body = json!({"client_id": c.id});
 
@@ -219,7 +170,7 @@ async fn the_session_route_refuses_callers_without_an_iam_identity_and_bad_bodie
     );
     assert!(active(&served, &c, &access).await, "nothing was revoked");
 
-    let mut get = iam_event(&body);
+    let mut get = sessions_revoke_event(&body);
     get["httpMethod"] = "GET".into();
     let r = invoke(&served, &get).await;
     assert_eq!((r.status, r.header("allow")), (405, Some("POST")), "{r:?}");
@@ -231,18 +182,18 @@ async fn the_session_route_refuses_callers_without_an_iam_identity_and_bad_bodie
         json!({"sub": "u", "everyone": true}),
         json!(["sub"]),
     ] {
-        let r = revoke(&served, bad.clone()).await;
+        let r = served.revoke_sessions(&bad).await;
         r.assert_error(400, "invalid_request");
         assert!(r.json["error_description"].as_str().is_some(), "{bad}");
     }
-    let mut not_json = iam_event(&body);
+    let mut not_json = sessions_revoke_event(&body);
     not_json["headers"]["Content-Type"] = "application/x-www-form-urlencoded".into();
     not_json["multiValueHeaders"]["Content-Type"] = json!(["application/x-www-form-urlencoded"]);
     invoke(&served, &not_json)
         .await
         .assert_error(400, "invalid_request");
     let huge = json!({"sub": "x".repeat(20_000)});
-    let r = revoke(&served, huge).await;
+    let r = served.revoke_sessions(&huge).await;
     assert_eq!(
         (r.status, r.error()),
         (413, Some("invalid_request")),
@@ -255,7 +206,7 @@ async fn the_session_route_refuses_callers_without_an_iam_identity_and_bad_bodie
 fn admin(served: &Served, args: &[&str]) -> std::process::Output {
     let mut all = args.to_vec();
     all.extend(["--tokens-table", served.tokens_table.as_str()]);
-    let out = crate::admin::admin(&served.clients_table, &all);
+    let out = tollgate_tests::admin::admin(&served.clients_table, &all);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "tollgate-admin {args:?}: {err}");
     out
@@ -272,8 +223,8 @@ fn listed(served: &Served, args: &[&str]) -> Vec<Value> {
 
 /// Two sign-ins of alice (not RESET_USER, whose sessions another test revokes) with a new
 /// client, the first refreshed once; returns the client and the second session's access token.
-async fn two_sessions(served: &Served) -> (Client, String) {
-    let c = Client::new(served).await;
+async fn two_sessions(served: &Served) -> (TestClient, String) {
+    let c = TestClient::new(served).await;
     let (_, first) = c.login(served, "alice", "alice-password").await;
     let (access, _) = c.login(served, "alice", "alice-password").await;
     let rotated = c.refresh(served, &first).await;
@@ -336,7 +287,7 @@ async fn the_admin_cli_revokes_a_clients_sessions_and_audits_it() {
     let after = listed(&served, &["--client", &c.id]);
     assert!(after.iter().all(|s| s["state"] == "revoked"), "{after:?}");
     let tokens = served.tokens_table.as_str();
-    let none = crate::admin::admin(
+    let none = tollgate_tests::admin::admin(
         &served.clients_table,
         &["revoke-sessions", "--tokens-table", tokens],
     );
@@ -353,12 +304,9 @@ async fn the_admin_cli_revokes_a_clients_sessions_and_audits_it() {
 async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
     use aws_sdk_dynamodb::types::AttributeValue::S;
     let served = Served::from_env();
-    let c = Client::new(&served).await;
+    let c = TestClient::new(&served).await;
     let (access, refresh) = c.login(&served, "alice", "alice-password").await;
-    let sid = crate::introspection::claims(&access)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid = jwt_claims(&access)["sid"].as_str().unwrap().to_owned();
     let db = dynamo().await;
     db.update_item()
         .table_name(&served.tokens_table)
@@ -402,7 +350,10 @@ async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
 #[tokio::test]
 async fn the_admin_cli_revokes_every_session_of_a_user_and_no_one_elses() {
     let served = Served::from_env();
-    let (a, b) = (Client::new(&served).await, Client::new(&served).await);
+    let (a, b) = (
+        TestClient::new(&served).await,
+        TestClient::new(&served).await,
+    );
     let (user, pw, sub) = ("manysessions", "manysessions-password", "user-0008");
     let sessions = [
         (&a, a.login(&served, user, pw).await),

@@ -2,15 +2,14 @@
 //! the dev auth endpoint's `POST /status` on every refresh (`USER_STATUS_URL`), and each test
 //! changes its own user there (`PUT /users/{username}`) while the session lives.
 
-use base64::Engine;
 use serde_json::{Value, json};
-use tollgate_tests::{Answer, ClientSpec, Served, dynamo, http, post_token, unique};
+use tollgate_tests::logs::audit_line;
+use tollgate_tests::{Answer, Served, TestClient, http, jwt_claims, unique};
 
 /// One test's user in the dev auth endpoint and one client of the served function.
 struct Directory {
     served: Served,
-    id: String,
-    secret: String,
+    client: TestClient,
     username: String,
     sub: String,
 }
@@ -18,15 +17,12 @@ struct Directory {
 impl Directory {
     async fn new() -> Self {
         let served = Served::from_env();
-        let (id, secret) = ClientSpec::default()
-            .create(&dynamo().await, &served.clients_table)
-            .await;
+        let client = TestClient::new(&served).await;
         let username = unique("dir-user");
         let sub = unique("sub");
         let d = Self {
             served,
-            id,
-            secret,
+            client,
             username,
             sub,
         };
@@ -46,40 +42,21 @@ impl Directory {
         assert_eq!(resp.status().as_u16(), 200, "PUT /users: {resp:?}");
     }
 
-    async fn post(&self, p: &[(&str, &str)]) -> Answer {
-        post_token(&self.served.token_url(), Some((&self.id, &self.secret)), p).await
-    }
-
     async fn login(&self) -> Answer {
-        let a = self
-            .post(&[
-                ("grant_type", "password"),
-                ("username", &self.username),
-                ("password", "pw-of-the-directory-test"),
-            ])
-            .await;
-        assert_eq!(a.status, 200, "{a:?}");
-        a
+        let password = "pw-of-the-directory-test";
+        self.client
+            .sign_in(&self.served, &self.username, password)
+            .await
     }
 
     async fn refresh(&self, token: &str) -> Answer {
-        self.post(&[("grant_type", "refresh_token"), ("refresh_token", token)])
-            .await
+        self.client.refresh(&self.served, token).await
     }
-}
-
-fn rt(a: &Answer) -> String {
-    a.json["refresh_token"].as_str().unwrap().to_owned()
 }
 
 /// The access token's claims (its signature is the authorizer tests' business).
 fn claims(a: &Answer) -> Value {
-    let token = a.json["access_token"].as_str().unwrap();
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    jwt_claims(&a.access_token())
 }
 
 #[tokio::test]
@@ -88,12 +65,12 @@ async fn a_refresh_carries_the_details_the_directory_has_now() {
     let first = d.login().await;
     assert_eq!(claims(&first)["email"], "before@example.com");
     d.set("active", "after@example.com").await;
-    let second = d.refresh(&rt(&first)).await;
+    let second = d.refresh(&first.refresh_token()).await;
     assert_eq!(second.status, 200, "{second:?}");
     let c = claims(&second);
     assert_eq!(c["email"], "after@example.com");
     assert_eq!(c["sub"], d.sub.as_str());
-    let third = d.refresh(&rt(&second)).await;
+    let third = d.refresh(&second.refresh_token()).await;
     assert_eq!(claims(&third)["email"], "after@example.com");
 }
 
@@ -103,7 +80,7 @@ async fn a_disabled_or_gone_user_ends_the_session_for_good() {
         let d = Directory::new().await;
         let first = d.login().await;
         d.set(status, "before@example.com").await;
-        let refused = d.refresh(&rt(&first)).await;
+        let refused = d.refresh(&first.refresh_token()).await;
         refused.assert_error(400, "invalid_grant");
         let description = refused.json["error_description"].as_str().unwrap();
         assert!(description.contains("sign in again"), "{description}");
@@ -111,7 +88,7 @@ async fn a_disabled_or_gone_user_ends_the_session_for_good() {
             l["subject"] == d.sub.as_str()
         })
         .await;
-        assert_eq!(line["client_id"], d.id.as_str());
+        assert_eq!(line["client_id"], d.client.id.as_str());
         let cause = if status == "gone" {
             "user_gone"
         } else {
@@ -120,11 +97,15 @@ async fn a_disabled_or_gone_user_ends_the_session_for_good() {
         assert_eq!(line["cause"], cause);
         // The family is revoked: the user coming back does not revive it.
         d.set("active", "before@example.com").await;
-        d.refresh(&rt(&first))
+        d.refresh(&first.refresh_token())
             .await
             .assert_error(400, "invalid_grant");
         let fresh = d.login().await;
-        assert_eq!(d.refresh(&rt(&fresh)).await.status, 200, "{status}");
+        assert_eq!(
+            d.refresh(&fresh.refresh_token()).await.status,
+            200,
+            "{status}"
+        );
     }
 }
 
@@ -133,28 +114,10 @@ async fn an_unavailable_directory_is_503_with_retry_after_and_keeps_the_session(
     let d = Directory::new().await;
     let first = d.login().await;
     d.set("unavailable", "before@example.com").await;
-    let down = d.refresh(&rt(&first)).await;
+    let down = d.refresh(&first.refresh_token()).await;
     down.assert_error(503, "temporarily_unavailable");
     assert!(down.header("retry-after").is_some(), "{down:?}");
     d.set("active", "before@example.com").await;
-    let back = d.refresh(&rt(&first)).await;
+    let back = d.refresh(&first.refresh_token()).await;
     assert_eq!(back.status, 200, "the same token works again: {back:?}");
-}
-
-/// The served function's audit line of `event` that `want` accepts (polling for up to 20 s: the
-/// log file lags the answer a little).
-pub(crate) async fn audit_line(path: &str, event: &str, want: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..200 {
-        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
-        let found = text
-            .lines()
-            .filter_map(|l| l.find('{').map(|i| &l[i..]))
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["audit"] == 1 && v["event"] == event && want(v));
-        if let Some(line) = found {
-            return line;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no {event} audit line in {path}")
 }

@@ -4,11 +4,7 @@
 
 use serde_yaml::Value;
 use tollgate_service::store::tables;
-
-fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use tollgate_tests::repo::template;
 
 fn yaml(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap()

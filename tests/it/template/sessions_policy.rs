@@ -8,13 +8,9 @@
 
 use serde_yaml::Value;
 use tollgate_tests::iam_glob;
+use tollgate_tests::repo::template;
 
 const ACCOUNT: &str = "123456789012";
-
-fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// The template's parameters with `SessionsRevokePrincipals` set to `principals`.
 struct Stack {

@@ -2,11 +2,7 @@
 
 use serde_yaml::Value;
 use tollgate_service::store::tables;
-
-fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use tollgate_tests::repo::template;
 
 #[test]
 fn template_tables_match_the_code() {

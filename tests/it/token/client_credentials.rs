@@ -3,20 +3,7 @@
 //! the authorizer (through the Lambda Invoke API) and the demo backend accept it.
 
 use serde_json::{Value, json};
-use tollgate_service::client::GrantType;
 use tollgate_tests::{ClientSpec, Served, dynamo, event_fixture, iam_allows, post_token};
-
-use crate::token_endpoint::verify;
-
-/// A client allowed client_credentials only, with the demo service's scopes.
-pub fn machine() -> ClientSpec {
-    ClientSpec {
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: "orders:read orders:write",
-        default_scopes: "orders:read",
-        ..ClientSpec::default()
-    }
-}
 
 async fn client(spec: ClientSpec) -> (Served, String, String) {
     let served = Served::from_env();
@@ -28,7 +15,7 @@ const CC: (&str, &str) = ("grant_type", "client_credentials");
 
 #[tokio::test]
 async fn a_machine_client_gets_a_token_for_itself_and_no_refresh_token() {
-    let (served, id, secret) = client(machine()).await;
+    let (served, id, secret) = client(ClientSpec::machine()).await;
     let a = post_token(&served.token_url(), Some((&id, &secret)), &[CC]).await;
     assert_eq!(a.status, 200, "{a:?}");
     a.assert_no_store();
@@ -39,7 +26,9 @@ async fn a_machine_client_gets_a_token_for_itself_and_no_refresh_token() {
         a.json.get("refresh_token").is_none(),
         "RFC 6749 §4.4.3: no refresh token: {a:?}"
     );
-    let claims = verify(&served, a.json["access_token"].as_str().unwrap()).await;
+    let claims = served
+        .verify(a.json["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(claims["sub"], id.as_str());
     assert_eq!(claims["client_id"], id.as_str());
     assert_eq!(claims["scope"], "orders:read");
@@ -64,7 +53,7 @@ async fn a_machine_client_gets_a_token_for_itself_and_no_refresh_token() {
 
 #[tokio::test]
 async fn client_credentials_in_the_body_work_too_and_scopes_follow_the_rules() {
-    let (served, id, secret) = client(machine()).await;
+    let (served, id, secret) = client(ClientSpec::machine()).await;
     let body = |scope: &'static str| {
         [
             CC,
@@ -88,7 +77,7 @@ async fn only_a_client_allowed_the_grant_may_use_it() {
     let (served, user_id, user_secret) = client(ClientSpec::default()).await;
     let a = post_token(&served.token_url(), Some((&user_id, &user_secret)), &[CC]).await;
     a.assert_error(400, "unauthorized_client");
-    let (_, id, secret) = client(machine()).await;
+    let (_, id, secret) = client(ClientSpec::machine()).await;
     let password = [
         ("grant_type", "password"),
         ("username", "demo"),
@@ -107,7 +96,7 @@ async fn only_a_client_allowed_the_grant_may_use_it() {
 
 #[tokio::test]
 async fn the_authorizer_accepts_a_machine_token_and_the_backend_sees_the_client() {
-    let (served, id, secret) = client(machine()).await;
+    let (served, id, secret) = client(ClientSpec::machine()).await;
     let a = post_token(&served.token_url(), Some((&id, &secret)), &[CC]).await;
     assert_eq!(a.status, 200, "{a:?}");
     let access = a.json["access_token"].as_str().unwrap();

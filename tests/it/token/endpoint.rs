@@ -2,11 +2,6 @@
 //! auth endpoint. Every error case of the password grant asserts status, `error` and no-store.
 //! The successful grants and the 405 also run as REST API proxy events (`Transport::ALL`).
 
-use std::collections::HashMap;
-
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde_json::Value;
 use tollgate_service::client::GrantType;
 use tollgate_tests::{
     Answer, ClientSpec, Served, Transport, basic_header, dynamo, http, post_token, send, unique,
@@ -25,31 +20,6 @@ const DEMO: [(&str, &str); 3] = [
     ("password", "demo-password"),
 ];
 
-async fn jwks(served: &Served) -> JwkSet {
-    let a = send(http().get(format!("{}/.well-known/jwks.json", served.base))).await;
-    assert_eq!(a.status, 200);
-    serde_json::from_value(a.json).unwrap()
-}
-
-/// Verifies an access token against the published JWKS, as a resource server would.
-pub async fn verify(served: &Served, token: &str) -> HashMap<String, Value> {
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-    assert_eq!(header.alg, Algorithm::ES256);
-    let set = jwks(served).await;
-    let jwk = set
-        .find(header.kid.as_deref().unwrap())
-        .expect("kid is published");
-    let key = DecodingKey::from_jwk(jwk).unwrap();
-    let mut v = Validation::new(Algorithm::ES256);
-    v.set_issuer(&[&served.issuer]);
-    v.set_audience(&[&served.audience]);
-    v.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
-    jsonwebtoken::decode::<HashMap<String, Value>>(token, &key, &v)
-        .unwrap()
-        .claims
-}
-
 #[tokio::test]
 async fn password_grant_with_basic_returns_tokens_that_verify_against_the_jwks() {
     let (served, id, secret) = client(ClientSpec::default()).await;
@@ -66,7 +36,9 @@ async fn password_grant_with_basic_returns_tokens_that_verify_against_the_jwks()
         let refresh = a.json["refresh_token"].as_str().unwrap();
         assert!(refresh.len() >= 43);
 
-        let claims = verify(&served, a.json["access_token"].as_str().unwrap()).await;
+        let claims = served
+            .verify(a.json["access_token"].as_str().unwrap())
+            .await;
         assert_eq!(claims["sub"], "user-0001");
         assert_eq!(claims["client_id"], id.as_str());
         assert_eq!(claims["scope"], "profile");
@@ -120,7 +92,7 @@ async fn discovery_documents_are_published() {
         serde_json::json!(["password", "refresh_token", "client_credentials"])
     );
     assert_eq!(m.json["revocation_endpoint"], served.revoke_url().as_str());
-    let set = jwks(&served).await;
+    let set = served.jwks().await;
     assert!(!set.keys.is_empty());
     let raw = serde_json::to_string(&set).unwrap();
     assert!(!raw.contains("\"d\""), "no private key material");
@@ -536,11 +508,7 @@ async fn usernames_with_direction_controls_are_invalid_request_and_right_to_left
         let a = login(username, password).await;
         assert_eq!(a.status, 200, "{username}: {a:?}");
         let access = a.json["access_token"].as_str().unwrap();
-        assert_eq!(
-            crate::introspection::claims(access)["sub"],
-            sub,
-            "{username}"
-        );
+        assert_eq!(tollgate_tests::jwt_claims(access)["sub"], sub, "{username}");
     }
 }
 

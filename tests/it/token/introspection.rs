@@ -1,63 +1,19 @@
 //! `POST /introspect` (RFC 7662) over HTTP through `cargo lambda watch`, on DynamoDB Local:
 //! who may see which token, what an active answer carries, and the refusals.
 
-use serde_json::{Value, json};
-use tollgate_service::client::GrantType;
-use tollgate_tests::{Answer, ClientSpec, Served, basic_header, form, http, send};
-
-use crate::sessions::Client;
-
-pub(crate) fn introspect_url(served: &Served) -> String {
-    format!("{}/introspect", served.base)
-}
-
-/// POSTs a form to `/introspect`, with Basic credentials when given.
-pub(crate) async fn introspect(
-    served: &Served,
-    basic: Option<(&str, &str)>,
-    pairs: &[(&str, &str)],
-) -> Answer {
-    let mut req = http()
-        .post(introspect_url(served))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(pairs));
-    if let Some((id, secret)) = basic {
-        req = req.header("authorization", basic_header(id, secret));
-    }
-    send(req).await
-}
-
-/// A resource server: a machine client whose record grants introspection of every token.
-pub(crate) async fn resource_server(served: &Served) -> Client {
-    let spec = ClientSpec {
-        grant_types: vec![GrantType::ClientCredentials],
-        scopes: "orders:read",
-        default_scopes: "orders:read",
-        introspect_any: true,
-        ..ClientSpec::default()
-    };
-    Client::with(served, spec).await
-}
-
-pub(crate) fn claims(jwt: &str) -> Value {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&raw).unwrap()
-}
+use serde_json::json;
+use tollgate_tests::{Served, TestClient, http, jwt_claims, send};
 
 #[tokio::test]
 async fn introspection_answers_per_the_callers_permission() {
     let served = Served::from_env();
     let (owner, other, rs) = (
-        Client::new(&served).await,
-        Client::new(&served).await,
-        resource_server(&served).await,
+        TestClient::new(&served).await,
+        TestClient::new(&served).await,
+        TestClient::resource_server(&served).await,
     );
     let (access, refresh) = owner.login(&served, "demo", "demo-password").await;
-    let c = claims(&access);
+    let c = jwt_claims(&access);
     let expected = json!({
         "active": true, "scope": "profile", "client_id": owner.id, "sub": "user-0001",
         "exp": c["exp"], "iat": c["iat"], "token_type": "Bearer", "iss": served.issuer,
@@ -65,18 +21,20 @@ async fn introspection_answers_per_the_callers_permission() {
     });
     assert!(c["sid"].as_str().is_some_and(|s| s.len() >= 20), "{c}");
     for caller in [&owner, &rs] {
-        let a = introspect(&served, caller.basic(), &[("token", &access)]).await;
+        let a = served
+            .introspect(caller.basic(), &[("token", &access)])
+            .await;
         assert_eq!((a.status, a.json.clone()), (200, expected.clone()), "{a:?}");
         a.assert_no_store();
-        let hinted = introspect(
-            &served,
-            caller.basic(),
-            &[("token", &access), ("token_type_hint", "refresh_token")],
-        )
-        .await;
+        let hinted = served
+            .introspect(
+                caller.basic(),
+                &[("token", &access), ("token_type_hint", "refresh_token")],
+            )
+            .await;
         assert_eq!(hinted.json, expected, "a wrong hint hides nothing");
     }
-    let seen = introspect(&served, rs.basic(), &[("token", &refresh)]).await;
+    let seen = served.introspect(rs.basic(), &[("token", &refresh)]).await;
     assert_eq!(
         (
             seen.json["active"].clone(),
@@ -87,7 +45,7 @@ async fn introspection_answers_per_the_callers_permission() {
     );
     assert!(seen.json.get("token_type").is_none() && seen.json.get("jti").is_none());
     for token in [&access, &refresh] {
-        let a = introspect(&served, other.basic(), &[("token", token)]).await;
+        let a = served.introspect(other.basic(), &[("token", token)]).await;
         assert_eq!((a.status, a.json.clone()), (200, json!({"active": false})));
     }
 }
@@ -98,10 +56,13 @@ async fn introspection_answers_per_the_callers_permission() {
 async fn a_disabled_clients_tokens_are_inactive() {
     use tollgate_service::client::{ClientStore, ClientUpdate};
     let served = Served::from_env();
-    let (owner, rs) = (Client::new(&served).await, resource_server(&served).await);
+    let (owner, rs) = (
+        TestClient::new(&served).await,
+        TestClient::resource_server(&served).await,
+    );
     let (access, refresh) = owner.login(&served, "demo", "demo-password").await;
     for token in [&access, &refresh] {
-        let a = introspect(&served, rs.basic(), &[("token", token)]).await;
+        let a = served.introspect(rs.basic(), &[("token", token)]).await;
         assert_eq!(a.json["active"], json!(true), "{a:?}");
     }
     let store = tollgate_service::store::dynamo::DynamoClientStore::new(
@@ -114,7 +75,7 @@ async fn a_disabled_clients_tokens_are_inactive() {
     };
     store.update(&owner.id, &disable).await.unwrap();
     for token in [&access, &refresh] {
-        let a = introspect(&served, rs.basic(), &[("token", token)]).await;
+        let a = served.introspect(rs.basic(), &[("token", token)]).await;
         assert_eq!((a.status, a.json.clone()), (200, json!({"active": false})));
     }
 }
@@ -122,13 +83,18 @@ async fn a_disabled_clients_tokens_are_inactive() {
 #[tokio::test]
 async fn a_rotated_refresh_token_is_inactive_and_a_machine_token_has_no_session() {
     let served = Served::from_env();
-    let (owner, rs) = (Client::new(&served).await, resource_server(&served).await);
+    let (owner, rs) = (
+        TestClient::new(&served).await,
+        TestClient::resource_server(&served).await,
+    );
     let (_, refresh) = owner.login(&served, "demo", "demo-password").await;
     let next = owner.refresh(&served, &refresh).await;
     let next = next.json["refresh_token"].as_str().unwrap().to_owned();
-    let old = introspect(&served, owner.basic(), &[("token", &refresh)]).await;
+    let old = served
+        .introspect(owner.basic(), &[("token", &refresh)])
+        .await;
     assert_eq!(old.json, json!({"active": false}));
-    let new = introspect(&served, owner.basic(), &[("token", &next)]).await;
+    let new = served.introspect(owner.basic(), &[("token", &next)]).await;
     assert_eq!(new.json["active"], true);
     // A machine token has no session; it is active for its own client.
     let machine = tollgate_tests::post_token(
@@ -138,70 +104,73 @@ async fn a_rotated_refresh_token_is_inactive_and_a_machine_token_has_no_session(
     )
     .await;
     let machine = machine.json["access_token"].as_str().unwrap().to_owned();
-    let m = introspect(&served, rs.basic(), &[("token", &machine)]).await;
+    let m = served.introspect(rs.basic(), &[("token", &machine)]).await;
     assert_eq!(
         (m.json["active"].clone(), m.json["sub"].clone()),
         (json!(true), json!(rs.id))
     );
     assert!(m.json.get("sid").is_none());
-    let hidden = introspect(&served, owner.basic(), &[("token", &machine)]).await;
+    let hidden = served
+        .introspect(owner.basic(), &[("token", &machine)])
+        .await;
     assert_eq!(hidden.json, json!({"active": false}));
 }
 
 #[tokio::test]
 async fn introspection_refuses_like_the_token_endpoint() {
     let served = Served::from_env();
-    let owner = Client::new(&served).await;
+    let owner = TestClient::new(&served).await;
     let (access, _) = owner.login(&served, "demo", "demo-password").await;
     let tampered = format!("{access}x");
     for token in [tampered.as_str(), "not-a-token", "a.b.c"] {
-        let a = introspect(&served, owner.basic(), &[("token", token)]).await;
+        let a = served.introspect(owner.basic(), &[("token", token)]).await;
         assert_eq!(
             (a.status, a.json.clone()),
             (200, json!({"active": false})),
             "{token}"
         );
     }
-    introspect(&served, owner.basic(), &[])
+    served
+        .introspect(owner.basic(), &[])
         .await
         .assert_error(400, "invalid_request");
-    let wrong = introspect(&served, Some((&owner.id, "wrong")), &[("token", &access)]).await;
+    let wrong = served
+        .introspect(Some((&owner.id, "wrong")), &[("token", &access)])
+        .await;
     wrong.assert_error(401, "invalid_client");
     assert!(
         wrong
             .header("www-authenticate")
             .is_some_and(|h| h.starts_with("Basic"))
     );
-    introspect(&served, None, &[("token", &access)])
+    served
+        .introspect(None, &[("token", &access)])
         .await
         .assert_error(401, "invalid_client");
-    let body_creds = introspect(
-        &served,
-        None,
-        &[
-            ("token", &access),
-            ("client_id", &owner.id),
-            ("client_secret", &owner.secret),
-        ],
-    )
-    .await;
+    let body_creds = served
+        .introspect(
+            None,
+            &[
+                ("token", &access),
+                ("client_id", &owner.id),
+                ("client_secret", &owner.secret),
+            ],
+        )
+        .await;
     assert_eq!(body_creds.json["active"], true, "{body_creds:?}");
-    let twice = introspect(
-        &served,
-        owner.basic(),
-        &[("token", &access), ("token", "other")],
-    )
-    .await;
+    let twice = served
+        .introspect(owner.basic(), &[("token", &access), ("token", "other")])
+        .await;
     twice.assert_error(400, "invalid_request");
     let json_body = send(
         http()
-            .post(introspect_url(&served))
+            .post(served.introspect_url())
             .header("content-type", "application/json")
             .body(json!({"token": access}).to_string()),
     )
     .await;
     json_body.assert_error(400, "invalid_request");
-    let get = send(http().get(introspect_url(&served))).await;
+    let get = send(http().get(served.introspect_url())).await;
     assert_eq!(
         (get.status, get.header("allow")),
         (405, Some("POST")),
@@ -217,7 +186,7 @@ async fn metadata_advertises_the_introspection_endpoint() {
         served.base
     )))
     .await;
-    assert_eq!(m.json["introspection_endpoint"], introspect_url(&served));
+    assert_eq!(m.json["introspection_endpoint"], served.introspect_url());
     assert_eq!(
         m.json["introspection_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post"])

@@ -7,18 +7,13 @@ use std::time::Duration;
 
 use tokio::sync::Barrier;
 use tollgate_oauth::ErrorCode;
-use tollgate_oauth::access_token::AccessTokenIssuer;
-use tollgate_oauth::clock::SystemClock;
-use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
 use tollgate_oauth::secret::Secret;
 use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
 use tollgate_service::client::ClientCredentials;
-use tollgate_service::endpoint::{GrantPolicy, TokenRequest, TokenService};
-use tollgate_service::lockout::LockoutPolicy;
-use tollgate_service::store::dynamo::{
-    DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+use tollgate_service::endpoint::{TokenRequest, TokenService};
+use tollgate_tests::{
+    ClientSpec, create_tables, dynamo, dynamo_service, start_counted_auth_endpoint,
 };
-use tollgate_tests::{ClientSpec, create_tables, dynamo, start_counted_auth_endpoint};
 
 const MAX_FAILURES: u32 = 5;
 
@@ -40,38 +35,11 @@ async fn rig() -> Rig {
         credential: None,
     })
     .unwrap();
-    let key = SigningKey::from_pem(
-        &generate_pem(SigningAlg::Es256).unwrap(),
-        SigningAlg::Es256,
-        None,
-    )
-    .unwrap();
-    let service = Arc::new(TokenService {
-        clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
-        refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
-        lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
-        rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
-        verifier: Arc::new(verifier),
-        directory: None,
-        issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
-        policy: GrantPolicy {
-            access_token_ttl: 60,
-            refresh_token_ttl: 600,
-            refresh_family_ttl: 3600,
-            lockout: LockoutPolicy {
-                max_failures: MAX_FAILURES,
-                window_secs: 300,
-                lockout_secs: 300,
-            },
-            user_claims: vec![],
-            rate_limit: 0,
-            refresh_reuse_grace: 0,
-            lost_answer_window: 30,
-            max_claims_age: None,
-        },
-        clock: Arc::new(SystemClock),
-        secrets: Default::default(),
-    });
+    let mut service = dynamo_service(&db, &t, Arc::new(verifier));
+    service.policy.lockout.window_secs = 300;
+    service.policy.lockout.lockout_secs = 300;
+    assert_eq!(service.policy.lockout.max_failures, MAX_FAILURES);
+    let service = Arc::new(service);
     Rig {
         service,
         calls,

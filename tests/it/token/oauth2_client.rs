@@ -8,7 +8,7 @@ use oauth2::{
     ResourceOwnerPassword, ResourceOwnerUsername, Scope, TokenIntrospectionResponse, TokenResponse,
     TokenUrl,
 };
-use tollgate_tests::{ClientSpec, Served, dynamo, http};
+use tollgate_tests::{ClientSpec, Served, TestClient, dynamo, http};
 
 /// oauth2 5 takes any async function from `http::Request` to `http::Response` as its client.
 async fn send(req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
@@ -57,7 +57,7 @@ async fn exchange(auth: AuthType) {
         .map(|s| s.to_string())
         .collect();
     assert_eq!(scopes, ["orders:read"]);
-    let claims = crate::token_endpoint::verify(&served, token.access_token().secret()).await;
+    let claims = served.verify(token.access_token().secret()).await;
     assert_eq!(claims["client_id"], id.as_str());
 }
 
@@ -115,7 +115,7 @@ async fn oauth2_crate_refresh_exchange_rotates() {
 #[tokio::test]
 async fn oauth2_crate_client_credentials_exchange() {
     let served = Served::from_env();
-    let (id, secret) = crate::client_credentials::machine()
+    let (id, secret) = ClientSpec::machine()
         .create(&dynamo().await, &served.clients_table)
         .await;
     for auth in [AuthType::BasicAuth, AuthType::RequestBody] {
@@ -138,7 +138,7 @@ async fn oauth2_crate_client_credentials_exchange() {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(scopes, ["orders:write"]);
-        let claims = crate::token_endpoint::verify(&served, token.access_token().secret()).await;
+        let claims = served.verify(token.access_token().secret()).await;
         assert_eq!(claims["sub"], id.as_str());
         assert_eq!(claims["client_id"], id.as_str());
     }
@@ -164,9 +164,9 @@ async fn oauth2_crate_client_credentials_exchange() {
 #[tokio::test]
 async fn oauth2_crate_introspects_and_sees_a_revoked_session_inactive() {
     let served = Served::from_env();
-    let app = crate::sessions::Client::new(&served).await;
-    let rs = crate::introspection::resource_server(&served).await;
-    let url = IntrospectionUrl::new(crate::introspection::introspect_url(&served)).unwrap();
+    let app = TestClient::new(&served).await;
+    let rs = TestClient::resource_server(&served).await;
+    let url = IntrospectionUrl::new(served.introspect_url()).unwrap();
     let user_client = BasicClient::new(ClientId::new(app.id.clone()))
         .set_client_secret(ClientSecret::new(app.secret.clone()))
         .set_token_uri(TokenUrl::new(served.token_url()).unwrap())
@@ -201,11 +201,8 @@ async fn oauth2_crate_introspects_and_sees_a_revoked_session_inactive() {
         .unwrap();
     assert!(own.active());
 
-    let r = crate::sessions::revoke(
-        &served,
-        serde_json::json!({"sub": "user-0001", "client_id": app.id}),
-    )
-    .await;
+    let body = serde_json::json!({"sub": "user-0001", "client_id": app.id});
+    let r = served.revoke_sessions(&body).await;
     assert_eq!(r.json["sessions_revoked"], 1, "{r:?}");
     let after = resource_server
         .introspect(access)

@@ -11,16 +11,15 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 use tollgate_oauth::clock::{Clock, SystemClock};
 use tollgate_service::rate_limit::Window;
+use tollgate_tests::logs::{log_len, wait_for};
 use tollgate_tests::{Answer, ClientSpec, Served, dynamo, post_token};
-
-use crate::client_credentials::machine;
 
 const CC: (&str, &str) = ("grant_type", "client_credentials");
 
 async fn limited(served: &Served, limit: u32) -> (String, String) {
     ClientSpec {
         rate_limit: Some(limit),
-        ..machine()
+        ..ClientSpec::machine()
     }
     .create(&dynamo().await, &served.clients_table)
     .await
@@ -143,7 +142,7 @@ async fn a_flood_of_wrong_secrets_never_starves_the_real_client() {
 #[tokio::test]
 async fn a_throttled_request_is_audited_and_measured() {
     let served = Served::from_env();
-    let from = crate::observability::log_len(&served.log_path);
+    let from = log_len(&served.log_path);
     let id = in_one_window(|| async {
         let (id, secret) = limited(&served, 1).await;
         for _ in 0..2 {
@@ -152,7 +151,7 @@ async fn a_throttled_request_is_audited_and_measured() {
         id
     })
     .await;
-    let audit = crate::observability::wait_for(&served.log_path, from, 1, |l| {
+    let audit = wait_for(&served.log_path, from, 1, |l| {
         l["event"] == "rate_limited" && l["client_id"] == id.as_str()
     })
     .await;
@@ -162,7 +161,7 @@ async fn a_throttled_request_is_audited_and_measured() {
             .as_u64()
             .is_some_and(|t| t % 60 == 0)
     );
-    let refused = crate::observability::wait_for(&served.log_path, from, 1, |l| {
+    let refused = wait_for(&served.log_path, from, 1, |l| {
         l["event"] == "token_refused" && l["client_id"] == id.as_str()
     })
     .await;
@@ -170,14 +169,14 @@ async fn a_throttled_request_is_audited_and_measured() {
         (refused[0]["reason"].as_str(), refused[0]["status"].as_u64()),
         (Some("slow_down"), Some(429))
     );
-    crate::observability::wait_for(&served.log_path, from, 1, |l| {
+    wait_for(&served.log_path, from, 1, |l| {
         l["ClientId"] == id.as_str()
             && l["RateLimited"].as_f64() == Some(1.0)
             && l.get("_aws").is_some()
     })
     .await;
     // The request's own metrics name the client too, with the refusal as its outcome.
-    crate::observability::wait_for(&served.log_path, from, 1, |l| {
+    wait_for(&served.log_path, from, 1, |l| {
         l["ClientId"] == id.as_str() && l["Outcome"] == "slow_down" && l.get("_aws").is_some()
     })
     .await;

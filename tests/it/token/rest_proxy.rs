@@ -26,8 +26,9 @@ async fn password_refresh_and_revoke_in_every_event_shape() {
         assert_eq!(a.header("content-type"), Some("application/json"), "{t:?}");
         assert_eq!(a.json["token_type"], "Bearer");
         assert_eq!(a.json["scope"], "profile", "{t:?}");
-        let claims =
-            crate::token_endpoint::verify(&served, a.json["access_token"].as_str().unwrap()).await;
+        let claims = served
+            .verify(a.json["access_token"].as_str().unwrap())
+            .await;
         assert_eq!(claims["sub"], "user-0001");
         assert_eq!(claims["client_id"], id.as_str());
         let first = a.json["refresh_token"].as_str().unwrap().to_owned();
