@@ -9,7 +9,7 @@
 #     Tollgate's before it is timed.
 # Prints the medians (µs per decision) and their ratios. The machine's load moves every figure:
 # compare the ratios, which are taken from one run.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 command -v node >/dev/null || die "node (20) is required for the Node peer"
 if [ ! -d bench/node/node_modules/aws-jwt-verify ]; then

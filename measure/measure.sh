@@ -17,7 +17,7 @@
 # The authorizer's per-decision cost is a criterion benchmark: `make bench`.
 # MEASURE_BIN_DIR=dir measures the token, authorizer and whoami binaries in dir instead (e.g. a
 # copy of an earlier build, for a before/after): no arm64 or `cargo lambda watch` figures then.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
 ensure_cargo_lambda
 ensure_dynamodb_local
@@ -27,8 +27,8 @@ RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-measure.XXXXXX")"
 PGIDS=""
 trap stop_all EXIT INT TERM
 COLD_RUNS="${COLD_RUNS:-15}"
-HARNESS=(python3 scripts/coldstart.py)
-LIB=(python3 scripts/measure_lib.py)
+HARNESS=(python3 measure/coldstart.py)
+LIB=(python3 measure/measure_lib.py)
 # AWS Lambda, arm64, US East (N. Virginia), from https://aws.amazon.com/lambda/pricing/
 # (first 7.5 billion GB-seconds a month), as read on 2026-11-26.
 PRICE_GB_S=0.0000133334
