@@ -4,18 +4,14 @@
 #   - criterion (functions/authorizer/benches/decision.rs), ES256 and RS256: a fresh decision
 #     (event JSON in, answer JSON out, the token verified), a cached one (the token seen before),
 #     jsonwebtoken's decode alone ("bare verify") and aws-lc's signature check alone;
-#   - bench/node/decide.mjs: aws-jwt-verify (pinned in bench/node/package-lock.json) and the same
-#     IAM policy and context built from the same event; its answers are checked equal to
-#     Tollgate's before it is timed.
+#   - measure/node/peer.cjs (the Node peer `make measure` starts too): aws-jwt-verify (pinned in
+#     measure/node/package-lock.json) and the same IAM policy and context built from the same
+#     event; its answers are checked equal to Tollgate's before it is timed.
 # Prints the medians (µs per decision) and their ratios. The machine's load moves every figure:
 # compare the ratios, which are taken from one run.
 source "$(dirname "$0")/../scripts/lib.sh"
 cd "$ROOT"
-command -v node >/dev/null || die "node (20) is required for the Node peer"
-if [ ! -d bench/node/node_modules/aws-jwt-verify ]; then
-  log "installing the Node peer (npm ci in bench/node)"
-  (cd bench/node && npm ci --no-audit --no-fund --silent)
-fi
+ensure_node_peer
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-bench.XXXXXX")"
 trap 'rm -rf "$RUN"' EXIT
 export TOLLGATE_BENCH_FIXTURE="$RUN/fixture.json"
@@ -28,8 +24,8 @@ cargo bench -p tollgate-authorizer --bench decision --locked -- "${@}" \
 grep -E "time:|^(ES|RS)256/" "$RUN/criterion.txt" | grep -v Benchmarking
 [ -s "$TOLLGATE_BENCH_FIXTURE" ] || die "the Rust bench wrote no fixture"
 
-log "Node peer: aws-jwt-verify $(node -p 'require("./bench/node/node_modules/aws-jwt-verify/package.json").version')"
-node bench/node/decide.mjs "$TOLLGATE_BENCH_FIXTURE" >"$RUN/node.jsonl"
+log "Node peer: aws-jwt-verify $(node -p 'require("./measure/node/node_modules/aws-jwt-verify/package.json").version')"
+node measure/node/peer.cjs bench "$TOLLGATE_BENCH_FIXTURE" >"$RUN/node.jsonl"
 cat "$RUN/node.jsonl"
 
 log "median µs per decision (one run; ratios are what carries across machines)"

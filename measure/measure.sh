@@ -3,10 +3,10 @@
 #   - binary sizes: x86_64 (this machine) and arm64 (`cargo lambda build --release --arm64` in
 #     each function's directory, what `sam build` ships; MEASURE_ARM64=0 skips that cross
 #     build), and which HTTP/TLS crates each function carries;
-#   - cold start through a local Lambda Runtime API (scripts/coldstart.py): exec -> ready, exec ->
+#   - cold start through a local Lambda Runtime API (measure/coldstart.py): exec -> ready, exec ->
 #     first answer and peak RSS, median of COLD_RUNS (15) starts, for the token function (key
 #     from a file, and from Secrets Manager served by moto), the authorizer, and the Node peer
-#     (aws-jwt-verify, pinned) deciding the same token;
+#     (measure/node/peer.cjs: aws-jwt-verify, pinned) deciding the same token as it does;
 #   - the warm password grant (200 in one process, through the Runtime API) next to each of its
 #     I/O calls and its dependent chain;
 #   - the warm password grant through `cargo lambda watch --release` (the figure issue 12 started
@@ -22,7 +22,7 @@ cd "$ROOT"
 ensure_cargo_lambda
 ensure_dynamodb_local
 ensure_moto
-command -v node >/dev/null || die "node (20) is required for the Node peer"
+ensure_node_peer
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-measure.XXXXXX")"
 PGIDS=""
 trap stop_all EXIT INT TERM
@@ -33,8 +33,8 @@ LIB=(python3 measure/measure_lib.py)
 # (first 7.5 billion GB-seconds a month), as read on 2026-11-26.
 PRICE_GB_S=0.0000133334
 PRICE_REQ=0.20
-# aws-jwt-verify, the same pinned version `make bench` installs into bench/node.
-JWT_VERIFY_VERSION=5.2.1
+# aws-jwt-verify, as pinned for the Node peer (measure/node/package.json).
+JWT_VERIFY_VERSION="$(node -p 'require("./measure/node/package.json").dependencies["aws-jwt-verify"]')"
 
 BIN="${MEASURE_BIN_DIR:-target/release}"
 if [[ -n "${MEASURE_BIN_DIR:-}" ]]; then
@@ -130,15 +130,8 @@ ENV
 { common_env; echo "JWKS_FILE=$RUN/jwks.json"; echo 'ROUTE_SCOPES=GET /orders/*=profile'; } >"$RUN/authorizer.env"
 "${LIB[@]}" grant-event tests/fixtures/events/sam-rest-proxy.json measure "$SECRET" demo demo-password >"$RUN/grant.json"
 
-# The Node peer: bench/node's pinned aws-jwt-verify when `make bench` installed it, else the
-# same version installed here.
-NODE_MODULES="$ROOT/bench/node/node_modules"
-if [[ ! -d "$NODE_MODULES/aws-jwt-verify" ]]; then
-  (cd "$RUN" && npm install --no-audit --no-fund --silent --prefix "$RUN/node" "aws-jwt-verify@$JWT_VERIFY_VERSION") \
-    || die "could not install aws-jwt-verify@$JWT_VERIFY_VERSION"
-  NODE_MODULES="$RUN/node/node_modules"
-fi
-NODE_PEER=(env NODE_PATH="$NODE_MODULES" node scripts/node-peer-authorizer.cjs)
+# The Node peer `make bench` times, here behind a Runtime API loop with the authorizer's rules.
+NODE_PEER=(node measure/node/peer.cjs runtime)
 
 log "cold start through a local Runtime API ($COLD_RUNS starts each)"
 "${HARNESS[@]}" --runs "$COLD_RUNS" --event "$RUN/grant.json" --env-file "$RUN/token-file.env" \

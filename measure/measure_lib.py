@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers of `make measure` (scripts/measure.sh): builds the events it sends and turns the raw
+"""Helpers of `make measure` (measure/measure.sh): builds the events it sends and turns the raw
 figures into the tables it prints. Standard library only.
 
   grant-event FIXTURE CLIENT SECRET USER PASSWORD > event.json   REST proxy POST /token

@@ -1,12 +1,19 @@
-// The peer a Node user would deploy instead of Tollgate's authorizer: aws-jwt-verify checks the
-// token, then the same IAM policy and context are built from the same REST TOKEN event. Reads
-// the fixture the Rust bench wrote (same keys, tokens and events), checks that every answer
-// equals Tollgate's, then times decisions and prints one JSON line per algorithm:
-//   {"alg":"ES256","median_us":..,"samples":..,"batch":..}
-// Usage: node decide.mjs FIXTURE.json [SAMPLES] [BATCH]
-import { readFileSync } from "node:fs";
-import { deepStrictEqual } from "node:assert/strict";
-import { JwtVerifier } from "aws-jwt-verify";
+// The peer a Node user would deploy instead of Tollgate's authorizer, the one both measurements
+// use: aws-jwt-verify (pinned in package.json) checks the token, then the same IAM policy and
+// context as Tollgate's are built from the same REST TOKEN event.
+//
+//   node peer.cjs bench FIXTURE.json [SAMPLES] [BATCH]   (`make bench`)
+//     Reads the fixture the Rust bench wrote (same keys, tokens and events), checks that every
+//     answer equals Tollgate's, then times decisions in this process and prints one JSON line per
+//     algorithm: {"alg":"ES256","median_us":..,"samples":..,"batch":..}
+//   node peer.cjs runtime                                  (`make measure`)
+//     The decision behind the smallest Lambda Runtime API loop (Node's own `http`; AWS's managed
+//     Node runtime adds its runtime interface client on top, so its start is a lower bound), for
+//     the cold start and cost figures. Env: AWS_LAMBDA_RUNTIME_API, ISSUER, AUDIENCE, JWKS_FILE
+//     (the keys are read from the file: no network at start), ROUTE_SCOPES.
+"use strict";
+const fs = require("node:fs");
+const { JwtVerifier } = require("aws-jwt-verify");
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 const RESERVED = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "typ", "cnf", "sid"];
@@ -83,29 +90,66 @@ function decide(verifier, rules, eventText) {
   return JSON.stringify({ principalId: payload.sub, policyDocument: policy(rules, scopes, arn), context: context(payload) });
 }
 
-const [fixturePath, samplesArg, batchArg] = process.argv.slice(2);
-const fixture = JSON.parse(readFileSync(fixturePath, "utf8"));
-const samples = Number(samplesArg ?? 101);
-const batch = Number(batchArg ?? 200);
-const rules = parseRules(fixture.route_scopes);
-for (const c of fixture.cases) {
-  const verifier = JwtVerifier.create({
-    issuer: fixture.issuer,
-    audience: fixture.audience,
-    jwksUri: `${fixture.issuer}/.well-known/jwks.json`,
-  });
-  verifier.cacheJwks(c.jwks);
-  const eventText = JSON.stringify(c.event);
-  // The same decision as Tollgate's, or the comparison means nothing.
-  deepStrictEqual(JSON.parse(decide(verifier, rules, eventText)), c.answer);
-  for (let i = 0; i < 2000; i++) decide(verifier, rules, eventText);
-  const perDecision = [];
-  for (let s = 0; s < samples; s++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) decide(verifier, rules, eventText);
-    perDecision.push(Number(process.hrtime.bigint() - t0) / 1000 / batch);
-  }
-  perDecision.sort((a, b) => a - b);
-  const median = perDecision[Math.floor(perDecision.length / 2)];
-  console.log(JSON.stringify({ alg: c.alg, median_us: Number(median.toFixed(2)), samples, batch }));
+function verifier(issuer, audience, jwks) {
+  const v = JwtVerifier.create({ issuer, audience, jwksUri: `${issuer}/.well-known/jwks.json` });
+  v.cacheJwks(jwks);
+  return v;
 }
+
+function bench(fixturePath, samplesArg, batchArg) {
+  const { deepStrictEqual } = require("node:assert/strict");
+  const fixture = JSON.parse(fs.readFileSync(fixturePath, "utf8"));
+  const samples = Number(samplesArg ?? 101);
+  const batch = Number(batchArg ?? 200);
+  const rules = parseRules(fixture.route_scopes);
+  for (const c of fixture.cases) {
+    const v = verifier(fixture.issuer, fixture.audience, c.jwks);
+    const eventText = JSON.stringify(c.event);
+    // The same decision as Tollgate's, or the comparison means nothing.
+    deepStrictEqual(JSON.parse(decide(v, rules, eventText)), c.answer);
+    for (let i = 0; i < 2000; i++) decide(v, rules, eventText);
+    const perDecision = [];
+    for (let s = 0; s < samples; s++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) decide(v, rules, eventText);
+      perDecision.push(Number(process.hrtime.bigint() - t0) / 1000 / batch);
+    }
+    perDecision.sort((a, b) => a - b);
+    const median = perDecision[Math.floor(perDecision.length / 2)];
+    console.log(JSON.stringify({ alg: c.alg, median_us: Number(median.toFixed(2)), samples, batch }));
+  }
+}
+
+async function runtime() {
+  const http = require("node:http");
+  const env = process.env;
+  const v = verifier(env.ISSUER, env.AUDIENCE, JSON.parse(fs.readFileSync(env.JWKS_FILE, "utf8")));
+  const rules = parseRules(env.ROUTE_SCOPES ?? "");
+  const [host, port] = env.AWS_LAMBDA_RUNTIME_API.split(":");
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const base = "/2018-06-01/runtime/invocation/";
+  const call = (method, path, body) => new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method, path, agent }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.setHeader("Content-Type", "application/json");
+    req.end(body);
+  });
+  for (;;) {
+    const next = await call("GET", base + "next");
+    const id = next.headers["lambda-runtime-aws-request-id"];
+    try {
+      await call("POST", base + id + "/response", decide(v, rules, next.body.toString("utf8")));
+    } catch (e) {
+      await call("POST", base + id + "/error", JSON.stringify({ errorMessage: e.message, errorType: "Error" }));
+    }
+  }
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === "bench") bench(...args);
+else if (mode === "runtime") runtime();
+else throw new Error(`usage: node peer.cjs bench FIXTURE.json [SAMPLES] [BATCH] | node peer.cjs runtime`);
