@@ -575,7 +575,7 @@ fn b64(v: &Value) -> String {
 }
 
 #[test]
-fn attack_alg_none() {
+fn alg_none_is_unauthorized() {
     let k = keys();
     let h = json!({"alg": "none", "typ": "at+jwt", "kid": "current"});
     refused_with(
@@ -590,7 +590,7 @@ fn attack_alg_none() {
 }
 
 #[test]
-fn attack_hs256_signed_with_the_public_key_as_secret() {
+fn hs256_signed_with_the_public_key_as_secret_is_unauthorized() {
     let k = keys();
     let mut h = Header::new(Algorithm::HS256);
     h.typ = Some("at+jwt".into());
@@ -613,7 +613,7 @@ fn attack_hs256_signed_with_the_public_key_as_secret() {
 }
 
 #[test]
-fn attack_tampered_payload() {
+fn a_tampered_payload_is_unauthorized() {
     let k = keys();
     let t = issue(&k.current, "orders:read");
     let parts: Vec<&str> = t.split('.').collect();
@@ -627,7 +627,7 @@ fn attack_tampered_payload() {
 }
 
 #[test]
-fn attack_signature_from_another_key_with_a_known_kid() {
+fn a_signature_from_another_key_with_a_known_kid_is_unauthorized() {
     let k = keys();
     let mut h = header(&k.stranger);
     h.kid = Some("current".into());
@@ -638,7 +638,7 @@ fn attack_signature_from_another_key_with_a_known_kid() {
 }
 
 #[test]
-fn attack_unknown_kid() {
+fn an_unknown_kid_is_unauthorized() {
     let k = keys();
     refused_with(
         k,
@@ -656,28 +656,28 @@ fn attack_unknown_kid() {
 }
 
 #[test]
-fn attack_expired() {
+fn an_expired_token_is_unauthorized() {
     let t = now();
     refused_claims(json!({"iat": t - 4000, "exp": t - 3000}));
 }
 
 #[test]
-fn attack_not_yet_valid() {
+fn a_token_not_yet_valid_is_unauthorized() {
     refused_claims(json!({"nbf": now() + 3600}));
 }
 
 #[test]
-fn attack_wrong_issuer() {
+fn a_wrong_issuer_is_unauthorized() {
     refused_claims(json!({"iss": "https://evil.example"}));
 }
 
 #[test]
-fn attack_wrong_audience() {
+fn a_wrong_audience_is_unauthorized() {
     refused_claims(json!({"aud": "another-api"}));
 }
 
 #[test]
-fn attack_typ_not_at_jwt() {
+fn a_typ_other_than_at_jwt_is_unauthorized() {
     let k = keys();
     for typ in [Some("JWT"), None] {
         let mut h = header(&k.current);
@@ -690,26 +690,26 @@ fn attack_typ_not_at_jwt() {
 }
 
 #[test]
-fn attack_missing_bearer_prefix() {
+fn a_token_without_the_bearer_prefix_is_unauthorized() {
     let k = keys();
     refused_with(k, issue(&k.current, "orders:read"));
 }
 
 #[test]
-fn attack_lower_case_bearer() {
+fn bearer_in_lower_case_is_unauthorized() {
     let k = keys();
     refused_with(k, format!("bearer {}", issue(&k.current, "orders:read")));
 }
 
 #[test]
-fn attack_empty() {
+fn an_empty_credential_is_unauthorized() {
     refused("");
     refused("Bearer ");
     refused("Bearer");
 }
 
 #[test]
-fn attack_100_kb_token() {
+fn a_100_kb_token_is_unauthorized() {
     let k = keys();
     let t = issue(&k.current, "orders:read");
     refused(&format!("Bearer {t}{}", "A".repeat(100 * 1024)));
@@ -717,7 +717,7 @@ fn attack_100_kb_token() {
 }
 
 #[test]
-fn attack_non_utf8_bytes() {
+fn bytes_that_are_not_utf8_are_unauthorized() {
     // API Gateway sends JSON, so bytes that are not UTF-8 cannot reach the handler as text:
     // the runtime's deserialization refuses them first (an error, never an Allow).
     let raw = b"{\"type\":\"TOKEN\",\"authorizationToken\":\"Bearer \xff\xfe\xfd\",\"methodArn\":\"arn:aws:execute-api:us-east-1:1:a/s/GET/x\"}";
@@ -729,7 +729,7 @@ fn attack_non_utf8_bytes() {
 }
 
 #[test]
-fn attack_missing_required_claims() {
+fn missing_required_claims_are_unauthorized() {
     let k = keys();
     for missing in ["sub", "client_id", "scope", "exp", "iss", "aud", "iat"] {
         let mut c = claims(json!({}));
@@ -749,7 +749,7 @@ fn attack_missing_required_claims() {
 }
 
 #[test]
-fn attack_algorithm_outside_the_allow_list() {
+fn an_algorithm_outside_the_allow_list_is_unauthorized() {
     // A key published for RS256 with the authorizer allowing only ES256: its tokens are refused.
     let k = keys();
     let s = state(k, &[("ALLOWED_ALGORITHMS", "ES256")]);

@@ -249,7 +249,7 @@ async fn grant_not_allowed_for_the_client_is_unauthorized_client() {
 
 #[tokio::test]
 async fn unknown_grant_type_is_unsupported_grant_type() {
-    // client_credentials is served now (tests/it/client_credentials.rs); these are not.
+    // client_credentials is served now (tests/it/token/client_credentials.rs); these are not.
     let (served, id, secret) = client(ClientSpec::default()).await;
     for unknown in [
         "authorization_code",

@@ -62,12 +62,12 @@ async fn exchange(auth: AuthType) {
 }
 
 #[tokio::test]
-async fn oauth2_crate_password_exchange_with_basic_auth() {
+async fn the_oauth2_crate_gets_a_token_by_password_with_basic_auth() {
     exchange(AuthType::BasicAuth).await;
 }
 
 #[tokio::test]
-async fn oauth2_crate_password_exchange_with_body_credentials() {
+async fn the_oauth2_crate_gets_a_token_by_password_with_body_credentials() {
     exchange(AuthType::RequestBody).await;
 }
 
@@ -113,7 +113,7 @@ async fn oauth2_crate_refresh_exchange_rotates() {
 }
 
 #[tokio::test]
-async fn oauth2_crate_client_credentials_exchange() {
+async fn the_oauth2_crate_gets_a_machine_token_by_client_credentials() {
     let served = Served::from_env();
     let (id, secret) = ClientSpec::machine()
         .create(&dynamo().await, &served.clients_table)
