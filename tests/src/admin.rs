@@ -57,3 +57,12 @@ pub fn stdout(o: &Output) -> String {
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// The secret a `create-client` or `rotate-client-secret` printed.
+pub fn printed_secret(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("a client_secret line")
+        .trim()
+        .to_owned()
+}

@@ -18,6 +18,14 @@ pub fn rest_token(credential: &str, method_arn: &str) -> Value {
     e
 }
 
+/// The REST API TOKEN event `sam local generate-event apigateway authorizer` writes, with this
+/// credential.
+pub fn sam_rest_token(credential: &str) -> Value {
+    let mut e = event_fixture("sam-rest-token.json");
+    e["authorizationToken"] = credential.into();
+    e
+}
+
 /// A REST API REQUEST authorizer event, for the recorded route.
 pub fn rest_request(credential: &str) -> Value {
     let mut e = event_fixture("rest-request.json");
@@ -83,4 +91,20 @@ pub async fn demo_access_token(served: &Served, scope: &str) -> (String, String)
     .await;
     assert_eq!(a.status, 200, "{a:?}");
     (a.access_token(), id)
+}
+
+/// What the served demo backend answers to a REST API request the authorizer allowed with
+/// `answer`: API Gateway passes the context, plus principalId, to the backend. Asserts a `200`
+/// through the Invoke API and from the backend; returns the backend's JSON body.
+pub async fn whoami_behind(served: &Served, answer: &Value) -> Value {
+    let mut request = event_fixture("sam-rest-proxy.json");
+    let mut ctx = answer["context"].clone();
+    ctx["principalId"] = answer["principalId"].clone();
+    request["requestContext"]["authorizer"] = ctx;
+    let (status, resp) = served
+        .invoke("whoami", &serde_json::to_vec(&request).unwrap())
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    serde_json::from_str(resp["body"].as_str().unwrap()).unwrap()
 }

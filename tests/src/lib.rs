@@ -156,6 +156,27 @@ impl ClientSpec {
     }
 }
 
+/// The item keyed `pk` in `table`, read consistently; panics when there is none.
+pub async fn stored_item(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let read = db
+        .get_item()
+        .table_name(table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await;
+    read.expect("GetItem")
+        .item
+        .unwrap_or_else(|| panic!("no item {pk} in {table}"))
+}
+
 /// The users file the tests' auth endpoints serve.
 pub fn test_users() -> Vec<User> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/users.json");

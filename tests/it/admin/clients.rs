@@ -10,7 +10,7 @@ use tollgate_service::client::{
     authenticate,
 };
 use tollgate_service::store::dynamo::DynamoClientStore;
-use tollgate_tests::admin::{admin, stdout};
+use tollgate_tests::admin::{admin, printed_secret, stdout};
 use tollgate_tests::{ClientSpec, create_tables, dynamo, unique};
 
 fn creds(id: &str, secret: &str) -> ClientCredentials {
@@ -196,14 +196,6 @@ async fn disabled_and_deleted_clients_cannot_authenticate() {
 fn error(o: &Output) -> String {
     assert!(!o.status.success(), "expected a failure: {o:?}");
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn printed_secret(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .expect("a client_secret line")
-        .trim()
-        .to_owned()
 }
 
 #[tokio::test]

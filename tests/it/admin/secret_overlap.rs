@@ -3,13 +3,11 @@
 //! its grace period ends; afterwards only the new one does. Runs the built `tollgate-admin`
 //! against the table the served token function reads, with the same pepper.
 
-use std::process::Output;
-
 use tollgate_service::client::{ClientStore, ClientUpdate, PreviousSecret};
 use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{Served, dynamo, post_token, unique};
 
-use tollgate_tests::admin::admin_with as admin;
+use tollgate_tests::admin::{admin_with as admin, printed_secret, stdout};
 
 const DEMO: [(&str, &str); 3] = [
     ("grant_type", "password"),
@@ -20,19 +18,6 @@ const DEMO: [(&str, &str); 3] = [
 fn pepper() -> String {
     std::env::var("TOLLGATE_E2E_PEPPER")
         .expect("TOLLGATE_E2E_PEPPER: the pepper scripts/test.sh gives the served function")
-}
-
-fn ok(out: Output) -> String {
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn printed_secret(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("client_secret: "))
-        .expect("a client_secret line")
-        .trim()
-        .to_owned()
 }
 
 async fn status(served: &Served, id: &str, secret: &str) -> u16 {
@@ -48,7 +33,7 @@ async fn rotated_keeping_old(served: &Served, extra: &[&str]) -> (String, String
     let id = unique("overlap");
     let table = &served.clients_table;
     let p = pepper();
-    let first = printed_secret(&ok(admin(
+    let first = printed_secret(&stdout(&admin(
         table,
         Some(&p),
         &["create-client", "--id", &id],
@@ -57,7 +42,7 @@ async fn rotated_keeping_old(served: &Served, extra: &[&str]) -> (String, String
     assert_eq!(status(served, &id, &first).await, 200);
     let mut args = vec!["rotate-client-secret", "--id", &id, "--keep-old"];
     args.extend_from_slice(extra);
-    let out = ok(admin(table, Some(&p), &args, ""));
+    let out = stdout(&admin(table, Some(&p), &args, ""));
     let second = printed_secret(&out);
     assert_ne!(first, second);
     assert!(out.contains("old secret keeps working"), "{out}");
@@ -73,7 +58,7 @@ async fn both_secrets_work_until_the_old_one_is_retired() {
     assert_eq!(status(&served, &id, "Q7wErTy9uIoP3aSdX").await, 401);
 
     let table = &served.clients_table;
-    let out = ok(admin(
+    let out = stdout(&admin(
         table,
         Some(&pepper()),
         &["retire-client-secret", "--id", &id],
@@ -82,7 +67,7 @@ async fn both_secrets_work_until_the_old_one_is_retired() {
     assert!(out.contains("previous secret no longer works"), "{out}");
     assert_eq!(status(&served, &id, &old).await, 401, "retired");
     assert_eq!(status(&served, &id, &new).await, 200);
-    let again = ok(admin(
+    let again = stdout(&admin(
         table,
         None,
         &["retire-client-secret", "--id", &id],
@@ -92,7 +77,7 @@ async fn both_secrets_work_until_the_old_one_is_retired() {
 
     // A rotation without --keep-old ends the overlap at once, for both earlier secrets.
     let (id, old, new) = rotated_keeping_old(&served, &[]).await;
-    let third = printed_secret(&ok(admin(
+    let third = printed_secret(&stdout(&admin(
         table,
         Some(&pepper()),
         &["rotate-client-secret", "--id", &id],

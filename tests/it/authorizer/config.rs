@@ -21,6 +21,27 @@ fn signing_key() -> tollgate_oauth::keys::SigningKey {
     .unwrap()
 }
 
+/// A bearer token for issuer `https://i`, audience `a`, scope `orders:read`, signed by `key`.
+fn bearer(key: &std::sync::Arc<tollgate_oauth::keys::SigningKey>, ttl: u64) -> String {
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
+    let now = jsonwebtoken::get_current_timestamp();
+    let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key.clone())
+        .issue(&AccessTokenClaims {
+            sub: "u",
+            client_id: "c",
+            sid: None,
+            scope: &scope,
+            details: &serde_json::Map::new(),
+            auth_time: now,
+            now,
+            ttl,
+        })
+        .unwrap()
+        .token;
+    format!("Bearer {token}")
+}
+
 #[test]
 fn authorizer_refuses_to_start_on_a_symmetric_or_encryption_key_naming_it() {
     let public = serde_json::to_value(signing_key().public_jwk()).unwrap();
@@ -51,7 +72,6 @@ fn authorizer_refuses_to_start_on_a_symmetric_or_encryption_key_naming_it() {
 #[test]
 fn allowed_apis_deny_every_other_api_and_stage() {
     use tollgate_authorizer::handler::{Unauthorized, decide};
-    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
     let key = std::sync::Arc::new(signing_key());
     let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
     let state = config(&[
@@ -62,22 +82,7 @@ fn allowed_apis_deny_every_other_api_and_stage() {
         ("ALLOWED_APIS", "abc123/prod, other/*".into()),
     ])
     .unwrap();
-    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
-    let now = jsonwebtoken::get_current_timestamp();
-    let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key)
-        .issue(&AccessTokenClaims {
-            sub: "u",
-            client_id: "c",
-            sid: None,
-            scope: &scope,
-            details: &serde_json::Map::new(),
-            auth_time: now,
-            now,
-            ttl: 300,
-        })
-        .unwrap()
-        .token;
-    let bearer = format!("Bearer {token}");
+    let bearer = bearer(&key, 300);
     let arn = |api_stage: &str| {
         format!("arn:aws:execute-api:us-east-1:123456789012:{api_stage}/GET/orders/1")
     };
@@ -109,7 +114,6 @@ fn allowed_apis_deny_every_other_api_and_stage() {
 #[test]
 fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
     use tollgate_authorizer::handler::{Unauthorized, decide};
-    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
     let key = std::sync::Arc::new(signing_key());
     let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
     let vars = |max: Option<&str>| {
@@ -124,24 +128,7 @@ fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
         }
         v
     };
-    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
-    let now = jsonwebtoken::get_current_timestamp();
-    let lasting = |ttl: u64| {
-        let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key.clone())
-            .issue(&AccessTokenClaims {
-                sub: "u",
-                client_id: "c",
-                sid: None,
-                scope: &scope,
-                details: &serde_json::Map::new(),
-                auth_time: now,
-                now,
-                ttl,
-            })
-            .unwrap()
-            .token;
-        format!("Bearer {token}")
-    };
+    let lasting = |ttl: u64| bearer(&key, ttl);
     let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/1";
     let admits = |state: &tollgate_authorizer::config::State, ttl: u64| match decide(
         state,

@@ -183,8 +183,10 @@ fn rest_token_event_is_allowed_with_a_policy_for_the_whole_stage() {
 #[test]
 fn sam_generated_token_event_is_understood() {
     let k = keys();
-    let mut e = event_fixture("sam-rest-token.json");
-    e["authorizationToken"] = format!("Bearer {}", issue(&k.current, "orders:read")).into();
+    let e = tollgate_tests::authorizer::sam_rest_token(&format!(
+        "Bearer {}",
+        issue(&k.current, "orders:read")
+    ));
     let out = decide(&state(k, &[]), e).unwrap();
     assert!(iam_allows(
         &out["policyDocument"],

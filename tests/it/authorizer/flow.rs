@@ -3,7 +3,7 @@
 //! from the context the authorizer produced.
 
 use serde_json::{Value, json};
-use tollgate_tests::authorizer::demo_access_token;
+use tollgate_tests::authorizer::{demo_access_token, whoami_behind};
 use tollgate_tests::{Served, event_fixture, iam_allows};
 
 fn body_of(lambda_http_response: &Value) -> Value {
@@ -19,8 +19,7 @@ async fn rest_api_token_authorizer_then_backend_see_the_same_user() {
     let served = Served::from_env();
     let (access, client_id) = demo_access_token(&served, "orders:read profile").await;
     let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42";
-    let mut event = event_fixture("sam-rest-token.json");
-    event["authorizationToken"] = format!("Bearer {access}").into();
+    let mut event = tollgate_tests::authorizer::sam_rest_token(&format!("Bearer {access}"));
     event["methodArn"] = arn.into();
     let (status, answer) = served
         .invoke("authorizer", &serde_json::to_vec(&event).unwrap())
@@ -33,16 +32,7 @@ async fn rest_api_token_authorizer_then_backend_see_the_same_user() {
         "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/POST/orders"
     ));
 
-    // API Gateway passes the context, plus principalId, to the backend.
-    let mut request = event_fixture("sam-rest-proxy.json");
-    let mut ctx = answer["context"].clone();
-    ctx["principalId"] = answer["principalId"].clone();
-    request["requestContext"]["authorizer"] = ctx;
-    let (status, resp) = served
-        .invoke("whoami", &serde_json::to_vec(&request).unwrap())
-        .await;
-    assert_eq!(status, 200, "{resp}");
-    let me = body_of(&resp);
+    let me = whoami_behind(&served, &answer).await;
     assert_eq!(me["sub"], "user-0001");
     assert_eq!(me["client_id"], client_id.as_str());
     assert_eq!(me["scopes"], json!(["orders:read", "profile"]));

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tollgate_tests::authorizer::{
     PREFIX, allowed, demo_access_token, http_api_to, rest_request_to, rest_token,
 };
-use tollgate_tests::{Served, event_fixture, iam_allows};
+use tollgate_tests::{Served, iam_allows};
 
 /// The variants (and two more a Java or Tomcat backend resolves), each needing a scope
 /// a token with only `orders:read` lacks: `admin`, or `orders:write` for `POST /orders/`.
@@ -110,8 +110,7 @@ async fn served_authorizer_answers_unauthorized_for_bad_tokens() {
     let (access, _) = demo_access_token(&served, "profile").await;
     let tampered = format!("{access}x");
     for credential in [tampered.as_str(), "", "Bearer nope", access.as_str()] {
-        let mut event = event_fixture("sam-rest-token.json");
-        event["authorizationToken"] = credential.into();
+        let event = tollgate_tests::authorizer::sam_rest_token(credential);
         let (_, answer) = served
             .invoke("authorizer", &serde_json::to_vec(&event).unwrap())
             .await;
@@ -128,8 +127,7 @@ async fn served_authorizer_answers_unauthorized_for_bad_tokens() {
         "{answer}"
     );
     // And the function is still serving afterwards.
-    let mut event = event_fixture("sam-rest-token.json");
-    event["authorizationToken"] = format!("Bearer {access}").into();
+    let event = tollgate_tests::authorizer::sam_rest_token(&format!("Bearer {access}"));
     let (_, answer) = served
         .invoke("authorizer", &serde_json::to_vec(&event).unwrap())
         .await;
@@ -169,8 +167,7 @@ async fn an_expired_token_the_authorizer_has_cached_is_unauthorized() {
         })
         .unwrap()
         .token;
-    let mut event = event_fixture("sam-rest-token.json");
-    event["authorizationToken"] = format!("Bearer {token}").into();
+    let event = tollgate_tests::authorizer::sam_rest_token(&format!("Bearer {token}"));
     let event = serde_json::to_vec(&event).unwrap();
     // Verified and cached while valid: several times, one after another and at once, so that
     // every instance the watch server runs has seen it.

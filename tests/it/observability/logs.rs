@@ -5,9 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use tollgate_tests::{
-    ClientSpec, LogTail, Served, basic_header, dynamo, event_fixture, invoke_at, post_token,
-};
+use tollgate_tests::{ClientSpec, LogTail, Served, basic_header, dynamo, invoke_at, post_token};
 
 /// Every form in which a secret could reach a log: as sent, form-urlencoded (a logged body), and
 /// base64 (standard and URL-safe: a logged Authorization header or a JWT segment).
@@ -226,8 +224,7 @@ async fn logs_at_trace_hold_no_secrets_nor_raw_events() {
     .await;
     assert_eq!(no_grant.status, 401, "{no_grant:?}");
     // The authorizer of the same instance, with a bearer token in a real REST TOKEN event.
-    let mut event = event_fixture("sam-rest-token.json");
-    event["authorizationToken"] = format!("Bearer {access}").into();
+    let event = tollgate_tests::authorizer::sam_rest_token(&format!("Bearer {access}"));
     // This instance has another issuer, so the authorizer refuses the token; it still had the
     // raw event with the bearer token in hand.
     let (_, answer) = invoke_at(

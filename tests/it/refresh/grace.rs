@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::Barrier;
 use tollgate_oauth::secret::Secret;
 use tollgate_service::client::ClientCredentials;
@@ -14,6 +13,7 @@ use tollgate_service::store::dynamo::{family_key, token_key};
 use tollgate_tests::admin::admin;
 use tollgate_tests::{
     Answer, ClientSpec, Served, TestClient, alice_only, create_tables, dynamo, dynamo_service,
+    stored_item,
 };
 
 struct Session {
@@ -191,17 +191,7 @@ async fn assert_one_successor_stored(
     old: &Secret,
     successor: &Secret,
 ) {
-    let item = |pk: String| async move {
-        db.get_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .expect("item exists")
-    };
+    let item = |pk: String| async move { stored_item(db, table, &pk).await };
     let old = item(token_key(&old.hash())).await;
     assert_eq!(old["status"].as_s().unwrap(), "rotated");
     let sealed = old["sealed_successor"].as_s().unwrap();

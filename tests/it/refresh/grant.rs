@@ -12,7 +12,7 @@ use tollgate_service::endpoint::TokenRequest;
 use tollgate_service::store::dynamo::{family_key, token_key};
 use tollgate_tests::{
     Answer, ClientSpec, Served, Transport, alice_only, create_tables, dynamo, dynamo_service,
-    post_token,
+    post_token, stored_item,
 };
 
 struct Session {
@@ -200,20 +200,8 @@ async fn narrowed_scope_is_granted_and_the_successor_keeps_the_original() {
 
 /// The stored item of a refresh token the served function issued.
 async fn token_item(served: &Served, token: &str) -> HashMap<String, AttributeValue> {
-    dynamo()
-        .await
-        .get_item()
-        .table_name(&served.tokens_table)
-        .key(
-            "pk",
-            AttributeValue::S(token_key(&Secret::new(token.to_owned()).hash())),
-        )
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the refresh token is stored")
+    let pk = token_key(&Secret::new(token.to_owned()).hash());
+    stored_item(&dynamo().await, &served.tokens_table, &pk).await
 }
 
 fn num(item: &HashMap<String, AttributeValue>, name: &str) -> u64 {
@@ -447,19 +435,8 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
     // Read the table: the old token is retired, the winner's successor is the family's current
     // token, and the losers revoked the family.
     let item = |pk: String| {
-        let db = db.clone();
-        let table = t.tokens.clone();
-        async move {
-            db.get_item()
-                .table_name(table)
-                .key("pk", AttributeValue::S(pk))
-                .consistent_read(true)
-                .send()
-                .await
-                .unwrap()
-                .item
-                .expect("item exists")
-        }
+        let (db, table) = (db.clone(), t.tokens.clone());
+        async move { stored_item(&db, &table, &pk).await }
     };
     let old = item(token_key(&Secret::new(presented).hash())).await;
     assert_eq!(old["status"].as_s().unwrap(), "rotated", "{old:?}");

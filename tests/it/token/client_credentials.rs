@@ -2,8 +2,8 @@
 //! DynamoDB Local: a machine client gets an access token for itself and no refresh token, and
 //! the authorizer (through the Lambda Invoke API) and the demo backend accept it.
 
-use serde_json::{Value, json};
-use tollgate_tests::{ClientSpec, Served, dynamo, event_fixture, iam_allows, post_token};
+use serde_json::json;
+use tollgate_tests::{ClientSpec, Served, dynamo, iam_allows, post_token};
 
 async fn client(spec: ClientSpec) -> (Served, String, String) {
     let served = Served::from_env();
@@ -101,8 +101,7 @@ async fn the_authorizer_accepts_a_machine_token_and_the_backend_sees_the_client(
     assert_eq!(a.status, 200, "{a:?}");
     let access = a.json["access_token"].as_str().unwrap();
     let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42";
-    let mut event = event_fixture("sam-rest-token.json");
-    event["authorizationToken"] = format!("Bearer {access}").into();
+    let mut event = tollgate_tests::authorizer::sam_rest_token(&format!("Bearer {access}"));
     event["methodArn"] = arn.into();
     let (status, answer) = served
         .invoke("authorizer", &serde_json::to_vec(&event).unwrap())
@@ -118,16 +117,7 @@ async fn the_authorizer_accepts_a_machine_token_and_the_backend_sees_the_client(
         "orders:write was not granted: {answer}"
     );
 
-    let mut request = event_fixture("sam-rest-proxy.json");
-    let mut ctx = answer["context"].clone();
-    ctx["principalId"] = answer["principalId"].clone();
-    request["requestContext"]["authorizer"] = ctx;
-    let (status, resp) = served
-        .invoke("whoami", &serde_json::to_vec(&request).unwrap())
-        .await;
-    assert_eq!(status, 200, "{resp}");
-    assert_eq!(resp["statusCode"], 200, "{resp}");
-    let me: Value = serde_json::from_str(resp["body"].as_str().unwrap()).unwrap();
+    let me = tollgate_tests::authorizer::whoami_behind(&served, &answer).await;
     assert_eq!(me["sub"], id.as_str());
     assert_eq!(me["client_id"], id.as_str());
     assert_eq!(me["scopes"], json!(["orders:read"]));
