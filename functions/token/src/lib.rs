@@ -4,6 +4,7 @@
 pub mod config;
 pub mod form;
 pub mod handler;
+pub mod page;
 pub mod response;
 pub mod served;
 pub mod sessions;

@@ -2,6 +2,7 @@
 //! changes (`update`) and how a client proves who it is (`authenticate`).
 
 mod authenticate;
+pub mod redirect;
 mod update;
 
 pub use authenticate::{
