@@ -17,6 +17,7 @@ use tollgate_common::store::dynamo::DynamoClientStore;
 use tollgate_common::store::tables;
 use tollgate_dev_auth::{Settings, User};
 
+pub mod browser;
 pub mod fault;
 pub mod transport;
 pub use transport::Transport;
