@@ -73,7 +73,9 @@ impl Browser {
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .unwrap_or_else(|e| panic!("no WebDriver session with Chromium: {e}. {HOW_TO_INSTALL}"));
+            .unwrap_or_else(|e| {
+                panic!("no WebDriver session with Chromium: {e}. {HOW_TO_INSTALL}")
+            });
         Self {
             client,
             driver,
@@ -143,7 +145,10 @@ impl Drop for Browser {
 
 /// The port chromedriver says it bound (`--port=0`: its own choice, read from its banner).
 async fn driver_port(driver: &mut Child) -> u16 {
-    let out = driver.stdout.take().expect("chromedriver's stdout is piped");
+    let out = driver
+        .stdout
+        .take()
+        .expect("chromedriver's stdout is piped");
     let mut lines = BufReader::new(out).lines();
     let read = async {
         while let Ok(Some(line)) = lines.next_line().await {

@@ -1,6 +1,7 @@
 //! Tollgate's token function: `POST /token` and the discovery documents behind API Gateway.
 //! `main.rs` wires it at cold start; `handler` translates HTTP to the domain and back.
 
+pub mod authorize;
 pub mod config;
 pub mod form;
 pub mod handler;
