@@ -6,7 +6,7 @@
 # change no test notices is "missed". Not part of `make test`: every mutant is a rebuild, so a
 # whole run takes a few hours on two cores. Output: MUTANTS_OUT (default target/mutants);
 # read its mutants.out/missed.txt and caught.txt. Extra arguments go to cargo mutants, e.g.
-#   bash scripts/mutants.sh --file functions/common/src/scope.rs   # one module only
+#   bash scripts/mutants.sh --file crates/oauth/src/scope.rs   # one module only
 #   bash scripts/mutants.sh --list                                  # what would be tried
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -21,17 +21,18 @@ fi
 # client records and credentials, scopes, the access-token verifier; the authorizer's route
 # rules and the policy it answers with.
 FILES=(
-  'functions/common/src/grant/*.rs'
-  functions/common/src/refresh.rs
-  functions/common/src/lockout.rs
-  'functions/common/src/client/*.rs'
-  functions/common/src/introspect.rs
-  functions/common/src/revoke.rs
-  functions/common/src/scope.rs
-  functions/common/src/verify.rs
-  functions/common/src/verify/claims.rs
-  functions/common/src/verify/jws.rs
-  functions/common/src/keys/low_s.rs
+  'crates/service/src/endpoint/token.rs'
+  'crates/service/src/endpoint/token/*.rs'
+  crates/service/src/refresh/mod.rs
+  crates/service/src/lockout.rs
+  'crates/service/src/client/*.rs'
+  crates/service/src/endpoint/introspect.rs
+  crates/service/src/endpoint/revoke.rs
+  crates/oauth/src/scope.rs
+  crates/oauth/src/verify.rs
+  crates/oauth/src/verify/claims.rs
+  crates/oauth/src/verify/jws.rs
+  crates/oauth/src/keys/low_s.rs
   functions/authorizer/src/route.rs
   functions/authorizer/src/policy.rs
 )

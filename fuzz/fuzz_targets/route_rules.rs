@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use tollgate_authorizer::policy::{RouteArn, allows, policy_document};
 use tollgate_authorizer::route::{METHODS, RouteRules, Unlisted, glob};
-use tollgate_common::scope::Scopes;
+use tollgate_oauth::scope::Scopes;
 
 /// `*` matches any run of bytes: the textbook dynamic programme.
 fn reference_glob(p: &[u8], t: &[u8]) -> bool {

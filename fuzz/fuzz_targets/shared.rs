@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem, low_s};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
 
 pub const KID: &str = "fuzz-kid";
 pub const ISSUER: &str = "https://issuer.example";

@@ -3,7 +3,8 @@
 //!
 //! `functions/token/src/form.rs` is compiled in here as it is, rather than by depending on the
 //! token crate: that crate links the AWS SDK, which the sanitizer build would compile a second
-//! time for nothing (form.rs uses only tollgate-common, base64 and percent-encoding).
+//! time for nothing (form.rs uses only tollgate-oauth, tollgate-service without its AWS and HTTP
+//! adapters, base64 and percent-encoding).
 #![no_main]
 
 #[path = "../../functions/token/src/form.rs"]
@@ -11,7 +12,7 @@
 mod form;
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_common::error::is_description_text;
+use tollgate_oauth::error::is_description_text;
 
 /// Every refusal is described in RFC 6749 §5.2's characters (debug builds also panic inside
 /// `Description` when one is not).

@@ -10,7 +10,7 @@ mod shared;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tollgate_common::verify::{
+use tollgate_oauth::verify::{
     AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
 };
 

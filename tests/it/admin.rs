@@ -3,13 +3,13 @@
 
 use std::process::{Command, Output};
 
-use tollgate_common::client::{
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::{
     ClientCredentials, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
     authenticate,
 };
-use tollgate_common::scope::Scopes;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{ClientSpec, create_tables, dynamo, unique};
 
 fn creds(id: &str, secret: &str) -> ClientCredentials {

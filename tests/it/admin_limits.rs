@@ -1,9 +1,9 @@
 //! `tollgate-admin update-client --rate-limit / --password-grant-sunset / --response-profile`
 //! against DynamoDB Local: what each writes, shows and clears, and what each refuses.
 
-use tollgate_common::client::{ClientStore, PasswordGrantSunset, ResponseProfile};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_service::client::{ClientStore, PasswordGrantSunset, ResponseProfile};
+use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{create_tables, dynamo};
 
 use crate::admin::admin;

@@ -3,8 +3,8 @@
 //! and expired keys are not imported; a second run creates nothing. Runs the built CLI against
 //! the table the served token function reads, with its pepper.
 
-use tollgate_common::client::ClientStore;
-use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_service::client::ClientStore;
+use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{Served, dynamo, post_token, unique};
 
 use crate::client_secrets::admin;

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem, low_s};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
 use tollgate_tests::{LogTail, Served, event_fixture, iam_allows, invoke_at};
 
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request";

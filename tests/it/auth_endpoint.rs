@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
-use tollgate_common::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
-use tollgate_common::secret::Secret;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_service::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use tollgate_tests::start_auth_endpoint;
 
 fn verifier(url: String, credential: Option<(&str, &str)>) -> HttpPasswordVerifier {

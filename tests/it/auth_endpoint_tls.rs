@@ -7,10 +7,10 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
-use tollgate_common::adapters::tls::{https_connector, root_store};
-use tollgate_common::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
-use tollgate_common::secret::Secret;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_service::adapters::http::tls::{https_connector, root_store};
+use tollgate_service::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 
 fn fixture(name: &str) -> String {
     format!("{}/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))

@@ -13,9 +13,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 use tollgate_authorizer::config::State;
 use tollgate_authorizer::handler::{Unauthorized, decide};
-use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem, low_s};
-use tollgate_common::scope::Scopes;
+use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
+use tollgate_oauth::scope::Scopes;
 use tollgate_tests::{event_fixture, iam_allows};
 
 const ISSUER: &str = "https://auth.example.com/v1";

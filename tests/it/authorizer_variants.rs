@@ -159,8 +159,8 @@ fn config(vars: &[(&str, String)]) -> anyhow::Result<tollgate_authorizer::config
     })
 }
 
-fn signing_key() -> tollgate_common::keys::SigningKey {
-    use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
+fn signing_key() -> tollgate_oauth::keys::SigningKey {
+    use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
     SigningKey::from_pem(
         &generate_pem(SigningAlg::Es256).unwrap(),
         SigningAlg::Es256,
@@ -199,7 +199,7 @@ fn authorizer_refuses_to_start_on_a_symmetric_or_encryption_key_naming_it() {
 #[test]
 fn allowed_apis_deny_every_other_api_and_stage() {
     use tollgate_authorizer::handler::{Unauthorized, decide};
-    use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
     let key = std::sync::Arc::new(signing_key());
     let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
     let state = config(&[
@@ -210,7 +210,7 @@ fn allowed_apis_deny_every_other_api_and_stage() {
         ("ALLOWED_APIS", "abc123/prod, other/*".into()),
     ])
     .unwrap();
-    let scope = tollgate_common::scope::Scopes::parse("orders:read").unwrap();
+    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
     let now = jsonwebtoken::get_current_timestamp();
     let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key)
         .issue(&AccessTokenClaims {
@@ -257,7 +257,7 @@ fn allowed_apis_deny_every_other_api_and_stage() {
 #[test]
 fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
     use tollgate_authorizer::handler::{Unauthorized, decide};
-    use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
     let key = std::sync::Arc::new(signing_key());
     let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
     let vars = |max: Option<&str>| {
@@ -272,7 +272,7 @@ fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
         }
         v
     };
-    let scope = tollgate_common::scope::Scopes::parse("orders:read").unwrap();
+    let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
     let now = jsonwebtoken::get_current_timestamp();
     let lasting = |ttl: u64| {
         let token = AccessTokenIssuer::new("https://i".into(), "a".into(), key.clone())

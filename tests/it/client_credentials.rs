@@ -3,7 +3,7 @@
 //! the authorizer (through the Lambda Invoke API) and the demo backend accept it.
 
 use serde_json::{Value, json};
-use tollgate_common::client::GrantType;
+use tollgate_service::client::GrantType;
 use tollgate_tests::{ClientSpec, Served, dynamo, event_fixture, iam_allows, post_token};
 
 use crate::token_endpoint::verify;

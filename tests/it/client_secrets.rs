@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use tollgate_common::client::{ClientCredentials, ClientStore, authenticate_with};
-use tollgate_common::secret::{Secret, SecretHasher};
-use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_oauth::secret::{Secret, SecretHasher};
+use tollgate_service::client::{ClientCredentials, ClientStore, authenticate_with};
+use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{Served, create_tables, dynamo, post_token};
 
 const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrstuvwxyz";

@@ -1,11 +1,11 @@
-//! The adapter contract suites (`tollgate_common::store::contract`) against the DynamoDB
+//! The adapter contract suites (`tollgate_service::testkit::contract`) against the DynamoDB
 //! adapters on DynamoDB Local, each in its own tables: the same assertions the memory adapters
 //! pass in the unit tests.
 
-use tollgate_common::store::contract;
-use tollgate_common::store::dynamo::{
+use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
 };
+use tollgate_service::testkit::contract;
 use tollgate_tests::{create_tables, dynamo};
 
 #[tokio::test]

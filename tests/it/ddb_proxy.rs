@@ -12,8 +12,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tollgate_common::store::tables;
 use tollgate_ddb_proxy::{Action, Config, RecordSettings, RuleSpec, Running};
+use tollgate_service::store::dynamo::create_table;
+use tollgate_service::store::tables;
 use tollgate_tests::fault::FaultProxy;
 use tollgate_tests::{dynamo, http, unique};
 
@@ -30,7 +31,7 @@ struct Setup {
 async fn setup(record: RecordSettings) -> Setup {
     let db = dynamo().await;
     let table = unique("proxy");
-    tables::create_table(&db, &tables::TOKENS, &table)
+    create_table(&db, &tables::TOKENS, &table)
         .await
         .expect("table");
     let running = tollgate_ddb_proxy::start(Config {

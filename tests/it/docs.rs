@@ -105,10 +105,18 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every log message under functions/, with where it is logged.
-fn code_messages() -> BTreeMap<String, Vec<String>> {
+/// The source of what the functions run: the function crates and the library crates they use.
+fn function_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    rust_files(&root().join("functions"), &mut files);
+    for top in ["crates", "functions"] {
+        rust_files(&root().join(top), &mut files);
+    }
+    files
+}
+
+/// Every log message under crates/ and functions/, with where it is logged.
+fn code_messages() -> BTreeMap<String, Vec<String>> {
+    let files = function_sources();
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut problems = Vec::new();
     for file in files {
@@ -136,9 +144,7 @@ fn code_messages() -> BTreeMap<String, Vec<String>> {
 }
 
 fn all_code_literals() -> BTreeSet<String> {
-    let mut files = Vec::new();
-    rust_files(&root().join("functions"), &mut files);
-    files
+    function_sources()
         .iter()
         .flat_map(|f| string_literals(&tokens(&std::fs::read_to_string(f).unwrap())))
         .collect()
@@ -374,8 +380,8 @@ fn parameter_names_in_the_docs_exist_in_the_template() {
     known.extend(keys(&t["Resources"]));
     known.extend(KNOWN_NAMES.iter().map(|s| (*s).to_owned()));
     // The metrics the functions write: namespace, names, dimensions (operations.md#metrics).
-    known.insert(tollgate_common::metrics::NAMESPACE.to_owned());
-    for m in tollgate_common::metrics::ALL {
+    known.insert(tollgate_telemetry::metrics::NAMESPACE.to_owned());
+    for m in tollgate_telemetry::metrics::ALL {
         known.insert(m.name.to_owned());
         known.extend(
             m.dimensions

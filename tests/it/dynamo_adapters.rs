@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use serde_json::json;
-use tollgate_common::client::{ClientStore, ClientStoreError, GrantType};
-use tollgate_common::lockout::{LockoutPolicy, LockoutStore, Reservation, lockout_key};
-use tollgate_common::refresh::{NewFamily, RefreshGrant, RefreshStore};
-use tollgate_common::scope::Scopes;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::{ClientStore, ClientStoreError, GrantType};
+use tollgate_service::lockout::{LockoutPolicy, LockoutStore, Reservation, lockout_key};
+use tollgate_service::refresh::{NewFamily, RefreshGrant, RefreshStore};
+use tollgate_service::store::dynamo::create_table;
+use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRefreshStore, family_key, token_key,
 };
-use tollgate_common::store::tables;
+use tollgate_service::store::tables;
 use tollgate_tests::{ClientSpec, create_tables, dynamo};
 
 #[tokio::test]
@@ -58,7 +59,7 @@ async fn created_tables_match_the_shared_definition() {
     }
     // Creating again leaves them alone.
     assert!(
-        !tables::create_table(&db, &tables::CLIENTS, &t.clients)
+        !create_table(&db, &tables::CLIENTS, &t.clients)
             .await
             .unwrap()
     );
@@ -222,6 +223,89 @@ async fn new_family_stores_only_the_token_hash_with_ttls() {
 
     // The same family cannot be written twice: every put is conditional.
     assert!(store.create_family(&family).await.is_err());
+}
+
+/// Items exactly as the hand-written mapping wrote them before the serde shapes: a session, its
+/// token after a lost rotation, and the companion that finds it by client. The store reads them.
+#[tokio::test]
+async fn items_in_the_earlier_hand_mapped_shape_read_back_through_the_store() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    let store = DynamoRefreshStore::new(db.clone(), &t.tokens);
+    let (s, n) = (
+        |v: &str| AttributeValue::S(v.into()),
+        |v: u64| AttributeValue::N(v.to_string()),
+    );
+    let subject = tollgate_oauth::secret::hash_str("u1");
+    let far = 4_000_000_000;
+    let items = [
+        vec![
+            ("pk", s(&family_key("fam1"))),
+            ("kind", s("family")),
+            ("client_id", s("c1")),
+            ("sub", s("u1")),
+            ("session_pk", s(&format!("sub#{subject}"))),
+            ("session_sk", s("client#c1#fam1")),
+            ("status", s("active")),
+            ("current_token", s("sha256:t2")),
+            ("created_at", n(100)),
+            ("refreshed_at", n(150)),
+            ("expires_at", n(far)),
+        ],
+        vec![
+            ("pk", s(&token_key("sha256:t1"))),
+            ("kind", s("token")),
+            ("family_id", s("fam1")),
+            ("client_id", s("c1")),
+            ("sub", s("u1")),
+            ("scope", s("a b")),
+            ("details", s(r#"{"email":"a@b"}"#)),
+            ("auth_time", n(100)),
+            ("status", s("rotated")),
+            ("issued_at", n(100)),
+            ("expires_at", n(far)),
+            ("family_expires_at", n(far)),
+            ("rotated_at", n(150)),
+            ("successor_hash", s("sha256:t2")),
+            ("sealed_successor", s("c2VhbGVk")),
+            ("unconfirmed", AttributeValue::Bool(true)),
+        ],
+        vec![
+            ("pk", s("session#fam1")),
+            ("kind", s("session")),
+            ("family_id", s("fam1")),
+            ("session_pk", s("client#c1")),
+            ("session_sk", s(&family_key("fam1"))),
+            ("expires_at", n(far)),
+        ],
+    ];
+    for item in items {
+        let item = item.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        db.put_item()
+            .table_name(&t.tokens)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+    let token = store.get_token("sha256:t1").await.unwrap().unwrap();
+    assert_eq!(token.grant.scope, Scopes::parse("a b").unwrap());
+    assert_eq!(token.grant.details["email"], "a@b");
+    assert_eq!(token.successor_hash.as_deref(), Some("sha256:t2"));
+    assert!(token.unconfirmed);
+    let family = store.get_family("fam1").await.unwrap().unwrap();
+    assert_eq!((family.refreshed_at, family.revoked), (Some(150), false));
+    let by_client = tollgate_service::refresh::SessionQuery::Client {
+        client_id: "c1".into(),
+    };
+    let by_user = tollgate_service::refresh::SessionQuery::Subject {
+        sub: "u1".into(),
+        client_id: Some("c1".into()),
+    };
+    for query in [by_client, by_user] {
+        let found = store.list_sessions(&query).await.unwrap();
+        assert_eq!(found, std::slice::from_ref(&family), "{query:?}");
+    }
 }
 
 fn policy() -> LockoutPolicy {

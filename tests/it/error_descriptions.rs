@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
-use tollgate_common::client::GrantType;
+use tollgate_service::client::GrantType;
 use tollgate_tests::{Answer, ClientSpec, Served, Transport, dynamo, event_fixture};
 
 /// Put between and around the pieces of every hostile text: an answer that repeats any part

@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use tokio::sync::RwLock;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{family_key, token_key};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::store::dynamo::{family_key, token_key};
 
 /// The proxy is shared: a stall holds every request of the fault instance. Tests that aim a rule
 /// at their own items share it (read); the soak, which stalls everything, has it alone (write).

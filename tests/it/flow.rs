@@ -131,8 +131,8 @@ async fn served_authorizer_answers_unauthorized_for_bad_tokens() {
 async fn an_expired_token_the_authorizer_has_cached_is_unauthorized() {
     use std::sync::Arc;
     use std::time::Duration;
-    use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
-    use tollgate_common::keys::{SigningAlg, SigningKey};
+    use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+    use tollgate_oauth::keys::{SigningAlg, SigningKey};
     const TTL: u64 = 10;
     const LEEWAY: u64 = 30;
     let served = Served::from_env();
@@ -140,7 +140,7 @@ async fn an_expired_token_the_authorizer_has_cached_is_unauthorized() {
         .expect("TOLLGATE_E2E_SIGNING_KEY: the served signing key (set by `make test`)");
     let pem = std::fs::read_to_string(&path).unwrap();
     let key = Arc::new(SigningKey::from_pem(&pem, SigningAlg::Es256, None).unwrap());
-    let scope = tollgate_common::scope::Scopes::parse("profile").unwrap();
+    let scope = tollgate_oauth::scope::Scopes::parse("profile").unwrap();
     let now = jsonwebtoken::get_current_timestamp();
     let token = AccessTokenIssuer::new(served.issuer.clone(), served.audience.clone(), key)
         .issue(&AccessTokenClaims {

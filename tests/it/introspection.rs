@@ -2,7 +2,7 @@
 //! who may see which token, what an active answer carries, and the refusals.
 
 use serde_json::{Value, json};
-use tollgate_common::client::GrantType;
+use tollgate_service::client::GrantType;
 use tollgate_tests::{Answer, ClientSpec, Served, basic_header, form, http, send};
 
 use crate::sessions::Client;
@@ -96,7 +96,7 @@ async fn introspection_answers_per_the_callers_permission() {
 /// tokens read inactive to a resource server, on the DynamoDB adapter.
 #[tokio::test]
 async fn a_disabled_clients_tokens_are_inactive() {
-    use tollgate_common::client::{ClientStore, ClientUpdate};
+    use tollgate_service::client::{ClientStore, ClientUpdate};
     let served = Served::from_env();
     let (owner, rs) = (Client::new(&served).await, resource_server(&served).await);
     let (access, refresh) = owner.login(&served, "demo", "demo-password").await;
@@ -104,7 +104,7 @@ async fn a_disabled_clients_tokens_are_inactive() {
         let a = introspect(&served, rs.basic(), &[("token", token)]).await;
         assert_eq!(a.json["active"], json!(true), "{a:?}");
     }
-    let store = tollgate_common::store::dynamo::DynamoClientStore::new(
+    let store = tollgate_service::store::dynamo::DynamoClientStore::new(
         tollgate_tests::dynamo().await,
         &served.clients_table,
     );

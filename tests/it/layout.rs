@@ -1,11 +1,14 @@
 //! The size rules of the code layout (docs/decisions.md, "Code layout"): no source file under
-//! `functions/` or `tools/` over 400 lines and no function over 60, outside tests. Unit-test
+//! `crates/`, `functions/` or `tools/` over 400 lines and no function over 60, outside tests. Unit-test
 //! modules (`#[cfg(test)] mod tests { .. }`), test files (`tests.rs`, `*_tests.rs`, `tests/`
 //! folders, benches) and modules compiled only for tests (`#[cfg(test)]` or
 //! `#[cfg(any(test, ..))]` before `mod name;`) do not count.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+
+mod cycles;
+mod map;
 
 const MAX_FILE_LINES: usize = 400;
 const MAX_FN_LINES: usize = 60;
@@ -55,6 +58,19 @@ fn test_only_children(file: &Path, text: &str) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Whether `file` is compiled only for tests: a test-only module itself, or any file below it (the
+/// `testkit` module's folder).
+fn is_test_only(file: &Path, test_only: &HashSet<PathBuf>) -> bool {
+    test_only.iter().any(|t| {
+        let below = if t.file_name().is_some_and(|n| n == "mod.rs") {
+            t.parent().map(Path::to_path_buf)
+        } else {
+            Some(t.with_extension(""))
+        };
+        file == t || below.is_some_and(|dir| file.starts_with(dir))
+    })
 }
 
 /// The lines of `text` that count: without inline `#[cfg(test)] mod x { .. }` blocks.
@@ -144,7 +160,7 @@ fn breaches(file: &str, text: &str) -> Vec<String> {
 fn no_source_file_over_400_lines_nor_function_over_60_outside_tests() {
     let root = workspace();
     let mut files = Vec::new();
-    for top in ["functions", "tools"] {
+    for top in ["crates", "functions", "tools"] {
         rust_files(&root.join(top), &mut files);
     }
     assert!(files.len() > 50, "found only {} files", files.len());
@@ -155,7 +171,7 @@ fn no_source_file_over_400_lines_nor_function_over_60_outside_tests() {
     let mut found = Vec::new();
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy();
-        if name == "tests.rs" || name.ends_with("_tests.rs") || test_only.contains(f) {
+        if name == "tests.rs" || name.ends_with("_tests.rs") || is_test_only(f, &test_only) {
             continue;
         }
         let shown = f.strip_prefix(&root).unwrap().display().to_string();
@@ -192,4 +208,13 @@ fn the_rules_catch_a_long_function_and_a_long_file_but_not_test_modules() {
         test_only_children(Path::new("/w/store/mod.rs"), declared)[0],
         Path::new("/w/store/contract.rs")
     );
+    let kit = test_only_children(
+        Path::new("/w/src/lib.rs"),
+        "#[cfg(any(test, feature = \"testkit\"))]\npub mod testkit;\n",
+    );
+    let kit: HashSet<PathBuf> = kit.into_iter().collect();
+    assert!(is_test_only(Path::new("/w/src/testkit/contract.rs"), &kit));
+    assert!(is_test_only(Path::new("/w/src/testkit/mod.rs"), &kit));
+    assert!(!is_test_only(Path::new("/w/src/testkits.rs"), &kit));
+    assert!(!is_test_only(Path::new("/w/src/store/mod.rs"), &kit));
 }

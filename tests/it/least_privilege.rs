@@ -3,7 +3,7 @@
 //! The API routes what the README says, open or behind the authorizer.
 
 use serde_yaml::Value;
-use tollgate_common::store::tables;
+use tollgate_service::store::tables;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");

@@ -6,16 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Barrier;
-use tollgate_common::ErrorCode;
-use tollgate_common::access_token::AccessTokenIssuer;
-use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
-use tollgate_common::client::ClientCredentials;
-use tollgate_common::clock::SystemClock;
-use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::lockout::LockoutPolicy;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{
+use tollgate_oauth::ErrorCode;
+use tollgate_oauth::access_token::AccessTokenIssuer;
+use tollgate_oauth::clock::SystemClock;
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_service::client::ClientCredentials;
+use tollgate_service::endpoint::{GrantPolicy, TokenRequest, TokenService};
+use tollgate_service::lockout::LockoutPolicy;
+use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
 };
 use tollgate_tests::{ClientSpec, create_tables, dynamo, start_counted_auth_endpoint};

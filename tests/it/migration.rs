@@ -3,9 +3,9 @@
 //! `unauthorized_client` after it; a client on the Apigee profile gets Apigee's answer shapes.
 
 use serde_json::Value;
-use tollgate_common::client::{ClientStore, ClientUpdate, PasswordGrantSunset, ResponseProfile};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_service::client::{ClientStore, ClientUpdate, PasswordGrantSunset, ResponseProfile};
+use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{ClientSpec, Served, dynamo, post_token};
 
 const USER: [(&str, &str); 3] = [
@@ -39,7 +39,7 @@ async fn a_sunset_client_is_told_before_the_date_and_refused_after_it() {
     // RFC 9745 §2.1: a Structured Field Date; RFC 8594 §3: an HTTP-date (IMF-fixdate).
     let deprecation = format!("@{}", sunset.deprecated_at);
     assert_eq!(a.header("deprecation"), Some(deprecation.as_str()));
-    let expected = tollgate_common::sunset::http_date(sunset.sunset_at);
+    let expected = tollgate_service::sunset::http_date(sunset.sunset_at);
     assert_eq!(a.header("sunset"), Some(expected.as_str()));
     let sunset_header = a.header("sunset").unwrap();
     assert!(
@@ -77,7 +77,7 @@ async fn a_sunset_client_is_told_before_the_date_and_refused_after_it() {
     let why = refused.json["error_description"]
         .as_str()
         .unwrap_or_default();
-    let date = tollgate_common::sunset::rfc3339(past.sunset_at);
+    let date = tollgate_service::sunset::rfc3339(past.sunset_at);
     assert!(
         why.contains("password grant") && why.contains("ended") && why.contains(&date),
         "{why}"

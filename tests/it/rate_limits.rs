@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::rate_limit::Window;
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_service::rate_limit::Window;
 use tollgate_tests::{Answer, ClientSpec, Served, dynamo, post_token};
 
 use crate::client_credentials::machine;

@@ -6,18 +6,18 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::Barrier;
-use tollgate_common::access_token::AccessTokenIssuer;
-use tollgate_common::client::{ClientCredentials, GrantType};
-use tollgate_common::clock::SystemClock;
-use tollgate_common::grant::{GrantPolicy, TokenRequest, TokenService};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::lockout::LockoutPolicy;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{
+use tollgate_oauth::access_token::AccessTokenIssuer;
+use tollgate_oauth::clock::SystemClock;
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::{ClientCredentials, GrantType};
+use tollgate_service::endpoint::{GrantPolicy, TokenRequest, TokenService};
+use tollgate_service::lockout::LockoutPolicy;
+use tollgate_service::store::dynamo::{
     DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore, family_key,
     token_key,
 };
-use tollgate_common::store::memory::MemoryVerifier;
+use tollgate_service::testkit::memory::MemoryVerifier;
 use tollgate_tests::{
     Answer, ClientSpec, Served, TestTables, Transport, create_tables, dynamo, post_token,
 };
@@ -440,7 +440,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
             Ok(resp) => winners.push(resp.refresh_token.unwrap()),
             Err(e) => assert_eq!(
                 e.code,
-                tollgate_common::ErrorCode::InvalidGrant,
+                tollgate_oauth::ErrorCode::InvalidGrant,
                 "every loser is invalid_grant: {e:?}"
             ),
         }
@@ -503,7 +503,7 @@ pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> T
         None,
     )
     .unwrap();
-    let user = tollgate_common::password::VerifiedUser {
+    let user = tollgate_service::password::VerifiedUser {
         sub: "u1".into(),
         details: Default::default(),
     };

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::Barrier;
-use tollgate_common::client::ClientCredentials;
-use tollgate_common::grant::{TokenRequest, TokenResponse, TokenService};
-use tollgate_common::secret::Secret;
-use tollgate_common::store::dynamo::{family_key, token_key};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::ClientCredentials;
+use tollgate_service::endpoint::{TokenRequest, TokenResponse, TokenService};
+use tollgate_service::store::dynamo::{family_key, token_key};
 use tollgate_tests::{Answer, ClientSpec, Served, create_tables, dynamo, post_token};
 
 struct Session {
@@ -239,8 +239,8 @@ async fn assert_one_successor_stored(
 /// the client's own window, and anything else refused before a write.
 #[tokio::test]
 async fn the_admin_cli_sets_and_clears_a_clients_window() {
-    use tollgate_common::client::ClientStore;
-    use tollgate_common::store::dynamo::DynamoClientStore;
+    use tollgate_service::client::ClientStore;
+    use tollgate_service::store::dynamo::DynamoClientStore;
     let db = dynamo().await;
     let t = create_tables(&db).await;
     let (id, _) = ClientSpec::default().create(&db, &t.clients).await;

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use tollgate_authorizer::policy::{RouteArn, allows, policy_document};
 use tollgate_authorizer::route::{PathCase, RouteRules, Unlisted};
-use tollgate_common::scope::Scopes;
+use tollgate_oauth::scope::Scopes;
 use tollgate_tests::iam_allows;
 
 const PREFIX: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/";

@@ -5,8 +5,8 @@
 
 use std::process::Output;
 
-use tollgate_common::client::{ClientStore, ClientUpdate, PreviousSecret};
-use tollgate_common::store::dynamo::DynamoClientStore;
+use tollgate_service::client::{ClientStore, ClientUpdate, PreviousSecret};
+use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_tests::{Served, dynamo, post_token, unique};
 
 use crate::client_secrets::admin;

@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::primitives::Blob;
-use tollgate_common::adapters::sdk::{CONNECT_TIMEOUT, sdk_config_on};
-use tollgate_common::adapters::sdk_http::sdk_http_client;
-use tollgate_common::adapters::secrets_manager::{SecretsError, SecretsManager};
-use tollgate_common::adapters::tls::{https_connector, root_store};
-use tollgate_common::secret::Secret;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::adapters::aws::sdk::{CONNECT_TIMEOUT, sdk_config_on};
+use tollgate_service::adapters::aws::secrets_manager::{SecretsError, SecretsManager};
+use tollgate_service::adapters::http::sdk_http::sdk_http_client;
+use tollgate_service::adapters::http::tls::{https_connector, root_store};
 use tollgate_tests::unique;
 
 const HOW_TO_START: &str = "moto's server (a local Secrets Manager) is needed. Run `make test` \

@@ -1,7 +1,7 @@
 //! `template.yaml` and the code must agree on the tables: keys and TTL attributes.
 
 use serde_yaml::Value;
-use tollgate_common::store::tables;
+use tollgate_service::store::tables;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use tollgate_common::client::GrantType;
+use tollgate_service::client::GrantType;
 use tollgate_tests::{
     Answer, ClientSpec, Served, Transport, basic_header, dynamo, http, post_token, send, unique,
 };

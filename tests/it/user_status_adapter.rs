@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use tollgate_common::adapters::auth_http::AuthEndpointConfig;
-use tollgate_common::adapters::user_status_http::HttpUserDirectory;
-use tollgate_common::password::AuthEndpointError;
-use tollgate_common::secret::Secret;
-use tollgate_common::user_status::{UserDirectory, UserStatus};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::adapters::http::auth_endpoint::AuthEndpointConfig;
+use tollgate_service::adapters::http::user_status::HttpUserDirectory;
+use tollgate_service::password::AuthEndpointError;
+use tollgate_service::user_status::{UserDirectory, UserStatus};
 use tollgate_tests::start_auth_endpoint;
 
 fn directory(base: &str, credential: Option<(&str, &str)>) -> HttpUserDirectory {

@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use tokio::net::TcpListener;
-use tollgate_common::client::{
+use tollgate_dev_auth::{Settings, User};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::{Secret, random_token};
+use tollgate_service::client::{
     Client, ClientStore, GrantType, PasswordGrantSunset, ResponseProfile,
 };
-use tollgate_common::scope::Scopes;
-use tollgate_common::secret::{Secret, random_token};
-use tollgate_common::store::dynamo::DynamoClientStore;
-use tollgate_common::store::tables;
-use tollgate_dev_auth::{Settings, User};
+use tollgate_service::store::dynamo::DynamoClientStore;
+use tollgate_service::store::dynamo::create_table;
+use tollgate_service::store::tables;
 
 pub mod browser;
 pub mod fault;
@@ -73,7 +74,7 @@ pub async fn create_tables(db: &aws_sdk_dynamodb::Client) -> TestTables {
         (tables::TOKENS, &t.tokens),
         (tables::LOCKOUTS, &t.lockouts),
     ] {
-        tables::create_table(db, &spec, name)
+        create_table(db, &spec, name)
             .await
             .unwrap_or_else(|e| panic!("creating {name}: {e:?}"));
     }

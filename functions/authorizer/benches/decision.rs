@@ -25,9 +25,9 @@ use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{Map, Value, json};
 use tollgate_authorizer::config::State;
 use tollgate_authorizer::handler::decide_json;
-use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::scope::Scopes;
+use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::scope::Scopes;
 
 const ISSUER: &str = "https://issuer.example";
 const AUDIENCE: &str = "api";
@@ -155,7 +155,7 @@ fn parsed(jwk: &Jwk) -> ParsedPublicKey {
 
 fn bench(c: &mut Criterion) {
     // As in Lambda: the authorizer's log subscriber, JSON lines at INFO (main.rs installs it).
-    tracing::subscriber::set_global_default(tollgate_common::logging::subscriber("info", true))
+    tracing::subscriber::set_global_default(tollgate_telemetry::logging::subscriber("info", true))
         .unwrap();
     for case in cases() {
         let state = state(&case);
@@ -213,7 +213,8 @@ fn bench(c: &mut Criterion) {
 
 /// The pieces of a cached decision, one by one, to see where its time goes.
 fn parts(c: &mut Criterion, state: &State, bytes: &[u8]) {
-    use tollgate_authorizer::answer::{Answer, Context, Policy};
+    use tollgate_authorizer::answer::{Answer, Context};
+    use tollgate_authorizer::policy::Policy;
     let policies = tollgate_authorizer::answer::Policies::default();
     use tollgate_authorizer::cache::token_hash;
     use tollgate_authorizer::event::read_slice;

@@ -1,20 +1,20 @@
-//! The answer API Gateway reads, written straight to JSON from the verified token, the route
-//! rules and the route ARN: no intermediate `Value`s, and every resource ARN written as its
-//! parts (the stage prefix, the method, the path pattern) without being built as a string.
+//! The answer API Gateway reads, written straight to JSON from the verified token and the IAM
+//! policy (`crate::policy`): no intermediate `Value`s. The policies already written are shared
+//! by tokens of the same reach on the same stage (`Policies`).
 
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tollgate_common::access_token::{RESERVED_CLAIMS, is_gateway_context_key};
-use tollgate_common::scope::Scopes;
-use tollgate_common::verify::VerifiedToken;
+use tollgate_oauth::access_token::{RESERVED_CLAIMS, is_gateway_context_key};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::verify::VerifiedToken;
 
-use crate::policy::RouteArn;
-use crate::route::{METHODS, RouteRule, RouteRules, Unlisted, refused_patterns};
+use crate::policy::{Policy, RouteArn};
+use crate::route::RouteRules;
 
 /// What the authorizer returns for a valid token.
 #[derive(Debug)]
@@ -137,114 +137,11 @@ impl Policies {
     }
 }
 
-/// The IAM policy of an Allow: see [`crate::policy::policy_document`] for what it says.
-#[derive(Debug)]
-pub struct Policy<'a> {
-    pub routes: &'a RouteRules,
-    pub scopes: &'a Scopes,
-    pub arn: &'a RouteArn,
-}
-
-impl Serialize for Policy<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("Version", "2012-10-17")?;
-        m.serialize_entry("Statement", &Statements(self))?;
-        m.end()
-    }
-}
-
-struct Statements<'p, 'a>(&'p Policy<'a>);
-
-impl Serialize for Statements<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let p = self.0;
-        let satisfied = |r: &RouteRule| r.scopes.is_subset_of(p.scopes);
-        let prefix = p.arn.prefix.as_str();
-        let mut seq = s.serialize_seq(None)?;
-        let reachable =
-            p.routes.unlisted == Unlisted::Allow || p.routes.rules.iter().any(satisfied);
-        if !reachable {
-            // Nothing is reachable: an explicit Deny of the whole stage.
-            seq.serialize_element(&Statement("Deny", Resources::Stage(prefix)))?;
-            return seq.end();
-        }
-        let allow = match p.routes.unlisted {
-            Unlisted::Allow => Resources::Stage(prefix),
-            Unlisted::Deny => Resources::Rules(prefix, p, true),
-        };
-        seq.serialize_element(&Statement("Allow", allow))?;
-        if !p.routes.rules.iter().all(satisfied) {
-            seq.serialize_element(&Statement("Deny", Resources::Rules(prefix, p, false)))?;
-        }
-        seq.serialize_element(&Statement("Deny", Resources::Refused(prefix, p.routes)))?;
-        seq.end()
-    }
-}
-
-struct Statement<'p, 'a>(&'static str, Resources<'p, 'a>);
-
-impl Serialize for Statement<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("Action", "execute-api:Invoke")?;
-        m.serialize_entry("Effect", self.0)?;
-        m.serialize_entry("Resource", &self.1)?;
-        m.end()
-    }
-}
-
-/// The resource ARNs of a statement, each `{prefix}{tail}`.
-enum Resources<'p, 'a> {
-    /// `{prefix}*`: the whole stage.
-    Stage(&'a str),
-    /// Every method-and-path of the rules whose scopes are (`true`) or are not satisfied.
-    Rules(&'a str, &'p Policy<'a>, bool),
-    /// The refused spellings' patterns.
-    Refused(&'a str, &'a RouteRules),
-}
-
-impl Serialize for Resources<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(None)?;
-        match self {
-            Self::Stage(prefix) => seq.serialize_element(&Arn(prefix, "*", ""))?,
-            Self::Rules(prefix, p, want) => {
-                for rule in &p.routes.rules {
-                    if rule.scopes.is_subset_of(p.scopes) != *want {
-                        continue;
-                    }
-                    // ANY is every method spelled out: IAM's `*` would cross `/`.
-                    let one = [rule.method.as_str()];
-                    let methods: &[&str] = if rule.method == "*" { &METHODS } else { &one };
-                    for m in methods {
-                        seq.serialize_element(&Arn(prefix, m, &rule.path))?;
-                    }
-                }
-            }
-            Self::Refused(prefix, routes) => {
-                for pattern in refused_patterns(routes.case) {
-                    seq.serialize_element(&Arn(prefix, pattern, ""))?;
-                }
-            }
-        }
-        seq.end()
-    }
-}
-
-/// One resource ARN, written from its three parts.
-struct Arn<'a>(&'a str, &'a str, &'a str);
-
-impl Serialize for Arn<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{}{}{}", self.0, self.1, self.2))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::policy_document;
+    use crate::route::Unlisted;
 
     #[test]
     fn a_shared_policy_is_the_one_written_for_that_token_and_stage() {

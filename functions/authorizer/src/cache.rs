@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_lc_rs::digest::{SHA256, digest};
-use tollgate_common::verify::{MAX_TOKEN_BYTES, Rejection, VerifiedToken};
+use tollgate_oauth::verify::{MAX_TOKEN_BYTES, Rejection, VerifiedToken};
 
 /// Entries held at most: about 1 KiB each for a token with a few user details (see
 /// docs/authorizer.md), so about 1 MiB at the cap, well inside a 128 MB function.

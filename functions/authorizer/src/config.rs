@@ -1,13 +1,13 @@
 //! The authorizer's configuration, read once at cold start; a missing or malformed variable
 //! stops the cold start with its name.
 
-use tollgate_common::config::Env;
-use tollgate_common::metrics::Metrics;
+use tollgate_telemetry::config::Env;
+use tollgate_telemetry::metrics::Metrics;
 
 use crate::answer::Policies;
 use crate::cache::VerifiedTokens;
 use crate::route::{PathCase, RouteRules, Unlisted};
-use tollgate_common::verify::{
+use tollgate_oauth::verify::{
     AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
 };
 

@@ -3,14 +3,13 @@
 //! into a 401; a valid token without a route's scopes gets a policy that denies it (403).
 
 use std::fmt;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
 use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tollgate_common::output;
-use tollgate_common::verify::{Rejection, VerifiedToken};
+use tollgate_oauth::verify::{Rejection, VerifiedToken};
+use tollgate_telemetry::output;
 use tracing::info;
 
 use crate::answer::{Answer, Context};
@@ -18,7 +17,6 @@ use crate::config::{HttpApiResponse, State};
 pub use crate::event::Shape;
 use crate::event::{Incoming, read_slice, read_value};
 use crate::policy::{RouteArn, allows};
-use crate::route::{PathCase, refusal};
 
 /// The one error an authorizer returns for a bad token. API Gateway matches the message
 /// exactly, so it must stay `Unauthorized`.
@@ -160,7 +158,7 @@ fn evaluate(state: &State, incoming: Incoming<'_>) -> Result<Decision, Rejection
     // The path the backend sees must not be a spelling the rules refuse either (a trailing `/`
     // aside: an HTTP API's rawPath for a named stage's root may end in one; the ARN decides it).
     if let Some(raw) = &incoming.raw_path
-        && refusal(raw.trim_end_matches('/'), PathCase::Exact).is_some()
+        && state.routes.refuses_raw_path(raw)
     {
         return Err(Rejection::RefusedPath);
     }
@@ -211,15 +209,15 @@ mod tests {
 
     /// A REST TOKEN event with a token signed by a new ES256 key, and a state that trusts it.
     fn signed_event() -> (State, Vec<u8>) {
-        use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
-        use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
+        use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+        use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
         let alg = SigningAlg::Es256;
         let key = Arc::new(SigningKey::from_pem(&generate_pem(alg).unwrap(), alg, None).unwrap());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let scope = tollgate_common::scope::Scopes::parse("orders:read").unwrap();
+        let scope = tollgate_oauth::scope::Scopes::parse("orders:read").unwrap();
         let token = AccessTokenIssuer::new("https://i".into(), "api".into(), key.clone())
             .issue(&AccessTokenClaims {
                 sub: "u1",
@@ -256,7 +254,7 @@ mod tests {
 
     /// What one decision writes to stdout, through the functions' own log subscriber (JSON).
     fn written(state: &State, event: &[u8]) -> Vec<Value> {
-        let logs = tollgate_common::logging::subscriber("info", true);
+        let logs = tollgate_telemetry::logging::subscriber("info", true);
         let (_, lines) = tracing::subscriber::with_default(logs, || {
             output::capture(|| decide_json(state, event).ok())
         });
@@ -270,7 +268,7 @@ mod tests {
     fn a_decision_writes_its_log_line_and_its_emf_line_in_one_batch() {
         let (state, event) = signed_event();
         for (event, decision) in [(event.as_slice(), "allow"), (b"{}", "unauthorized")] {
-            let logs = tollgate_common::logging::subscriber("info", false);
+            let logs = tollgate_telemetry::logging::subscriber("info", false);
             let before = output::writes();
             tracing::subscriber::with_default(logs, || decide_json(&state, event).ok());
             assert_eq!(
@@ -301,7 +299,7 @@ mod tests {
             iss: "i".into(),
             sub: "u".into(),
             client_id: "c".into(),
-            scope: tollgate_common::scope::Scopes::parse("a b").unwrap(),
+            scope: tollgate_oauth::scope::Scopes::parse("a b").unwrap(),
             exp: 1,
             nbf: None,
             iat: 0,

@@ -11,7 +11,7 @@ use tollgate_authorizer::handler::decide_json;
 async fn main() -> Result<(), Error> {
     let started = Instant::now();
     // Never the runtime's default subscriber: at TRACE it logs every raw event (bearer tokens).
-    tollgate_common::logging::init();
+    tollgate_telemetry::logging::init();
     let state = match State::from_env() {
         Ok(s) => s,
         Err(e) => {

@@ -11,7 +11,8 @@
 //! decision and by Deny patterns in the policy alike (see [`REFUSED_PATTERNS`]).
 
 use std::sync::LazyLock;
-use tollgate_common::scope::Scopes;
+
+use tollgate_oauth::scope::Scopes;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteRule {
@@ -136,6 +137,21 @@ impl RouteRules {
         refusal(path, self.case)
     }
 
+    /// Whether the path the backend will see (an event's `rawPath`, `path`) is a spelling these
+    /// rules refuse: the same spellings as [`RouteRules::refusal`], except that letter case is
+    /// left to the route ARN (which [`RouteRules::allows`] decides) and a trailing `/` is let
+    /// through (an HTTP API's rawPath for a named stage's root may end in one).
+    pub fn refuses_raw_path(&self, raw: &str) -> bool {
+        refusal(raw.trim_end_matches('/'), PathCase::Exact).is_some()
+    }
+
+    /// The IAM resource patterns, to follow `{api}/{stage}/`, of every spelling these rules
+    /// refuse: the policy's own Deny statement, so a cached policy refuses what a fresh decision
+    /// does.
+    pub fn refused_patterns(&self) -> &'static [String] {
+        refused_patterns(self.case)
+    }
+
     /// Whether a token with `scopes` may call `method path`: the path is not refused, every
     /// matching rule is satisfied, and some rule matches unless unlisted routes are allowed.
     pub fn allows(&self, scopes: &Scopes, method: &str, path: &str) -> bool {
@@ -175,7 +191,7 @@ const FOLDS_TO_ASCII: [char; 4] = ['\u{17f}', '\u{212a}', '\u{130}', '\u{131}'];
 
 /// Why a request path is refused outright, or `None`. Every reason is also expressible as an
 /// IAM resource pattern ([`refused_patterns`]), so a cached policy refuses the same paths.
-pub fn refusal(path: &str, case: PathCase) -> Option<&'static str> {
+pub(crate) fn refusal(path: &str, case: PathCase) -> Option<&'static str> {
     if path.contains("//") {
         return Some("empty path segment ('//')");
     }
@@ -200,7 +216,7 @@ pub fn refusal(path: &str, case: PathCase) -> Option<&'static str> {
 /// IAM resource patterns, to follow `{api}/{stage}/`, that match exactly the method-and-path
 /// tails ([`refusal`]) refuses. The method never contains `/`, so each pattern's first `/`
 /// lies in the path; a path always starts with `/`.
-pub fn refused_patterns(case: PathCase) -> &'static [String] {
+pub(crate) fn refused_patterns(case: PathCase) -> &'static [String] {
     // Built once per process, not per decision: the list depends only on the case mode.
     static EXACT: LazyLock<Vec<String>> = LazyLock::new(|| build_refused_patterns(PathCase::Exact));
     static LOWER: LazyLock<Vec<String>> = LazyLock::new(|| build_refused_patterns(PathCase::Lower));

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use tollgate_common::adapters::auth_http::AuthEndpointConfig;
-pub use tollgate_common::config::{ConfigError, Env};
-use tollgate_common::grant::GrantPolicy;
-use tollgate_common::keys::SigningAlg;
-use tollgate_common::lockout::LockoutPolicy;
-use tollgate_common::secret::Secret;
-use tollgate_common::store::tables;
+use tollgate_oauth::keys::SigningAlg;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::adapters::http::auth_endpoint::AuthEndpointConfig;
+use tollgate_service::endpoint::GrantPolicy;
+use tollgate_service::lockout::LockoutPolicy;
+use tollgate_service::store::tables;
+pub use tollgate_telemetry::config::{ConfigError, Env};
 
 /// Where the signing key comes from.
 #[derive(Debug, Clone)]
@@ -97,12 +97,10 @@ impl TokenConfig {
             .opt("SIGNING_ALG")
             .unwrap_or_else(|| "ES256".into())
             .parse()
-            .map_err(
-                |e: tollgate_common::keys::KeyError| ConfigError::Malformed {
-                    name: "SIGNING_ALG",
-                    why: e.to_string(),
-                },
-            )?;
+            .map_err(|e: tollgate_oauth::keys::KeyError| ConfigError::Malformed {
+                name: "SIGNING_ALG",
+                why: e.to_string(),
+            })?;
         let (credential, credential_secret) = credential(env)?;
         Ok(Self {
             issuer: env.req("ISSUER")?,
@@ -233,7 +231,7 @@ fn policy<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<GrantPolicy, Co
 
 /// `REFRESH_REUSE_GRACE_SECONDS`: 0 (off, the default) to 60.
 fn refresh_reuse_grace<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u64, ConfigError> {
-    let max = tollgate_common::grace::MAX_GRACE_SECONDS;
+    let max = tollgate_service::client::MAX_GRACE_SECONDS;
     let grace = env.num("REFRESH_REUSE_GRACE_SECONDS", 0)?;
     if grace > max {
         return Err(ConfigError::Malformed {
@@ -279,12 +277,12 @@ fn rate_limit<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, Config
     let limit = env.num("RATE_LIMIT_PER_MINUTE", 0)?;
     u32::try_from(limit)
         .ok()
-        .filter(|&l| l <= tollgate_common::client::MAX_RATE_LIMIT)
+        .filter(|&l| l <= tollgate_service::client::MAX_RATE_LIMIT)
         .ok_or_else(|| ConfigError::Malformed {
             name: "RATE_LIMIT_PER_MINUTE",
             why: format!(
                 "at most {} (0 is unlimited)",
-                tollgate_common::client::MAX_RATE_LIMIT
+                tollgate_service::client::MAX_RATE_LIMIT
             ),
         })
 }
@@ -299,7 +297,7 @@ fn user_claims(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
                 .collect()
         })
         .unwrap_or_default();
-    tollgate_common::access_token::check_user_claims(&names).map_err(|why| {
+    tollgate_oauth::access_token::check_user_claims(&names).map_err(|why| {
         ConfigError::Malformed {
             name: "USER_CLAIMS",
             why,

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode;
-use tollgate_common::OAuthError;
-use tollgate_common::client::ClientCredentials;
-use tollgate_common::error::{Description, Fact};
-use tollgate_common::grant::TokenRequest;
-use tollgate_common::introspect::{IntrospectionRequest, TokenTypeHint};
-use tollgate_common::revoke::RevocationRequest;
-use tollgate_common::secret::Secret;
+use tollgate_oauth::OAuthError;
+use tollgate_oauth::error::{Description, Fact};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::ClientCredentials;
+use tollgate_service::endpoint::TokenRequest;
+use tollgate_service::endpoint::introspect::{IntrospectionRequest, TokenTypeHint};
+use tollgate_service::endpoint::revoke::RevocationRequest;
 
 /// Bodies larger than this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -383,7 +383,7 @@ mod tests {
     mod descriptions {
         use super::*;
         use proptest::prelude::*;
-        use tollgate_common::error::is_description_text;
+        use tollgate_oauth::error::is_description_text;
 
         /// Text a caller could send, hostile to an error body: quotes, backslashes, newlines,
         /// bidi controls, non-ASCII, percent signs; always with a marker no description holds.

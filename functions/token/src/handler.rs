@@ -8,20 +8,20 @@ use lambda_http::http::header::{CONTENT_TYPE, HeaderValue};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tollgate_common::OAuthError;
-use tollgate_common::audit::{Origin, UsernameHash};
-use tollgate_common::client::{ClientCredentials, GrantType, ResponseProfile};
-use tollgate_common::clock::{Deadline, SystemClock};
-use tollgate_common::error::TokenError;
-use tollgate_common::error::{Description, Fact};
-use tollgate_common::grant::{RequestedGrant, short_hash};
-use tollgate_common::observe::{self, Scope};
+use tollgate_oauth::OAuthError;
+use tollgate_oauth::clock::{Deadline, SystemClock};
+use tollgate_oauth::error::{Description, Fact};
+use tollgate_service::client::{ClientCredentials, ResponseProfile};
+use tollgate_service::error::TokenError;
+use tollgate_telemetry::audit::Origin;
+use tollgate_telemetry::observe::{self, Scope};
 use tracing::{Instrument, Span, debug, field, info, info_span, trace};
 
 use crate::form::{self, FormError};
 use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
 };
+use crate::route::Route;
 use crate::served::{Served, account};
 use crate::sessions;
 use crate::state::AppState;
@@ -37,15 +37,20 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
         origin: origin(&req),
         metrics: state.metrics.clone(),
     };
+    // Every audit line of the request, the domain's and its own refusal, is written in its scope.
+    Ok(observe::serve(scope, served(state, &req, route, started)).await)
+}
+
+/// Serves the request, then says what it came to: its `request` line, its metrics and, for a
+/// refused `/token` request, its audit line.
+async fn served(state: &AppState, req: &Request, route: Route, started: Instant) -> Response<Body> {
     let span = info_span!(
         "request",
         route = route.name(),
         grant_type = field::Empty,
         client_id = field::Empty
     );
-    let Served { resp, outcome } = observe::serve(scope.clone(), serve(state, &req, route))
-        .instrument(span)
-        .await;
+    let Served { resp, outcome } = serve(state, req, route).instrument(span).await;
     info!(
         route = route.name(),
         method = %req.method(),
@@ -58,13 +63,13 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
         "request"
     );
     account(
-        &scope,
-        route.name(),
+        &state.metrics,
+        route,
         &outcome,
         resp.status(),
         started.elapsed(),
     );
-    Ok(resp)
+    resp
 }
 
 /// Where the request came from: the source IP as API Gateway saw it (never
@@ -85,55 +90,6 @@ fn origin(req: &Request) -> Origin {
             header.or(c.http.user_agent.as_deref()),
         ),
         _ => Origin::new(None, header),
-    }
-}
-
-/// Which endpoint a path names. Matched by suffix, so the function works behind any stage or
-/// base path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Jwks,
-    Metadata,
-    SessionsRevoke,
-    Introspect,
-    Token,
-    Revoke,
-    Unknown,
-}
-
-impl Route {
-    fn of(path: &str) -> Self {
-        let path = path.trim_end_matches('/');
-        let ends = |suffix: &str| path.ends_with(suffix);
-        if ends("/.well-known/jwks.json") {
-            Self::Jwks
-        } else if ends("/.well-known/oauth-authorization-server") {
-            Self::Metadata
-        } else if ends("/sessions/revoke") {
-            // Before `/revoke`, which it ends with.
-            Self::SessionsRevoke
-        } else if ends("/introspect") {
-            Self::Introspect
-        } else if ends("/token") {
-            Self::Token
-        } else if ends("/revoke") {
-            Self::Revoke
-        } else {
-            Self::Unknown
-        }
-    }
-
-    /// The `route` of its log lines.
-    fn name(self) -> &'static str {
-        match self {
-            Self::Jwks => "jwks",
-            Self::Metadata => "metadata",
-            Self::SessionsRevoke => "sessions_revoke",
-            Self::Introspect => "introspect",
-            Self::Token => "token",
-            Self::Revoke => "revoke",
-            Self::Unknown => "unknown",
-        }
     }
 }
 
@@ -189,12 +145,6 @@ async fn token(state: &AppState, req: &Request) -> Served {
     // Only names Tollgate knows reach the log: never an arbitrary string a client sent.
     let grant_type = form_req.grant_type.log_name();
     Span::current().record("grant_type", grant_type);
-    let username_hash = match form_req.grant_type {
-        RequestedGrant::Known(GrantType::Password) => {
-            form_req.params.get("username").map(|u| UsernameHash::of(u))
-        }
-        _ => None,
-    };
     let basic = challenges_basic(req, form_req.credentials.is_some());
     let h = state.service.handle_token(&form_req, deadline(req)).await;
     let mut served = match h.result {
@@ -205,7 +155,7 @@ async fn token(state: &AppState, req: &Request) -> Served {
         announce_sunset(&mut served.resp, s);
     }
     served.outcome.grant_type = grant_type;
-    served.outcome.username_hash = username_hash;
+    served.outcome.username_hash = form_req.username_hash.clone();
     by_client(served, h.client_id, form_req.credentials.as_ref())
 }
 
@@ -239,7 +189,7 @@ fn by_client(
     presented: Option<&ClientCredentials>,
 ) -> Served {
     served.outcome.client_id_hash = match (&authenticated, presented) {
-        (None, Some(c)) => Some(short_hash(&c.client_id)),
+        (None, Some(c)) => Some(c.id_hash()),
         _ => None,
     };
     served.outcome.client_id = authenticated;

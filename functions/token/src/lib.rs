@@ -7,6 +7,7 @@ pub mod form;
 pub mod handler;
 pub mod page;
 pub mod response;
+pub mod route;
 pub mod served;
 pub mod sessions;
 pub mod state;

@@ -11,7 +11,7 @@ use tollgate_token::state::AppState;
 async fn main() -> Result<(), lambda_http::Error> {
     let started = Instant::now();
     // Never the runtime's default subscriber: at TRACE it logs every raw event (passwords).
-    tollgate_common::logging::init();
+    tollgate_telemetry::logging::init();
     let state = match init().await {
         Ok(s) => s,
         Err(e) => {

@@ -4,11 +4,12 @@
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use lambda_http::{Body, Response};
-use tollgate_common::OAuthError;
-use tollgate_common::client::{PasswordGrantSunset, ResponseProfile};
-use tollgate_common::error::{Internal, TokenError, Unavailable, chain};
-use tollgate_common::grant::{Answer, TokenResponse};
-use tollgate_common::sunset;
+use tollgate_oauth::OAuthError;
+use tollgate_service::client::{PasswordGrantSunset, ResponseProfile};
+use tollgate_service::endpoint::{Answer, TokenResponse};
+use tollgate_service::error::{Internal, TokenError, Unavailable};
+use tollgate_service::sunset;
+use tollgate_telemetry::logging::chain;
 use tracing::{error, warn};
 
 /// The answer to a failed token or revocation request, in the client's `profile`. A 401
@@ -152,7 +153,7 @@ fn apigee_success(t: &TokenResponse, answer: &Answer) -> serde_json::Value {
         "expires_in": t.expires_in.to_string(),
         "issued_at": issued_at,
         "client_id": answer.client_id,
-        "application_name": answer.application_name,
+        "application_name": application_name(answer),
         "scope": t.scope.to_string(),
         "status": "approved",
         "api_product_list": "[]",
@@ -166,6 +167,15 @@ fn apigee_success(t: &TokenResponse, answer: &Answer) -> serde_json::Value {
             t.refresh_token_expires_in.unwrap_or(0).to_string().into();
     }
     body
+}
+
+/// Apigee's `application_name`: the client's name, or its client_id when it has none.
+fn application_name(answer: &Answer) -> &str {
+    if answer.client_name.is_empty() {
+        &answer.client_id
+    } else {
+        &answer.client_name
+    }
 }
 
 /// RFC 9745 `Deprecation` and RFC 8594 `Sunset` on a password-grant answer whose client's
@@ -266,8 +276,8 @@ mod tests {
             expires_in: 900,
             issued_at: 1_764_000_000,
             refresh_token_expires_in: Some(3600),
-            refresh_token: Some(tollgate_common::secret::Secret::new("rt")),
-            scope: tollgate_common::scope::Scopes::parse("profile").unwrap_or_default(),
+            refresh_token: Some(tollgate_oauth::secret::Secret::new("rt")),
+            scope: tollgate_oauth::scope::Scopes::parse("profile").unwrap_or_default(),
         }
     }
 
@@ -275,7 +285,7 @@ mod tests {
         Answer {
             profile: ResponseProfile::Apigee,
             client_id: "app".into(),
-            application_name: "App".into(),
+            client_name: "App".into(),
             sunset: None,
         }
     }
@@ -318,6 +328,12 @@ mod tests {
             (&"app".into(), &"App".into())
         );
         assert_eq!(b["refresh_token"], "rt");
+        let unnamed = Answer {
+            client_name: String::new(),
+            ..apigee()
+        };
+        let b = body(&success(&token(), &unnamed));
+        assert_eq!(b["application_name"], "app", "no name: the client_id");
         let mut machine = token();
         machine.refresh_token = None;
         machine.refresh_token_expires_in = None;

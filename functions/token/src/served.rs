@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
-use tollgate_common::audit::{self, Client, Event, UsernameHash};
-use tollgate_common::observe::Scope;
+use tollgate_telemetry::audit::{Client, Event, UsernameHash};
+use tollgate_telemetry::metrics::Metrics;
+use tollgate_telemetry::observe;
+
+use crate::route::Route;
 
 /// What the logs, metrics and audit trail say about one request. Never holds a credential.
 #[derive(Debug, Default)]
@@ -52,18 +55,19 @@ impl Served {
 }
 
 /// The endpoints that are counted: their metrics, and for `/token` the audit line of a refusal
-/// (the domain records the other events where it decides them).
+/// (the domain records the other events where it decides them), written as every audit line
+/// is, through the request's scope (`observe::event`).
 pub fn account(
-    scope: &Scope,
-    route: &'static str,
+    metrics: &Metrics,
+    route: Route,
     outcome: &Outcome,
     status: StatusCode,
     latency: Duration,
 ) {
-    let token = route == "token";
-    if !token && !matches!(route, "revoke" | "introspect" | "sessions_revoke") {
+    if !route.counted() {
         return;
     }
+    let token = route == Route::Token;
     let grant_type = outcome.grant_type.unwrap_or("none");
     let grant = token.then(|| {
         (
@@ -72,9 +76,7 @@ pub fn account(
             outcome.error.unwrap_or("issued"),
         )
     });
-    scope
-        .metrics
-        .request(status.is_server_error(), latency, grant);
+    metrics.request(status.is_server_error(), latency, grant);
     let Some(reason) = outcome.error.filter(|_| token) else {
         return;
     };
@@ -90,9 +92,5 @@ pub fn account(
         status: status.as_u16(),
         username_hash: outcome.username_hash.clone(),
     };
-    scope.metrics.write(&audit::render(
-        &event,
-        &scope.origin,
-        tollgate_common::metrics::now_ms(),
-    ));
+    observe::event(&event);
 }

@@ -7,10 +7,10 @@ use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::Deserialize;
-use tollgate_common::OAuthError;
-use tollgate_common::client::ResponseProfile;
-use tollgate_common::error::{Description, Fact};
-use tollgate_common::refresh::SessionQuery;
+use tollgate_oauth::OAuthError;
+use tollgate_oauth::error::{Description, Fact};
+use tollgate_service::client::ResponseProfile;
+use tollgate_service::refresh::SessionQuery;
 use tracing::warn;
 
 use crate::form::MAX_BODY_BYTES;
@@ -50,7 +50,7 @@ pub fn iam_caller(req: &Request) -> Option<String> {
 pub async fn revoke(
     state: &AppState,
     req: &Request,
-    deadline: tollgate_common::clock::Deadline,
+    deadline: tollgate_oauth::clock::Deadline,
 ) -> Served {
     let Some(actor) = iam_caller(req) else {
         warn!("session revocation without an IAM caller refused");

@@ -4,29 +4,30 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::{KeySource, PepperSource, TokenConfig};
 use anyhow::Context;
-use tollgate_common::access_token::AccessTokenIssuer;
-use tollgate_common::adapters::auth_http::{AuthEndpointConfig, HttpPasswordVerifier};
-use tollgate_common::adapters::sdk::{CONNECT_TIMEOUT, sdk_config_on};
-use tollgate_common::adapters::sdk_http::sdk_http_client;
-use tollgate_common::adapters::secrets_manager::SecretsManager;
-use tollgate_common::adapters::tls::{Https, https_connector, root_store};
-use tollgate_common::adapters::user_status_http::HttpUserDirectory;
-use tollgate_common::client::GrantType;
-use tollgate_common::clock::SystemClock;
-use tollgate_common::grant::TokenService;
-use tollgate_common::introspect::Introspector;
-use tollgate_common::keys::{SigningKey, published_jwks};
-use tollgate_common::measured::Measured;
-use tollgate_common::metrics::{Dependency, Metrics};
-use tollgate_common::secret::{Secret, SecretHasher};
-use tollgate_common::store::dynamo::{
-    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
-};
-use tollgate_common::verify::{
+use tollgate_oauth::access_token::AccessTokenIssuer;
+use tollgate_oauth::clock::SystemClock;
+use tollgate_oauth::keys::{SigningKey, published_jwks};
+use tollgate_oauth::secret::{Secret, SecretHasher};
+use tollgate_oauth::verify::{
     AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig, parse_algorithm,
 };
+use tollgate_service::adapters::aws::sdk::{CONNECT_TIMEOUT, sdk_config_on};
+use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
+use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_service::adapters::http::sdk_http::sdk_http_client;
+use tollgate_service::adapters::http::tls::{Https, https_connector, root_store};
+use tollgate_service::adapters::http::user_status::HttpUserDirectory;
+use tollgate_service::client::GrantType;
+use tollgate_service::endpoint::TokenService;
+use tollgate_service::endpoint::introspect::Introspector;
+use tollgate_service::hooked::Measured;
+use tollgate_service::store::dynamo::{
+    DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
+};
+use tollgate_telemetry::metrics::{Dependency, Metrics};
+
+use crate::config::{KeySource, PepperSource, TokenConfig};
 
 pub struct AppState {
     pub service: TokenService,

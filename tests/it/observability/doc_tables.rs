@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use tollgate_common::metrics;
+use tollgate_telemetry::metrics;
 
 /// A table cell's backticked names outside parentheses (inside them are example values).
 fn names_outside_parentheses(cell: &str) -> Vec<String> {
@@ -23,7 +23,7 @@ fn names_outside_parentheses(cell: &str) -> Vec<String> {
 
 #[test]
 fn audit_doc_lists_every_event_with_exactly_its_members() {
-    use tollgate_common::audit::{COMMON_FIELDS, SCHEMA};
+    use tollgate_telemetry::audit::{COMMON_FIELDS, SCHEMA};
     let doc = crate::docs::read("docs/audit.md");
     let common: BTreeSet<String> = crate::docs::sections(&doc, "audit common")
         .iter()

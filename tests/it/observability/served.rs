@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tollgate_common::grant::short_hash;
-use tollgate_common::metrics::spec::{Published, validate};
+use tollgate_telemetry::hash::short_hash;
+use tollgate_telemetry::metrics::spec::{Published, validate};
 use tollgate_tests::{
     Answer, ClientSpec, Served, dynamo, event_fixture, form, http, invoke_at, send, unique,
 };

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
-use tollgate_common::metrics::{self, Dependency, FUNCTION_NAME, NAMESPACE};
+use tollgate_telemetry::metrics::{self, Dependency, FUNCTION_NAME, NAMESPACE};
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");

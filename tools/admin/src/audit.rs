@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use tollgate_common::adapters::sdk::sdk_config;
-use tollgate_common::audit::{self, Event, Origin};
-use tollgate_common::client::ClientUpdate;
-use tollgate_common::metrics::now_ms;
+use tollgate_service::adapters::aws::sdk::sdk_config;
+use tollgate_service::client::ClientUpdate;
+use tollgate_telemetry::audit::{self, Event, Origin};
+use tollgate_telemetry::metrics::now_ms;
 
 /// Who runs this CLI: `local` against DynamoDB Local, else the caller's ARN from STS, else
 /// `unknown`.

@@ -4,15 +4,15 @@
 use std::io::Read;
 
 use anyhow::{Context, bail};
-use tollgate_common::client::{
-    Client, ClientStore, ClientStoreError, ClientUpdate, PreviousSecret,
-};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::secret::{
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_oauth::secret::{
     MIN_SECRET_BITS_WITH_PEPPER, MIN_SECRET_BITS_WITHOUT_PEPPER, Secret, SecretHasher,
     estimated_entropy_bits,
 };
-use tollgate_common::store::dynamo::{DynamoClientStore, sdk_client};
+use tollgate_service::client::{
+    Client, ClientStore, ClientStoreError, ClientUpdate, PreviousSecret,
+};
+use tollgate_service::store::dynamo::{DynamoClientStore, sdk_client};
 
 use crate::audit;
 use crate::{AWS_TIMEOUT, ClientId, ClientsTable, error_chain, secrets_manager};

@@ -4,10 +4,10 @@
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use tollgate_common::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::scope::Scopes;
-use tollgate_common::secret::{Secret, SecretHasher};
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::{Secret, SecretHasher};
+use tollgate_service::client::{Client, ClientStore, ClientStoreError, ClientUpdate, GrantType};
 
 use crate::ClientsTable;
 use crate::clients::{check_supplied_secret, client_secret_hasher, store, store_error};

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use jsonwebtoken::jwk::JwkSet;
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::secret::Secret;
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::secret::Secret;
 
 use crate::audit;
 use crate::{KeyDestination, error_chain, rotation, secrets_manager};

@@ -5,13 +5,14 @@
 use std::time::Duration;
 
 use clap::Parser;
-use tollgate_common::adapters::sdk::sdk_config;
-use tollgate_common::adapters::secrets_manager::SecretsManager;
+use tollgate_service::adapters::aws::sdk::sdk_config;
+use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
 // "failed to create table x: service error: ..." — the whole chain, since the CLI's user is
 // the operator who needs the cause.
-use tollgate_common::error::chain as error_chain;
-use tollgate_common::store::dynamo::sdk_client;
-use tollgate_common::store::tables;
+use tollgate_service::store::dynamo::create_table;
+use tollgate_service::store::dynamo::sdk_client;
+use tollgate_service::store::tables;
+use tollgate_telemetry::logging::chain as error_chain;
 
 mod audit;
 mod cli;
@@ -111,7 +112,7 @@ async fn create_tables(names: TableNames) -> anyhow::Result<()> {
         (tables::TOKENS, &names.tokens_table),
         (tables::LOCKOUTS, &names.lockouts_table),
     ] {
-        let created = tables::create_table(&db, &spec, name)
+        let created = create_table(&db, &spec, name)
             .await
             .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))?;
         println!(

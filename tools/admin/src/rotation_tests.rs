@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use jsonwebtoken::jwk::JwkSet;
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
 
 use super::*;
 

@@ -2,13 +2,13 @@
 //! families), found through the tokens table's session indexes, never a scan.
 
 use clap::Args;
-use tollgate_common::audit::{self, Origin};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::error::chain;
-use tollgate_common::metrics::now_ms;
-use tollgate_common::refresh::{RefreshStore, RefreshStoreError, SessionQuery, StoredFamily};
-use tollgate_common::session::revoke_sessions as revoke;
-use tollgate_common::store::dynamo::{DynamoRefreshStore, sdk_client};
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_service::endpoint::sessions::revoke_sessions as revoke;
+use tollgate_service::refresh::{RefreshStore, RefreshStoreError, SessionQuery, StoredFamily};
+use tollgate_service::store::dynamo::{DynamoRefreshStore, sdk_client};
+use tollgate_telemetry::audit::{self, Origin};
+use tollgate_telemetry::logging::chain;
+use tollgate_telemetry::metrics::now_ms;
 
 use crate::AWS_TIMEOUT;
 

@@ -4,13 +4,14 @@
 
 use std::cell::Cell;
 
-use super::*;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Map, Value, json};
-use tollgate_common::access_token::{AccessTokenClaims, AccessTokenIssuer};
-use tollgate_common::keys::{SigningAlg, SigningKey, generate_pem};
-use tollgate_common::scope::Scopes;
-use tollgate_common::verify::{AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig};
+use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
+use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::verify::{AccessTokenVerifier, DEFAULT_MAX_LIFETIME, VerifierConfig};
+
+use super::*;
 
 const T0: u64 = 1_900_000_000;
 const TTL: u64 = 600;
@@ -114,7 +115,7 @@ fn a_different_token_never_hits_even_one_differing_only_in_its_signature() {
     let (input, sig) = token.rsplit_once('.').unwrap();
     let resigned = format!(
         "{input}.{}",
-        tollgate_common::keys::low_s::sign(
+        tollgate_oauth::keys::low_s::sign(
             input.as_bytes(),
             s.key.encoding_key(),
             SigningAlg::Es256.algorithm()

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use tollgate_common::secret::random_token;
+use tollgate_oauth::secret::random_token;
 
 /// The cookie's name. `__Host-`: set only over a secure connection (Chromium and Firefox count
 /// `http://127.0.0.1` as one), for the whole host, never by a subdomain.

@@ -45,7 +45,7 @@ fn tags(html: &str) -> Vec<String> {
 
 #[test]
 fn the_style_hash_is_the_hash_of_the_style() {
-    let h = tollgate_common::secret::hash_str(STYLE);
+    let h = tollgate_oauth::secret::hash_str(STYLE);
     let url_safe = h.trim_start_matches("sha256:");
     let mut standard: String = url_safe
         .chars()

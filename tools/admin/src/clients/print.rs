@@ -1,8 +1,8 @@
 //! How the client commands show a record: the table and the JSON an operator reads, and a new
 //! secret, printed once.
 
-use tollgate_common::client::{Client, PasswordGrantSunset};
-use tollgate_common::secret::Secret;
+use tollgate_oauth::secret::Secret;
+use tollgate_service::client::{Client, PasswordGrantSunset};
 
 pub(super) fn print_secret(secret: &Secret, generated: bool) {
     if generated {
@@ -64,8 +64,8 @@ fn password_sunset(v: Option<PasswordGrantSunset>) -> String {
         |s| {
             format!(
                 "{} (deprecated since {})",
-                tollgate_common::sunset::rfc3339(s.sunset_at),
-                tollgate_common::sunset::rfc3339(s.deprecated_at)
+                tollgate_service::sunset::rfc3339(s.sunset_at),
+                tollgate_service::sunset::rfc3339(s.deprecated_at)
             )
         },
     )

@@ -3,9 +3,9 @@
 
 use anyhow::Context;
 use clap::Args;
-use tollgate_common::client::{ClientUpdate, GrantType, PasswordGrantSunset, ResponseProfile};
-use tollgate_common::clock::{Clock, SystemClock};
-use tollgate_common::scope::Scopes;
+use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_oauth::scope::Scopes;
+use tollgate_service::client::{ClientUpdate, GrantType, PasswordGrantSunset, ResponseProfile};
 
 /// A lifetime in seconds, or `default` for the deployment's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +34,13 @@ fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
     let why = || {
         format!(
             "a number of requests a minute up to {} (0 is unlimited), or `default`",
-            tollgate_common::client::MAX_RATE_LIMIT
+            tollgate_service::client::MAX_RATE_LIMIT
         )
     };
     match s {
         "default" => Ok(RateLimit(None)),
         _ => match s.parse::<u32>() {
-            Ok(n) if n <= tollgate_common::client::MAX_RATE_LIMIT => Ok(RateLimit(Some(n))),
+            Ok(n) if n <= tollgate_service::client::MAX_RATE_LIMIT => Ok(RateLimit(Some(n))),
             _ => Err(why()),
         },
     }
@@ -50,7 +50,7 @@ fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
 fn parse_sunset(s: &str) -> Result<Sunset, String> {
     match s {
         "none" => Ok(Sunset(None)),
-        _ => tollgate_common::sunset::parse_date(s).map(|t| Sunset(Some(t))),
+        _ => tollgate_service::sunset::parse_date(s).map(|t| Sunset(Some(t))),
     }
 }
 
@@ -108,7 +108,7 @@ pub(crate) struct ClientSettings {
 }
 
 fn parse_grace(s: &str) -> Result<Lifetime, String> {
-    let max = tollgate_common::grace::MAX_GRACE_SECONDS;
+    let max = tollgate_service::client::MAX_GRACE_SECONDS;
     match s {
         "default" => Ok(Lifetime(None)),
         _ => match s.parse::<u64>() {

@@ -1,0 +1,194 @@
+//! The token service, one file per endpoint: `token` (`POST /token`: grant dispatch, then one
+//! file per grant), `revoke` (RFC 7009), `introspect` (RFC 7662) and `sessions` (ending sessions
+//! by user or client). This file holds what every endpoint shares: the ports wired together,
+//! client authentication, the deadline every outbound call keeps, and signing.
+
+pub mod introspect;
+mod policy;
+pub mod revoke;
+pub mod sessions;
+pub mod token;
+
+use std::sync::Arc;
+
+use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken};
+use tollgate_oauth::clock::{Clock, Deadline};
+use tollgate_oauth::error::OAuthError;
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::SecretHasher;
+use tracing::warn;
+
+use crate::client::{self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore};
+use crate::error::{Internal, TokenError, Unavailable};
+use crate::lockout::LockoutStore;
+use crate::password::PasswordVerifier;
+use crate::rate_limit::RateLimitStore;
+use crate::refresh::{RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily};
+use crate::user_status::UserDirectory;
+
+pub use policy::{GrantPolicy, Lifetimes};
+pub use token::{Answer, RequestedGrant, TokenRequest, TokenResponse};
+
+/// Wires the ports together; built once at cold start.
+pub struct TokenService {
+    pub clients: Arc<dyn ClientStore>,
+    pub refresh: Arc<dyn RefreshStore>,
+    pub lockout: Arc<dyn LockoutStore>,
+    /// Per-client request counters (the lockouts table in AWS).
+    pub rate_limits: Arc<dyn RateLimitStore>,
+    pub verifier: Arc<dyn PasswordVerifier>,
+    /// The organisation's user-status endpoint, asked on every refresh when configured.
+    pub directory: Option<Arc<dyn UserDirectory>>,
+    pub issuer: AccessTokenIssuer,
+    pub policy: GrantPolicy,
+    pub clock: Arc<dyn Clock>,
+    /// Hashes and checks client secrets (with the deployment's pepper, when it has one).
+    pub secrets: SecretHasher,
+}
+
+/// What a request came to, and which client it authenticated as (if it got that far): only an
+/// authenticated client_id may be logged as it is.
+#[derive(Debug)]
+pub struct Handled<T> {
+    pub client_id: Option<String>,
+    /// How the answer is shaped: the authenticated client's choice, RFC 6749 before that.
+    pub answer: Answer,
+    pub result: Result<T, TokenError>,
+}
+
+impl<T> Handled<T> {
+    /// A request refused before its client authenticated: no client to name, RFC 6749's shape.
+    pub(crate) fn unauthenticated(e: TokenError) -> Self {
+        Self {
+            client_id: None,
+            answer: Answer::default(),
+            result: Err(e),
+        }
+    }
+}
+
+impl TokenService {
+    /// Runs one outbound call with at most the time left before the deadline (its own timeout
+    /// may be shorter); running out is `503 temporarily_unavailable`.
+    pub(crate) async fn within<T>(
+        &self,
+        deadline: Deadline,
+        what: &'static str,
+        call: impl Future<Output = T>,
+    ) -> Result<T, TokenError> {
+        let left = deadline.remaining(self.clock.as_ref());
+        tokio::time::timeout(left, call)
+            .await
+            .map_err(|_| Unavailable::Deadline { dependency: what }.into())
+    }
+
+    /// Authenticates a client by the credentials of any client-authenticated request
+    /// (`/token`, `/revoke`, `/introspect`).
+    pub(crate) async fn authenticate(
+        &self,
+        credentials: Option<&ClientCredentials>,
+        deadline: Deadline,
+    ) -> Result<client::Client, TokenError> {
+        let Some(creds) = credentials else {
+            return Err(OAuthError::invalid_client("client authentication is required").into());
+        };
+        let lookup = client::authenticate_at(
+            self.clients.as_ref(),
+            &self.secrets,
+            creds,
+            self.clock.now(),
+        );
+        let client = self
+            .within(deadline, "client store", lookup)
+            .await?
+            .map_err(|e| {
+                // A client_id that names no client may be anything (even a secret sent in the
+                // wrong field): only a short hash of it is logged, which still lets repeated
+                // probes be correlated. An id that names a client is ours, not the caller's.
+                match e {
+                    AuthenticateError::Store(e) => {
+                        return TokenError::Unavailable(Unavailable::ClientStore(Box::new(e)));
+                    }
+                    AuthenticateError::Rejected(ClientRejection::WrongSecret)
+                    | AuthenticateError::Rejected(ClientRejection::Disabled) => {
+                        warn!(client_id = %creds.client_id, reason = %e, "client authentication failed")
+                    }
+                    AuthenticateError::Rejected(_) => {
+                        warn!(client_id_hash = creds.id_hash(), reason = %e, "client authentication failed")
+                    }
+                }
+                e.to_oauth().into()
+            })?;
+        // Every later line of the request names the client: the edge opens a `request` span
+        // with this field (a span without it ignores the call).
+        tracing::Span::current().record("client_id", client.client_id.as_str());
+        Ok(client)
+    }
+
+    /// One family, read consistently within the deadline.
+    pub(crate) async fn family(
+        &self,
+        family_id: &str,
+        deadline: Deadline,
+    ) -> Result<Option<StoredFamily>, TokenError> {
+        let read = self.refresh.get_family(family_id);
+        self.within(deadline, "refresh-token store", read)
+            .await?
+            .map_err(store_unavailable)
+    }
+
+    /// Revokes a family within the deadline (reuse, a lost rotation, `/revoke`).
+    pub(crate) async fn revoke_family(
+        &self,
+        family_id: &str,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<(), TokenError> {
+        let call = self.refresh.revoke_family(family_id, now);
+        self.within(deadline, "refresh-token store", call)
+            .await?
+            .map_err(store_unavailable)
+    }
+
+    /// The lifetimes `client` gets: resolved here only, from its record and the deployment's.
+    pub(crate) fn lifetimes(&self, client: &client::Client) -> Lifetimes {
+        Lifetimes::of(client, &self.policy)
+    }
+
+    /// The reuse grace window `client` gets (seconds, 0 = off): its override, else the
+    /// deployment's, never more than the maximum.
+    pub(crate) fn grace(&self, client: &client::Client) -> u64 {
+        client
+            .refresh_reuse_grace
+            .unwrap_or(self.policy.refresh_reuse_grace)
+            .min(client::MAX_GRACE_SECONDS)
+    }
+
+    /// Signs an access token for `grant` in the session (refresh-token family) `sid`.
+    pub(crate) fn sign(
+        &self,
+        grant: &RefreshGrant,
+        sid: &str,
+        scope: &Scopes,
+        lifetimes: Lifetimes,
+        now: u64,
+    ) -> Result<IssuedAccessToken, TokenError> {
+        self.issuer
+            .issue(&AccessTokenClaims {
+                sub: &grant.sub,
+                client_id: &grant.client_id,
+                sid: Some(sid),
+                scope,
+                details: &grant.details,
+                auth_time: grant.auth_time,
+                now,
+                ttl: lifetimes.access_token,
+            })
+            .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
+    }
+}
+
+/// The refresh-token store failed: a 503, its cause logged by the edge.
+pub(crate) fn store_unavailable(e: RefreshStoreError) -> TokenError {
+    Unavailable::RefreshStore(Box::new(e)).into()
+}

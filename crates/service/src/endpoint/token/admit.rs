@@ -1,0 +1,129 @@
+//! Before a grant runs: the client authenticates while its request is counted against its
+//! per-minute limit (the two calls run at once, so the limit adds no round trip), and a
+//! password grant past its client's sunset is refused.
+
+use tollgate_oauth::clock::Deadline;
+use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
+use tollgate_telemetry::audit::Event;
+use tollgate_telemetry::observe;
+use tracing::{info, warn};
+
+use super::TokenRequest;
+use crate::client::{self, Client, PasswordGrantSunset};
+use crate::endpoint::TokenService;
+use crate::error::{TokenError, Unavailable};
+use crate::rate_limit::{self, RateLimitStoreError, Window};
+
+/// A request's count in its window, as the counter answered (its count, its store's failure,
+/// or no answer before the deadline), or `None` when it was not counted.
+pub(super) struct Counted {
+    window: Window,
+    now: u64,
+    answer: Option<Result<Result<u64, RateLimitStoreError>, TokenError>>,
+}
+
+impl TokenService {
+    /// Authenticates the client and counts the request against its limit, concurrently. The
+    /// count is kept under the client_id and the fingerprint of the secret presented
+    /// (`rate_limit::counter`), so a request with a wrong secret never touches the real
+    /// client's count and nothing has to be given back. Only a client_id that could name a
+    /// client is counted.
+    pub(super) async fn authenticate_counted(
+        &self,
+        req: &TokenRequest,
+        deadline: Deadline,
+    ) -> Result<(Client, Counted), TokenError> {
+        let now = self.clock.now();
+        let window = Window::at(now);
+        let counter = req
+            .credentials
+            .as_ref()
+            .filter(|c| client::is_valid_client_id(&c.client_id))
+            .map(|c| rate_limit::counter(&c.client_id, &self.secrets.fingerprint(&c.secret)));
+        let count = async {
+            match &counter {
+                Some(counter) => {
+                    let count = self.rate_limits.count(counter, window);
+                    Some(self.within(deadline, "rate-limit store", count).await)
+                }
+                None => None,
+            }
+        };
+        let (client, answer) =
+            tokio::join!(self.authenticate(req.credentials.as_ref(), deadline), count);
+        Ok((
+            client?,
+            Counted {
+                window,
+                now,
+                answer,
+            },
+        ))
+    }
+
+    /// Refuses the request when its count is over the client's limit. A client without a limit
+    /// goes on whatever the counter said; one with a limit gets 503 when the counter failed, and
+    /// goes on uncounted when the counter gave no answer (it may have counted the request: a
+    /// retry must not pay for it twice, and the limit steers clients, it guards nothing).
+    pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
+        let Counted {
+            window,
+            now,
+            answer,
+        } = counted;
+        let limit = rate_limit::limit_of(client, self.policy.rate_limit);
+        if limit == 0 {
+            if let Some(Ok(Err(e))) = &answer {
+                // This client has no limit: it goes on.
+                warn!(client_id = %client.client_id, error = %e, "rate-limit counter failed");
+            }
+            return Ok(());
+        }
+        let count = match answer {
+            Some(Ok(Ok(count))) => count,
+            Some(Ok(Err(e @ RateLimitStoreError::Unavailable(_)))) => {
+                return Err(Unavailable::RateLimitStore(Box::new(e)).into());
+            }
+            Some(Ok(Err(RateLimitStoreError::OutcomeUnknown(_)))) | Some(Err(_)) => {
+                warn!(client_id = %client.client_id, "rate-limit count got no answer: the request goes on uncounted");
+                return Ok(());
+            }
+            // An authenticated client always has a valid client_id, so it was counted.
+            None => return Err(OAuthError::unavailable().into()),
+        };
+        if rate_limit::admits(count, limit) {
+            return Ok(());
+        }
+        let retry_after = window.retry_after(now);
+        info!(client_id = %client.client_id, limit, count, "token request over the client's rate limit");
+        observe::event(&Event::RateLimited {
+            client_id: &client.client_id,
+            limit,
+            window_start: window.start,
+        });
+        Err(TokenError::RateLimited { limit, retry_after })
+    }
+
+    /// The client's password-grant sunset still to come, for the answer's headers; refused
+    /// with `unauthorized_client` once it has passed.
+    pub(super) fn password_grant_sunset(
+        &self,
+        client: &Client,
+    ) -> Result<Option<PasswordGrantSunset>, TokenError> {
+        let Some(s) = client.password_grant_sunset else {
+            return Ok(None);
+        };
+        if !s.passed_at(self.clock.now()) {
+            return Ok(Some(s));
+        }
+        info!(client_id = %client.client_id, "password grant refused: past its sunset");
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            Description::with(
+                "the password grant for this client ended at {} (its sunset date); use another grant",
+                &[Fact::Time(s.sunset_at)],
+            ),
+        )
+        .into())
+    }
+}

@@ -1,0 +1,218 @@
+//! Writing a refresh token's rotation, and what a refused or unanswered write means.
+//!
+//! The write is idempotent (the same successor sent again finds its own work done), so a write
+//! whose answer was lost is simply sent again, marked *unconfirmed* and with the successor
+//! sealed under the old token, until an answer comes or the function's time runs out. A client told `503` then retries with the same token and gets
+//! the successor that landed (`crate::refresh::grace::replay_window`), whatever its grace window: a
+//! retry done as told is never taken for theft.
+
+use std::time::Duration;
+
+use tollgate_oauth::clock::Deadline;
+use tollgate_oauth::secret::Secret;
+use tracing::warn;
+
+use crate::client::Client;
+use crate::endpoint::{TokenService, store_unavailable};
+use crate::error::{TokenError, Unavailable};
+use crate::refresh::grace;
+use crate::refresh::{
+    RefreshGrant, RefreshStoreError, Rotation, StoredToken, Successor, TokenStatus, Unusable,
+};
+
+/// How often a rotation that lost to a transaction still in flight is tried again (grace window
+/// on only), and the first pause between tries (doubling).
+const ROTATION_ATTEMPTS: u32 = 5;
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+
+/// How often a rotation whose answer was lost is sent again, and the pauses between sends
+/// (doubling from the first, at most the longest); the function's deadline ends it sooner.
+const RESENDS: u32 = 8;
+const FIRST_RESEND_PAUSE: Duration = Duration::from_millis(50);
+const LONGEST_RESEND_PAUSE: Duration = Duration::from_secs(1);
+
+/// A successor refresh token handed to the client, with its end (seconds since the epoch).
+pub(super) struct Handed {
+    pub(super) token: Secret,
+    pub(super) expires_at: u64,
+}
+
+/// What became of a refresh token presented for rotation.
+pub(super) enum Rotated {
+    /// This request rotated it: the successor is new.
+    New(Handed),
+    /// Another use of it rotated it moments ago, and the rules let this one have the same
+    /// successor: a retry within the grace window or after a lost answer.
+    Replayed(Handed),
+}
+
+/// What a lost rotation turned out to be.
+enum LostRace {
+    Replay(Handed),
+    /// Another use rotated it and this one may not have the successor: reuse.
+    Reused,
+    /// The session ended meanwhile (revoked or expired): refused quietly.
+    Ended(Unusable),
+    /// The winner's transaction has not landed yet: try again.
+    InFlight,
+}
+
+impl TokenService {
+    /// Rotates `old` to a new successor, sealed under `old` on its record. A rotation that loses
+    /// to a concurrent use of the same token hands back the winner's successor when the grace
+    /// window allows, instead of revoking the family.
+    pub(super) async fn rotate(
+        &self,
+        client: &Client,
+        old: &StoredToken,
+        presented: &Secret,
+        grant: &RefreshGrant,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<Rotated, TokenError> {
+        let grace = self.grace(client);
+        let refresh = Secret::generate();
+        let mut successor = self.successor(client, old, (presented, &refresh), grant, now);
+        let mut pause = FIRST_PAUSE;
+        let mut contended = grace > 0;
+        for _ in 0..ROTATION_ATTEMPTS {
+            if self
+                .write_rotation(old, &mut successor, (presented, &refresh), now, deadline)
+                .await?
+                == Rotation::Rotated
+            {
+                return Ok(Rotated::New(Handed {
+                    token: refresh,
+                    expires_at: successor.expires_at,
+                }));
+            }
+            match self
+                .lost_race(client, old, presented, now, deadline)
+                .await?
+            {
+                LostRace::Replay(s) => return Ok(Rotated::Replayed(s)),
+                LostRace::Ended(why) => {
+                    return Err(self.refuse(client, old, why, now, deadline).await);
+                }
+                LostRace::InFlight if grace > 0 => {
+                    let nap = tokio::time::sleep(pause);
+                    self.within(deadline, "refresh-token store", nap).await?;
+                    pause *= 2;
+                }
+                LostRace::Reused | LostRace::InFlight => {
+                    contended = false;
+                    break;
+                }
+            }
+        }
+        if contended {
+            // Still active after every try, its family still at it: contention, not reuse.
+            return Err(Unavailable::RotationContended.into());
+        }
+        // Used already or concurrently: nobody should hold a working token of this family.
+        warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
+        Err(self
+            .revoke_reused(client, old, "lost_rotation", now, deadline)
+            .await)
+    }
+
+    /// The successor `next` of `old`, sealed under the presented token when the client's grace
+    /// window is on.
+    fn successor(
+        &self,
+        client: &Client,
+        old: &StoredToken,
+        (presented, next): (&Secret, &Secret),
+        grant: &RefreshGrant,
+        now: u64,
+    ) -> Successor {
+        Successor {
+            token_hash: next.hash(),
+            issued_at: now,
+            expires_at: old.successor_expires_at(now, self.lifetimes(client).refresh_token),
+            details: grant.details.clone(),
+            sealed: (self.grace(client) > 0).then(|| grace::seal(presented, &old.family_id, next)),
+            unconfirmed: false,
+        }
+    }
+
+    /// Sends the rotation. While its outcome is unknown (no answer came: it may have landed),
+    /// sends the same successor again, marked unconfirmed, until an answer comes or the time
+    /// runs out. The first send gets at most half the time left, so a lost answer leaves time
+    /// to send it again. A store that answers with an error wrote nothing: `503` at once, the
+    /// token untouched.
+    async fn write_rotation(
+        &self,
+        old: &StoredToken,
+        successor: &mut Successor,
+        (presented, next): (&Secret, &Secret),
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<Rotation, TokenError> {
+        let first = self.refresh.rotate(old, successor, now);
+        let halfway = deadline.halfway(self.clock.as_ref());
+        let mut last = match self.within(halfway, "refresh-token store", first).await {
+            Ok(Ok(rotation)) => return Ok(rotation),
+            Ok(Err(e @ RefreshStoreError::OutcomeUnknown(_))) => store_unavailable(e),
+            Ok(Err(e)) => return Err(store_unavailable(e)),
+            Err(no_answer) => no_answer,
+        };
+        warn!(family = %old.family_id, "refresh-token rotation got no answer: sending it again");
+        // Sealed now whatever the grace window, so the client told 503 can get it back.
+        successor.unconfirmed = true;
+        if successor.sealed.is_none() {
+            successor.sealed = Some(grace::seal(presented, &old.family_id, next));
+        }
+        let mut pause = FIRST_RESEND_PAUSE;
+        for _ in 0..RESENDS {
+            let nap = tokio::time::sleep(pause);
+            self.within(deadline, "refresh-token store", nap).await?;
+            pause = (pause * 2).min(LONGEST_RESEND_PAUSE);
+            let again = self.refresh.rotate(old, successor, now);
+            match self.within(deadline, "refresh-token store", again).await? {
+                Ok(rotation) => return Ok(rotation),
+                Err(e) => last = store_unavailable(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Why a rotation of `old` was refused, read again: a concurrent use won (replay its
+    /// successor if the rules allow), the session ended, or the winner is still in flight.
+    async fn lost_race(
+        &self,
+        client: &Client,
+        old: &StoredToken,
+        presented: &Secret,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<LostRace, TokenError> {
+        let read = self.refresh.get_token(&old.token_hash);
+        let now_stored = self
+            .within(deadline, "refresh-token store", read)
+            .await?
+            .map_err(store_unavailable)?;
+        let family = self.family(&old.family_id, deadline).await?;
+        let Some(t) = now_stored else {
+            return Ok(LostRace::Ended(Unusable::FamilyExpired));
+        };
+        match t.usable_by(client, family.as_ref(), now) {
+            Err(Unusable::Reused) => {
+                let window =
+                    grace::replay_window(&t, self.grace(client), self.policy.lost_answer_window);
+                let replay = self
+                    .replayable(&t, family.as_ref(), presented, window, now, deadline)
+                    .await?;
+                Ok(replay.map_or(LostRace::Reused, LostRace::Replay))
+            }
+            Err(why) => Ok(LostRace::Ended(why)),
+            Ok(())
+                if t.status == TokenStatus::Active
+                    && family.is_some_and(|f| f.current_token == old.token_hash) =>
+            {
+                Ok(LostRace::InFlight)
+            }
+            Ok(()) => Ok(LostRace::Reused),
+        }
+    }
+}

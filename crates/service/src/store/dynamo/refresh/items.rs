@@ -1,0 +1,296 @@
+//! The refresh-token table's items, as stored: their serde shapes (read and written with
+//! `serde_dynamo`) and the keys they are found by. Three kinds share the table:
+//!
+//! - `family#<id>`: a session's state and the hash of its one live token, carrying the sessions
+//!   index keys (`session_pk` = the user, `session_sk` = client and family);
+//! - `token#<sha256>`: what a refresh token stands for (its scope as one space-separated string,
+//!   the user details as one JSON string);
+//! - `session#<id>`: a family's companion, indexed by its client.
+//!
+//! Attribute names and types are those the hand-written mapping used, so items written before
+//! read back unchanged (the tests below hold fixtures of that shape).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tollgate_oauth::scope::Scopes;
+use tollgate_oauth::secret::hash_str;
+
+use super::super::Item;
+use crate::refresh::{NewFamily, RefreshGrant, StoredFamily, StoredToken, TokenStatus};
+
+pub fn family_key(family_id: &str) -> String {
+    format!("family#{family_id}")
+}
+
+pub fn token_key(token_hash: &str) -> String {
+    format!("token#{token_hash}")
+}
+
+fn session_key(family_id: &str) -> String {
+    format!("session#{family_id}")
+}
+
+/// The index key of a user's sessions: the sub's SHA-256, so a long or odd `sub` never exceeds
+/// DynamoDB's key limits and no user id is an index key.
+pub(super) fn subject_key(sub: &str) -> String {
+    format!("sub#{}", hash_str(sub))
+}
+
+pub(super) fn client_key(client_id: &str) -> String {
+    format!("client#{client_id}")
+}
+
+/// The sort-key prefix of one client's sessions of a user (client ids hold no `#`).
+pub(super) fn client_prefix(client_id: &str) -> String {
+    format!("client#{client_id}#")
+}
+
+/// The index keys a family item carries (`session_pk`, `session_sk`): found by its user's
+/// subject, sorted by client so one client's sessions of the user share a prefix.
+pub(super) fn family_index_keys(sub: &str, client_id: &str, family_id: &str) -> (String, String) {
+    (
+        subject_key(sub),
+        format!("{}{family_id}", client_prefix(client_id)),
+    )
+}
+
+/// Which of the three an item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Family,
+    Token,
+    Session,
+}
+
+/// A family's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FamilyStatus {
+    Active,
+    Revoked,
+}
+
+/// A token's `status`, as [`TokenStatus::as_str`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Active,
+    Rotated,
+}
+
+/// `family#<id>`. Families written before the sessions index existed have no index keys until
+/// `index_sessions` gives them theirs; `refreshed_at` and `revoked_at` appear with the first
+/// rotation and the revocation.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct FamilyItem {
+    pk: String,
+    kind: Kind,
+    client_id: String,
+    sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    session_sk: Option<String>,
+    status: FamilyStatus,
+    current_token: String,
+    created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refreshed_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<u64>,
+    expires_at: u64,
+}
+
+/// `token#<sha256>`. `rotated_at`, `successor_hash`, `sealed_successor` and `unconfirmed` are
+/// set by the rotation that retires it.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct TokenItem {
+    pk: String,
+    kind: Kind,
+    family_id: String,
+    client_id: String,
+    sub: String,
+    #[serde(with = "scope_text")]
+    scope: Scopes,
+    #[serde(with = "json_text")]
+    details: Map<String, Value>,
+    auth_time: u64,
+    status: Status,
+    issued_at: u64,
+    expires_at: u64,
+    family_expires_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_successor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    successor_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unconfirmed: bool,
+}
+
+/// `session#<id>`: finds a family by its client (the family item's own index entry is by
+/// subject). No token in it; gone by TTL with the family.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct SessionItem {
+    pk: String,
+    kind: Kind,
+    pub(super) family_id: String,
+    session_pk: String,
+    session_sk: String,
+    expires_at: u64,
+}
+
+impl FamilyItem {
+    /// A new family, with its index keys.
+    pub(super) fn new(f: &NewFamily) -> Self {
+        let g = &f.grant;
+        let (spk, ssk) = family_index_keys(&g.sub, &g.client_id, &f.family_id);
+        Self {
+            pk: family_key(&f.family_id),
+            kind: Kind::Family,
+            client_id: g.client_id.clone(),
+            sub: g.sub.clone(),
+            session_pk: Some(spk),
+            session_sk: Some(ssk),
+            status: FamilyStatus::Active,
+            current_token: f.token_hash.clone(),
+            created_at: f.issued_at,
+            refreshed_at: None,
+            revoked_at: None,
+            expires_at: f.family_expires_at,
+        }
+    }
+
+    pub(super) fn family(self) -> Result<StoredFamily, String> {
+        let family_id = self
+            .pk
+            .strip_prefix("family#")
+            .ok_or("pk is not a family key")?;
+        Ok(StoredFamily {
+            family_id: family_id.to_owned(),
+            client_id: self.client_id,
+            sub: self.sub,
+            revoked: self.status == FamilyStatus::Revoked,
+            current_token: self.current_token,
+            created_at: self.created_at,
+            refreshed_at: self.refreshed_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+impl TokenItem {
+    pub(super) fn new(t: &StoredToken) -> Self {
+        let g = &t.grant;
+        Self {
+            pk: token_key(&t.token_hash),
+            kind: Kind::Token,
+            family_id: t.family_id.clone(),
+            client_id: g.client_id.clone(),
+            sub: g.sub.clone(),
+            scope: g.scope.clone(),
+            details: g.details.clone(),
+            auth_time: g.auth_time,
+            status: match t.status {
+                TokenStatus::Active => Status::Active,
+                TokenStatus::Rotated => Status::Rotated,
+            },
+            issued_at: t.issued_at,
+            expires_at: t.expires_at,
+            family_expires_at: t.family_expires_at,
+            rotated_at: t.rotated_at,
+            sealed_successor: t.sealed_successor.clone(),
+            successor_hash: t.successor_hash.clone(),
+            unconfirmed: t.unconfirmed,
+        }
+    }
+
+    pub(super) fn token(self) -> Result<StoredToken, String> {
+        let token_hash = self
+            .pk
+            .strip_prefix("token#")
+            .ok_or("pk is not a token key")?;
+        Ok(StoredToken {
+            token_hash: token_hash.to_owned(),
+            family_id: self.family_id,
+            grant: RefreshGrant {
+                client_id: self.client_id,
+                sub: self.sub,
+                scope: self.scope,
+                details: self.details,
+                auth_time: self.auth_time,
+            },
+            status: match self.status {
+                Status::Active => TokenStatus::Active,
+                Status::Rotated => TokenStatus::Rotated,
+            },
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            family_expires_at: self.family_expires_at,
+            rotated_at: self.rotated_at,
+            sealed_successor: self.sealed_successor,
+            successor_hash: self.successor_hash,
+            unconfirmed: self.unconfirmed,
+        })
+    }
+}
+
+impl SessionItem {
+    pub(super) fn new(family_id: &str, client_id: &str, expires_at: u64) -> Self {
+        Self {
+            pk: session_key(family_id),
+            kind: Kind::Session,
+            family_id: family_id.to_owned(),
+            session_pk: client_key(client_id),
+            session_sk: family_key(family_id),
+            expires_at,
+        }
+    }
+}
+
+/// An item as stored.
+pub(super) fn to_item<T: Serialize>(value: &T) -> Result<Item, String> {
+    serde_dynamo::to_item(value).map_err(|e| format!("refresh-token item: {e}"))
+}
+
+/// A stored item; a missing or mistyped attribute is an error that names it.
+pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, String> {
+    serde_dynamo::from_item(item).map_err(|e| format!("refresh-token item: {e}"))
+}
+
+/// A scope stored as one space-separated string, read back through [`Scopes::parse`].
+mod scope_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tollgate_oauth::scope::Scopes;
+
+    pub fn serialize<S: Serializer>(scope: &Scopes, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(scope)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scopes, D::Error> {
+        let text = String::deserialize(d)?;
+        Scopes::parse(&text).map_err(|_| serde::de::Error::custom("scope is invalid"))
+    }
+}
+
+/// User details stored as the text of one JSON object.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::{Map, Value};
+
+    pub fn serialize<S: Serializer>(details: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(details).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text)
+            .map_err(|_| serde::de::Error::custom("details is not a JSON object"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,316 @@
+//! In-memory adapters for fast unit tests of domain rules. Every port also has a DynamoDB
+//! adapter, and that one is tested against DynamoDB Local; these never stand in for it there.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tollgate_oauth::secret::Secret;
+
+use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
+use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
+use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
+use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
+use crate::refresh::{
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
+    Successor, TokenStatus,
+};
+use crate::user_status::{UserDirectory, UserStatus};
+
+#[derive(Debug, Default)]
+pub struct MemoryClients(Mutex<HashMap<String, Client>>);
+
+#[async_trait]
+impl ClientStore for MemoryClients {
+    async fn get(&self, client_id: &str) -> Result<Option<Client>, ClientStoreError> {
+        Ok(lock(&self.0).get(client_id).cloned())
+    }
+    async fn create(&self, client: &Client) -> Result<(), ClientStoreError> {
+        let mut map = lock(&self.0);
+        if map.contains_key(&client.client_id) {
+            return Err(ClientStoreError::AlreadyExists);
+        }
+        map.insert(client.client_id.clone(), client.clone());
+        Ok(())
+    }
+    async fn list(&self) -> Result<Vec<Client>, ClientStoreError> {
+        let mut all: Vec<Client> = lock(&self.0).values().cloned().collect();
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(all)
+    }
+    async fn update(
+        &self,
+        client_id: &str,
+        update: &ClientUpdate,
+    ) -> Result<Client, ClientStoreError> {
+        let mut map = lock(&self.0);
+        let c = map.get_mut(client_id).ok_or(ClientStoreError::NotFound)?;
+        *c = update.apply_to(c);
+        Ok(c.clone())
+    }
+    async fn delete(&self, client_id: &str) -> Result<(), ClientStoreError> {
+        lock(&self.0)
+            .remove(client_id)
+            .map(|_| ())
+            .ok_or(ClientStoreError::NotFound)
+    }
+}
+
+/// Families and tokens in memory, with the same conditional rules as the DynamoDB adapter.
+#[derive(Debug, Default)]
+pub struct MemoryRefresh {
+    pub families: Mutex<HashMap<String, StoredFamily>>,
+    pub tokens: Mutex<HashMap<String, StoredToken>>,
+}
+
+#[async_trait]
+impl RefreshStore for MemoryRefresh {
+    async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
+        lock(&self.families).insert(
+            f.family_id.clone(),
+            StoredFamily {
+                family_id: f.family_id.clone(),
+                client_id: f.grant.client_id.clone(),
+                sub: f.grant.sub.clone(),
+                revoked: false,
+                current_token: f.token_hash.clone(),
+                created_at: f.issued_at,
+                refreshed_at: None,
+                expires_at: f.family_expires_at,
+            },
+        );
+        lock(&self.tokens).insert(f.token_hash.clone(), f.first_token());
+        Ok(())
+    }
+
+    async fn get_token(&self, hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+        Ok(lock(&self.tokens).get(hash).cloned())
+    }
+
+    async fn rotate(
+        &self,
+        old: &StoredToken,
+        new: &Successor,
+        now: u64,
+    ) -> Result<Rotation, RefreshStoreError> {
+        let mut families = lock(&self.families);
+        let mut tokens = lock(&self.tokens);
+        // As the DynamoDB adapter: the same successor written again finds its own work done.
+        let at = |h: &str| h == old.token_hash || h == new.token_hash;
+        let family_ok = families
+            .get(&old.family_id)
+            .is_some_and(|f| !f.revoked && at(&f.current_token) && f.expires_at > now);
+        let token_ok = tokens.get(&old.token_hash).is_some_and(|t| {
+            t.status == TokenStatus::Active
+                || (t.status == TokenStatus::Rotated
+                    && t.successor_hash.as_deref() == Some(new.token_hash.as_str()))
+        });
+        let successor_ok = tokens
+            .get(&new.token_hash)
+            .is_none_or(|t| t.status == TokenStatus::Active);
+        if !family_ok || !token_ok || !successor_ok {
+            return Ok(Rotation::Refused);
+        }
+        if let Some(f) = families.get_mut(&old.family_id) {
+            f.current_token = new.token_hash.clone();
+            f.refreshed_at = Some(now);
+        }
+        if let Some(t) = tokens.get_mut(&old.token_hash) {
+            t.status = TokenStatus::Rotated;
+            t.rotated_at = Some(now);
+            if new.sealed.is_some() {
+                t.sealed_successor.clone_from(&new.sealed);
+            }
+            t.successor_hash = Some(new.token_hash.clone());
+            t.unconfirmed |= new.unconfirmed;
+        }
+        tokens.insert(new.token_hash.clone(), new.record(old));
+        Ok(Rotation::Rotated)
+    }
+
+    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        Ok(lock(&self.families).get(id).cloned())
+    }
+
+    async fn revoke_family(&self, id: &str, _now: u64) -> Result<(), RefreshStoreError> {
+        if let Some(f) = lock(&self.families).get_mut(id) {
+            f.revoked = true;
+        }
+        Ok(())
+    }
+
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        Ok(lock(&self.families)
+            .values()
+            .filter(|f| query.matches(f))
+            .cloned()
+            .collect())
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counter {
+    attempts: u32,
+    failures: u32,
+    window_start: u64,
+    locked_until: u64,
+}
+
+/// Login-failure counters in memory, with the same rules as the DynamoDB adapter.
+#[derive(Debug, Default)]
+pub struct MemoryLockout(Mutex<HashMap<String, Counter>>);
+
+#[async_trait]
+impl LockoutStore for MemoryLockout {
+    async fn reserve(
+        &self,
+        key: &str,
+        now: u64,
+        p: &LockoutPolicy,
+    ) -> Result<Reservation, LockoutStoreError> {
+        let mut map = lock(&self.0);
+        let c = map.entry(key.to_owned()).or_default();
+        if c.locked_until > now {
+            return Ok(Reservation::Locked);
+        }
+        if c.window_start.saturating_add(p.window_secs) <= now {
+            *c = Counter {
+                window_start: now,
+                ..Counter::default()
+            };
+        }
+        if c.attempts >= p.max_failures {
+            return Ok(Reservation::Busy);
+        }
+        c.attempts += 1;
+        Ok(Reservation::Granted)
+    }
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: u64,
+        p: &LockoutPolicy,
+    ) -> Result<Option<u64>, LockoutStoreError> {
+        let mut map = lock(&self.0);
+        let c = map.entry(key.to_owned()).or_default();
+        if c.window_start.saturating_add(p.window_secs) <= now {
+            *c = Counter {
+                window_start: now,
+                attempts: 1,
+                locked_until: c.locked_until,
+                ..Counter::default()
+            };
+        }
+        c.failures += 1;
+        if c.failures >= p.max_failures {
+            *c = Counter {
+                window_start: now,
+                locked_until: now.saturating_add(p.lockout_secs),
+                ..Counter::default()
+            };
+            return Ok(Some(c.locked_until));
+        }
+        Ok(None)
+    }
+    async fn locked_until(&self, key: &str, now: u64) -> Result<Option<u64>, LockoutStoreError> {
+        Ok(lock(&self.0)
+            .get(key)
+            .map(|c| c.locked_until)
+            .filter(|&u| u > now))
+    }
+    async fn release(&self, key: &str) -> Result<(), LockoutStoreError> {
+        if let Some(c) = lock(&self.0).get_mut(key) {
+            c.attempts = c.attempts.saturating_sub(1);
+        }
+        Ok(())
+    }
+    async fn reset(&self, key: &str) -> Result<(), LockoutStoreError> {
+        lock(&self.0).remove(key);
+        Ok(())
+    }
+}
+
+/// Request counters in memory, one per counter per window.
+#[derive(Debug, Default)]
+pub struct MemoryRateLimits(Mutex<HashMap<(String, u64), u64>>);
+
+#[async_trait]
+impl RateLimitStore for MemoryRateLimits {
+    async fn count(&self, counter: &str, window: Window) -> Result<u64, RateLimitStoreError> {
+        let mut map = lock(&self.0);
+        let n = map.entry((counter.to_owned(), window.start)).or_default();
+        *n = n.saturating_add(1);
+        Ok(*n)
+    }
+}
+
+/// A password check from a fixed table of users; counts calls so tests can prove the
+/// endpoint was not asked.
+#[derive(Debug, Default)]
+pub struct MemoryVerifier {
+    users: HashMap<String, (String, VerifiedUser)>,
+    calls: Mutex<u32>,
+}
+
+impl MemoryVerifier {
+    pub fn with_user(mut self, username: &str, password: &str, user: VerifiedUser) -> Self {
+        self.users
+            .insert(username.to_owned(), (password.to_owned(), user));
+        self
+    }
+    pub fn calls(&self) -> u32 {
+        *lock(&self.calls)
+    }
+}
+
+#[async_trait]
+impl PasswordVerifier for MemoryVerifier {
+    async fn verify(
+        &self,
+        username: &str,
+        password: &Secret,
+        _client_id: &str,
+    ) -> Result<PasswordCheck, AuthEndpointError> {
+        *lock(&self.calls) += 1;
+        Ok(match self.users.get(username) {
+            Some((p, user)) if p == password.expose() => PasswordCheck::Valid(user.clone()),
+            _ => PasswordCheck::Invalid,
+        })
+    }
+}
+
+/// A user directory whose answers a test sets: `None` for a user makes the endpoint fail.
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    users: Mutex<HashMap<String, Option<UserStatus>>>,
+    calls: Mutex<u32>,
+}
+
+impl MemoryDirectory {
+    /// From now on, `sub`'s status is `status` (`None`: the endpoint fails).
+    pub fn set(&self, sub: &str, status: Option<UserStatus>) {
+        lock(&self.users).insert(sub.to_owned(), status);
+    }
+    pub fn calls(&self) -> u32 {
+        *lock(&self.calls)
+    }
+}
+
+#[async_trait]
+impl UserDirectory for MemoryDirectory {
+    async fn status(&self, sub: &str, _client_id: &str) -> Result<UserStatus, AuthEndpointError> {
+        *lock(&self.calls) += 1;
+        match lock(&self.users).get(sub) {
+            Some(Some(status)) => Ok(status.clone()),
+            Some(None) => Err(AuthEndpointError::UnexpectedStatus(500)),
+            None => Ok(UserStatus::Gone),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
