@@ -41,7 +41,7 @@ pub(crate) fn admin(table: &str, pepper: Option<&str>, args: &[&str], stdin: &st
 fn creds(id: &str, secret: &str) -> ClientCredentials {
     ClientCredentials {
         client_id: id.into(),
-        secret: Secret::new(secret),
+        secret: Some(Secret::new(secret)),
     }
 }
 

@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 
-use crate::refresh::{NewFamily, RefreshGrant};
+use crate::refresh::{NewFamily, RefreshGrant, RefreshStoreError};
 use tollgate_oauth::pkce::CodeChallenge;
 use tollgate_oauth::secret::Secret;
 
@@ -118,6 +118,17 @@ impl NewCode {
     pub fn expires_at(&self) -> u64 {
         self.issued_at.saturating_add(CODE_TTL)
     }
+
+    /// The record as a store reads it back before its exchange.
+    pub fn stored(&self) -> StoredCode {
+        StoredCode {
+            code_hash: self.code_hash.clone(),
+            request: self.request.clone(),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at(),
+            exchange: None,
+        }
+    }
 }
 
 impl StoredCode {
@@ -182,30 +193,19 @@ pub struct ExchangeWrite<'a> {
     pub now: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CodeStoreError {
-    /// The store refused or failed the call: nothing was written.
-    #[error("failed to read or write authorization codes")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// No answer came back: the write may or may not have been applied.
-    #[error("no answer from the authorization-code store; the write may have been applied")]
-    OutcomeUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("authorization code record is malformed: {0}")]
-    Malformed(String),
-}
-
-/// Where codes are kept (the tokens table in AWS, beside the sessions they start).
+/// Where codes are kept: the tokens table in AWS, beside the sessions they start, so the store
+/// and its errors are the refresh-token store's.
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     /// Stores a new code; a code whose hash exists already is an error (never overwritten).
-    async fn put_code(&self, code: &NewCode) -> Result<(), CodeStoreError>;
+    async fn put_code(&self, code: &NewCode) -> Result<(), RefreshStoreError>;
     /// One code by hash, strongly consistent: a code just consumed reads as consumed.
-    async fn get_code(&self, code_hash: &str) -> Result<Option<StoredCode>, CodeStoreError>;
+    async fn get_code(&self, code_hash: &str) -> Result<Option<StoredCode>, RefreshStoreError>;
     /// In one transaction, on the condition that the code exists and is unused or already
     /// consumed by this very family: consume it and create the family with its first token.
     /// Idempotent: sent again after it landed (and before the family's token was used), it
     /// succeeds again; a concurrent exchange of the same code with another family is refused.
-    async fn exchange(&self, write: &ExchangeWrite<'_>) -> Result<Exchange, CodeStoreError>;
+    async fn exchange(&self, write: &ExchangeWrite<'_>) -> Result<Exchange, RefreshStoreError>;
 }
 
 #[cfg(test)]
@@ -232,13 +232,7 @@ mod tests {
             },
             1000,
         );
-        StoredCode {
-            expires_at: new.expires_at(),
-            code_hash: new.code_hash,
-            request: new.request,
-            issued_at: new.issued_at,
-            exchange: None,
-        }
+        new.stored()
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! app's private-use scheme named after a domain it owns (`com.example.app:/callback`, RFC 8252
 //! §7.1). Never a fragment, a wildcard, user information, or a character outside RFC 3986's.
 
+use super::{Client, ClientRuleError, GrantType};
+
 /// The longest redirect URI a client may register.
 pub const MAX_REDIRECT_URI: usize = 1024;
 /// The most redirect URIs one client may register (each list).
@@ -128,6 +130,32 @@ pub fn select<'a>(registered: &'a [String], asked: Option<&str>) -> Option<&'a s
     }
 }
 
+impl Client {
+    /// The rules of the code flow: a public client uses only the code flow and refresh (and no
+    /// introspection of others' tokens); a client of the code flow has a redirect URI; every
+    /// registered URI is one [`check`] accepts.
+    pub(super) fn check_sign_in(&self) -> Result<(), ClientRuleError> {
+        let public_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+        if self.public
+            && (self.introspect_any || !self.grant_types.iter().all(|g| public_grants.contains(g)))
+        {
+            return Err(ClientRuleError::PublicGrant);
+        }
+        if self.allows(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
+            return Err(ClientRuleError::NoRedirectUri);
+        }
+        for list in [&self.redirect_uris, &self.post_logout_redirect_uris] {
+            if list.len() > MAX_REDIRECT_URIS {
+                return Err(ClientRuleError::TooManyRedirectUris(MAX_REDIRECT_URIS));
+            }
+            for uri in list {
+                check(uri).map_err(|e| ClientRuleError::RedirectUri(uri.clone(), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +245,66 @@ mod tests {
         );
         assert_eq!(select(&[], None), None);
         assert_eq!(select(&[], Some("https://app.example.com/cb")), None);
+    }
+
+    fn spa() -> Client {
+        Client {
+            public: true,
+            secret_hash: String::new(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            redirect_uris: vec!["http://127.0.0.1:8080/cb".into()],
+            ..Client::for_tests("spa", "unused")
+        }
+    }
+
+    #[test]
+    fn a_public_client_has_only_the_code_flow_and_refresh() {
+        assert_eq!(spa().check(), Ok(()));
+        let mut c = spa();
+        c.grant_types.push(GrantType::Password);
+        assert_eq!(c.check(), Err(ClientRuleError::PublicGrant));
+        c.grant_types = vec![GrantType::ClientCredentials];
+        assert!(c.check().is_err());
+        let c = Client {
+            introspect_any: true,
+            ..spa()
+        };
+        assert_eq!(c.check(), Err(ClientRuleError::PublicGrant));
+    }
+
+    #[test]
+    fn the_code_flow_needs_registered_uris_that_pass_the_rules() {
+        let c = Client {
+            redirect_uris: vec![],
+            ..spa()
+        };
+        assert_eq!(c.check(), Err(ClientRuleError::NoRedirectUri));
+        let c = Client {
+            redirect_uris: vec!["https://app.example.com/*".into()],
+            ..spa()
+        };
+        assert!(matches!(
+            c.check(),
+            Err(ClientRuleError::RedirectUri(_, RedirectUriError::Wildcard))
+        ));
+        let c = Client {
+            post_logout_redirect_uris: vec!["https://app.example.com/bye#x".into()],
+            ..spa()
+        };
+        assert!(matches!(
+            c.check(),
+            Err(ClientRuleError::RedirectUri(_, RedirectUriError::Fragment))
+        ));
+        let many = (0..=MAX_REDIRECT_URIS)
+            .map(|i| format!("https://app.example.com/{i}"))
+            .collect();
+        let c = Client {
+            redirect_uris: many,
+            ..spa()
+        };
+        assert_eq!(
+            c.check(),
+            Err(ClientRuleError::TooManyRedirectUris(MAX_REDIRECT_URIS))
+        );
     }
 }

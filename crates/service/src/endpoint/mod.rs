@@ -3,6 +3,7 @@
 //! by user or client). This file holds what every endpoint shares: the ports wired together,
 //! client authentication, the deadline every outbound call keeps, and signing.
 
+pub mod authorize;
 pub mod introspect;
 mod policy;
 pub mod revoke;
@@ -19,6 +20,7 @@ use tollgate_oauth::secret::SecretHasher;
 use tracing::warn;
 
 use crate::client::{self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore};
+use crate::code::CodeStore;
 use crate::error::{Internal, TokenError, Unavailable};
 use crate::lockout::LockoutStore;
 use crate::password::PasswordVerifier;
@@ -33,6 +35,8 @@ pub use token::{Answer, RequestedGrant, TokenRequest, TokenResponse};
 pub struct TokenService {
     pub clients: Arc<dyn ClientStore>,
     pub refresh: Arc<dyn RefreshStore>,
+    /// Authorization codes (the refresh-token table in AWS: the same adapter).
+    pub codes: Arc<dyn CodeStore>,
     pub lockout: Arc<dyn LockoutStore>,
     /// Per-client request counters (the lockouts table in AWS).
     pub rate_limits: Arc<dyn RateLimitStore>,

@@ -1,11 +1,14 @@
 //! `POST /token` (RFC 6749 §4.3, §5): which checks run in which order, the grant each request
 //! runs, and what a successful grant issues. Before a grant: `admit` (rate limit, sunset); the
-//! typed requests: `request`; one file per grant: `password`, `refresh` (with `rotation`, the
-//! write and what a lost answer to it means), `client_credentials`. The handler only
+//! typed requests: `request`; one file per grant: `authorization_code` (with `code_write`, the
+//! exchange's write and what a lost answer to it means), `password` (and the password path the
+//! sign-in page shares), `refresh` (with `rotation`), `client_credentials`. The handler only
 //! translates HTTP to a `TokenRequest` and back.
 
 mod admit;
+mod authorization_code;
 mod client_credentials;
+mod code_write;
 mod password;
 mod refresh;
 mod request;
@@ -26,6 +29,7 @@ use super::TokenService;
 use crate::client::{self, GrantType, PasswordGrantSunset, ResponseProfile};
 use crate::error::{TokenError, Unavailable};
 use crate::refresh::{NewFamily, RefreshGrant};
+pub(in crate::endpoint) use password::{SignInAttempt, SignInCheck};
 pub use request::{RequestedGrant, TokenRequest};
 
 /// A successful token response (RFC 6749 §5.1). `Debug` hides both tokens.
@@ -156,6 +160,9 @@ impl TokenService {
             GrantRequest::Refresh(r) => self.refresh_grant(client, r, deadline).await,
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials_grant(client, scope.as_deref())
+            }
+            GrantRequest::AuthorizationCode(c) => {
+                self.authorization_code_grant(client, c, deadline).await
             }
         }
     }

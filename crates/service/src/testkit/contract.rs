@@ -38,6 +38,12 @@ fn client(id: &str) -> Client {
         refresh_reuse_grace: Some(30),
         created_at: 1_000,
         introspect_any: true,
+        public: false,
+        redirect_uris: vec![
+            "https://app.example.com/callback".into(),
+            "http://127.0.0.1:8080/cb".into(),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example.com/signed-out".into()],
     }
 }
 

@@ -21,6 +21,7 @@ use crate::testkit::memory::{
 
 mod audit_events;
 mod client_credentials;
+mod code_flow;
 mod concurrency;
 mod grace;
 mod limits;
@@ -54,6 +55,8 @@ async fn fixture() -> Fixture {
             true,
             vec![GrantType::ClientCredentials],
         ),
+        code_flow::spa(),
+        code_flow::web(),
     ] {
         clients.create(&client).await.unwrap();
     }
@@ -83,6 +86,7 @@ async fn fixture() -> Fixture {
     let service = TokenService {
         clients,
         refresh: refresh.clone(),
+        codes: refresh.clone(),
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
@@ -118,7 +122,7 @@ fn req(client: &str, secret: &str, params: &[(&str, &str)]) -> TokenRequest {
     TokenRequest::new(
         Some(ClientCredentials {
             client_id: client.into(),
-            secret: Secret::new(secret),
+            secret: Some(Secret::new(secret)),
         }),
         params
             .iter()
@@ -550,6 +554,9 @@ fn lifetimes_are_capped_and_never_overflow() {
         refresh_reuse_grace: None,
         created_at: 0,
         introspect_any: false,
+        public: false,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
     };
     let l = Lifetimes::of(&client, &policy);
     assert_eq!(l.access_token, client::MAX_ACCESS_TOKEN_TTL);
@@ -807,7 +814,7 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
     let revoke = |client: (&'static str, &'static str), token: String| RevocationRequest {
         credentials: Some(ClientCredentials {
             client_id: client.0.into(),
-            secret: Secret::new(client.1),
+            secret: Some(Secret::new(client.1)),
         }),
         token: Some(Secret::new(token)),
     };
