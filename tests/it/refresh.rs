@@ -510,6 +510,7 @@ pub(crate) fn dynamo_service(db: &aws_sdk_dynamodb::Client, t: &TestTables) -> T
     TokenService {
         clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
+        codes: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", user)),

@@ -11,6 +11,8 @@ use tollgate_service::lockout::LockoutPolicy;
 use tollgate_service::store::tables;
 pub use tollgate_telemetry::config::{ConfigError, Env};
 
+use crate::page::Branding;
+
 /// Where the signing key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -84,6 +86,8 @@ pub struct TokenConfig {
     /// A PEM bundle of CA certificates trusted beside the compiled-in roots (a private CA of the
     /// auth endpoint), for every outbound TLS connection.
     pub extra_ca_certs: Option<String>,
+    /// The sign-in page's title and logo (`SIGN_IN_TITLE`, `SIGN_IN_LOGO_URL`).
+    pub sign_in: Branding,
 }
 
 impl TokenConfig {
@@ -123,6 +127,7 @@ impl TokenConfig {
             signing_key,
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
+            sign_in: branding(env)?,
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
             pepper: PepperSource::from_env(
@@ -285,6 +290,33 @@ fn rate_limit<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, Config
                 tollgate_service::client::MAX_RATE_LIMIT
             ),
         })
+}
+
+/// `SIGN_IN_TITLE` (default "Sign in", at most 100 characters) and `SIGN_IN_LOGO_URL` (an
+/// `https` URL of at most 1024 characters without spaces, quotes, `;` or `,`: it is named as it
+/// is in the page's `Content-Security-Policy`).
+fn branding<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Branding, ConfigError> {
+    let title = env.opt("SIGN_IN_TITLE").unwrap_or_else(|| "Sign in".into());
+    if title.chars().count() > 100 || title.chars().any(char::is_control) {
+        return Err(ConfigError::Malformed {
+            name: "SIGN_IN_TITLE",
+            why: "at most 100 characters, none of them a control character".into(),
+        });
+    }
+    let logo_url = env.opt("SIGN_IN_LOGO_URL");
+    let well_formed = |u: &str| {
+        u.len() <= 1024
+            && u.strip_prefix("https://").is_some_and(|r| r.len() > 1)
+            && u.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"\"';,<>`\\".contains(&b))
+    };
+    if logo_url.as_deref().is_some_and(|u| !well_formed(u)) {
+        return Err(ConfigError::Malformed {
+            name: "SIGN_IN_LOGO_URL",
+            why: "an https URL without spaces, quotes, ';' or ','".into(),
+        });
+    }
+    Ok(Branding { title, logo_url })
 }
 
 /// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.

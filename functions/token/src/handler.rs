@@ -17,6 +17,7 @@ use tollgate_telemetry::audit::Origin;
 use tollgate_telemetry::observe::{self, Scope};
 use tracing::{Instrument, Span, debug, field, info, info_span, trace};
 
+use crate::authorize;
 use crate::form::{self, FormError};
 use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
@@ -105,6 +106,11 @@ async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
             ),
             "not_found",
         ),
+        Route::Authorize => match *req.method() {
+            Method::GET | Method::HEAD => authorize::show(state, req, deadline(req)).await,
+            Method::POST => authorize::post(state, req, deadline(req)).await,
+            _ => method_not_allowed("GET, POST"),
+        },
         _ if req.method() != Method::POST => method_not_allowed("POST"),
         Route::SessionsRevoke => sessions::revoke(state, req, deadline(req)).await,
         Route::Introspect => introspect(state, req).await,

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod config;
+pub mod discovery;
 pub mod form;
 pub mod handler;
 pub mod page;

@@ -33,7 +33,7 @@ pub fn token_error(
 
 /// One line per failed dependency or internal error; each message is documented in
 /// docs/operations.md and alarmed on.
-fn log_cause(e: &TokenError) {
+pub fn log_cause(e: &TokenError) {
     let cause = |source: &(dyn std::error::Error + Send + Sync)| chain(source);
     match e {
         // Refused by a rule: the domain logged why where it decided.

@@ -11,6 +11,8 @@ pub enum Route {
     Introspect,
     Token,
     Revoke,
+    /// The sign-in page of the code flow (`GET` shows it, `POST` is its form).
+    Authorize,
     Unknown,
 }
 
@@ -31,6 +33,8 @@ impl Route {
             Self::Token
         } else if ends("/revoke") {
             Self::Revoke
+        } else if ends("/authorize") {
+            Self::Authorize
         } else {
             Self::Unknown
         }
@@ -45,17 +49,18 @@ impl Route {
             Self::Introspect => "introspect",
             Self::Token => "token",
             Self::Revoke => "revoke",
+            Self::Authorize => "authorize",
             Self::Unknown => "unknown",
         }
     }
 
     /// Whether its requests are counted (the `Requests`, `Unavailable` and `Latency` metrics):
-    /// the endpoints that authenticate a client. The discovery documents and unknown paths are
-    /// not.
+    /// the endpoints that authenticate a client or a user. The discovery documents and unknown
+    /// paths are not.
     pub fn counted(self) -> bool {
         matches!(
             self,
-            Self::Token | Self::Revoke | Self::Introspect | Self::SessionsRevoke
+            Self::Token | Self::Revoke | Self::Introspect | Self::SessionsRevoke | Self::Authorize
         )
     }
 }

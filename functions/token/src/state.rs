@@ -18,7 +18,6 @@ use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPa
 use tollgate_service::adapters::http::sdk_http::sdk_http_client;
 use tollgate_service::adapters::http::tls::{Https, https_connector, root_store};
 use tollgate_service::adapters::http::user_status::HttpUserDirectory;
-use tollgate_service::client::GrantType;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
 use tollgate_service::hooked::Measured;
@@ -27,7 +26,9 @@ use tollgate_service::store::dynamo::{
 };
 use tollgate_telemetry::metrics::{Dependency, Metrics};
 
+use crate::authorize::SignInState;
 use crate::config::{KeySource, PepperSource, TokenConfig};
+use crate::discovery;
 
 pub struct AppState {
     pub service: TokenService,
@@ -37,6 +38,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub jwks: String,
     pub metadata: String,
+    /// The sign-in page's key, branding and URLs.
+    pub sign_in: SignInState,
 }
 
 impl AppState {
@@ -86,7 +89,8 @@ impl AppState {
             .context("CLIENT_SECRET_PEPPER")?;
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
-        let metadata = metadata(&cfg.issuer).to_string();
+        let metadata = discovery::metadata(&cfg.issuer).to_string();
+        let sign_in = SignInState::new(&cfg.issuer, cfg.sign_in.clone(), pem.expose());
         let introspector = introspector(&jwks, &cfg)?;
 
         let outbound = Outbound::new(&cfg, auth_https)?;
@@ -97,6 +101,7 @@ impl AppState {
             metrics,
             jwks,
             metadata,
+            sign_in,
         })
     }
 }
@@ -147,6 +152,10 @@ fn service(
             DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
         )),
         refresh: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
+        )),
+        codes: Arc::new(Measured::new(
             Dependency::DynamoDb,
             DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
         )),
@@ -210,22 +219,5 @@ fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
     Ok(Introspector {
         verifier,
         issuer: cfg.issuer.clone(),
-    })
-}
-
-/// RFC 8414 metadata. The issuer is the base URL the endpoints hang off.
-fn metadata(issuer: &str) -> serde_json::Value {
-    let base = issuer.trim_end_matches('/');
-    serde_json::json!({
-        "issuer": issuer,
-        "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "revocation_endpoint": format!("{base}/revoke"),
-        "introspection_endpoint": format!("{base}/introspect"),
-        "grant_types_supported": GrantType::names(),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "response_types_supported": [],
     })
 }

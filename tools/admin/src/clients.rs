@@ -10,7 +10,7 @@ use tollgate_oauth::secret::{
     estimated_entropy_bits,
 };
 use tollgate_service::client::{
-    Client, ClientStore, ClientStoreError, ClientUpdate, PreviousSecret,
+    Client, ClientStore, ClientStoreError, ClientUpdate, GrantType, PreviousSecret,
 };
 use tollgate_service::store::dynamo::{DynamoClientStore, sdk_client};
 
@@ -24,23 +24,51 @@ use print::{client_json, grant_list, print_client, print_secret};
 pub(crate) use settings::ClientSettings;
 
 /// `create-client`: a new record with a new or supplied secret, printed once.
+/// Which kind of client `create-client` makes.
+pub(crate) enum Kind {
+    /// With a secret, generated or read from standard input.
+    Confidential { secret_stdin: bool },
+    /// Without one: the code flow and refresh only.
+    Public,
+}
+
 pub(crate) async fn create_client(
     id: String,
     settings: ClientSettings,
-    secret_stdin: bool,
+    kind: Kind,
     if_not_exists: bool,
     table: ClientsTable,
 ) -> anyhow::Result<()> {
-    let update = settings.to_update()?;
-    let hasher = client_secret_hasher().await?;
-    let (secret, generated) = new_secret(secret_stdin, &hasher)?;
-    let client = Client::create(&id, hasher.hash(&secret), SystemClock.now(), &update)?;
+    let mut update = settings.to_update()?;
+    let secret = match kind {
+        Kind::Confidential { secret_stdin } => {
+            let hasher = client_secret_hasher().await?;
+            let (secret, generated) = new_secret(secret_stdin, &hasher)?;
+            Some((hasher.hash(&secret), secret, generated))
+        }
+        Kind::Public => {
+            update.public = Some(true);
+            update
+                .grant_types
+                .get_or_insert_with(|| vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+            None
+        }
+    };
+    let hash = secret
+        .as_ref()
+        .map_or_else(String::new, |(h, _, _)| h.clone());
+    let client = Client::create(&id, hash, SystemClock.now(), &update)?;
     match store(&table).await.create(&client).await {
         Ok(()) => {
             println!("client_id:     {id}");
-            print_secret(&secret, generated);
             let mut fields = audit::update_fields(&update);
-            fields.push("secret");
+            match &secret {
+                Some((_, secret, generated)) => {
+                    print_secret(secret, *generated);
+                    fields.push("secret");
+                }
+                None => println!("public client: no secret; it sends its client_id alone"),
+            }
             audit::record("create_client", &id, &fields).await;
         }
         Err(ClientStoreError::AlreadyExists) if if_not_exists => {
@@ -166,16 +194,20 @@ pub(crate) async fn rotate_client_secret(
     secret_stdin: bool,
     keep: Option<KeepOld>,
 ) -> anyhow::Result<()> {
+    let current = get(&client).await?;
+    if current.public {
+        bail!(
+            "{} is a public client: it has no secret to rotate",
+            client.id
+        );
+    }
     let hasher = client_secret_hasher().await?;
     let (secret, generated) = new_secret(secret_stdin, &hasher)?;
     let now = SystemClock.now();
-    let previous = match &keep {
-        None => None,
-        Some(k) => Some(PreviousSecret {
-            hash: get(&client).await?.secret_hash,
-            retire_at: k.retire_after.map(|d| now.saturating_add(d)),
-        }),
-    };
+    let previous = keep.as_ref().map(|k| PreviousSecret {
+        hash: current.secret_hash.clone(),
+        retire_at: k.retire_after.map(|d| now.saturating_add(d)),
+    });
     let update = ClientUpdate {
         secret_hash: Some(hasher.hash(&secret)),
         previous_secret: Some(previous.clone()),

@@ -84,12 +84,42 @@ fn authority(rest: &str) -> Result<&str, RedirectUriError> {
         Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
         _ => (authority, None),
     };
-    if host.is_empty()
+    if !is_host(host)
         || port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
     {
         return Err(RedirectUriError::Authority);
     }
     Ok(host)
+}
+
+/// A DNS name (letters, digits, `-`, `.`; an IDN in its `xn--` form) or an IP literal: what a
+/// browser origin and a `Content-Security-Policy` source can carry as they are.
+fn is_host(host: &str) -> bool {
+    if let Some(ip) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return !ip.is_empty()
+            && ip
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    }
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Where a registered redirect URI points, as a `Content-Security-Policy` source: the origin
+/// (`https://app.example.com:8443`) of an `http(s)` URI, the scheme (`com.example.app:`) of a
+/// private-use one. The sign-in page's `form-action` must allow it, or the browser stops the
+/// redirect that follows the form's post.
+pub fn csp_source(uri: &str) -> Option<String> {
+    check(uri).ok()?;
+    let (scheme, rest) = uri.split_once(':')?;
+    if !matches!(scheme, "https" | "http") {
+        return Some(format!("{scheme}:"));
+    }
+    let rest = rest.strip_prefix("//")?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    Some(format!("{scheme}://{}", &rest[..end]))
 }
 
 /// RFC 3986 §3.1, lowercase only: a scheme compared as a string must have one spelling.
@@ -201,6 +231,10 @@ mod tests {
             ("https:///cb", Authority),
             ("https://app.example.com:/cb", Authority),
             ("https://app.example.com:80x/cb", Authority),
+            ("https://a;b.example.com/cb", Authority),
+            ("https://a,b.example.com/cb", Authority),
+            ("https://a'b.example.com/cb", Authority),
+            ("https://[::1;x]/cb", Authority),
             ("https://app.example.com/a b", Characters),
             ("https://app.example.com/\\evil.example", Characters),
             ("https://app.example.com/é", Characters),
@@ -211,6 +245,23 @@ mod tests {
         }
         let long = format!("https://app.example.com/{}", "a".repeat(MAX_REDIRECT_URI));
         assert_eq!(check(&long), Err(TooLong));
+    }
+
+    #[test]
+    fn the_csp_source_is_the_origin_or_the_private_scheme() {
+        for (uri, source) in [
+            ("https://app.example.com/cb?x=1", "https://app.example.com"),
+            (
+                "https://app.example.com:8443/cb",
+                "https://app.example.com:8443",
+            ),
+            ("http://127.0.0.1:53682/callback", "http://127.0.0.1:53682"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+            ("com.example.app:/oauth2redirect", "com.example.app:"),
+        ] {
+            assert_eq!(csp_source(uri).as_deref(), Some(source), "{uri}");
+        }
+        assert_eq!(csp_source("https://a;b.example.com/cb"), None);
     }
 
     #[test]

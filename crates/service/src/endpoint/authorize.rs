@@ -10,7 +10,7 @@ mod request;
 mod sign_in;
 
 pub use request::{
-    AuthorizationQuery, AuthorizationRequest, Authorized, MAX_NONCE, MAX_PARAM, MAX_STATE,
+    Again, AuthorizationQuery, AuthorizationRequest, Authorized, MAX_NONCE, MAX_PARAM, MAX_STATE,
     NotRedirectable, Notice, Redirect, SignedIn,
 };
 
@@ -58,16 +58,14 @@ impl TokenService {
             info!(client_id = %client.client_id, error = e.code.as_str(), "authorization request refused");
             Authorized::Redirect(Redirect::error(redirect_uri, &e, state, self.issuer_url()))
         };
-        let checked = check(q, &client).and_then(|(scope, challenge)| {
-            Ok(AuthorizationRequest {
-                client_id: client.client_id.clone(),
-                redirect_uri: redirect_uri.to_owned(),
-                redirect_uri_sent: asked.is_some(),
-                scope,
-                state: state.map(str::to_owned),
-                code_challenge: challenge.as_str().to_owned(),
-                nonce: q.params.get("nonce").cloned(),
-            })
+        let checked = check(q, &client).map(|(scope, challenge)| AuthorizationRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            redirect_uri_sent: asked.is_some(),
+            scope,
+            state: state.map(str::to_owned),
+            code_challenge: challenge.as_str().to_owned(),
+            nonce: q.params.get("nonce").cloned(),
         });
         match checked {
             Ok(request) => Authorized::SignIn {

@@ -2,6 +2,9 @@
 //! adapter (unit tests here) and the DynamoDB adapter on DynamoDB Local (`tests/it`). A new
 //! adapter passes these before anything else trusts it. Test code: assertions panic.
 
+mod codes;
+
+pub use codes::codes;
 use serde_json::Map;
 use tollgate_oauth::scope::Scopes;
 
@@ -587,6 +590,11 @@ mod tests {
     #[tokio::test]
     async fn memory_refresh_keeps_the_session_contract() {
         super::sessions(&MemoryRefresh::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_refresh_keeps_the_code_store_contract() {
+        super::codes(&MemoryRefresh::default()).await;
     }
 
     #[tokio::test]

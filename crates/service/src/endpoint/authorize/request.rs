@@ -212,8 +212,17 @@ pub enum SignedIn {
     Page(NotRedirectable),
     /// Back to the client with a code.
     Redirect(Redirect),
-    /// The form again, with one notice; a dependency's failure to log, if that was the cause.
-    Again(Notice, Option<crate::error::TokenError>),
+    /// The form again, with one notice.
+    Again(Again),
+}
+
+/// The form shown again: why, the client's name for the page, and a dependency's failure for
+/// the log when that was the cause.
+#[derive(Debug)]
+pub struct Again {
+    pub notice: Notice,
+    pub client_name: String,
+    pub cause: Option<crate::error::TokenError>,
 }
 
 #[cfg(test)]

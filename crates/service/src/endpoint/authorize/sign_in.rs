@@ -15,7 +15,7 @@ use tollgate_oauth::secret::Secret;
 use tollgate_telemetry::audit::Event;
 use tollgate_telemetry::observe;
 
-use super::{AuthorizationRequest, NotRedirectable, Notice, Redirect, SignedIn};
+use super::{Again, AuthorizationRequest, NotRedirectable, Notice, Redirect, SignedIn};
 use crate::client::{Client, redirect};
 use crate::code::{CodeRequest, NewCode};
 use crate::endpoint::TokenService;
@@ -42,7 +42,13 @@ impl TokenService {
         );
         let client = match client {
             Ok(c) => c,
-            Err(NotRedirectable::Unavailable) => return SignedIn::Again(Notice::Unavailable, None),
+            Err(NotRedirectable::Unavailable) => {
+                return SignedIn::Again(Again {
+                    notice: Notice::Unavailable,
+                    client_name: request.client_id.clone(),
+                    cause: None,
+                });
+            }
             Err(page) => return SignedIn::Page(page),
         };
         // Registered when the form was opened; the operator may have removed it since.
@@ -56,7 +62,11 @@ impl TokenService {
                 reason: notice.as_str(),
                 username_hash: Some(hash.clone()),
             });
-            SignedIn::Again(notice, cause)
+            SignedIn::Again(Again {
+                notice,
+                client_name: client.display_name().to_owned(),
+                cause,
+            })
         };
         match self.check_limit(&client, counted) {
             Ok(()) => {}

@@ -9,7 +9,7 @@ use tollgate_oauth::pkce::CodeChallenge;
 
 use super::*;
 use crate::endpoint::authorize::{
-    AuthorizationQuery, AuthorizationRequest, Authorized, NotRedirectable, Notice, SignedIn,
+    Again, AuthorizationQuery, AuthorizationRequest, Authorized, NotRedirectable, Notice, SignedIn,
 };
 use crate::testkit::failing::Failing;
 
@@ -446,7 +446,11 @@ async fn the_form_and_the_password_grant_share_one_failure_count() {
     let f = fixture().await;
     for _ in 0..2 {
         match sign_in(&f, "ALICE ", "wrong").await {
-            Err(SignedIn::Again(Notice::WrongCredentials, None)) => {}
+            Err(SignedIn::Again(Again {
+                notice: Notice::WrongCredentials,
+                cause: None,
+                ..
+            })) => {}
             other => panic!("a wrong password shows the form again: {other:?}"),
         }
     }
@@ -459,7 +463,11 @@ async fn the_form_and_the_password_grant_share_one_failure_count() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidGrant);
     match sign_in(&f, "alice", "pw").await {
-        Err(SignedIn::Again(Notice::Locked, None)) => {}
+        Err(SignedIn::Again(Again {
+            notice: Notice::Locked,
+            cause: None,
+            ..
+        })) => {}
         other => panic!("locked through the form too: {other:?}"),
     }
     let calls = f.verifier.calls();
@@ -476,7 +484,11 @@ async fn a_username_that_cannot_be_one_is_a_wrong_password_to_the_page() {
     let f = fixture().await;
     for bad in ["", "a\u{7}b", "\u{202e}alice"] {
         match sign_in(&f, bad, "pw").await {
-            Err(SignedIn::Again(Notice::WrongCredentials, None)) => {}
+            Err(SignedIn::Again(Again {
+                notice: Notice::WrongCredentials,
+                cause: None,
+                ..
+            })) => {}
             other => panic!("{bad:?}: {other:?}"),
         }
     }
