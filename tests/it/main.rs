@@ -13,6 +13,7 @@ mod authorizer;
 mod authorizer_variants;
 mod client_credentials;
 mod client_secrets;
+mod code_flow;
 mod contract;
 mod ddb_proxy;
 mod docs;

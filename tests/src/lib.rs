@@ -19,6 +19,7 @@ use tollgate_service::store::dynamo::create_table;
 use tollgate_service::store::tables;
 
 pub mod browser;
+pub mod code_flow;
 pub mod fault;
 pub mod transport;
 pub use transport::Transport;
