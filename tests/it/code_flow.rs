@@ -7,8 +7,9 @@ mod browser;
 mod clients;
 mod served;
 
+use serde_json::json;
 use tollgate_tests::code_flow::{Callback, Pkce, code_client, request_params};
-use tollgate_tests::{Served, unique};
+use tollgate_tests::{Served, http, unique};
 
 /// A client of the flow with a live callback, a PKCE pair and a state: one request's makings.
 struct Flow {
@@ -18,6 +19,10 @@ struct Flow {
     secret: String,
     pkce: Pkce,
     state: String,
+    /// A user of its own at the dev auth endpoint (parallel tests never share one's attempts).
+    username: String,
+    password: String,
+    sub: String,
 }
 
 impl Flow {
@@ -29,6 +34,14 @@ impl Flow {
         let served = Served::from_env();
         let callback = Callback::start().await;
         let (id, secret) = code_client(&served.clients_table, public, name, &[&callback.uri]).await;
+        let (username, password, sub) = (unique("cf-user"), unique("pw"), unique("sub"));
+        let user = json!({
+            "password": password,
+            "claims": {"sub": sub, "email": format!("{username}@example.com")},
+        });
+        let url = format!("{}/users/{username}", served.auth_url);
+        let resp = http().put(url).json(&user).send().await.expect("dev-auth");
+        assert_eq!(resp.status().as_u16(), 200, "PUT /users: {resp:?}");
         Self {
             served,
             callback,
@@ -36,6 +49,9 @@ impl Flow {
             secret,
             pkce: Pkce::new(),
             state: unique("state"),
+            username,
+            password,
+            sub,
         }
     }
 

@@ -148,7 +148,8 @@ async fn a_forged_or_replayed_form_post_never_reaches_the_password_check() {
     // None of these reached the domain: no sign-in was refused (or counted) for this client.
     let log = std::fs::read_to_string(&f.served.log_path).unwrap_or_default();
     assert!(
-        !log.lines().any(|l| l.contains("sign_in_refused") && l.contains(&f.id)),
+        !log.lines()
+            .any(|l| l.contains("sign_in_refused") && l.contains(&f.id)),
         "a forged post reached the password check"
     );
 }
@@ -219,7 +220,7 @@ async fn guessing_through_the_form_is_locked_out_with_the_password_grants_count(
 #[tokio::test]
 async fn a_missing_plain_or_wrong_verifier_is_refused() {
     let f = Flow::public().await;
-    let code = code_for(&f.served.base, &f.params(), "demo", "demo-password").await;
+    let code = code_for(&f.served.base, &f.params(), &f.username, &f.password).await;
     let token_url = f.served.token_url();
     let missing = tollgate_tests::send(
         tollgate_tests::http()
@@ -238,11 +239,18 @@ async fn a_missing_plain_or_wrong_verifier_is_refused() {
         Pkce::new().verifier.as_str(),
         "short",
     ] {
-        exchange(&token_url, f.client(), &code, wrong, None)
+        exchange(&token_url, f.client(), &code, wrong, Some(&f.callback.uri))
             .await
             .assert_error(400, "invalid_grant");
     }
-    let ok = exchange(&token_url, f.client(), &code, &f.pkce.verifier, None).await;
+    let ok = exchange(
+        &token_url,
+        f.client(),
+        &code,
+        &f.pkce.verifier,
+        Some(&f.callback.uri),
+    )
+    .await;
     assert_eq!(
         ok.status, 200,
         "the wrong verifiers did not use the code up: {ok:?}"
@@ -252,13 +260,26 @@ async fn a_missing_plain_or_wrong_verifier_is_refused() {
 #[tokio::test]
 async fn a_code_used_twice_is_refused_and_its_session_ends() {
     let f = Flow::public().await;
-    let code = code_for(&f.served.base, &f.params(), "demo", "demo-password").await;
+    let code = code_for(&f.served.base, &f.params(), &f.username, &f.password).await;
     let url = f.served.token_url();
-    let first = exchange(&url, f.client(), &code, &f.pkce.verifier, None).await;
+    let first = exchange(
+        &url,
+        f.client(),
+        &code,
+        &f.pkce.verifier,
+        Some(&f.callback.uri),
+    )
+    .await;
     assert_eq!(first.status, 200);
-    exchange(&url, f.client(), &code, &f.pkce.verifier, None)
-        .await
-        .assert_error(400, "invalid_grant");
+    exchange(
+        &url,
+        f.client(),
+        &code,
+        &f.pkce.verifier,
+        Some(&f.callback.uri),
+    )
+    .await
+    .assert_error(400, "invalid_grant");
     let rt = first.json["refresh_token"].as_str().unwrap();
     post_token(
         &url,
@@ -278,7 +299,7 @@ async fn a_code_used_twice_is_refused_and_its_session_ends() {
 #[tokio::test]
 async fn a_code_of_another_client_or_redirect_uri_is_refused() {
     let f = Flow::public().await;
-    let code = code_for(&f.served.base, &f.params(), "demo", "demo-password").await;
+    let code = code_for(&f.served.base, &f.params(), &f.username, &f.password).await;
     let other_callback = Callback::start().await;
     let (other, _) = code_client(
         &f.served.clients_table,
@@ -288,9 +309,15 @@ async fn a_code_of_another_client_or_redirect_uri_is_refused() {
     )
     .await;
     let url = f.served.token_url();
-    exchange(&url, (&other, ""), &code, &f.pkce.verifier, None)
-        .await
-        .assert_error(400, "invalid_grant");
+    exchange(
+        &url,
+        (&other, ""),
+        &code,
+        &f.pkce.verifier,
+        Some(&f.callback.uri),
+    )
+    .await
+    .assert_error(400, "invalid_grant");
     exchange(
         &url,
         f.client(),

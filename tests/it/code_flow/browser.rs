@@ -51,8 +51,8 @@ async fn a_user_signs_in_with_chromium_and_the_code_is_exchanged() {
     if let Ok(png) = b.client.screenshot().await {
         let _ = std::fs::write(screenshot_path(), png);
     }
-    b.fill("username", "demo").await;
-    b.fill("password", "demo-password").await;
+    b.fill("username", &f.username).await;
+    b.fill("password", &f.password).await;
     b.submit().await;
     let url = landed_on(&b, &f.callback.uri).await;
     let p = query_params(url.split_once('?').map_or("", |(_, q)| q));
@@ -84,8 +84,8 @@ async fn a_wrong_password_shows_the_form_again_and_the_right_one_then_signs_in()
         .goto(&authorize_url(&f.served.base, &f.params()))
         .await
         .unwrap();
-    b.fill("username", "alice").await;
-    b.fill("password", "not-her-password").await;
+    b.fill("username", &f.username).await;
+    b.fill("password", "not-the-password").await;
     b.submit().await;
     let notice = b
         .client
@@ -99,9 +99,9 @@ async fn a_wrong_password_shows_the_form_again_and_the_right_one_then_signs_in()
     let username = b.client.find(Locator::Id("username")).await.unwrap();
     assert_eq!(
         username.prop("value").await.unwrap().as_deref(),
-        Some("alice")
+        Some(f.username.as_str())
     );
-    b.fill("password", "alice-password").await;
+    b.fill("password", &f.password).await;
     b.submit().await;
     let url = landed_on(&b, &f.callback.uri).await;
     assert!(url.contains("code="), "{url}");

@@ -34,7 +34,10 @@ async fn the_sign_in_page_comes_with_headers_that_keep_it_to_itself() {
     let origin = f.callback.uri.trim_end_matches("/callback");
     let base_origin = f.served.base.split("/lambda-url").next().unwrap();
     let form_action = format!("form-action {base_origin} {origin};");
-    assert!(csp.contains(&form_action), "{form_action} missing from {csp}");
+    assert!(
+        csp.contains(&form_action),
+        "{form_action} missing from {csp}"
+    );
     assert!(
         !csp.contains("script-src") && !csp.contains("unsafe"),
         "{csp}"
@@ -60,8 +63,8 @@ async fn a_public_client_gets_the_password_grants_tokens_for_its_code_and_refres
     let done = tollgate_tests::code_flow::sign_in_http(
         &f.served.base,
         &f.params(),
-        "demo",
-        "demo-password",
+        &f.username,
+        &f.password,
     )
     .await;
     assert_eq!(done.status, 303, "{done:?}");
@@ -85,9 +88,9 @@ async fn a_public_client_gets_the_password_grants_tokens_for_its_code_and_refres
     t.assert_no_store();
     let claims =
         crate::token_endpoint::verify(&f.served, t.json["access_token"].as_str().unwrap()).await;
-    assert_eq!(claims["sub"], "user-0001");
+    assert_eq!(claims["sub"], f.sub.as_str());
     assert_eq!(claims["client_id"], f.id.as_str());
-    assert_eq!(claims["email"], "demo@example.com");
+    assert_eq!(claims["email"], format!("{}@example.com", f.username));
     assert!(claims["sid"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(t.json["scope"], "openid profile");
     // A public client refreshes with its id alone; the token rotates.
@@ -112,7 +115,7 @@ async fn a_public_client_gets_the_password_grants_tokens_for_its_code_and_refres
 #[tokio::test]
 async fn a_confidential_client_exchanges_with_its_secret_and_only_with_it() {
     let f = Flow::new(false, "Web App").await;
-    let code = code_for(&f.served.base, &f.params(), "demo", "demo-password").await;
+    let code = code_for(&f.served.base, &f.params(), &f.username, &f.password).await;
     let bare = exchange(
         &f.served.token_url(),
         (&f.id, ""),
@@ -191,8 +194,8 @@ async fn the_sign_in_works_through_rest_api_events() {
     let field = &body[start..start + body[start..].find('"').unwrap()];
     let fields = form(&[
         ("request", field),
-        ("username", "demo"),
-        ("password", "demo-password"),
+        ("username", &f.username),
+        ("password", &f.password),
     ]);
     let post = rest_event(
         "POST",
@@ -213,7 +216,7 @@ async fn the_sign_in_works_through_rest_api_events() {
         f.client(),
         &p["code"],
         &f.pkce.verifier,
-        None,
+        Some(&f.callback.uri),
     )
     .await;
     assert_eq!(t.status, 200, "{t:?}");
