@@ -5,6 +5,7 @@
 mod attacks;
 mod browser;
 mod clients;
+mod descriptions;
 mod served;
 
 use serde_json::json;

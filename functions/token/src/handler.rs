@@ -106,11 +106,17 @@ async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
             ),
             "not_found",
         ),
-        Route::Authorize => match *req.method() {
-            Method::GET | Method::HEAD => authorize::show(state, req, deadline(req)).await,
-            Method::POST => authorize::post(state, req, deadline(req)).await,
-            _ => method_not_allowed("GET, POST"),
-        },
+        Route::Authorize => {
+            let e = authorize::Endpoint {
+                service: &state.service,
+                page: &state.sign_in,
+            };
+            match *req.method() {
+                Method::GET | Method::HEAD => authorize::show(e, req, deadline(req)).await,
+                Method::POST => authorize::post(e, req, deadline(req)).await,
+                _ => method_not_allowed("GET, POST"),
+            }
+        }
         _ if req.method() != Method::POST => method_not_allowed("POST"),
         Route::SessionsRevoke => sessions::revoke(state, req, deadline(req)).await,
         Route::Introspect => introspect(state, req).await,

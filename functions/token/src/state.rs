@@ -89,8 +89,6 @@ impl AppState {
             .context("CLIENT_SECRET_PEPPER")?;
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
-        let metadata = discovery::metadata(&cfg.issuer).to_string();
-        let sign_in = SignInState::new(&cfg.issuer, cfg.sign_in.clone(), pem.expose());
         let introspector = introspector(&jwks, &cfg)?;
 
         let outbound = Outbound::new(&cfg, auth_https)?;
@@ -100,8 +98,8 @@ impl AppState {
             introspector,
             metrics,
             jwks,
-            metadata,
-            sign_in,
+            metadata: discovery::metadata(&cfg.issuer).to_string(),
+            sign_in: SignInState::new(&cfg.issuer, cfg.sign_in.clone(), pem.expose()),
         })
     }
 }

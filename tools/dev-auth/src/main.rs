@@ -58,15 +58,7 @@ async fn main() -> anyhow::Result<()> {
         "dev-auth: {} users, listening on http://{bound}/",
         users.len()
     );
-    let demo = match (demo_client, demo_verifier) {
-        (Some(client_id), Some(verifier)) => Some(Demo {
-            client_id,
-            verifier,
-            redirect_uri: format!("http://{bound}/callback"),
-        }),
-        (None, None) => None,
-        _ => bail!("--demo-client and --demo-verifier go together"),
-    };
+    let demo = demo(demo_client, demo_verifier, bound)?;
     let settings = Settings {
         users,
         credential,
@@ -76,4 +68,21 @@ async fn main() -> anyhow::Result<()> {
     };
     serve(listener, Arc::new(settings)).await;
     Ok(())
+}
+
+/// The demo client `GET /callback` serves, when both of its flags are given.
+fn demo(
+    client_id: Option<String>,
+    verifier: Option<String>,
+    bound: std::net::SocketAddr,
+) -> anyhow::Result<Option<Demo>> {
+    match (client_id, verifier) {
+        (Some(client_id), Some(verifier)) => Ok(Some(Demo {
+            client_id,
+            verifier,
+            redirect_uri: format!("http://{bound}/callback"),
+        })),
+        (None, None) => Ok(None),
+        _ => bail!("--demo-client and --demo-verifier go together"),
+    }
 }

@@ -1,6 +1,7 @@
 //! Client authentication (RFC 6749 §2.3.1): the credentials as presented, and the checks that
 //! turn them into a client record, or a refusal whose reason only the log sees.
 
+use serde::{Deserialize, Serialize};
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::secret::{Secret, SecretHasher};
 
@@ -21,6 +22,24 @@ impl ClientCredentials {
     /// the wrong field). The one place that decides it; repeated probes still correlate.
     pub fn id_hash(&self) -> String {
         tollgate_telemetry::hash::short_hash(&self.client_id)
+    }
+}
+
+/// A client's second secret during a rotation (`rotate-client-secret --keep-old`): the hash of
+/// the secret being replaced, accepted beside the new one until an operator retires it or
+/// `retire_at` (seconds since the epoch) passes. Stored as one map attribute,
+/// `previous_secret: {hash, retire_at}`, so that dropping it is one `REMOVE`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSecret {
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire_at: Option<u64>,
+}
+
+impl PreviousSecret {
+    /// Whether it is still accepted at `now`.
+    pub fn active_at(&self, now: u64) -> bool {
+        self.retire_at.is_none_or(|t| now < t)
     }
 }
 

@@ -6,8 +6,8 @@ pub mod redirect;
 mod update;
 
 pub use authenticate::{
-    AuthenticateError, ClientCredentials, ClientRejection, authenticate, authenticate_at,
-    authenticate_with,
+    AuthenticateError, ClientCredentials, ClientRejection, PreviousSecret, authenticate,
+    authenticate_at, authenticate_with,
 };
 pub use update::ClientUpdate;
 
@@ -286,24 +286,6 @@ impl Client {
             return Err(ClientRuleError::GraceTooLong(MAX_GRACE_SECONDS));
         }
         self.check_sign_in()
-    }
-}
-
-/// A client's second secret during a rotation (`rotate-client-secret --keep-old`): the hash of
-/// the secret being replaced, accepted beside the new one until an operator retires it or
-/// `retire_at` (seconds since the epoch) passes. Stored as one map attribute,
-/// `previous_secret: {hash, retire_at}`, so that dropping it is one `REMOVE`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreviousSecret {
-    pub hash: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retire_at: Option<u64>,
-}
-
-impl PreviousSecret {
-    /// Whether it is still accepted at `now`.
-    pub fn active_at(&self, now: u64) -> bool {
-        self.retire_at.is_none_or(|t| now < t)
     }
 }
 

@@ -20,9 +20,9 @@ use crate::form;
 use crate::page::{self, Problem, SignIn};
 use crate::response::log_cause;
 use crate::served::Served;
-use crate::state::AppState;
 use headers::FormTargets;
 use seal::{BrowserKey, Unsealed, cookie_of, set_cookie};
+use tollgate_service::endpoint::TokenService;
 
 /// What the sign-in page needs, built once at cold start: the key its forms are sealed with, the
 /// operator's title and logo, where its form posts, and that URL's origin (its
@@ -50,12 +50,19 @@ impl SignInState {
     }
 }
 
+/// What the endpoint uses of the function's state.
+#[derive(Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub service: &'a TokenService,
+    pub page: &'a SignInState,
+}
+
 /// `GET /authorize`: the sign-in page, an error page, or a redirect back with an error.
-pub async fn show(state: &AppState, req: &Request, deadline: Deadline) -> Served {
+pub async fn show(e: Endpoint<'_>, req: &Request, deadline: Deadline) -> Served {
     let pairs = req.query_string_parameters_ref().map(|q| q.iter());
     let q = AuthorizationQuery::from_pairs(pairs.into_iter().flatten());
-    match state.service.authorize(&q, deadline).await {
-        Authorized::Page(p) => error_page(state, p),
+    match e.service.authorize(&q, deadline).await {
+        Authorized::Page(p) => error_page(e, p),
         Authorized::Redirect(r) => {
             let mut served = redirected(StatusCode::FOUND, &r);
             served.outcome.client_id = q.params.get("client_id").cloned();
@@ -66,9 +73,9 @@ pub async fn show(state: &AppState, req: &Request, deadline: Deadline) -> Served
             client_name,
         } => {
             let browser = browser_key(req).unwrap_or_else(BrowserKey::generate);
-            let now = state.service.clock.now();
-            let field = state.sign_in.form_key.seal(&request, &browser, now);
-            let mut served = form_page(state, &request, &client_name, &field, "", None);
+            let now = e.service.clock.now();
+            let field = e.page.form_key.seal(&request, &browser, now);
+            let mut served = form_page(e, &request, &client_name, &field, "", None);
             if let Ok(v) = HeaderValue::from_str(&set_cookie(&browser)) {
                 served.resp.headers_mut().insert("set-cookie", v);
             }
@@ -78,34 +85,33 @@ pub async fn show(state: &AppState, req: &Request, deadline: Deadline) -> Served
 }
 
 /// `POST /authorize`: the form's post, read only when its request opens for this browser.
-pub async fn post(state: &AppState, req: &Request, deadline: Deadline) -> Served {
+pub async fn post(e: Endpoint<'_>, req: &Request, deadline: Deadline) -> Served {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let params = match form::is_form(content_type).then(|| form::parse_form(req.body().as_ref())) {
         Some(Ok(p)) => p,
-        _ => return error_page(state, NotRedirectable::Malformed),
+        _ => return error_page(e, NotRedirectable::Malformed),
     };
     let field = params.get("request").map(String::as_str).unwrap_or("");
-    let now = state.service.clock.now();
+    let now = e.service.clock.now();
     let browser = browser_key(req);
-    let request: AuthorizationRequest =
-        match state.sign_in.form_key.open(field, browser.as_ref(), now) {
-            Ok(r) => r,
-            Err(Unsealed::Expired) => {
-                return problem_page(state, Problem::FormExpired, "form_expired");
-            }
-            Err(Unsealed::Forged) => return problem_page(state, Problem::Forged, "form_forged"),
-        };
+    let request: AuthorizationRequest = match e.page.form_key.open(field, browser.as_ref(), now) {
+        Ok(r) => r,
+        Err(Unsealed::Expired) => {
+            return problem_page(e, Problem::FormExpired, "form_expired");
+        }
+        Err(Unsealed::Forged) => return problem_page(e, Problem::Forged, "form_forged"),
+    };
     let username = params.get("username").map(String::as_str).unwrap_or("");
     let password = Secret::new(params.get("password").cloned().unwrap_or_default());
-    let outcome = state
+    let outcome = e
         .service
         .sign_in(&request, username, &password, deadline)
         .await;
     let mut served = match outcome {
-        SignedIn::Page(p) => return error_page(state, p),
+        SignedIn::Page(p) => return error_page(e, p),
         SignedIn::Redirect(r) => redirected(StatusCode::SEE_OTHER, &r),
         SignedIn::Again(Again {
             notice,
@@ -115,8 +121,7 @@ pub async fn post(state: &AppState, req: &Request, deadline: Deadline) -> Served
             if let Some(e) = &cause {
                 log_cause(e);
             }
-            let mut served =
-                form_page(state, &request, &client_name, field, username, Some(notice));
+            let mut served = form_page(e, &request, &client_name, field, username, Some(notice));
             *served.resp.status_mut() = notice_status(notice);
             served.outcome.error = Some(notice.as_str());
             served
@@ -128,7 +133,7 @@ pub async fn post(state: &AppState, req: &Request, deadline: Deadline) -> Served
 
 /// The sign-in form for `request`, with `field` its sealed request.
 fn form_page(
-    state: &AppState,
+    e: Endpoint<'_>,
     request: &AuthorizationRequest,
     client_name: &str,
     field: &str,
@@ -136,17 +141,17 @@ fn form_page(
     notice: Option<Notice>,
 ) -> Served {
     let html = page::sign_in(&SignIn {
-        branding: &state.sign_in.branding,
+        branding: &e.page.branding,
         client_name,
-        action: &state.sign_in.authorize_url,
+        action: &e.page.authorize_url,
         request: field,
         username,
         notice: notice.map(page_notice),
     });
-    let mut sources = vec![state.sign_in.issuer_origin.clone()];
+    let mut sources = vec![e.page.issuer_origin.clone()];
     sources.extend(redirect::csp_source(&request.redirect_uri));
     let targets = FormTargets { sources };
-    let resp = headers::page(StatusCode::OK, html, &state.sign_in.branding, &targets);
+    let resp = headers::page(StatusCode::OK, html, &e.page.branding, &targets);
     let mut served = Served::answered(resp);
     served.outcome.client_id = Some(request.client_id.clone());
     served
@@ -171,7 +176,7 @@ fn notice_status(n: Notice) -> StatusCode {
 }
 
 /// The error page of a request that cannot go back to its client.
-fn error_page(state: &AppState, p: NotRedirectable) -> Served {
+fn error_page(e: Endpoint<'_>, p: NotRedirectable) -> Served {
     let problem = match p {
         NotRedirectable::UnknownClient => Problem::UnknownClient,
         NotRedirectable::UnregisteredRedirect => Problem::UnregisteredRedirect,
@@ -179,22 +184,17 @@ fn error_page(state: &AppState, p: NotRedirectable) -> Served {
         NotRedirectable::Malformed => Problem::Malformed,
         NotRedirectable::Unavailable => Problem::Unavailable,
     };
-    problem_page(state, problem, p.as_str())
+    problem_page(e, problem, p.as_str())
 }
 
-fn problem_page(state: &AppState, problem: Problem, error: &'static str) -> Served {
+fn problem_page(e: Endpoint<'_>, problem: Problem, error: &'static str) -> Served {
     let status = match problem {
         Problem::Forged => StatusCode::FORBIDDEN,
         Problem::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    let html = page::error(&state.sign_in.branding, problem);
-    let resp = headers::page(
-        status,
-        html,
-        &state.sign_in.branding,
-        &FormTargets::default(),
-    );
+    let html = page::error(&e.page.branding, problem);
+    let resp = headers::page(status, html, &e.page.branding, &FormTargets::default());
     Served::refused(resp, error)
 }
 

@@ -136,14 +136,9 @@ impl TokenService {
             self.codes.put_code(&record),
         );
         let ((), stored) = tokio::join!(guard.succeeded(), put);
-        match stored {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let e = TokenError::from(Unavailable::RefreshStore(Box::new(e)));
-                return Err((Notice::Unavailable, Some(e)));
-            }
-            Err(e) => return Err((Notice::Unavailable, Some(e))),
-        }
+        stored
+            .and_then(|r| r.map_err(|e| Unavailable::RefreshStore(Box::new(e)).into()))
+            .map_err(|e| (Notice::Unavailable, Some(e)))?;
         observe::event(&Event::CodeIssued {
             client_id: &client.client_id,
             subject: &record.request.grant.sub,

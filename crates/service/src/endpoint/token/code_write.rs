@@ -14,7 +14,7 @@ use super::TokenResponse;
 use super::request::CodeExchangeRequest;
 use super::rotation::{FIRST_RESEND_PAUSE, LONGEST_RESEND_PAUSE, RESENDS};
 use crate::client::{Client, GrantType};
-use crate::code::{Exchange, ExchangeWrite, StoredCode};
+use crate::code::{Exchange, ExchangeWrite, Exchanged, StoredCode};
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::TokenError;
 use crate::refresh::grace;
@@ -87,32 +87,7 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<Option<TokenResponse>, TokenError> {
-        let Some(ex) = stored.exchange.as_ref().filter(|e| {
-            e.unconfirmed && now <= e.at.saturating_add(self.policy.lost_answer_window)
-        }) else {
-            return Ok(None);
-        };
-        let mut unused = stored.clone();
-        unused.exchange = None;
-        // The first exchange's checks (its code's lifetime aside: the retry is late by design).
-        let asked = req.redirect_uri.as_deref();
-        if unused
-            .exchangeable_by(
-                &client.client_id,
-                asked,
-                &req.code_verifier,
-                stored.issued_at,
-            )
-            .is_err()
-        {
-            return Ok(None);
-        }
-        let key = StoredCode::sealing_key(&req.code, &req.code_verifier);
-        let Some(refresh) = ex
-            .sealed_refresh
-            .as_deref()
-            .and_then(|s| grace::open(&key, &ex.family_id, s))
-        else {
+        let Some((ex, refresh)) = self.replay_candidate(client, req, stored, now) else {
             return Ok(None);
         };
         let hash = refresh.hash();
@@ -153,6 +128,37 @@ impl TokenService {
             refresh_token: Some(refresh),
             scope: grant.scope.clone(),
         }))
+    }
+}
+
+impl TokenService {
+    /// The unconfirmed exchange of `stored` and the refresh token sealed on it, when `req` is
+    /// its retry: within the lost-answer window, by the same client with the same redirect URI
+    /// and verifier (the code's lifetime aside: the retry is late by design).
+    fn replay_candidate<'a>(
+        &self,
+        client: &Client,
+        req: &CodeExchangeRequest,
+        stored: &'a StoredCode,
+        now: u64,
+    ) -> Option<(&'a Exchanged, Secret)> {
+        let ex = stored.exchange.as_ref().filter(|e| {
+            e.unconfirmed && now <= e.at.saturating_add(self.policy.lost_answer_window)
+        })?;
+        let mut unused = stored.clone();
+        unused.exchange = None;
+        let asked = req.redirect_uri.as_deref();
+        unused
+            .exchangeable_by(
+                &client.client_id,
+                asked,
+                &req.code_verifier,
+                stored.issued_at,
+            )
+            .ok()?;
+        let key = StoredCode::sealing_key(&req.code, &req.code_verifier);
+        let sealed = ex.sealed_refresh.as_deref()?;
+        grace::open(&key, &ex.family_id, sealed).map(|refresh| (ex, refresh))
     }
 }
 
