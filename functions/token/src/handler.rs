@@ -164,7 +164,7 @@ async fn token(state: &AppState, req: &Request) -> Served {
         Err(e) => refusal(&e, basic, h.answer.profile),
     };
     if let Some(s) = &h.answer.sunset {
-        announce_sunset(&mut served.resp, s);
+        announce_sunset(&mut served.resp, s, state.sunset_link.as_deref());
     }
     served.outcome.grant_type = grant_type;
     served.outcome.username_hash = form_req.username_hash.clone();

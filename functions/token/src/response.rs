@@ -180,11 +180,16 @@ fn application_name(answer: &Answer) -> &str {
 
 /// RFC 9745 `Deprecation` and RFC 8594 `Sunset` on a password-grant answer whose client's
 /// password grant ends at `s`.
-pub fn announce_sunset(resp: &mut Response<Body>, s: &PasswordGrantSunset) {
+pub fn announce_sunset(resp: &mut Response<Body>, s: &PasswordGrantSunset, link: Option<&str>) {
     for (name, value) in sunset::headers(s) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             resp.headers_mut().insert(name, v);
         }
+    }
+    // RFC 8594 §6 and RFC 9745 §3: where the client reads what replaces the grant.
+    let link = link.map(|u| format!("<{u}>; rel=\"sunset\", <{u}>; rel=\"deprecation\""));
+    if let Some(v) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert("link", v);
     }
 }
 
@@ -362,6 +367,7 @@ mod tests {
                 sunset_at: 1_806_451_200,
                 deprecated_at: 1_764_000_000,
             },
+            None,
         );
         let h = |n: &str| {
             resp.headers()
@@ -373,6 +379,24 @@ mod tests {
         assert_eq!(
             h("sunset").as_deref(),
             Some("Wed, 31 Mar 2027 00:00:00 GMT")
+        );
+        assert_eq!(h("link"), None, "no link unless one is configured");
+    }
+
+    #[test]
+    fn a_sunset_links_to_where_the_client_reads_how_to_move() {
+        let mut resp = success(&token(), &Answer::default());
+        let s = PasswordGrantSunset {
+            sunset_at: 1_806_451_200,
+            deprecated_at: 1_764_000_000,
+        };
+        announce_sunset(&mut resp, &s, Some("https://docs.example.com/sign-in"));
+        let link = resp.headers().get("link").and_then(|v| v.to_str().ok());
+        assert_eq!(
+            link,
+            Some(
+                "<https://docs.example.com/sign-in>; rel=\"sunset\", <https://docs.example.com/sign-in>; rel=\"deprecation\""
+            )
         );
     }
 

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metadata: String,
     /// The sign-in page's key, branding and URLs.
     pub sign_in: SignInState,
+    /// The `Link` of a password-grant sunset's answers (`PASSWORD_GRANT_SUNSET_LINK`).
+    pub sunset_link: Option<String>,
 }
 
 impl AppState {
@@ -100,6 +102,7 @@ impl AppState {
             jwks,
             metadata: discovery::metadata(&cfg.issuer).to_string(),
             sign_in: SignInState::new(&cfg.issuer, cfg.sign_in.clone(), pem.expose()),
+            sunset_link: cfg.sunset_link.clone(),
         })
     }
 }
