@@ -272,6 +272,11 @@ fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
         ),
         ("/authorize", "get", "token", Open),
         ("/authorize", "post", "token", Open),
+        ("/userinfo", "get", "token", Open),
+        ("/userinfo", "post", "token", Open),
+        ("/end_session", "get", "token", Open),
+        ("/end_session", "post", "token", Open),
+        ("/.well-known/openid-configuration", "get", "token", Open),
         ("/whoami", "get", "whoami", Authorizer),
     ];
     let paths = body["paths"].as_mapping().unwrap();

@@ -291,6 +291,7 @@ fn token_response_debug_hides_both_tokens() {
         refresh_token_expires_in: Some(3_600),
         refresh_token: Some(Secret::new("refresh-token-value")),
         scope: Scopes::parse("read").unwrap(),
+        id_token: Some("id-token-value".into()),
     };
     let shown = format!("{r:?}");
     assert!(shown.starts_with("TokenResponse"), "{shown}");

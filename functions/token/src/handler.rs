@@ -19,6 +19,7 @@ use tracing::{Instrument, Span, debug, field, info, info_span, trace};
 
 use crate::authorize;
 use crate::form::{self, FormError};
+use crate::oidc;
 use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
 };
@@ -98,6 +99,15 @@ async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
     match route {
         Route::Jwks => document(req, &state.jwks),
         Route::Metadata => document(req, &state.metadata),
+        Route::OpenIdConfiguration => document(req, &state.openid_configuration),
+        Route::Userinfo if matches!(*req.method(), Method::GET | Method::POST) => {
+            oidc::userinfo(&state.service, &state.introspector, req, deadline(req)).await
+        }
+        Route::EndSession if matches!(*req.method(), Method::GET | Method::POST) => {
+            let page = &state.sign_in.branding;
+            oidc::end_session(&state.service, &state.hints, page, req, deadline(req)).await
+        }
+        Route::Userinfo | Route::EndSession => method_not_allowed("GET, POST"),
         Route::Unknown => Served::refused(
             json(
                 StatusCode::NOT_FOUND,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod discovery;
 pub mod form;
 pub mod handler;
+pub mod oidc;
 pub mod page;
 pub mod response;
 pub mod route;

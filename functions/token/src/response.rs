@@ -134,6 +134,9 @@ pub fn success(t: &TokenResponse, answer: &Answer) -> Response<Body> {
             if let Some(refresh) = &t.refresh_token {
                 body["refresh_token"] = refresh.expose().into();
             }
+            if let Some(id_token) = &t.id_token {
+                body["id_token"] = id_token.as_str().into();
+            }
             body
         }
         ResponseProfile::Apigee => apigee_success(t, answer),
@@ -283,6 +286,7 @@ mod tests {
             refresh_token_expires_in: Some(3600),
             refresh_token: Some(tollgate_oauth::secret::Secret::new("rt")),
             scope: tollgate_oauth::scope::Scopes::parse("profile").unwrap_or_default(),
+            id_token: None,
         }
     }
 

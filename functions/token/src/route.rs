@@ -13,6 +13,10 @@ pub enum Route {
     Revoke,
     /// The sign-in page of the code flow (`GET` shows it, `POST` is its form).
     Authorize,
+    /// OpenID Connect: the user's claims, RP-initiated logout, the discovery document.
+    Userinfo,
+    EndSession,
+    OpenIdConfiguration,
     Unknown,
 }
 
@@ -24,6 +28,8 @@ impl Route {
             Self::Jwks
         } else if ends("/.well-known/oauth-authorization-server") {
             Self::Metadata
+        } else if ends("/.well-known/openid-configuration") {
+            Self::OpenIdConfiguration
         } else if ends("/sessions/revoke") {
             // Before `/revoke`, which it ends with.
             Self::SessionsRevoke
@@ -35,6 +41,10 @@ impl Route {
             Self::Revoke
         } else if ends("/authorize") {
             Self::Authorize
+        } else if ends("/userinfo") {
+            Self::Userinfo
+        } else if ends("/end_session") {
+            Self::EndSession
         } else {
             Self::Unknown
         }
@@ -50,6 +60,9 @@ impl Route {
             Self::Token => "token",
             Self::Revoke => "revoke",
             Self::Authorize => "authorize",
+            Self::Userinfo => "userinfo",
+            Self::EndSession => "end_session",
+            Self::OpenIdConfiguration => "openid_configuration",
             Self::Unknown => "unknown",
         }
     }
@@ -60,7 +73,13 @@ impl Route {
     pub fn counted(self) -> bool {
         matches!(
             self,
-            Self::Token | Self::Revoke | Self::Introspect | Self::SessionsRevoke | Self::Authorize
+            Self::Token
+                | Self::Revoke
+                | Self::Introspect
+                | Self::SessionsRevoke
+                | Self::Authorize
+                | Self::Userinfo
+                | Self::EndSession
         )
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use tollgate_oauth::access_token::AccessTokenIssuer;
 use tollgate_oauth::clock::SystemClock;
+use tollgate_oauth::id_token::HintVerifier;
 use tollgate_oauth::keys::{SigningKey, published_jwks};
 use tollgate_oauth::secret::{Secret, SecretHasher};
 use tollgate_oauth::verify::{
@@ -42,6 +43,9 @@ pub struct AppState {
     pub sign_in: SignInState,
     /// The `Link` of a password-grant sunset's answers (`PASSWORD_GRANT_SUNSET_LINK`).
     pub sunset_link: Option<String>,
+    /// OpenID Connect Discovery's document, and the check of `/end_session`'s hints.
+    pub openid_configuration: String,
+    pub hints: HintVerifier,
 }
 
 impl AppState {
@@ -92,6 +96,7 @@ impl AppState {
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let introspector = introspector(&jwks, &cfg)?;
+        let hints = HintVerifier::new(&jwks, &cfg.issuer).map_err(anyhow::Error::msg)?;
 
         let outbound = Outbound::new(&cfg, auth_https)?;
         let service = service(&cfg, DynamoClient::new(&aws), key, secrets, outbound);
@@ -103,6 +108,8 @@ impl AppState {
             metadata: discovery::metadata(&cfg.issuer).to_string(),
             sign_in: SignInState::new(&cfg.issuer, cfg.sign_in.clone(), pem.expose()),
             sunset_link: cfg.sunset_link.clone(),
+            openid_configuration: discovery::openid_document(&cfg),
+            hints,
         })
     }
 }

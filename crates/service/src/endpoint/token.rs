@@ -43,6 +43,8 @@ pub struct TokenResponse {
     /// None for `client_credentials` (RFC 6749 §4.4.3): the client authenticates again instead.
     pub refresh_token: Option<Secret>,
     pub scope: Scopes,
+    /// OpenID Connect's ID token: issued with the code exchange when the scope has `openid`.
+    pub id_token: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -54,6 +56,7 @@ impl std::fmt::Debug for TokenResponse {
             .field("refresh_token_expires_in", &self.refresh_token_expires_in)
             .field("refresh_token", &self.refresh_token)
             .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -209,6 +212,7 @@ impl TokenService {
             refresh_token_expires_in: Some(family.token_expires_at.saturating_sub(now)),
             refresh_token: Some(refresh),
             scope: family.grant.scope,
+            id_token: None,
         })
     }
 }

@@ -86,6 +86,8 @@ pub enum Problem {
     Forged,
     /// A store did not answer before the client was known.
     Unavailable,
+    /// A sign-out (`/end_session`) without an ID token Tollgate issued to the client.
+    InvalidLogout,
 }
 
 impl Problem {
@@ -105,6 +107,9 @@ impl Problem {
                  Go back to the application and start again."
             }
             Self::Unavailable => "Sign-in is unavailable right now. Try again in a moment.",
+            Self::InvalidLogout => {
+                "This sign-out request is not valid. Close this window, or sign out from the application again."
+            }
         }
     }
 }
@@ -166,6 +171,15 @@ pub fn sign_in(page: &SignIn<'_>) -> Html {
             " autofocus>"
         })
         .markup("<button type=\"submit\">Sign in</button></form>");
+    foot(&mut h);
+    h
+}
+
+/// The page a sign-out ends on when the application asked for none to return to.
+pub fn signed_out(branding: &Branding) -> Html {
+    let mut h = Html::new();
+    head(&mut h, branding, "Signed out");
+    h.markup("<p role=\"status\">You are signed out. You can close this window.</p>");
     foot(&mut h);
     h
 }

@@ -135,11 +135,19 @@ fn the_error_page_shows_its_problem_and_no_form() {
         Problem::FormExpired,
         Problem::Forged,
         Problem::Unavailable,
+        Problem::InvalidLogout,
     ] {
         let html = error(&branding(), p).into_string();
         assert!(html.contains(p.text()), "{p:?}");
         assert!(!html.contains("<form"), "{p:?}");
     }
+}
+
+#[test]
+fn the_signed_out_page_says_so_and_has_no_form() {
+    let html = signed_out(&branding()).into_string();
+    assert!(html.contains("You are signed out."));
+    assert!(!html.contains("<form"));
 }
 
 proptest! {

@@ -67,6 +67,8 @@ impl TokenService {
         let grant = stored.request.grant.clone();
         let family_id = random_token(16);
         let access = self.sign(&grant, &family_id, &grant.scope, lifetimes, now)?;
+        let nonce = stored.request.nonce.as_deref();
+        let id_token = self.id_token(&grant, &family_id, nonce, &access, now)?;
         let refresh = Secret::generate();
         let family = NewFamily {
             family_id,
@@ -103,6 +105,7 @@ impl TokenService {
             refresh_token_expires_in: Some(family.token_expires_at.saturating_sub(now)),
             refresh_token: Some(refresh),
             scope: family.grant.scope,
+            id_token,
         })
     }
 

@@ -111,6 +111,8 @@ impl TokenService {
             self.lifetimes(client),
             now,
         )?;
+        let nonce = stored.request.nonce.as_deref();
+        let id_token = self.id_token(grant, &ex.family_id, nonce, &access, now)?;
         info!(client_id = %client.client_id, family = %ex.family_id, "authorization code exchange answered again after a lost answer");
         observe::event(&Event::TokenIssued {
             grant_type: GrantType::AuthorizationCode.as_str(),
@@ -127,6 +129,7 @@ impl TokenService {
             refresh_token_expires_in: Some(token.expires_at.saturating_sub(now)),
             refresh_token: Some(refresh),
             scope: grant.scope.clone(),
+            id_token,
         }))
     }
 }

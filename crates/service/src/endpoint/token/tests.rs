@@ -589,6 +589,7 @@ fn requests_and_responses_redact_themselves_in_debug() {
         refresh_token_expires_in: Some(3),
         refresh_token: Some(Secret::new("refresh-value")),
         scope: Scopes::default(),
+        id_token: None,
     };
     let shown = format!("{resp:?}");
     assert!(
