@@ -1,11 +1,13 @@
 //! The authorization code flow with PKCE against the served token function: the sign-in page
 //! and its exchange over plain HTTP and REST API events (`served`), the attacks on it
-//! (`attacks`), a real browser (`browser`), and real client libraries (`clients`).
+//! (`attacks`), a real browser (`browser`), real client libraries (`clients`), and OpenID
+//! Connect's ID token, `/userinfo` and logout (`oidc`).
 
 mod attacks;
 mod browser;
 mod clients;
 mod descriptions;
+mod oidc;
 mod served;
 
 use serde_json::json;

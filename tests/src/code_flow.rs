@@ -82,7 +82,14 @@ impl Callback {
     }
 }
 
-/// A client of the code flow in the served function's table, registered for `redirect_uris`.
+/// Where a client of these tests returns after `/end_session`: its callback's origin,
+/// `/signed-out`.
+pub fn signed_out_uri(redirect_uri: &str) -> String {
+    redirect_uri.replace("/callback", "/signed-out")
+}
+
+/// A client of the code flow in the served function's table, registered for `redirect_uris`
+/// (and, after a sign-out, for each one's [`signed_out_uri`]).
 pub async fn code_client(
     clients_table: &str,
     public: bool,
@@ -94,6 +101,7 @@ pub async fn code_client(
         scopes: "openid profile orders:read",
         public,
         redirect_uris: redirect_uris.iter().map(|u| (*u).to_owned()).collect(),
+        post_logout_redirect_uris: redirect_uris.iter().map(|u| signed_out_uri(u)).collect(),
         ..ClientSpec::default()
     };
     let (id, secret) = spec.create(&dynamo().await, clients_table).await;
@@ -242,6 +250,27 @@ pub async fn sign_in_http(
         ],
     )
     .await
+}
+
+/// Signs `username` in at a whole authorize URL (as a client library built it): the
+/// parameters the redirect brought back.
+pub async fn sign_in_url(url: &str, username: &str, password: &str) -> HashMap<String, String> {
+    let (endpoint, _) = url.split_once('?').expect("a query");
+    let base = endpoint
+        .strip_suffix("/authorize")
+        .expect("an authorize URL");
+    let shown = get_page(url).await;
+    assert_eq!(shown.status, 200, "the sign-in page: {shown:?}");
+    let field = shown.request_field().expect("a sign-in form");
+    let cookie = shown.cookie().expect("the sign-in cookie");
+    let fields = [
+        ("request", field.as_str()),
+        ("username", username),
+        ("password", password),
+    ];
+    let done = post_sign_in(base, Some(&cookie), &fields).await;
+    assert_eq!(done.status, 303, "signed in: {done:?}");
+    done.location_params()
 }
 
 /// The code a sign-in's redirect carries.

@@ -52,3 +52,20 @@ async fn authlib_completes_the_code_flow_with_pkce_and_refreshes() {
     assert_eq!(claims["sub"], f.sub.as_str());
     assert_eq!(claims["client_id"], f.id.as_str());
 }
+
+#[tokio::test]
+async fn authlib_validates_the_id_token_of_the_openid_scope() {
+    let f = Flow::public().await;
+    let found = authlib(&f, "openid profile").await;
+    // The script ran authlib's `CodeIDToken` rules (signature, iss, aud, exp, iat, nonce,
+    // at_hash) before printing the claims.
+    let claims = &found["id_token_claims"];
+    assert_eq!(claims["sub"], f.sub.as_str());
+    assert_eq!(claims["aud"], f.id.as_str());
+    assert_eq!(claims["iss"], f.served.issuer.as_str());
+    assert!(
+        claims["at_hash"].is_string() && claims["nonce"].is_string(),
+        "{claims}"
+    );
+    assert_eq!(found["refreshed"], true);
+}

@@ -26,11 +26,14 @@ mod concurrency;
 mod grace;
 mod limits;
 mod lost_answers;
+mod oidc;
 mod store_failures;
 mod user_status;
 
 struct Fixture {
     service: TokenService,
+    /// The published key set of the service's signing key.
+    jwks: String,
     verifier: Arc<MemoryVerifier>,
     refresh: Arc<MemoryRefresh>,
     clock: ManualClock,
@@ -83,6 +86,8 @@ async fn fixture() -> Fixture {
         None,
     )
     .unwrap();
+    let jwks = tollgate_oauth::keys::published_jwks(&key, None).unwrap();
+    let jwks = serde_json::to_string(&jwks).unwrap();
     let service = TokenService {
         clients,
         refresh: refresh.clone(),
@@ -112,6 +117,7 @@ async fn fixture() -> Fixture {
     };
     Fixture {
         service,
+        jwks,
         verifier,
         refresh,
         clock,

@@ -13,8 +13,9 @@ use crate::endpoint::authorize::{
 };
 use crate::testkit::failing::Failing;
 
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CALLBACK: &str = "https://spa.example.com/cb";
+pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(super) const CALLBACK: &str = "https://spa.example.com/cb";
+pub(super) const SIGNED_OUT: &str = "https://spa.example.com/bye";
 
 /// A public client of the code flow.
 pub(super) fn spa() -> client::Client {
@@ -23,6 +24,7 @@ pub(super) fn spa() -> client::Client {
         secret_hash: String::new(),
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         redirect_uris: vec![CALLBACK.into()],
+        post_logout_redirect_uris: vec![SIGNED_OUT.into()],
         allowed_scopes: Scopes::parse("read write openid").unwrap_or_default(),
         ..client::Client::for_tests("spa", "unused")
     }
@@ -63,7 +65,7 @@ fn good() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn with(changes: &[(&'static str, Option<&str>)]) -> AuthorizationQuery {
+pub(super) fn with(changes: &[(&'static str, Option<&str>)]) -> AuthorizationQuery {
     let mut pairs = good();
     for (k, v) in changes {
         pairs.retain(|(n, _)| n != k);
@@ -74,7 +76,7 @@ fn with(changes: &[(&'static str, Option<&str>)]) -> AuthorizationQuery {
     AuthorizationQuery::from_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
 }
 
-async fn authorize(f: &Fixture, q: &AuthorizationQuery) -> Authorized {
+pub(super) async fn authorize(f: &Fixture, q: &AuthorizationQuery) -> Authorized {
     f.service.authorize(q, Deadline::none()).await
 }
 
@@ -86,7 +88,7 @@ async fn request(f: &Fixture) -> AuthorizationRequest {
 }
 
 /// The parameters of a redirect's `Location`, decoded.
-fn params(location: &str) -> HashMap<String, String> {
+pub(super) fn params(location: &str) -> HashMap<String, String> {
     let query = location.split_once('?').map_or("", |(_, q)| q);
     query
         .split('&')
@@ -126,7 +128,7 @@ async fn sign_in(f: &Fixture, user: &str, pw: &str) -> Result<String, SignedIn> 
     }
 }
 
-fn exchange(code: &str, verifier: Option<&str>, redirect: Option<&str>) -> TokenRequest {
+pub(super) fn exchange(code: &str, verifier: Option<&str>, redirect: Option<&str>) -> TokenRequest {
     let mut params = HashMap::from([
         ("grant_type".to_owned(), "authorization_code".to_owned()),
         ("code".to_owned(), code.to_owned()),
@@ -344,7 +346,7 @@ async fn the_code_becomes_the_password_grants_tokens_and_session() {
     );
 }
 
-fn decode(jwt: &str) -> serde_json::Value {
+pub(super) fn decode(jwt: &str) -> serde_json::Value {
     use base64::Engine;
     let body = jwt.split('.').nth(1).unwrap();
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
