@@ -1,5 +1,5 @@
 //! Observability: the template's alarms and dashboard watch only metrics the functions write
-//! (functions/common/src/metrics.rs), every alarm notifies the optional SNS topic, and the
+//! (crates/telemetry/src/metrics.rs), every alarm notifies the optional SNS topic, and the
 //! capacity parameters are off unless set (`template`); docs/audit.md and operations.md list
 //! exactly the events and metrics the code has (`doc_tables`); the admin CLI audits its changes
 //! (`admin_cli`); and the served functions write their audit and EMF lines with no secret

@@ -2,7 +2,7 @@
 //! families), found through the tokens table's session indexes, never a scan.
 
 use clap::Args;
-use tollgate_oauth::clock::{Clock, SystemClock};
+use tollgate_oauth::clock::{Clock, SystemClock, rfc3339};
 use tollgate_service::endpoint::sessions::revoke_sessions as revoke;
 use tollgate_service::refresh::{RefreshStore, RefreshStoreError, SessionQuery, StoredFamily};
 use tollgate_service::store::dynamo::{DynamoRefreshStore, sdk_client};
@@ -88,9 +88,9 @@ pub(crate) async fn list_sessions(which: Sessions, json: bool) -> anyhow::Result
             "{:<24} {:<24} {:<20} {:<20} {:<20} {:<8} {}",
             f.family_id,
             f.client_id,
-            utc(f.created_at),
-            f.refreshed_at.map_or_else(|| "never".into(), utc),
-            utc(f.expires_at),
+            rfc3339(f.created_at),
+            f.refreshed_at.map_or_else(|| "never".into(), rfc3339),
+            rfc3339(f.expires_at),
             state(f, now),
             f.sub
         );
@@ -139,39 +139,4 @@ fn session_json(f: &StoredFamily, now: u64) -> serde_json::Value {
         "expires_at": f.expires_at,
         "state": state(f, now),
     })
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC; the proleptic Gregorian calendar,
-/// Howard Hinnant's days-to-civil).
-pub(crate) fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc;
-
-    #[test]
-    fn epoch_seconds_print_as_utc() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_764_151_200), "2025-11-26T10:00:00Z");
-        assert_eq!(utc(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
 }
