@@ -1,6 +1,7 @@
-//! The page renderer (`functions/token/src/page/`): the sign-in and error pages with arbitrary
-//! texts. Input: the title, the logo path, the client's name, the username and the sealed
-//! request, separated by NUL bytes (missing ones are empty; invalid UTF-8 is replaced).
+//! The page renderer (`functions/token/src/page/`): the sign-in page, every error page and the
+//! signed-out page of `/end_session`, with arbitrary texts. Input: the title, the logo path, the
+//! client's name, the username and the sealed request, separated by NUL bytes (missing ones are
+//! empty; invalid UTF-8 is replaced).
 //!
 //! Whatever the texts, the page must have exactly the template's tags and attributes (no text
 //! opens, closes or changes one), never a script, and the texts must come back out of the
@@ -45,6 +46,19 @@ fn unescape(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// A text as a page shows it: controls but tab, newline and CR replaced.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\0');
@@ -65,7 +79,10 @@ fuzz_target!(|data: &[u8]| {
     let html = page::sign_in(&page).into_string();
     let reference_branding = Branding {
         title: "t".into(),
-        logo_url: branding.logo_url.as_ref().map(|_| "https://cdn.example/l".into()),
+        logo_url: branding
+            .logo_url
+            .as_ref()
+            .map(|_| "https://cdn.example/l".into()),
     };
     let reference = SignIn {
         branding: &reference_branding,
@@ -76,13 +93,29 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(tags(&html), tags(&page::sign_in(&reference).into_string()));
     assert!(!html.to_ascii_lowercase().contains("<script"));
-    // The name comes back whole (controls but tab, newline and CR are replaced).
-    let shown: String = name
-        .chars()
-        .map(|c| if c.is_control() && !matches!(c, '\t' | '\n' | '\r') { '\u{FFFD}' } else { c })
-        .collect();
-    assert!(unescape(&html).contains(&shown));
-    let error = page::error(&branding, Problem::Forged).into_string();
-    let reference_error = page::error(&reference_branding, Problem::Forged).into_string();
-    assert_eq!(tags(&error), tags(&reference_error));
+    // The name comes back whole.
+    assert!(unescape(&html).contains(&shown(&name)));
+    // Every error page, and the page a sign-out ends on (`/end_session`), under the same texts.
+    let problems = [
+        Problem::UnknownClient,
+        Problem::UnregisteredRedirect,
+        Problem::MissingRedirect,
+        Problem::Malformed,
+        Problem::FormExpired,
+        Problem::Forged,
+        Problem::Unavailable,
+        Problem::InvalidLogout,
+    ];
+    for problem in problems {
+        let error = page::error(&branding, problem).into_string();
+        let reference_error = page::error(&reference_branding, problem).into_string();
+        assert_eq!(tags(&error), tags(&reference_error));
+        assert!(unescape(&error).contains(&shown(&branding.title)));
+    }
+    let signed_out = page::signed_out(&branding).into_string();
+    assert_eq!(
+        tags(&signed_out),
+        tags(&page::signed_out(&reference_branding).into_string())
+    );
+    assert!(!signed_out.to_ascii_lowercase().contains("<script"));
 });
