@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use fantoccini::Locator;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tollgate_tests::browser::Browser;
 use tollgate_tests::code_flow::{authorize_url, exchange, query_params};
 
@@ -108,21 +108,75 @@ async fn a_wrong_password_shows_the_form_again_and_the_right_one_then_signs_in()
     b.close().await;
 }
 
+/// An attacker's page: its own origin (a port of its own on 127.0.0.1, as the sign-in page's is,
+/// so no browser rule about public pages reaching private addresses stands in for the page's
+/// headers) that frames each of `srcs`, as `<iframe id=f0>`, `f1`, ...
+async fn framing_page(srcs: &[String]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let frames: String = srcs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "<iframe id=f{i} src=\"{}\"></iframe>",
+                s.replace('&', "&amp;")
+            )
+        })
+        .collect();
+    let body = format!("<!doctype html><title>framing</title>{frames}");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = stream.read(&mut buf).await;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// Whether the element `#id` shows up inside the top page's frame `#frame` within `wait`.
+async fn shows_in_frame(b: &Browser, frame: &str, id: &str, wait: Duration) -> bool {
+    let until = tokio::time::Instant::now() + wait;
+    loop {
+        let _ = b.client.enter_parent_frame().await;
+        if let Ok(f) = b.client.find(Locator::Id(frame)).await
+            && f.enter_frame().await.is_ok()
+            && b.client.find(Locator::Id(id)).await.is_ok()
+        {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn chromium_refuses_to_show_the_page_in_a_frame() {
     let f = Flow::public().await;
     let b = Browser::start().await;
-    // A page of another origin that frames the sign-in page.
-    let html = format!(
-        "<iframe id=f src=\"{}\"></iframe>",
-        authorize_url(&f.served.base, &f.params()).replace('&', "&amp;")
-    );
-    let framing = format!("data:text/html;base64,{}", STANDARD.encode(html));
+    // Another origin frames the sign-in page and, beside it, the client's callback page (no
+    // frame rules): the callback rendering in its frame shows this browser frames what lets
+    // itself be framed, so the sign-in page's absence is its headers' doing.
+    let page = authorize_url(&f.served.base, &f.params());
+    let framing = framing_page(&[page, f.callback.uri.clone()]).await;
     b.client.goto(&framing).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let frame = b.client.find(Locator::Id("f")).await.expect("the iframe");
-    frame.enter_frame().await.expect("into the frame");
-    let inside = b.client.find(Locator::Id("username")).await;
-    assert!(inside.is_err(), "the sign-in form rendered inside a frame");
+    assert!(
+        shows_in_frame(&b, "f1", "done", Duration::from_secs(20)).await,
+        "the control frame (the callback page) never rendered"
+    );
+    assert!(
+        !shows_in_frame(&b, "f0", "username", Duration::from_secs(2)).await,
+        "the sign-in form rendered inside a frame"
+    );
     b.close().await;
 }
