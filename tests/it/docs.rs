@@ -41,6 +41,13 @@ const KNOWN_NAMES: &[&str] = &[
     "RefreshAccessToken",
     "Sunset",
     "VerifyAccessToken",
+    // The sign-in page (code-flow.md): the cookie's attributes, the sunset's `Link` header,
+    // authlib's session class, the page module's escaping type.
+    "Secure",
+    "HttpOnly",
+    "Link",
+    "OAuth2Session",
+    "Html",
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",

@@ -77,22 +77,7 @@ impl AppState {
             )?;
             cfg.auth_endpoint.credential = Some((c.header.clone(), value));
         }
-        let mut peppers = Vec::new();
-        for source in [&cfg.pepper, &cfg.previous_pepper] {
-            peppers.push(match source {
-                None => None,
-                Some(PepperSource::Value(v)) => Some(v.clone()),
-                Some(PepperSource::SecretsManager(id)) => Some(
-                    secrets_manager()
-                        .read(id)
-                        .await
-                        .context("failed to read the client-secret pepper")?,
-                ),
-            });
-        }
-        let previous: Vec<Secret> = peppers.pop().flatten().into_iter().collect();
-        let secrets = SecretHasher::new(peppers.pop().flatten().as_ref(), &previous)
-            .context("CLIENT_SECRET_PEPPER")?;
+        let secrets = secret_hasher(&cfg, &secrets_manager()).await?;
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let introspector = introspector(&jwks, &cfg)?;
@@ -188,6 +173,27 @@ fn service(
 
 /// Secrets Manager at cold start, each read measured (there is no request scope yet).
 struct MeasuredSecrets<'a>(SecretsManager, &'a Metrics);
+
+/// The client-secret hasher: the pepper and the previous one, each a value or a secret's.
+async fn secret_hasher(
+    cfg: &TokenConfig,
+    sm: &MeasuredSecrets<'_>,
+) -> anyhow::Result<SecretHasher> {
+    let mut peppers = Vec::new();
+    for source in [&cfg.pepper, &cfg.previous_pepper] {
+        peppers.push(match source {
+            None => None,
+            Some(PepperSource::Value(v)) => Some(v.clone()),
+            Some(PepperSource::SecretsManager(id)) => Some(
+                sm.read(id)
+                    .await
+                    .context("failed to read the client-secret pepper")?,
+            ),
+        });
+    }
+    let previous: Vec<Secret> = peppers.pop().flatten().into_iter().collect();
+    SecretHasher::new(peppers.pop().flatten().as_ref(), &previous).context("CLIENT_SECRET_PEPPER")
+}
 
 impl MeasuredSecrets<'_> {
     async fn read(&self, id: &str) -> anyhow::Result<Secret> {

@@ -144,12 +144,17 @@ impl TokenService {
             subject: &record.request.grant.sub,
             scope: &record.request.grant.scope.to_string(),
         });
+        Ok(self.code_redirect(request, &code))
+    }
+
+    /// The redirect that brings `code` back to the request's client, with its `state` and `iss`.
+    fn code_redirect(&self, request: &AuthorizationRequest, code: &Secret) -> Redirect {
         let state = request.state.as_deref();
-        Ok(Redirect::code(
+        Redirect::code(
             &request.redirect_uri,
             code.expose(),
             state,
             self.issuer_url(),
-        ))
+        )
     }
 }
