@@ -47,8 +47,10 @@ async fn authlib_completes_the_code_flow_with_pkce_and_refreshes() {
     assert_eq!(found["scope"], "profile");
     assert_eq!(found["has_refresh_token"], true);
     assert_eq!(found["refreshed"], true);
-    let claims =
-        crate::token_endpoint::verify(&f.served, found["access_token"].as_str().unwrap()).await;
+    let claims = f
+        .served
+        .verify(found["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(claims["sub"], f.sub.as_str());
     assert_eq!(claims["client_id"], f.id.as_str());
 }

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use tollgate_tests::code_flow::{Page, code_for, exchange, get_page, query_params, signed_out_uri};
@@ -40,8 +39,7 @@ async fn verify_id_token(f: &Flow, token: &str) -> HashMap<String, Value> {
     let header = jsonwebtoken::decode_header(token).expect("a JWS");
     assert_eq!(header.alg, Algorithm::ES256);
     assert_eq!(header.typ.as_deref(), Some("JWT"));
-    let jwks = send(http().get(format!("{}/.well-known/jwks.json", f.served.base))).await;
-    let set: JwkSet = serde_json::from_value(jwks.json).expect("a JWKS");
+    let set = f.served.jwks().await;
     let jwk = set
         .find(header.kid.as_deref().expect("kid"))
         .expect("kid is published");
@@ -92,7 +90,7 @@ async fn the_openid_scope_adds_an_id_token_that_verifies_with_the_published_key(
     let (t, nonce) = tokens(&f, "openid profile").await;
     let access = t.json["access_token"].as_str().unwrap();
     let claims = verify_id_token(&f, t.json["id_token"].as_str().expect("an id_token")).await;
-    let at = crate::token_endpoint::verify(&f.served, access).await;
+    let at = f.served.verify(access).await;
     assert_eq!(claims["sub"], f.sub.as_str());
     assert_eq!(claims["nonce"], nonce.as_str());
     assert_eq!(claims["at_hash"], at_hash(access).as_str());

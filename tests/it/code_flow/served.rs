@@ -86,8 +86,10 @@ async fn a_public_client_gets_the_password_grants_tokens_for_its_code_and_refres
     .await;
     assert_eq!(t.status, 200, "{t:?}");
     t.assert_no_store();
-    let claims =
-        crate::token_endpoint::verify(&f.served, t.json["access_token"].as_str().unwrap()).await;
+    let claims = f
+        .served
+        .verify(t.json["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(claims["sub"], f.sub.as_str());
     assert_eq!(claims["client_id"], f.id.as_str());
     assert_eq!(claims["email"], format!("{}@example.com", f.username));
