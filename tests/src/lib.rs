@@ -18,8 +18,18 @@ use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_service::store::dynamo::create_table;
 use tollgate_service::store::tables;
 
+pub mod admin;
+pub mod authorizer;
+pub mod browser;
+mod client;
+pub mod code_flow;
 pub mod fault;
+pub mod logs;
+pub mod repo;
+mod service;
 pub mod transport;
+pub use client::{TestClient, jwt_claims, sessions_revoke_event};
+pub use service::{alice_only, dynamo_service};
 pub use transport::Transport;
 
 const HOW_TO_START: &str = "DynamoDB Local is needed. Run `make test` (it starts everything), or start it with \
@@ -102,6 +112,10 @@ pub struct ClientSpec {
     pub introspect_any: bool,
     /// The client's own refresh reuse grace window (seconds), `None` for the deployment's.
     pub refresh_reuse_grace: Option<u64>,
+    /// A public client: no secret (`create` returns an empty one).
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl Default for ClientSpec {
@@ -118,6 +132,9 @@ impl Default for ClientSpec {
             response_profile: ResponseProfile::default(),
             introspect_any: false,
             refresh_reuse_grace: None,
+            public: false,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
         }
     }
 }
@@ -130,7 +147,11 @@ impl ClientSpec {
         let client = Client {
             client_id: id.clone(),
             name: "test".into(),
-            secret_hash: secret.hash(),
+            secret_hash: if self.public {
+                String::new()
+            } else {
+                secret.hash()
+            },
             previous_secret: None,
             enabled: self.enabled,
             grant_types: self.grant_types,
@@ -145,12 +166,20 @@ impl ClientSpec {
             refresh_reuse_grace: self.refresh_reuse_grace,
             created_at: 0,
             introspect_any: self.introspect_any,
+            public: self.public,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
         };
         DynamoClientStore::new(db.clone(), table)
             .create(&client)
             .await
             .expect("create client");
-        (id, secret.expose().to_owned())
+        let secret = if self.public {
+            String::new()
+        } else {
+            secret.expose().to_owned()
+        };
+        (id, secret)
     }
 }
 
@@ -161,6 +190,27 @@ pub fn revocations_table_of(clients: &str) -> String {
         panic!("{clients}: not a clients table of create_tables or scripts/test.sh")
     });
     format!("revocations-{suffix}")
+}
+
+/// The item keyed `pk` in `table`, read consistently; panics when there is none.
+pub async fn stored_item(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let read = db
+        .get_item()
+        .table_name(table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await;
+    read.expect("GetItem")
+        .item
+        .unwrap_or_else(|| panic!("no item {pk} in {table}"))
 }
 
 /// The users file the tests' auth endpoints serve.
@@ -293,6 +343,19 @@ impl Answer {
     }
     pub fn error(&self) -> Option<&str> {
         self.json.get("error").and_then(|v| v.as_str())
+    }
+    /// The answer's `access_token`; panics when there is none.
+    pub fn access_token(&self) -> String {
+        self.text("access_token")
+    }
+    /// The answer's `refresh_token`; panics when there is none.
+    pub fn refresh_token(&self) -> String {
+        self.text("refresh_token")
+    }
+    fn text(&self, member: &str) -> String {
+        let text = self.json[member].as_str();
+        text.unwrap_or_else(|| panic!("no {member}: {self:?}"))
+            .to_owned()
     }
     /// RFC 6749 §5.1/§5.2: every token endpoint answer is uncacheable.
     pub fn assert_no_store(&self) {

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::json;
 use tollgate_ddb_proxy::{Action, RuleSpec};
+use tollgate_tests::authorizer::{admitted as allowed, authorize_at};
 use tollgate_tests::fault::FaultServed;
 use tollgate_tests::{ClientSpec, LogTail, dynamo, http, post_token, unique};
 
 use super::{PROXY_USE, log_lines};
-use crate::revocation::{allowed, authorize_at};
 
 /// The sum of one EMF metric over the instance's authorizer lines so far.
 fn metric(path: &str, name: &str) -> f64 {

@@ -13,7 +13,7 @@ fn revoking(client: (&str, &str), token: &str) -> RevocationRequest {
     RevocationRequest {
         credentials: Some(ClientCredentials {
             client_id: client.0.into(),
-            secret: Secret::new(client.1),
+            secret: Some(Secret::new(client.1)),
         }),
         token: Some(Secret::new(token)),
     }
