@@ -1,5 +1,6 @@
 //! Revocation that reaches the gateway, served: after each way of ending access (reuse
-//! detection, `/revoke` of a refresh or an access token, `revoke-sessions --sub` and
+//! detection, a reused authorization code, RP-initiated logout at `/end_session`, `/revoke` of a
+//! refresh or an access token, `revoke-sessions --sub` and
 //! `--client`, the IAM route, the user gone, `disable-client`), the authorizer that
 //! `cargo lambda watch` serves, invoked through the Lambda Invoke API as API Gateway would,
 //! refuses the tokens it ended once the freshness bound has passed since the revocation was
@@ -12,6 +13,9 @@
 use serde_json::json;
 use tollgate_tests::admin::admin_served;
 use tollgate_tests::authorizer::{admitted as allowed, authorize_at};
+use tollgate_tests::code_flow::{
+    Callback, Pkce, code_client, code_for, exchange, get_page, request_params,
+};
 use tollgate_tests::{Answer, ClientSpec, Served, TestClient as Client, http, unique};
 
 /// Each token is allowed now (a revocation could not be mistaken for a bad token).
@@ -99,6 +103,82 @@ async fn reuse_of_a_refresh_token_ends_its_session_at_the_gateway() {
         .await
         .assert_error(400, "invalid_grant");
     after_the_bound(&served, &[&a1, &a2], &[&other.0]).await;
+}
+
+/// A public client of the code flow with a live callback, and a user of its own.
+struct CodeFlow {
+    callback: Callback,
+    id: String,
+    user: (String, String, String),
+}
+
+impl CodeFlow {
+    async fn new(served: &Served) -> Self {
+        let callback = Callback::start().await;
+        let (id, _) = code_client(&served.clients_table, true, "test", &[&callback.uri]).await;
+        let user = new_user(served).await;
+        Self { callback, id, user }
+    }
+
+    /// A sign-in on the page: the code its redirect carries, and the verifier it needs.
+    async fn code(&self, served: &Served) -> (String, Pkce) {
+        let pkce = Pkce::new();
+        let state = unique("state");
+        let params = request_params(&self.id, &self.callback.uri, &pkce, &state);
+        let code = code_for(&served.base, &params, &self.user.0, &self.user.1).await;
+        (code, pkce)
+    }
+
+    async fn exchange(&self, served: &Served, code: &str, pkce: &Pkce) -> Answer {
+        let uri = Some(self.callback.uri.as_str());
+        exchange(
+            &served.token_url(),
+            (&self.id, ""),
+            code,
+            &pkce.verifier,
+            uri,
+        )
+        .await
+    }
+
+    /// A session of the code flow: its token answer (access, refresh and ID token).
+    async fn session(&self, served: &Served) -> Answer {
+        let (code, pkce) = self.code(served).await;
+        let a = self.exchange(served, &code, &pkce).await;
+        assert_eq!(a.status, 200, "{a:?}");
+        a
+    }
+}
+
+#[tokio::test]
+async fn signing_out_at_end_session_ends_the_session_at_the_gateway() {
+    let served = Served::from_env();
+    let flow = CodeFlow::new(&served).await;
+    let (ended, kept) = (flow.session(&served).await, flow.session(&served).await);
+    let (ended_access, kept_access) = (ended.access_token(), kept.access_token());
+    allowed_now(&served, &[&ended_access, &kept_access]).await;
+    let hint = ended.json["id_token"].as_str().expect("an ID token");
+    let url = format!("{}/end_session?id_token_hint={hint}", served.base);
+    let out = get_page(&url).await;
+    assert_eq!(out.status, 200, "signed out: {out:?}");
+    after_the_bound(&served, &[&ended_access], &[&kept_access]).await;
+}
+
+#[tokio::test]
+async fn a_reused_authorization_code_ends_its_session_at_the_gateway() {
+    let served = Served::from_env();
+    let flow = CodeFlow::new(&served).await;
+    let (code, pkce) = flow.code(&served).await;
+    let first = flow.exchange(&served, &code, &pkce).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    let kept = flow.session(&served).await;
+    let (ended_access, kept_access) = (first.access_token(), kept.access_token());
+    allowed_now(&served, &[&ended_access, &kept_access]).await;
+    // The code again: stolen. The session its first exchange started ends.
+    flow.exchange(&served, &code, &pkce)
+        .await
+        .assert_error(400, "invalid_grant");
+    after_the_bound(&served, &[&ended_access], &[&kept_access]).await;
 }
 
 #[tokio::test]

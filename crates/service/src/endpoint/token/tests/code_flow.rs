@@ -428,6 +428,12 @@ async fn a_code_used_twice_is_refused_and_ends_the_session_the_first_use_started
         .unwrap()
         .to_owned();
     assert!(f.refresh.families.lock().unwrap()[&sid].revoked);
+    // Its end is recorded for the authorizers, kept until its access token has expired.
+    let exp = decode(&first.access_token)["exp"].as_u64().unwrap();
+    assert_eq!(
+        f.revocations.inner.recorded(),
+        [crate::revocation::Entry::session(&sid, exp)]
+    );
     let r = HashMap::from([
         ("grant_type".to_owned(), "refresh_token".to_owned()),
         (

@@ -209,6 +209,15 @@ async fn end_session_needs_our_hint_and_a_registered_uri() {
         .unwrap()
         .to_owned();
     assert!(f.refresh.families.lock().unwrap()[&sid].revoked);
+    // Its end is recorded for the authorizers, as `/revoke` records it.
+    let keys: Vec<_> = f
+        .revocations
+        .inner
+        .recorded()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(keys, [crate::revocation::Key::Session(sid.clone())]);
     // A hint long expired still names its session; signing out again is harmless.
     f.clock.advance(86_400);
     assert!(matches!(
