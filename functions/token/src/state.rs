@@ -19,6 +19,7 @@ use tollgate_service::adapters::http::sdk_http::sdk_http_client;
 use tollgate_service::adapters::http::tls::{Https, https_connector, root_store};
 use tollgate_service::adapters::http::user_status::HttpUserDirectory;
 use tollgate_service::client::GrantType;
+use tollgate_service::client::cache::CachedClients;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
 use tollgate_service::hooked::Measured;
@@ -141,10 +142,16 @@ fn service(
     secrets: SecretHasher,
     outbound: Outbound,
 ) -> TokenService {
+    let clock = Arc::new(SystemClock);
+    let clients = Measured::new(
+        Dependency::DynamoDb,
+        DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
+    );
     TokenService {
-        clients: Arc::new(Measured::new(
-            Dependency::DynamoDb,
-            DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
+        clients: Arc::new(CachedClients::new(
+            Arc::new(clients),
+            clock.clone(),
+            cfg.client_cache_secs,
         )),
         refresh: Arc::new(Measured::new(
             Dependency::DynamoDb,
@@ -164,7 +171,7 @@ fn service(
             .map(|d| Arc::new(Measured::new(Dependency::UserStatus, d)) as _),
         issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
         policy: cfg.policy.clone(),
-        clock: Arc::new(SystemClock),
+        clock,
         secrets,
     }
 }

@@ -1,5 +1,5 @@
-//! Before a grant runs: the client authenticates while its request is counted against its
-//! per-minute limit (the two calls run at once, so the limit adds no round trip), and a
+//! Before a grant runs: the client authenticates, then its request is counted against its
+//! per-minute limit if it has one (an unlimited client is never counted: no write), and a
 //! password grant past its client's sunset is refused.
 
 use tollgate_oauth::clock::Deadline;
@@ -9,7 +9,7 @@ use tollgate_telemetry::observe;
 use tracing::{info, warn};
 
 use super::TokenRequest;
-use crate::client::{self, Client, PasswordGrantSunset};
+use crate::client::{Client, PasswordGrantSunset};
 use crate::endpoint::TokenService;
 use crate::error::{TokenError, Unavailable};
 use crate::rate_limit::{self, RateLimitStoreError, Window};
@@ -23,36 +23,35 @@ pub(super) struct Counted {
 }
 
 impl TokenService {
-    /// Authenticates the client and counts the request against its limit, concurrently. The
-    /// count is kept under the client_id and the fingerprint of the secret presented
-    /// (`rate_limit::counter`), so a request with a wrong secret never touches the real
-    /// client's count and nothing has to be given back. Only a client_id that could name a
-    /// client is counted.
+    /// Authenticates the client, then counts the request against its limit when it has one: a
+    /// client without a limit (the deployment's default) costs no write. The count is kept
+    /// under the client_id and the fingerprint of the secret presented
+    /// (`rate_limit::counter`); a request whose client did not authenticate is never counted,
+    /// so a wrong secret never touches the real client's count and nothing is given back. The
+    /// client record usually comes from the instance's cache (`client::cache`), so the count is
+    /// the request's only round trip before the grant.
     pub(super) async fn authenticate_counted(
         &self,
         req: &TokenRequest,
         deadline: Deadline,
     ) -> Result<(Client, Counted), TokenError> {
+        let client = self
+            .authenticate(req.credentials.as_ref(), deadline)
+            .await?;
         let now = self.clock.now();
         let window = Window::at(now);
-        let counter = req
-            .credentials
-            .as_ref()
-            .filter(|c| client::is_valid_client_id(&c.client_id))
-            .map(|c| rate_limit::counter(&c.client_id, &self.secrets.fingerprint(&c.secret)));
-        let count = async {
-            match &counter {
-                Some(counter) => {
-                    let count = self.rate_limits.count(counter, window);
-                    Some(self.within(deadline, "rate-limit store", count).await)
-                }
-                None => None,
+        let limited = rate_limit::limit_of(&client, self.policy.rate_limit) > 0;
+        let answer = match req.credentials.as_ref().filter(|_| limited) {
+            Some(c) => {
+                let counter =
+                    rate_limit::counter(&c.client_id, &self.secrets.fingerprint(&c.secret));
+                let count = self.rate_limits.count(&counter, window);
+                Some(self.within(deadline, "rate-limit store", count).await)
             }
+            None => None,
         };
-        let (client, answer) =
-            tokio::join!(self.authenticate(req.credentials.as_ref(), deadline), count);
         Ok((
-            client?,
+            client,
             Counted {
                 window,
                 now,
@@ -73,10 +72,7 @@ impl TokenService {
         } = counted;
         let limit = rate_limit::limit_of(client, self.policy.rate_limit);
         if limit == 0 {
-            if let Some(Ok(Err(e))) = &answer {
-                // This client has no limit: it goes on.
-                warn!(client_id = %client.client_id, error = %e, "rate-limit counter failed");
-            }
+            // Not counted: this client has no limit.
             return Ok(());
         }
         let count = match answer {

@@ -134,10 +134,12 @@ impl LockoutStore for DynamoLockoutStore {
         p: &LockoutPolicy,
     ) -> Result<Reservation, LockoutStoreError> {
         let values = window_values(now, p);
-        // Conditional writes only, never read-then-write. The second try of the open window
-        // covers losing the race to open it; failing all three means locked or used up, and
-        // only then a read tells which.
-        for (update, condition) in [RESERVE_IN_WINDOW, RESERVE_NEW_WINDOW, RESERVE_IN_WINDOW] {
+        // Conditional writes only, never read-then-write. A new window first: a good password
+        // deletes the counter, so most sign-ins find none and pay one write (a condition that
+        // fails is billed as a write too). The third try covers losing the race between the
+        // two (a window opened, or a counter deleted, in between); failing all three means
+        // locked or used up, and only then a read tells which.
+        for (update, condition) in [RESERVE_NEW_WINDOW, RESERVE_IN_WINDOW, RESERVE_NEW_WINDOW] {
             if self
                 .conditional(key, update, condition, &values)
                 .await?
