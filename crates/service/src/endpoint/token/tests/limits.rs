@@ -91,10 +91,10 @@ impl RateLimitStore for Recording {
     }
 }
 
-/// The count runs before the client is known (concurrently with its lookup), so a request with
-/// a wrong secret must land in another counter than the client's: then no flood of them, however
-/// it interleaves with the client's own requests, can use up the client's minute, and nothing
-/// has to be given back.
+/// A request with a wrong secret must never land in the client's counter: then no flood of
+/// them, however it interleaves with the client's own requests, can use up the client's minute,
+/// and nothing has to be given back. (Since issue 23 it is not counted at all: the count follows
+/// the authentication; the counter still carries the secret's fingerprint.)
 #[tokio::test]
 async fn a_wrong_secret_is_never_counted_in_the_clients_own_counter() {
     let mut f = fixture().await;
