@@ -17,6 +17,7 @@ use rust_lexer::{log_messages, string_literals, tokens};
 const KNOWN_NAMES: &[&str] = &[
     "Allow",
     "Authorization",
+    "BatchGetItem",
     "Bearer",
     "BuildProperties",
     "CapacityUnits", // DynamoDB Local's ConsumedCapacity, recorded by the fault proxy (testing.md)
@@ -53,6 +54,7 @@ const KNOWN_NAMES: &[&str] = &[
     "Pragma",
     "PutItem",
     "Retain",
+    "ReturnConsumedCapacity", // asked for on every call by the recording proxy (make cost)
     "SSEEnabled",
     "SecretString",
     "Throttles",
