@@ -30,19 +30,19 @@ dynamodb:
 ## Runtime API (token, authorizer, the Node peer), the warm grant next to its I/O, and the cost
 ## per million requests under CPU quotas for 128/256/512 MB (docs/performance.md).
 measure:
-	@bash scripts/measure.sh
+	@bash measure/measure.sh
 
 ## make cost: each operation's DynamoDB read and write units (by table and index), log bytes and
 ## Lambda GB-s, measured on the local stack through the recording proxy (tests/it/fault/cost.rs),
 ## then the bill per million operations by service and per monthly active user beside Amazon
-## Cognito (scripts/cost.py; prices and their dates there and in docs/performance.md).
+## Cognito (measure/cost.py; prices and their dates there and in docs/performance.md).
 cost:
 	@TEST=fault::cost bash scripts/test.sh
 
 ## make bench: the authorizer's decision (fresh and cached) against the Node peer
 ## (aws-jwt-verify) on the same tokens, with a ratio table. Not part of make test.
 bench:
-	@bash scripts/bench.sh
+	@bash measure/bench.sh
 
 ## make tools: cargo-lambda, ziglang, AWS SAM CLI and cfn-lint into .venv/ (for sam build / deploy).
 tools:

@@ -201,8 +201,8 @@ AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
   cargo test --workspace --test it --locked -- "${FILTERS[@]}"
 # The soak's figures (tests/it/fault/soak.rs), when it ran.
 if [[ -f "$RUN/soak.txt" ]]; then log "$(cat "$RUN/soak.txt")"; fi
-# The bill per operation and per monthly active user (tests/it/fault/cost.rs, scripts/cost.py).
-if [[ -f "$RUN/cost.json" ]]; then python3 scripts/cost.py "$RUN/cost.json"; fi
+# The bill per operation and per monthly active user (tests/it/fault/cost.rs, measure/cost.py).
+if [[ -f "$RUN/cost.json" ]]; then python3 measure/cost.py "$RUN/cost.json"; fi
 
 if [[ -n "$ONLY" ]]; then
   stage "the integration tests matching '$ONLY' passed (TEST set: lints, unit tests, hygiene and fuzz skipped)"

@@ -3,7 +3,7 @@
 //! every call, so each operation's read and write units, by table and index, are DynamoDB's own
 //! count. The log bytes are what the function wrote at INFO (the deployed level) for the request.
 //! A change that adds a read or a write to an operation fails here; `make cost` prices the
-//! figures this test writes to `TOLLGATE_E2E_COST_REPORT` (scripts/cost.py, docs/performance.md).
+//! figures this test writes to `TOLLGATE_E2E_COST_REPORT` (measure/cost.py, docs/performance.md).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
