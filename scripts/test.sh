@@ -78,9 +78,6 @@ PEPPER="e2e-pepper-$RANDOM$RANDOM$RANDOM$RANDOM-0123456789abcdef"
 # The "down" auth endpoint: a port held bound but never listening, so connections are refused
 # and no other process can start answering there during the run.
 hold_closed_port "$RUN/closed-port.log"; PGIDS="$PGIDS $CLOSED_PID"
-# Every instance reads the client record on every request (CLIENT_CACHE_SECONDS=0): tests change
-# a client and expect its next request to see it, and the cost test counts that read; the
-# cache's bounds are unit tests on a manual clock (crates/service/src/client/cache.rs).
 # Timeouts with margins a loaded two-core machine cannot break: a loopback call to dev-auth or
 # DynamoDB Local that should succeed has 5 s, while the auth endpoint's `slow` user answers only
 # after 30 s, so its 503 still proves the timeout ended the wait (docs/testing.md).
@@ -110,7 +107,6 @@ AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID
 AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY
 RUST_LOG=${3:-debug}
 NO_COLOR=1
-CLIENT_CACHE_SECONDS=0
 ENV
 }
 # The issuer is the served base URL, which names the port: each env file is written for the

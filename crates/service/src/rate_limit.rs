@@ -1,14 +1,16 @@
 //! Per-client request limits on `/token`: a fixed one-minute window per client, counted with one
-//! atomic write once the client has authenticated, and only for a client that has a limit
-//! (docs/decisions.md, "Rate limits" and "Cuts that change no guarantee").
+//! atomic write that runs concurrently with the client lookup, and not at all for a client this
+//! instance knows to be unlimited ([`known`]; docs/decisions.md, "Per-client rate limit" and
+//! "Counting only limited clients").
 //!
 //! The count is kept under the client_id *and the fingerprint of the secret presented*
-//! ([`counter`]), so during a secret rotation's overlap each secret has its own count, as
-//! before issue 23 (when the write ran before the secret was checked and a wrong secret was
-//! counted apart). Nobody without the secret can touch a client's minute, and nothing is ever
-//! given back. The counter
+//! ([`counter`]): the write runs before the client is known to be who it says, so a request
+//! with a wrong secret is counted under another fingerprint, never the real client's. Nobody
+//! without the secret can touch a client's minute, and nothing is ever given back. The counter
 //! returns the window's count with this request in it: concurrent requests each see a different
 //! number, so exactly `limit` of them see a number within the limit, whatever their order.
+
+pub mod known;
 
 use async_trait::async_trait;
 

@@ -84,9 +84,6 @@ pub struct TokenConfig {
     /// A PEM bundle of CA certificates trusted beside the compiled-in roots (a private CA of the
     /// auth endpoint), for every outbound TLS connection.
     pub extra_ca_certs: Option<String>,
-    /// `CLIENT_CACHE_SECONDS`: how long an instance trusts a client record it read (0 to 300;
-    /// default 30): the bound on how long a disabled client is still let in.
-    pub client_cache_secs: u64,
 }
 
 impl TokenConfig {
@@ -126,7 +123,6 @@ impl TokenConfig {
             signing_key,
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
-            client_cache_secs: client_cache_secs(env)?,
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
             pepper: PepperSource::from_env(
@@ -275,19 +271,6 @@ fn user_status_url<F: Fn(&str) -> Option<String>>(
     Ok(url)
 }
 
-/// `CLIENT_CACHE_SECONDS`: 0 (every request reads the client record) to 300; default 30.
-fn client_cache_secs<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u64, ConfigError> {
-    let max = tollgate_service::client::cache::MAX_TTL_SECS;
-    let secs = env.num("CLIENT_CACHE_SECONDS", 30)?;
-    if secs > max {
-        return Err(ConfigError::Malformed {
-            name: "CLIENT_CACHE_SECONDS",
-            why: format!("at most {max} seconds"),
-        });
-    }
-    Ok(secs)
-}
-
 /// `RATE_LIMIT_PER_MINUTE`: `/token` requests a client may make per minute unless its record
 /// says otherwise; 0 (the default) is unlimited.
 fn rate_limit<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, ConfigError> {
@@ -352,24 +335,6 @@ mod tests {
         assert_eq!(c.signing_alg, SigningAlg::Es256);
         assert_eq!(c.auth_endpoint.timeout, Duration::from_secs(3));
         assert_eq!(c.policy.rate_limit, 0, "unlimited unless set");
-    }
-
-    #[test]
-    fn the_client_cache_is_30_seconds_unless_set_and_at_most_300() {
-        let mut v = base();
-        assert_eq!(load(&v).unwrap().client_cache_secs, 30);
-        v.insert("CLIENT_CACHE_SECONDS", "0");
-        assert_eq!(load(&v).unwrap().client_cache_secs, 0, "0 turns it off");
-        v.insert("CLIENT_CACHE_SECONDS", "300");
-        assert_eq!(load(&v).unwrap().client_cache_secs, 300);
-        for bad in ["301", "-1", "soon"] {
-            v.insert("CLIENT_CACHE_SECONDS", bad);
-            let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(
-                msg.starts_with("CLIENT_CACHE_SECONDS is malformed"),
-                "{bad}: {msg}"
-            );
-        }
     }
 
     #[test]

@@ -19,7 +19,6 @@ use tollgate_service::adapters::http::sdk_http::sdk_http_client;
 use tollgate_service::adapters::http::tls::{Https, https_connector, root_store};
 use tollgate_service::adapters::http::user_status::HttpUserDirectory;
 use tollgate_service::client::GrantType;
-use tollgate_service::client::cache::CachedClients;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
 use tollgate_service::hooked::Measured;
@@ -142,16 +141,10 @@ fn service(
     secrets: SecretHasher,
     outbound: Outbound,
 ) -> TokenService {
-    let clock = Arc::new(SystemClock);
-    let clients = Measured::new(
-        Dependency::DynamoDb,
-        DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
-    );
     TokenService {
-        clients: Arc::new(CachedClients::new(
-            Arc::new(clients),
-            clock.clone(),
-            cfg.client_cache_secs,
+        clients: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoClientStore::new(dynamo.clone(), &cfg.clients_table),
         )),
         refresh: Arc::new(Measured::new(
             Dependency::DynamoDb,
@@ -171,8 +164,9 @@ fn service(
             .map(|d| Arc::new(Measured::new(Dependency::UserStatus, d)) as _),
         issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
         policy: cfg.policy.clone(),
-        clock,
+        clock: Arc::new(SystemClock),
         secrets,
+        known_limits: Default::default(),
     }
 }
 

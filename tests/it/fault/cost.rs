@@ -21,7 +21,7 @@ use super::PROXY_USE;
 /// One operation's measured cost.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 struct Cost {
-    operation: &'static str,
+    operation: String,
     /// Read and write units, by table (`tokens`) and index (`tokens.sessions`).
     read: BTreeMap<String, f64>,
     write: BTreeMap<String, f64>,
@@ -38,6 +38,9 @@ struct Cost {
     /// The function's own measure of the request (`latency_ms`, or the authorizer's
     /// `latency_us`), in milliseconds.
     latency_ms: f64,
+    /// Measured on an instance that did not know the client's rate limit yet (its first
+    /// request for the client, or the first after `known::TTL_SECS`): one count more.
+    first_for_client: bool,
 }
 
 impl Cost {
@@ -185,7 +188,7 @@ impl Meter {
             .or_else(|| marked["latency_us"].as_f64().map(|us| us / 1000.0))
             .unwrap_or(0.0);
         let cost = Cost {
-            operation,
+            operation: operation.to_owned(),
             read,
             write,
             calls: records
@@ -203,8 +206,44 @@ impl Meter {
             log_bytes: lines.iter().map(|l| l.to_string().len() + 1).sum(),
             log_lines: lines.len(),
             latency_ms,
+            first_for_client: false,
         };
         (out, cost)
+    }
+
+    /// Measures a `/token` operation until it runs on an instance that knows its client's
+    /// limit: `cargo lambda watch` runs several processes and any may take a request, so the
+    /// first may reach one that has not seen the client. Each such run must cost exactly one
+    /// count (an `UpdateItem` of one write unit on the lockouts table) more than the warm run
+    /// `warm` says, and then that process knows the client: with at most `ATTEMPTS - 1`
+    /// processes, the warm figure comes. Returns the warm run and the first cold one, if any.
+    async fn settled<F, Fut>(
+        &self,
+        operation: &'static str,
+        mut op: F,
+        mut after: impl FnMut(&Answer),
+    ) -> (Answer, Cost, Option<Cost>)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Answer>,
+    {
+        const ATTEMPTS: usize = 32;
+        let warm = expected(operation);
+        let mut first = None::<Cost>;
+        for _ in 0..ATTEMPTS {
+            let (answer, mut cost) = self.measure(operation, "request", op()).await;
+            after(&answer);
+            if cost.totals() == warm {
+                if let Some(cold) = &first {
+                    one_count_more(cold, &cost);
+                }
+                return (answer, cost, first);
+            }
+            cost.operation = format!("{operation}, the instance's first for its client");
+            cost.first_for_client = true;
+            first.get_or_insert(cost);
+        }
+        panic!("{operation}: never measured on an instance that knew its client: {first:#?}");
     }
 
     async fn token(&self, basic: (&str, &str), pairs: &[(&str, &str)]) -> Answer {
@@ -293,33 +332,29 @@ async fn measure_all() -> Vec<Cost> {
         .measure("warm-up", "request", m.token(basic, &password))
         .await;
     token_of(&granted, "access_token");
-    let (granted, c) = m
-        .measure("password grant", "request", m.token(basic, &password))
+    let latest = std::cell::RefCell::new(String::new());
+    let keep = |a: &Answer| *latest.borrow_mut() = token_of(a, "refresh_token");
+    let (_, c, first) = m
+        .settled("password grant", || m.token(basic, &password), keep)
         .await;
-    costs.push(c);
-    let refresh_token = token_of(&granted, "refresh_token");
-    let refresh = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.as_str()),
-    ];
-    let (refreshed, c) = m
-        .measure("refresh", "request", m.token(basic, &refresh))
-        .await;
-    costs.push(c);
+    costs.extend([c].into_iter().chain(first));
+    let meter = &m;
+    let refresh = || {
+        let token = latest.borrow().clone();
+        async move {
+            let pairs = [("grant_type", "refresh_token"), ("refresh_token", &token)];
+            meter.token(basic, &pairs).await
+        }
+    };
+    let (refreshed, c, first) = m.settled("refresh", refresh, keep).await;
+    costs.extend([c].into_iter().chain(first));
     let access = token_of(&refreshed, "access_token");
     let current = token_of(&refreshed, "refresh_token");
-    let (cc, c) = m
-        .measure(
-            "client credentials",
-            "request",
-            m.token(
-                (&machine_id, &machine_secret),
-                &[("grant_type", "client_credentials")],
-            ),
-        )
-        .await;
+    let machine = (machine_id.as_str(), machine_secret.as_str());
+    let cc = || m.token(machine, &[("grant_type", "client_credentials")]);
+    let (cc, c, first) = m.settled("client credentials", cc, |_| ()).await;
     token_of(&cc, "access_token");
-    costs.push(c);
+    costs.extend([c].into_iter().chain(first));
     let (looked, c) = m
         .measure(
             "introspect",
@@ -380,6 +415,29 @@ const EXPECTED: &[(&str, (f64, f64))] = &[
     ("password grant, rate-limited client", (1.0, 9.0)),
 ];
 
+/// A run on an instance that did not know the client's limit costs the warm run's calls and
+/// one count more: an `UpdateItem` of one write unit on the lockouts table.
+fn one_count_more(cold: &Cost, warm: &Cost) {
+    let mut calls = warm.calls.clone();
+    calls.push("UpdateItem".into());
+    let mut cold_calls = cold.calls.clone();
+    calls.sort();
+    cold_calls.sort();
+    assert_eq!(cold_calls, calls, "{cold:#?}\n{warm:#?}");
+    let mut write = warm.write.clone();
+    *write.entry("lockouts".into()).or_default() += 1.0;
+    assert_eq!((&cold.read, &cold.write), (&warm.read, &write), "{cold:#?}");
+}
+
+/// An operation's expected `(read units, write units)` on an instance that knows its client.
+fn expected(operation: &str) -> (f64, f64) {
+    EXPECTED
+        .iter()
+        .find(|(o, _)| *o == operation)
+        .unwrap_or_else(|| panic!("no expected cost for {operation}"))
+        .1
+}
+
 #[tokio::test]
 async fn each_operation_costs_the_capacity_the_pricing_rules_give_it() {
     let _alone = PROXY_USE.write().await;
@@ -388,6 +446,10 @@ async fn each_operation_costs_the_capacity_the_pricing_rules_give_it() {
         let report = serde_json::to_string_pretty(&costs).unwrap();
         std::fs::write(&path, report).unwrap_or_else(|e| panic!("{path}: {e}"));
     }
-    let got: Vec<(&str, (f64, f64))> = costs.iter().map(|c| (c.operation, c.totals())).collect();
+    let got: Vec<(&str, (f64, f64))> = costs
+        .iter()
+        .filter(|c| !c.first_for_client)
+        .map(|c| (c.operation.as_str(), c.totals()))
+        .collect();
     assert_eq!(got, EXPECTED, "{costs:#?}");
 }

@@ -50,8 +50,6 @@ pub async fn authenticate_with(
 /// Authenticates a client (RFC 6749 §2.3.1) at `now`. Unknown, disabled and wrong-secret
 /// clients are all the same `invalid_client` to the caller; the reason goes to the log. A
 /// client_id that no client can have (see [`is_valid_client_id`]) is refused before any lookup.
-/// A record the store has cached lets the client in without a read; a refusal is only ever
-/// given on a fresh read, so a client enabled or a secret rotated in since takes effect at once.
 pub async fn authenticate_at(
     store: &dyn ClientStore,
     hasher: &SecretHasher,
@@ -62,34 +60,19 @@ pub async fn authenticate_at(
         let _ = secret_matches(hasher, &creds.secret, None, now);
         return Err(AuthenticateError::Rejected(ClientRejection::Malformed));
     }
-    if let Some(cached) = store.cached(&creds.client_id)
-        && let Ok(client) = check(hasher, creds, Some(cached), now)
-    {
-        return Ok(client);
-    }
     let client = store
         .get(&creds.client_id)
         .await
         .map_err(AuthenticateError::Store)?;
-    check(hasher, creds, client, now).map_err(AuthenticateError::Rejected)
-}
-
-/// The checks on a record (or on none: an unknown client, refused after the same work).
-fn check(
-    hasher: &SecretHasher,
-    creds: &ClientCredentials,
-    client: Option<Client>,
-    now: u64,
-) -> Result<Client, ClientRejection> {
     let Some(client) = client else {
         let _ = secret_matches(hasher, &creds.secret, None, now);
-        return Err(ClientRejection::Unknown);
+        return Err(AuthenticateError::Rejected(ClientRejection::Unknown));
     };
     if !secret_matches(hasher, &creds.secret, Some(&client), now) {
-        return Err(ClientRejection::WrongSecret);
+        return Err(AuthenticateError::Rejected(ClientRejection::WrongSecret));
     }
     if !client.enabled {
-        return Err(ClientRejection::Disabled);
+        return Err(AuthenticateError::Rejected(ClientRejection::Disabled));
     }
     Ok(client)
 }

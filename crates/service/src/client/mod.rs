@@ -2,7 +2,6 @@
 //! changes (`update`) and how a client proves who it is (`authenticate`).
 
 mod authenticate;
-pub mod cache;
 mod update;
 
 pub use authenticate::{
@@ -522,13 +521,7 @@ pub enum ClientStoreError {
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// Reads the record from the store itself.
     async fn get(&self, client_id: &str) -> Result<Option<Client>, ClientStoreError>;
-    /// The record as this instance last read it, while that read is recent enough to trust
-    /// for letting the client in (`cache::CachedClients`); never a read. None by default.
-    fn cached(&self, _client_id: &str) -> Option<Client> {
-        None
-    }
     /// Creates the record; fails with `AlreadyExists` rather than overwrite.
     async fn create(&self, client: &Client) -> Result<(), ClientStoreError>;
     /// Every client, ordered by client_id.
