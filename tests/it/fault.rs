@@ -5,6 +5,7 @@
 //! says "try again" must mean it. And what each operation costs in DynamoDB capacity and log
 //! bytes, from the proxy's recording (`cost`).
 
+mod code_exchange;
 mod cost;
 mod ddb_proxy;
 mod lost_answer;

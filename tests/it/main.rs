@@ -36,6 +36,7 @@ mod authorizer {
     mod whoami;
 }
 
+mod code_flow;
 mod docs;
 mod fault;
 mod layout;

@@ -17,7 +17,7 @@ use crate::rate_limit::{self, RateLimitStoreError, Window};
 
 /// A request's count in its window, as the counter answered (its count, its store's failure,
 /// or no answer before the deadline), or `None` when it was not counted.
-pub(super) struct Counted {
+pub(in crate::endpoint) struct Counted {
     window: Window,
     now: u64,
     answer: Option<Result<Result<u64, RateLimitStoreError>, TokenError>>,
@@ -38,13 +38,20 @@ impl TokenService {
     ) -> Result<(Client, Counted), TokenError> {
         let now = self.clock.now();
         let window = Window::at(now);
-        let creds = req
+        let counter = req
             .credentials
             .as_ref()
-            .filter(|c| client::is_valid_client_id(&c.client_id));
-        let counter =
-            creds.map(|c| rate_limit::counter(&c.client_id, &self.secrets.fingerprint(&c.secret)));
-        let up_front = creds
+            .filter(|c| client::is_valid_client_id(&c.client_id))
+            .map(|c| {
+                let key = c.secret.as_ref().map(|s| self.secrets.fingerprint(s));
+                rate_limit::counter(
+                    &c.client_id,
+                    key.as_deref().unwrap_or(rate_limit::NO_SECRET),
+                )
+            });
+        let up_front = req
+            .credentials
+            .as_ref()
             .filter(|c| self.known_limits.get(&c.client_id, now).count_up_front())
             .and(counter.as_ref());
         let (client, answer) = tokio::join!(
@@ -69,6 +76,22 @@ impl TokenService {
         ))
     }
 
+    /// Counts a request in `counter` (not at all when `None`) within the deadline.
+    pub(in crate::endpoint) async fn count_request(
+        &self,
+        counter: Option<String>,
+        deadline: Deadline,
+    ) -> Counted {
+        let now = self.clock.now();
+        let window = Window::at(now);
+        let answer = self.count(counter.as_ref(), window, deadline).await;
+        Counted {
+            window,
+            now,
+            answer,
+        }
+    }
+
     /// Counts the request in `counter` (if any) within the deadline.
     async fn count(
         &self,
@@ -85,7 +108,11 @@ impl TokenService {
     /// goes on whatever the counter said; one with a limit gets 503 when the counter failed, and
     /// goes on uncounted when the counter gave no answer (it may have counted the request: a
     /// retry must not pay for it twice, and the limit steers clients, it guards nothing).
-    pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
+    pub(in crate::endpoint) fn check_limit(
+        &self,
+        client: &Client,
+        counted: Counted,
+    ) -> Result<(), TokenError> {
         let Counted {
             window,
             now,
