@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+mod commands;
+mod drift;
 mod links;
 mod rust_lexer;
 mod stack_outputs;
@@ -41,6 +43,12 @@ const KNOWN_NAMES: &[&str] = &[
     "RefreshAccessToken",
     "Sunset",
     "VerifyAccessToken",
+    "VerifyJWT", // the Apigee policy that accepts Tollgate's tokens during a cut-over
+    "RaiseFault",
+    // SAM and Lambda names for a function in a VPC (deploy.md, decisions.md).
+    "AWSLambdaVPCAccessExecutionRole",
+    "VpcConfig",
+    "Policies",
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",
