@@ -37,7 +37,7 @@ async fn local_config(endpoint: &str, timeout: Duration) -> aws_config::SdkConfi
 
 /// The adapter on the token function's stack, pointed at moto; panics with instructions when
 /// moto is not there.
-async fn secrets() -> (SecretsManager, aws_sdk_secretsmanager::Client) {
+pub(crate) async fn secrets() -> (SecretsManager, aws_sdk_secretsmanager::Client) {
     let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER")
         .unwrap_or_else(|_| panic!("{HOW_TO_START}"));
     let cfg = local_config(&endpoint, Duration::from_secs(5)).await;

@@ -84,6 +84,9 @@ pub struct TokenConfig {
     /// A PEM bundle of CA certificates trusted beside the compiled-in roots (a private CA of the
     /// auth endpoint), for every outbound TLS connection.
     pub extra_ca_certs: Option<String>,
+    /// The same bundle from a Secrets Manager secret (read at cold start), trusted for the
+    /// auth and user-status endpoints: a private CA in AWS without a layer.
+    pub extra_ca_certs_secret: Option<String>,
 }
 
 impl TokenConfig {
@@ -123,6 +126,7 @@ impl TokenConfig {
             signing_key,
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
+            extra_ca_certs_secret: env.opt("EXTRA_CA_CERTS_SECRET_ARN"),
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
             pepper: PepperSource::from_env(
