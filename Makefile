@@ -30,12 +30,12 @@ dynamodb:
 ## Runtime API (token, authorizer, the Node peer), the warm grant next to its I/O, and the cost
 ## per million requests under CPU quotas for 128/256/512 MB (docs/performance.md).
 measure:
-	@bash scripts/measure.sh
+	@bash measure/measure.sh
 
 ## make bench: the authorizer's decision (fresh and cached) against the Node peer
 ## (aws-jwt-verify) on the same tokens, with a ratio table. Not part of make test.
 bench:
-	@bash scripts/bench.sh
+	@bash measure/bench.sh
 
 ## make tools: cargo-lambda, ziglang, AWS SAM CLI and cfn-lint into .venv/ (for sam build / deploy).
 tools:

@@ -87,6 +87,15 @@ ensure_dynamodb_local() {
   (cd "$ROOT" && npm install --no-audit --no-fund --silent)
 }
 
+# The Node peer of the authorizer (measure/node/peer.cjs) needs its pinned aws-jwt-verify:
+# `npm ci` in measure/node on first use. `make bench` and `make measure` run the same peer.
+ensure_node_peer() {
+  command -v node >/dev/null || die "node (20) is required for the Node peer"
+  [[ -d "$ROOT/measure/node/node_modules/aws-jwt-verify" ]] && return
+  log "installing the Node peer (npm ci in measure/node)"
+  (cd "$ROOT/measure/node" && npm ci --no-audit --no-fund --silent)
+}
+
 # A port that was free a moment ago. Only a candidate: another process may take it before ours
 # binds it. `make test` binds every port in the process that uses it (port 0, read back) or, for
 # `cargo lambda watch`, which cannot, checks who owns the port it got (start_watch_any_port).

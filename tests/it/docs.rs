@@ -13,6 +13,7 @@ mod links;
 mod rust_lexer;
 mod stack_outputs;
 use rust_lexer::{log_messages, string_literals, tokens};
+use tollgate_tests::repo::{backticked, doc_files, read, root, sections, table_rows, template};
 
 /// CamelCase names the docs may use that are not Tollgate's: AWS properties, metrics, errors.
 /// A name neither here nor in template.yaml fails the test, so a renamed parameter is caught.
@@ -77,31 +78,6 @@ const KNOWN_NAMES: &[&str] = &[
     "Scan",
 ];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-pub(crate) fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// README.md, CONTRIBUTING.md and every docs/*.md, as paths relative to the root.
-fn doc_files() -> Vec<String> {
-    let mut files = vec!["README.md".to_owned(), "CONTRIBUTING.md".to_owned()];
-    let mut docs: Vec<String> = std::fs::read_dir(root().join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".md"))
-        .map(|n| format!("docs/{n}"))
-        .collect();
-    docs.sort();
-    files.extend(docs);
-    files
-}
-
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -155,63 +131,6 @@ fn all_code_literals() -> BTreeSet<String> {
     function_sources()
         .iter()
         .flat_map(|f| string_literals(&tokens(&std::fs::read_to_string(f).unwrap())))
-        .collect()
-}
-
-/// The text between `<!-- docs-drift: NAME begin ... -->` and `<!-- docs-drift: NAME end -->`.
-pub(crate) fn sections<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
-    let (begin, end) = (
-        format!("docs-drift: {name} begin"),
-        format!("docs-drift: {name} end"),
-    );
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(b) = rest.find(&begin) {
-        let after = &rest[b..];
-        let body = &after[after.find("-->").expect("unclosed marker") + 3..];
-        let e = body
-            .find(&end)
-            .unwrap_or_else(|| panic!("no `{end}` marker"));
-        out.push(&body[..e]);
-        rest = &body[e..];
-    }
-    assert!(!out.is_empty(), "no `{begin}` marker");
-    out
-}
-
-/// The body rows of the markdown tables in `text`, split into cells.
-pub(crate) fn table_rows(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut header = true;
-    for line in text.lines().map(str::trim) {
-        if !line.starts_with('|') {
-            header = true;
-            continue;
-        }
-        let cells: Vec<String> = line
-            .trim_matches('|')
-            .split('|')
-            .map(|c| c.trim().to_owned())
-            .collect();
-        if cells
-            .iter()
-            .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
-        {
-            continue;
-        }
-        if std::mem::replace(&mut header, false) {
-            continue;
-        }
-        rows.push(cells);
-    }
-    rows
-}
-
-pub(crate) fn backticked(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
         .collect()
 }
 
@@ -274,10 +193,6 @@ fn documented_refusal_reasons_exist_in_the_code() {
         stale.is_empty(),
         "operations.md documents reasons the code never gives: {stale:?}"
     );
-}
-
-fn template() -> Value {
-    serde_yaml::from_str(&read("template.yaml")).unwrap()
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {

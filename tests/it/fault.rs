@@ -4,16 +4,18 @@
 //! (`lost_answer`), and 400 sign-in chains through a 5 s DynamoDB stall (`soak`): a `503` that
 //! says "try again" must mean it.
 
+mod ddb_proxy;
 mod lost_answer;
 mod soak;
 
 use std::sync::LazyLock;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use tokio::sync::RwLock;
 use tollgate_oauth::secret::Secret;
 use tollgate_service::store::dynamo::{family_key, token_key};
+use tollgate_tests::logs::{json_lines, log_since};
+use tollgate_tests::stored_item;
 
 /// The proxy is shared: a stall holds every request of the fault instance. Tests that aim a rule
 /// at their own items share it (read); the soak, which stalls everything, has it alone (write).
@@ -32,19 +34,8 @@ struct Family {
 }
 
 async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> Family {
-    let item = |pk: String| async move {
-        db.get_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S(pk.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap_or_else(|| panic!("no item {pk} in {table}"))
-    };
-    let token = item(token_item(refresh_token)).await;
-    let family = item(family_key(token["family_id"].as_s().unwrap())).await;
+    let token = stored_item(db, table, &token_item(refresh_token)).await;
+    let family = stored_item(db, table, &family_key(token["family_id"].as_s().unwrap())).await;
     Family {
         status: family["status"].as_s().unwrap().clone(),
         current_token: family["current_token"].as_s().unwrap().clone(),
@@ -53,16 +44,7 @@ async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &s
 
 /// When the refresh token was rotated, as its item says (seconds since the epoch).
 async fn rotated_at(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> u64 {
-    let item = db
-        .get_item()
-        .table_name(table)
-        .key("pk", AttributeValue::S(token_item(refresh_token)))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the token's item");
+    let item = stored_item(db, table, &token_item(refresh_token)).await;
     let at = item.get("rotated_at").and_then(|v| v.as_n().ok());
     at.and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the token was not rotated: {item:?}"))
@@ -72,14 +54,9 @@ fn hash(refresh_token: &str) -> String {
     Secret::new(refresh_token).hash()
 }
 
-/// The JSON lines of the function's log (`cargo lambda watch` may prefix them).
+/// The JSON lines of the function's log.
 fn log_lines(path: &str) -> Vec<Value> {
-    let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
-    text.lines()
-        .filter_map(|l| l.find('{').map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(Value::is_object)
-        .collect()
+    json_lines(&log_since(path, 0))
 }
 
 /// The audit events the log holds for `client_id` so far, by name.

@@ -1,50 +1,80 @@
-//! Black-box tests, compiled into one binary. Adapter tests run against DynamoDB Local, each in
-//! its own tables; HTTP tests drive the token function under `cargo lambda watch`.
+//! Black-box tests, compiled into one binary, in one folder per subject. Adapter tests run
+//! against DynamoDB Local, each in its own tables; HTTP tests drive the token function under
+//! `cargo lambda watch`.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
-mod admin;
-mod admin_limits;
-mod apigee_import;
-mod attacks_served;
-mod auth_endpoint;
-mod auth_endpoint_tls;
-mod authorizer;
-mod authorizer_variants;
-mod client_credentials;
-mod client_secrets;
-mod contract;
-mod ddb_proxy;
+/// The adapters against real servers: DynamoDB Local, the dev auth endpoint, moto.
+mod adapters {
+    mod auth_endpoint;
+    mod auth_endpoint_tls;
+    mod contract;
+    mod dynamo;
+    mod secrets_manager;
+    mod user_status;
+}
+
+/// The admin CLI (`tollgate-admin`) as an operator runs it.
+mod admin {
+    mod apigee_import;
+    mod client_secrets;
+    mod clients;
+    mod helpdesk;
+    mod key_rotation;
+    mod limits;
+    mod secret_overlap;
+}
+
+/// The authorizer: its decision on recorded events, served, attacked, and the whole flow to the
+/// demo backend.
+mod authorizer {
+    mod attacks_served;
+    mod config;
+    mod decision;
+    mod flow;
+    mod route_policy;
+    mod served;
+    mod whoami;
+}
+
 mod docs;
-mod dynamo_adapters;
-mod error_descriptions;
 mod fault;
-mod flow;
-mod helpdesk;
-mod introspection;
 mod layout;
-mod least_privilege;
-mod lockout;
-mod logs;
-mod migration;
-mod oauth2_client;
 mod observability;
-mod rate_limits;
-mod refresh;
-mod refresh_grace;
-mod release;
-mod rotation;
-mod route_policy;
-mod secret_overlap;
-mod secrets_manager;
-mod sessions;
-mod sessions_policy;
-mod stored_shapes;
-mod subject;
-mod template;
-mod token_endpoint;
-mod token_http_edges;
-mod token_rest_proxy;
-mod user_status;
-mod user_status_adapter;
-mod whoami;
+
+/// The refresh grant, its grace window, claims that follow the directory, and sessions.
+mod refresh {
+    mod grace;
+    mod grant;
+    mod sessions;
+    mod user_status;
+}
+
+/// `template.yaml`: its tables, its IAM grants, the session route's resource policy.
+mod template {
+    mod least_privilege;
+    mod sessions_policy;
+    mod tables;
+}
+
+/// `POST /token` and the token function's other endpoints: every grant, every refusal, in every
+/// event shape.
+mod token {
+    mod client_credentials;
+    mod endpoint;
+    mod error_descriptions;
+    mod http_edges;
+    mod introspection;
+    mod lockout;
+    mod migration;
+    mod oauth2_client;
+    mod rate_limits;
+    mod rest_proxy;
+    mod subject;
+}
+
+/// Upgrading: the version every file states, and the stored shapes of earlier releases read back.
+mod upgrade {
+    mod release;
+    mod stored_shapes;
+}

@@ -7,8 +7,8 @@
 
 mod admin_cli;
 mod doc_tables;
+mod logs;
 mod rest_origin;
 mod served;
 
-pub(crate) use served::{log_len, wait_for};
 mod template;

@@ -18,8 +18,17 @@ use tollgate_service::store::dynamo::DynamoClientStore;
 use tollgate_service::store::dynamo::create_table;
 use tollgate_service::store::tables;
 
+pub mod admin;
+pub mod authorizer;
+mod client;
 pub mod fault;
+pub mod logs;
+pub mod moto;
+pub mod repo;
+mod service;
 pub mod transport;
+pub use client::{TestClient, jwt_claims, sessions_revoke_event};
+pub use service::{alice_only, dynamo_service};
 pub use transport::Transport;
 
 const HOW_TO_START: &str = "DynamoDB Local is needed. Run `make test` (it starts everything), or start it with \
@@ -148,6 +157,27 @@ impl ClientSpec {
     }
 }
 
+/// The item keyed `pk` in `table`, read consistently; panics when there is none.
+pub async fn stored_item(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let read = db
+        .get_item()
+        .table_name(table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await;
+    read.expect("GetItem")
+        .item
+        .unwrap_or_else(|| panic!("no item {pk} in {table}"))
+}
+
 /// The users file the tests' auth endpoints serve.
 pub fn test_users() -> Vec<User> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/users.json");
@@ -271,6 +301,19 @@ impl Answer {
     }
     pub fn error(&self) -> Option<&str> {
         self.json.get("error").and_then(|v| v.as_str())
+    }
+    /// The answer's `access_token`; panics when there is none.
+    pub fn access_token(&self) -> String {
+        self.text("access_token")
+    }
+    /// The answer's `refresh_token`; panics when there is none.
+    pub fn refresh_token(&self) -> String {
+        self.text("refresh_token")
+    }
+    fn text(&self, member: &str) -> String {
+        let text = self.json[member].as_str();
+        text.unwrap_or_else(|| panic!("no {member}: {self:?}"))
+            .to_owned()
     }
     /// RFC 6749 §5.1/§5.2: every token endpoint answer is uncacheable.
     pub fn assert_no_store(&self) {

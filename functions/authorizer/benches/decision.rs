@@ -8,7 +8,7 @@
 //!
 //! `TOLLGATE_BENCH_FIXTURE=path`: the keys, tokens, events and answers are read from that file
 //! if it exists, else generated and written there, so `make bench` runs the Node peer
-//! (bench/node) on the same tokens and checks its answers against these.
+//! (measure/node/peer.cjs) on the same tokens and checks its answers against these.
 
 #![allow(clippy::unwrap_used)] // benchmark setup: a panic is the failure report
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use super::{doc_files, read, root};
+use tollgate_tests::repo::{backticked, doc_files, read, root};
 
 /// Lines outside fenced code blocks.
 fn prose(text: &str) -> Vec<&str> {
@@ -169,4 +169,111 @@ fn the_readme_stays_short() {
         lines <= 200,
         "README.md has {lines} lines; move detail into docs/"
     );
+}
+
+/// The repository paths a doc cites in code spans (`tests/it/refresh/grant.rs`, `measure/`),
+/// each with the function it names after `::`, if any; a span `::name` names another function
+/// of the file cited last on its line.
+fn cited(text: &str) -> Vec<(String, Option<String>)> {
+    const TOPS: [&str; 9] = [
+        "crates/",
+        "functions/",
+        "tools/",
+        "tests/",
+        "scripts/",
+        "measure/",
+        "fuzz/",
+        "docs/",
+        "dev/",
+    ];
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut last: Option<String> = None;
+        for span in backticked(line) {
+            let (path, name) = match span.split_once("::") {
+                Some((p, n)) => (p.to_owned(), Some(n.to_owned())),
+                None => (span.clone(), None),
+            };
+            let plain = |s: &str| {
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+            };
+            let is_name = |n: &Option<String>| {
+                n.as_deref().is_none_or(|n| {
+                    n.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
+            };
+            if path.is_empty() && name.is_some() && is_name(&name) {
+                if let Some(file) = &last {
+                    out.push((file.clone(), name));
+                }
+            } else if TOPS.iter().any(|t| path.starts_with(t)) && plain(&path) && is_name(&name) {
+                last = Some(path.clone());
+                out.push((path, name));
+            }
+        }
+    }
+    out
+}
+
+fn check_cited(file: &str, path: &str, name: Option<&str>) -> Result<(), String> {
+    let full = root().join(path);
+    if !full.exists() {
+        return Err(format!("{file}: `{path}` does not exist"));
+    }
+    let Some(name) = name else { return Ok(()) };
+    let text = std::fs::read_to_string(&full).unwrap_or_default();
+    let defined = [
+        format!("fn {name}("),
+        format!("fn {name}<"),
+        format!("mod {name}"),
+    ];
+    if defined.iter().any(|d| text.contains(d.as_str())) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{file}: `{path}::{name}`: no such function in {path}"
+        ))
+    }
+}
+
+#[test]
+fn every_file_and_test_the_docs_cite_exists() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for file in doc_files() {
+        for (path, name) in cited(&read(&file)) {
+            checked += 1;
+            if let Err(e) = check_cited(&file, &path, name.as_deref()) {
+                problems.push(e);
+            }
+        }
+    }
+    assert!(
+        checked >= 100,
+        "only {checked} citations found: is the extractor broken?"
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_citation_checker_reads_continuations_and_refuses_what_it_must() {
+    let text =
+        "| `tests/it/docs/links.rs::cited`, `::check_cited` | `measure/` `a::b` `tests/it/x*.rs` |";
+    let found = cited(text);
+    let file = || "tests/it/docs/links.rs".to_owned();
+    assert_eq!(
+        found,
+        [
+            (file(), Some("cited".to_owned())),
+            (file(), Some("check_cited".to_owned())),
+            ("measure/".to_owned(), None),
+        ]
+    );
+    for (path, name) in &found {
+        check_cited("x.md", path, name.as_deref()).unwrap();
+    }
+    assert!(check_cited("x.md", "tests/it/docs/links.rs", Some("no_such_test")).is_err());
+    assert!(check_cited("x.md", "tests/it/no_such_file.rs", None).is_err());
 }

@@ -1,16 +1,8 @@
-//! Just enough of a Rust lexer to find log macros and their messages: comments are skipped,
-//! string literals (plain, raw, byte) are whole tokens, so a `warn!(` inside a string or a
-//! comment is not a macro, and a macro may span lines.
+//! The log macros in Rust source and their messages, read from its tokens (proc-macro2's lexer,
+//! syn's reading of literals): comments are no tokens and a string literal is one, so a `warn!(`
+//! inside a string or a comment is not a macro, and a macro may span lines.
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Token {
-    Ident(String),
-    Str(String),
-    Punct(char),
-}
-
-/// A token and the line it starts on.
-pub type Spanned = (Token, usize);
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 pub const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
@@ -22,196 +14,87 @@ pub struct LogCall {
     pub message: Option<String>,
 }
 
-pub fn tokens(src: &str) -> Vec<Spanned> {
-    let c: Vec<char> = src.chars().collect();
-    let (mut i, mut line, mut out) = (0, 1, Vec::new());
-    while i < c.len() {
-        let start_line = line;
-        let ch = c[i];
-        if ch == '\n' {
-            line += 1;
-            i += 1;
-        } else if ch.is_whitespace() {
-            i += 1;
-        } else if ch == '/' && c.get(i + 1) == Some(&'/') {
-            while i < c.len() && c[i] != '\n' {
-                i += 1;
-            }
-        } else if ch == '/' && c.get(i + 1) == Some(&'*') {
-            i = skip_block_comment(&c, i, &mut line);
-        } else if ch == '"' {
-            let (s, end) = plain_string(&c, i + 1, &mut line);
-            out.push((Token::Str(s), start_line));
-            i = end;
-        } else if ch == '\'' {
-            i = skip_char_or_lifetime(&c, i);
-        } else if ch.is_alphanumeric() || ch == '_' {
-            let mut j = i;
-            while j < c.len() && (c[j].is_alphanumeric() || c[j] == '_') {
-                j += 1;
-            }
-            let word: String = c[i..j].iter().collect();
-            i = j;
-            let next = c.get(i).copied();
-            if matches!(word.as_str(), "r" | "br" | "cr") && matches!(next, Some('"' | '#')) {
-                let (s, end) = raw_string(&c, i, &mut line);
-                out.push((Token::Str(s), start_line));
-                i = end;
-            } else if matches!(word.as_str(), "b" | "c") && next == Some('"') {
-                let (s, end) = plain_string(&c, i + 1, &mut line);
-                out.push((Token::Str(s), start_line));
-                i = end;
-            } else {
-                out.push((Token::Ident(word), start_line));
-            }
-        } else {
-            out.push((Token::Punct(ch), start_line));
-            i += 1;
-        }
-    }
-    out
+/// The token trees of a source file.
+pub fn tokens(src: &str) -> Vec<TokenTree> {
+    let stream: TokenStream = src.parse().expect("a Rust source file");
+    stream.into_iter().collect()
 }
 
-fn skip_block_comment(c: &[char], mut i: usize, line: &mut usize) -> usize {
-    let mut depth = 0;
-    while i < c.len() {
-        if c[i] == '/' && c.get(i + 1) == Some(&'*') {
-            depth += 1;
-            i += 2;
-        } else if c[i] == '*' && c.get(i + 1) == Some(&'/') {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return i;
-            }
-        } else {
-            *line += usize::from(c[i] == '\n');
-            i += 1;
-        }
-    }
-    i
-}
-
-/// From just after the opening quote; returns the unescaped text and the index after the end.
-fn plain_string(c: &[char], mut i: usize, line: &mut usize) -> (String, usize) {
-    let mut s = String::new();
-    while i < c.len() && c[i] != '"' {
-        if c[i] == '\\' {
-            i += 1;
-            match c.get(i) {
-                Some('n') => s.push('\n'),
-                Some('t') => s.push('\t'),
-                Some('\n') => {
-                    *line += 1;
-                    while c.get(i + 1).is_some_and(|x| x.is_whitespace()) {
-                        *line += usize::from(c[i + 1] == '\n');
-                        i += 1;
-                    }
-                }
-                Some(other) => s.push(*other),
-                None => break,
-            }
-        } else {
-            *line += usize::from(c[i] == '\n');
-            s.push(c[i]);
-        }
-        i += 1;
-    }
-    (s, i + 1)
-}
-
-/// From the `#`s or quote after `r`; returns the text and the index after the end.
-fn raw_string(c: &[char], mut i: usize, line: &mut usize) -> (String, usize) {
-    let mut hashes = 0;
-    while c.get(i) == Some(&'#') {
-        hashes += 1;
-        i += 1;
-    }
-    i += 1; // the opening quote
-    let start = i;
-    loop {
-        if i >= c.len() {
-            return (c[start..].iter().collect(), i);
-        }
-        if c[i] == '"' && (1..=hashes).all(|k| c.get(i + k) == Some(&'#')) {
-            return (c[start..i].iter().collect(), i + 1 + hashes);
-        }
-        *line += usize::from(c[i] == '\n');
-        i += 1;
+/// The text of a string literal (`"..."`, `r#"..."#`), escapes resolved.
+fn string(tree: &TokenTree) -> Option<String> {
+    match tree {
+        TokenTree::Literal(l) => match syn::Lit::new(l.clone()) {
+            syn::Lit::Str(s) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
-/// `'x'`, `'\n'`, `'\u{1F600}'` are char literals; `'a` is a lifetime.
-fn skip_char_or_lifetime(c: &[char], i: usize) -> usize {
-    if c.get(i + 1) == Some(&'\\') {
-        let mut j = i + 3; // past the backslash and the escaped character
-        while j < c.len() && c[j] != '\'' {
-            j += 1;
+/// Calls `visit` with every sequence of sibling tokens, at every depth; doc comments (which the
+/// lexer turns into `#[doc = "..."]`) are left out.
+fn each_level(trees: &[TokenTree], visit: &mut impl FnMut(&[TokenTree])) {
+    let is_doc = |g: &proc_macro2::Group| {
+        g.delimiter() == Delimiter::Bracket
+            && matches!(g.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc")
+    };
+    let kept: Vec<TokenTree> = trees
+        .iter()
+        .filter(|t| !matches!(t, TokenTree::Group(g) if is_doc(g)))
+        .cloned()
+        .collect();
+    visit(&kept);
+    for tree in &kept {
+        if let TokenTree::Group(g) = tree {
+            each_level(&g.stream().into_iter().collect::<Vec<_>>(), visit);
         }
-        return j + 1;
     }
-    if c.get(i + 2) == Some(&'\'') {
-        return i + 3;
-    }
-    i + 1
 }
 
 /// Every `level!(...)` call (also `tracing::level!`), with its message: the last argument that
 /// is a string literal on its own (a `field = "value"` argument is not one).
-pub fn log_messages(toks: &[Spanned]) -> Vec<LogCall> {
+pub fn log_messages(trees: &[TokenTree]) -> Vec<LogCall> {
     let mut calls = Vec::new();
-    for (k, (tok, line)) in toks.iter().enumerate() {
-        let Token::Ident(name) = tok else { continue };
-        let opens = matches!(toks.get(k + 2), Some((Token::Punct('(' | '[' | '{'), _)));
-        if !LEVELS.contains(&name.as_str())
-            || toks.get(k + 1).map(|t| &t.0) != Some(&Token::Punct('!'))
-            || !opens
-        {
-            continue;
+    each_level(trees, &mut |level| {
+        for w in level.windows(3) {
+            let [
+                TokenTree::Ident(name),
+                TokenTree::Punct(bang),
+                TokenTree::Group(args),
+            ] = w
+            else {
+                continue;
+            };
+            let name = name.to_string();
+            if bang.as_char() != '!' || !LEVELS.contains(&name.as_str()) {
+                continue;
+            }
+            let args: Vec<TokenTree> = args.stream().into_iter().collect();
+            let message = args
+                .split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ','))
+                .rev()
+                .find_map(|arg| match arg {
+                    [one] => string(one),
+                    _ => None,
+                });
+            let line = w[0].span().start().line;
+            calls.push(LogCall {
+                level: name,
+                line,
+                message,
+            });
         }
-        let args = arguments(&toks[k + 3..]);
-        let message = args.iter().rev().find_map(|a| match a.as_slice() {
-            [Token::Str(s)] => Some(s.clone()),
-            _ => None,
-        });
-        calls.push(LogCall {
-            level: name.clone(),
-            line: *line,
-            message,
-        });
-    }
+    });
     calls
 }
 
-/// The comma-separated arguments up to the closing delimiter of the call.
-fn arguments(toks: &[Spanned]) -> Vec<Vec<Token>> {
-    let (mut args, mut current, mut depth) = (Vec::new(), Vec::new(), 0usize);
-    for (tok, _) in toks {
-        match tok {
-            Token::Punct('(' | '[' | '{') => depth += 1,
-            Token::Punct(')' | ']' | '}') if depth == 0 => break,
-            Token::Punct(')' | ']' | '}') => depth -= 1,
-            Token::Punct(',') if depth == 0 => {
-                args.push(std::mem::take(&mut current));
-                continue;
-            }
-            _ => {}
-        }
-        current.push(tok.clone());
-    }
-    if !current.is_empty() {
-        args.push(current);
-    }
-    args
-}
-
-pub fn string_literals(toks: &[Spanned]) -> Vec<String> {
-    toks.iter()
-        .filter_map(|(t, _)| match t {
-            Token::Str(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect()
+/// Every string literal in the code, doc comments left out.
+pub fn string_literals(trees: &[TokenTree]) -> Vec<String> {
+    let mut out = Vec::new();
+    each_level(trees, &mut |level| {
+        out.extend(level.iter().filter_map(string))
+    });
+    out
 }
 
 #[test]
@@ -231,6 +114,8 @@ fn the_extractor_finds_every_kind_of_log_call_and_nothing_else() {
             trace!("with {} argument", x);
             info!(field = "only a field");
         }
+        /// warn!("in a doc comment"), "a doc-only literal"
+        fn g() {}
     "##;
     let calls = log_messages(&tokens(src));
     let got: Vec<(&str, usize, Option<&str>)> = calls
@@ -248,5 +133,7 @@ fn the_extractor_finds_every_kind_of_log_call_and_nothing_else() {
             ("info", 14, None),
         ]
     );
-    assert!(string_literals(&tokens(src)).contains(&"not warn!(\"a call\")".to_owned()));
+    let literals = string_literals(&tokens(src));
+    assert!(literals.contains(&"not warn!(\"a call\")".to_owned()));
+    assert!(!literals.iter().any(|l| l.contains("doc-only")));
 }

@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{doc_files, is_camel, keys, read, root, template};
+use super::{is_camel, keys};
+use tollgate_tests::repo::{backticked, doc_files, read, root, template};
 
 /// Names that look like output names: capitalised, with a lowercase letter right after.
 fn name_like(word: &str) -> bool {
@@ -27,10 +28,6 @@ fn sentence(text: &str) -> &str {
     &text[..end]
 }
 
-fn backticked(text: &str) -> impl Iterator<Item = &str> {
-    text.split('`').skip(1).step_by(2)
-}
-
 /// The output names `text` asks an operator to look up.
 pub(super) fn looked_up_outputs(text: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
@@ -40,7 +37,7 @@ pub(super) fn looked_up_outputs(text: &str) -> BTreeSet<String> {
     for (i, _) in text.match_indices("output") {
         let s = sentence(&text[i..]);
         for quoted in backticked(s) {
-            found.extend(words(quoted).map(str::to_owned));
+            found.extend(words(&quoted).map(str::to_owned));
         }
     }
     for after in text.split("stack output ").skip(1) {

@@ -95,7 +95,7 @@ impl Session {
             ])
             .await;
         assert_eq!(a.status, 200, "{a:?}");
-        rt(&a)
+        a.refresh_token()
     }
 
     /// Signs in, then refreshes while the proxy drops every answer to that rotation's
@@ -143,7 +143,7 @@ impl Session {
                 .as_str()
                 .is_some_and(|t| !t.is_empty())
         );
-        let second = rt(&retry);
+        let second = retry.refresh_token();
         assert_eq!(
             hash(&second),
             lost.landed,
@@ -155,7 +155,7 @@ impl Session {
             ("active", hash(&second))
         );
         let log = &self.f.log_path;
-        crate::user_status::audit_line(log, "refresh_replayed", |l| {
+        tollgate_tests::logs::audit_line(log, "refresh_replayed", |l| {
             l["client_id"] == self.id.as_str()
         })
         .await;
@@ -180,7 +180,7 @@ impl Session {
         let family = family_of(&self.db, &self.f.tokens_table, successor).await;
         assert_eq!(family.status, "revoked");
         let log = &self.f.log_path;
-        crate::user_status::audit_line(log, "refresh_reuse_detected", |l| {
+        tollgate_tests::logs::audit_line(log, "refresh_reuse_detected", |l| {
             l["client_id"] == self.id.as_str()
         })
         .await;
@@ -190,10 +190,6 @@ impl Session {
     }
 }
 
-fn rt(a: &Answer) -> String {
-    a.json["refresh_token"].as_str().unwrap().to_owned()
-}
-
 /// After the retry, the successor is used: the session lives on; the old token is reuse now.
 async fn then_the_successor_is_used(grace: Option<u64>) {
     let s = Session::new(grace).await;
@@ -201,7 +197,7 @@ async fn then_the_successor_is_used(grace: Option<u64>) {
     let second = s.retry_as_told(&lost).await;
     let third = s.refresh_as_told(&second).await;
     assert_eq!(third.status, 200, "the successor works: {third:?}");
-    let third = rt(&third);
+    let third = third.refresh_token();
     let family = family_of(&s.db, &s.f.tokens_table, &third).await;
     assert_eq!(
         (family.status.as_str(), family.current_token),
@@ -258,7 +254,7 @@ async fn answers_lost_a_few_times_are_made_good_inside_the_function() {
     s.f.proxy.remove_rule(rule.id).await;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(hits, 3, "three answers were lost");
-    let second = rt(&answer);
+    let second = answer.refresh_token();
     let family = family_of(&s.db, &s.f.tokens_table, &second).await;
     assert_eq!(
         (family.status.as_str(), family.current_token),

@@ -6,7 +6,7 @@ async fn every_change_the_admin_cli_makes_is_audited_with_its_actor_and_no_secre
     let t = tollgate_tests::create_tables(&db).await;
     let id = tollgate_tests::unique("obs-admin");
     let run = |args: &[&str]| {
-        let out = crate::admin::admin(&t.clients, args);
+        let out = tollgate_tests::admin::admin(&t.clients, args);
         assert!(
             out.status.success(),
             "{args:?}: {}",

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use tollgate_telemetry::metrics;
+use tollgate_tests::repo::{backticked, read, sections, table_rows};
 
 /// A table cell's backticked names outside parentheses (inside them are example values).
 fn names_outside_parentheses(cell: &str) -> Vec<String> {
@@ -18,24 +19,24 @@ fn names_outside_parentheses(cell: &str) -> Vec<String> {
             false
         })
         .collect();
-    crate::docs::backticked(&outside)
+    backticked(&outside)
 }
 
 #[test]
 fn audit_doc_lists_every_event_with_exactly_its_members() {
     use tollgate_telemetry::audit::{COMMON_FIELDS, SCHEMA};
-    let doc = crate::docs::read("docs/audit.md");
-    let common: BTreeSet<String> = crate::docs::sections(&doc, "audit common")
+    let doc = read("docs/audit.md");
+    let common: BTreeSet<String> = sections(&doc, "audit common")
         .iter()
-        .flat_map(|s| crate::docs::table_rows(s))
-        .flat_map(|r| crate::docs::backticked(&r[0]))
+        .flat_map(|s| table_rows(s))
+        .flat_map(|r| backticked(&r[0]))
         .collect();
     let expected: BTreeSet<String> = COMMON_FIELDS.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(common, expected, "docs/audit.md: members every event has");
     let mut documented = Vec::new();
-    for s in crate::docs::sections(&doc, "audit events") {
-        for row in crate::docs::table_rows(s) {
-            let event = crate::docs::backticked(&row[0]).pop().unwrap();
+    for s in sections(&doc, "audit events") {
+        for row in table_rows(s) {
+            let event = backticked(&row[0]).pop().unwrap();
             let fields: BTreeSet<String> = names_outside_parentheses(&row[1]).into_iter().collect();
             documented.push((event, fields));
         }
@@ -49,11 +50,11 @@ fn audit_doc_lists_every_event_with_exactly_its_members() {
 
 #[test]
 fn operations_doc_lists_every_metric_with_its_unit_and_dimensions() {
-    let doc = crate::docs::read("docs/operations.md");
+    let doc = read("docs/operations.md");
     let mut documented = Vec::new();
-    for s in crate::docs::sections(&doc, "metrics") {
-        for row in crate::docs::table_rows(s) {
-            let name = crate::docs::backticked(&row[0]).pop().unwrap();
+    for s in sections(&doc, "metrics") {
+        for row in table_rows(s) {
+            let name = backticked(&row[0]).pop().unwrap();
             let sets: Vec<Vec<String>> = row[2]
                 .split(';')
                 .map(|set| set.split(',').map(|d| d.trim().to_owned()).collect())

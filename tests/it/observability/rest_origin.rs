@@ -3,7 +3,7 @@
 
 use tollgate_tests::{ClientSpec, Served, dynamo, form, unique};
 
-use super::served::{log_len, wait_for};
+use tollgate_tests::logs::{log_len, wait_for};
 
 #[tokio::test]
 async fn through_a_rest_api_the_audit_line_has_api_gateways_source_ip_not_a_forwarded_one() {

@@ -2,59 +2,13 @@
 //! revocation each write their audit line and EMF metrics to the function's output; every EMF
 //! line holds to the specification; and no secret reaches the output at DEBUG or at TRACE.
 
-use std::time::Duration;
-
 use serde_json::Value;
 use tollgate_telemetry::hash::short_hash;
 use tollgate_telemetry::metrics::spec::{Published, validate};
+use tollgate_tests::logs::{log_len, log_since, wait_for};
 use tollgate_tests::{
     Answer, ClientSpec, Served, dynamo, event_fixture, form, http, invoke_at, send, unique,
 };
-
-/// Where a log file ends now, so a test reads only what came after.
-pub(crate) fn log_len(path: &str) -> usize {
-    std::fs::metadata(path).map_or(0, |m| m.len() as usize)
-}
-
-pub(super) fn log_since(path: &str, from: usize) -> String {
-    let bytes = std::fs::read(path).unwrap_or_default();
-    String::from_utf8_lossy(bytes.get(from..).unwrap_or_default()).into_owned()
-}
-
-/// The log's JSON lines after `from` that `want` accepts, once there are at least `n` (polling
-/// for up to 20 s: the function writes as it answers, the file lags a little).
-pub(crate) async fn wait_for(
-    path: &str,
-    from: usize,
-    n: usize,
-    want: impl Fn(&Value) -> bool,
-) -> Vec<Value> {
-    let mut found = Vec::new();
-    for _ in 0..200 {
-        found = json_lines(&log_since(path, from))
-            .into_iter()
-            .filter(|v| want(v))
-            .collect();
-        if found.len() >= n {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "waited for {n} lines in {path}, found {}: {found:#?}",
-        found.len()
-    )
-}
-
-/// The lines of `text` that are JSON objects. `cargo lambda watch` may prefix the function's
-/// output with its own decoration, so each line is read from its first `{`.
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter_map(|l| l.find('{').map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(Value::is_object)
-        .collect()
-}
 
 fn emf_lines(text: &str) -> Vec<(String, Vec<Published>)> {
     text.lines()

@@ -4,11 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 use tollgate_telemetry::metrics::{self, Dependency, FUNCTION_NAME, NAMESPACE};
-
-fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use tollgate_tests::repo::template;
 
 fn tagged<'a>(v: &'a Value, tag: &str) -> Option<&'a Value> {
     match v {

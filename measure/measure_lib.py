@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Helpers of `make measure` (measure/measure.sh): builds the events it sends and turns the raw
+figures into the tables it prints. Standard library only.
+
+  grant-event FIXTURE CLIENT SECRET USER PASSWORD > event.json   REST proxy POST /token
+  authorizer-event FIXTURE TOKEN_RESPONSE > event.json           TOKEN event with its bearer token
+  io-chain HARNESS_JSON METRICS_LOG                              the grant next to its I/O chain
+  cold-table NAME=HARNESS_JSON...                                the cold-start table
+  cost PRICE_GB_S PRICE_REQ NAME:MB=HARNESS_JSON...              cost per million requests
+"""
+
+import base64
+import json
+import statistics
+import sys
+
+
+def grant_event(fixture, client, secret, user, password):
+    e = json.load(open(fixture))
+    body = f"grant_type=password&username={user}&password={password}"
+    basic = base64.b64encode(f"{client}:{secret}".encode()).decode()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Authorization": f"Basic {basic}",
+        "Host": e["headers"].get("Host", "example.execute-api.us-east-1.amazonaws.com"),
+        "X-Forwarded-Proto": "https",
+    }
+    e.update(
+        httpMethod="POST", path="/token", resource="/token", pathParameters=None,
+        queryStringParameters=None, multiValueQueryStringParameters=None,
+        headers=headers, multiValueHeaders={k: [v] for k, v in headers.items()},
+        body=body, isBase64Encoded=False,
+    )
+    e["requestContext"].update(path="/prod/token", stage="prod", httpMethod="POST", resourcePath="/token")
+    print(json.dumps(e))
+
+
+def authorizer_event(fixture, token_response):
+    proxy = json.load(open(token_response))
+    if proxy.get("statusCode") != 200:
+        raise SystemExit(f"the token function did not issue a token: {proxy}")
+    token = json.loads(proxy["body"])["access_token"]
+    e = json.load(open(fixture))
+    e["authorizationToken"] = f"Bearer {token}"
+    e["methodArn"] = "arn:aws:execute-api:us-east-1:123456789012:example/prod/GET/orders/1"
+    print(json.dumps(e))
+
+
+def dependency_latencies(metrics_log):
+    """(dependency, ms) of every `DependencyLatency` metric line, in the order written."""
+    out = []
+    for line in open(metrics_log, errors="replace"):
+        line = line.strip()
+        if '"DependencyLatency"' not in line or not line.startswith("{"):
+            continue
+        m = json.loads(line)
+        out.append((m["Dependency"], float(m["DependencyLatency"])))
+    return out
+
+
+def io_chain(harness_json, metrics_log):
+    """A password grant makes six calls: (concurrently) the client record and the request's
+    count against its client's rate limit, the attempt reservation, the auth endpoint, then
+    (concurrently) the counter reset and the new refresh family. Its dependent chain is the
+    longer of the first two, the next two, and the longer of the last two. (Binaries from
+    before the rate limit make five calls: the first pair is the client record alone.)"""
+    h = json.load(open(harness_json))
+    calls = dependency_latencies(metrics_log)
+    # The auth endpoint is the one call not to DynamoDB: its place says how many came before.
+    per_grant = 1 + [d for d, _ in calls].index("auth_endpoint") + 2
+    if per_grant not in (5, 6) or len(calls) % per_grant:
+        raise SystemExit(f"expected 5 or 6 dependency calls per grant, got {len(calls)} lines")
+    grants = [calls[i:i + per_grant] for i in range(0, len(calls), per_grant)][1:]  # the cold one aside
+    names = ["client record || rate count: shorter", "client record || rate count: longer",
+             "attempt reservation (DynamoDB)", "auth endpoint",
+             "reset || family: shorter (DynamoDB)", "reset || family: longer (DynamoDB)"]
+    if per_grant == 5:
+        names = ["client record (DynamoDB)"] + names[2:]
+    chains = []
+    per_call = [[] for _ in names]
+    for g in grants:
+        ms = [x for _, x in g]
+        if per_grant == 5:
+            ms = [ms[0]] + ms
+        # Each pair runs together and finishes in either order (all DynamoDB lines).
+        for i, x in enumerate([min(ms[0], ms[1]), max(ms[0], ms[1]), ms[2], ms[3],
+                               min(ms[4], ms[5]), max(ms[4], ms[5])][6 - per_grant:]):
+            per_call[i].append(x)
+        chains.append(max(ms[0], ms[1]) + ms[2] + ms[3] + max(ms[4], ms[5]))
+    for name, v in zip(names, per_call):
+        print(f"  {name:<38} median {statistics.median(v):6.2f} ms")
+    chain = statistics.median(chains)
+    grant = h["warm_median_ms"]
+    print(f"  {'dependent chain (longer of each pair)':<38} median {chain:6.2f} ms")
+    print(f"  {'whole grant (Runtime API, warm)':<38} median {grant:6.2f} ms, p90 {h['warm_p90_ms']:.2f} "
+          f"(n={h['warm_n']}): {grant / chain:.2f}x its chain")
+
+
+def cold_table(pairs):
+    print(f"  {'function':<44} {'exec->ready':>12} {'(CPU)':>9} {'exec->answer':>13} {'peak RSS':>9}")
+    for pair in pairs:
+        name, path = pair.split("=", 1)
+        h = json.load(open(path))
+        lo, hi = h["ready_min_max"]
+        print(f"  {name:<44} {h['ready_ms']:9.1f} ms {h['ready_cpu_ms']:6.1f} ms {h['first_ms']:10.1f} ms {h['rss_mib']:6.1f} MiB"
+              f"   (n={h['runs']}, ready {lo:.1f}-{hi:.1f})")
+
+
+def cost(price_gb_s, price_req, pairs):
+    price_gb_s, price_req = float(price_gb_s), float(price_req)
+    print(f"  {'function':<24} {'MB':>4} {'init':>9} {'warm median':>12} {'billed mean':>12} {'$ per 1M':>9}")
+    for pair in pairs:
+        label, path = pair.split("=", 1)
+        name, mb = label.rsplit(":", 1)
+        h = json.load(open(path))
+        billed = h["warm_billed_mean_ms"]
+        per_million = price_req + 1e6 * (int(mb) / 1024) * (billed / 1000) * price_gb_s
+        print(f"  {name:<24} {mb:>4} {h['ready_ms']:6.1f} ms {h['warm_median_ms']:9.2f} ms "
+              f"{billed:9.2f} ms {per_million:9.3f}")
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "grant-event":
+        grant_event(*args)
+    elif cmd == "authorizer-event":
+        authorizer_event(*args)
+    elif cmd == "io-chain":
+        io_chain(*args)
+    elif cmd == "cold-table":
+        cold_table(args)
+    elif cmd == "cost":
+        cost(args[0], args[1], args[2:])
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
