@@ -15,7 +15,8 @@ AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:5000 before `cargo test`";
 /// The SDK configuration the token function builds, on its own HTTP/TLS stack, pointed at
 /// `endpoint` with local credentials and the given operation timeout.
 pub async fn local_config(endpoint: &str, timeout: Duration) -> aws_config::SdkConfig {
-    let https = https_connector(root_store(None).unwrap(), CONNECT_TIMEOUT).unwrap();
+    let roots = root_store(None).expect("the system's root certificates");
+    let https = https_connector(roots, CONNECT_TIMEOUT).expect("an HTTPS connector");
     sdk_config_on(timeout, sdk_http_client(https))
         .await
         .to_builder()
