@@ -11,8 +11,13 @@ Each start execs the function with AWS_LAMBDA_RUNTIME_API pointing here and meas
 With --cpu-quota F the function runs in a cgroup (v1 `cpu` controller) limited to F of one CPU,
 the share Lambda gives a memory size (1,769 MB = 1 vCPU). Prints one JSON object on stdout.
 
-usage: coldstart.py --event FILE [--runs 15] [--warm 0] [--env-file F] [--cpu-quota F]
-                    [--memory MB] [--response-out FILE] [--stdout FILE] -- COMMAND [ARGS...]
+With --events FILE (JSON lines), invocation i gets line i (the first the cold one), and
+--responses-out FILE keeps every response, one JSON line each: a sequence whose events differ
+(a code exchange per code).
+
+usage: coldstart.py --event FILE | --events FILE [--runs 15] [--warm 0] [--env-file F]
+                    [--cpu-quota F] [--memory MB] [--response-out FILE] [--responses-out FILE]
+                    [--stdout FILE] -- COMMAND [ARGS...]
 """
 
 import argparse
@@ -160,9 +165,11 @@ class CpuQuota:
             pass
 
 
-def run_once(cmd, env, event, warm, quota, port, stdout):
+def run_once(cmd, env, events, warm, quota, port, stdout):
+    event = events[0]
     s = Start(event, 1 + warm)
     s.events.put(event)
+    responses = []
     RuntimeApi.start = s
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}")
     t0 = time.perf_counter_ns()
@@ -183,13 +190,14 @@ def run_once(cmd, env, event, warm, quota, port, stdout):
                 raise SystemExit(f"no answer within {START_TIMEOUT_S} s (exit code {proc.poll()})")
             if kind == "error":
                 raise SystemExit(f"the function reported an error: {body.decode(errors='replace')}")
+            responses.append(body)
             if i == 0:
                 first = (at, body)
             else:
                 warm_ms.append((at - s.handed_ns) / 1e6)
             if i < warm:
                 s.waiting.wait(START_TIMEOUT_S)
-                s.events.put(event)
+                s.events.put(events[(i + 1) % len(events)])
         if not s.waiting.wait(START_TIMEOUT_S):
             raise SystemExit("the function did not ask for its next event")
         rss = vm_hwm_kb(proc.pid)
@@ -209,6 +217,7 @@ def run_once(cmd, env, event, warm, quota, port, stdout):
         "rss_kb": rss,
         "warm_ms": warm_ms,
         "response": first[1],
+        "responses": responses,
     }
 
 
@@ -224,7 +233,9 @@ def read_env_file(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--event", required=True)
+    ap.add_argument("--event")
+    ap.add_argument("--events")
+    ap.add_argument("--responses-out")
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--warm", type=int, default=0)
     ap.add_argument("--env-file")
@@ -234,7 +245,12 @@ def main():
     ap.add_argument("--stdout", help="append the function's standard output (its log and metric lines) here")
     ap.add_argument("cmd", nargs="+")
     a = ap.parse_args()
-    event = open(a.event, "rb").read()
+    if bool(a.event) == bool(a.events):
+        raise SystemExit("give --event or --events")
+    if a.event:
+        events = [open(a.event, "rb").read()]
+    else:
+        events = [l.encode() for l in open(a.events).read().splitlines() if l.strip()]
     env = dict(os.environ)
     if a.env_file:
         env.update(read_env_file(a.env_file))
@@ -251,12 +267,17 @@ def main():
     stdout = open(a.stdout, "ab") if a.stdout else None
     try:
         for _ in range(a.runs):
-            runs.append(run_once(a.cmd, env, event, a.warm, quota, server.server_address[1], stdout))
+            runs.append(run_once(a.cmd, env, events, a.warm, quota, server.server_address[1], stdout))
     finally:
         if quota:
             quota.remove()
     if a.response_out:
         open(a.response_out, "wb").write(runs[0]["response"])
+    if a.responses_out:
+        with open(a.responses_out, "wb") as f:
+            for r in runs:
+                for body in r["responses"]:
+                    f.write(body.replace(b"\n", b" ") + b"\n")
     warm = [w for r in runs for w in r["warm_ms"]]
     med = lambda k: statistics.median(r[k] for r in runs)
     out = {

@@ -9,6 +9,8 @@
 #     (measure/node/peer.cjs: aws-jwt-verify, pinned) deciding the same token as it does;
 #   - the warm password grant (200 in one process, through the Runtime API) next to each of its
 #     I/O calls and its dependent chain;
+#   - the sign-in page (200 warm GET /authorize) next to its one read, and 200 warm code exchanges
+#     next to their dependent I/O chain;
 #   - the warm password grant through `cargo lambda watch --release` (the figure issue 12 started
 #     from);
 #   - warm and cold figures under a CPU quota emulating 128, 256 and 512 MB on Lambda (1,769 MB
@@ -165,6 +167,24 @@ log "warm password grant through the Runtime API (200 in one process) and its I/
 "${LIB[@]}" io-chain "$RUN/warm-grant.json" "$RUN/grant-metrics.log"
 
 if [[ "${MEASURE_WATCH:-1}" == 1 ]]; then
+log "the code flow: the sign-in page (200 warm GET /authorize) and 200 warm code exchanges, with their I/O"
+"$BIN/tollgate-admin" create-client --id measure-spa --public --redirect-uris https://app.example/cb \
+  --scopes profile --default-scopes profile >/dev/null 2>>"$RUN/admin.log"
+VERIFIER="measure-verifier-measure-verifier-measure-verifier"
+CHALLENGE="$(python3 -c 'import base64, hashlib, sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).decode().rstrip("="))' "$VERIFIER")"
+FIXTURE=tests/fixtures/events/sam-rest-proxy.json
+"${LIB[@]}" authorize-event "$FIXTURE" measure-spa https://app.example/cb "$CHALLENGE" >"$RUN/authorize.json"
+"${HARNESS[@]}" --runs 1 --warm 200 --event "$RUN/authorize.json" --env-file "$RUN/token-file.env" \
+  --response-out "$RUN/page.json" --stdout "$RUN/page-metrics.log" "$BIN/token" >"$RUN/warm-page.json"
+"${LIB[@]}" page-figures "$RUN/warm-page.json" "$RUN/page-metrics.log"
+"${LIB[@]}" sign-in-events "$FIXTURE" "$RUN/page.json" demo demo-password 201 >"$RUN/sign-ins.jsonl"
+"${HARNESS[@]}" --runs 1 --warm 200 --events "$RUN/sign-ins.jsonl" --env-file "$RUN/token-file.env" \
+  --responses-out "$RUN/sign-ins.out" "$BIN/token" >/dev/null
+"${LIB[@]}" exchange-events "$FIXTURE" "$RUN/sign-ins.out" measure-spa "$VERIFIER" https://app.example/cb >"$RUN/exchanges.jsonl"
+"${HARNESS[@]}" --runs 1 --warm 200 --events "$RUN/exchanges.jsonl" --env-file "$RUN/token-file.env" \
+  --stdout "$RUN/exchange-metrics.log" "$BIN/token" >"$RUN/warm-exchange.json"
+"${LIB[@]}" exchange-chain "$RUN/warm-exchange.json" "$RUN/exchange-metrics.log"
+
 log "warm password grants through cargo lambda watch --release (200 sequential)"
 WATCH_PORT="$(free_port)"
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"

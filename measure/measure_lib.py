@@ -7,12 +7,19 @@ figures into the tables it prints. Standard library only.
   io-chain HARNESS_JSON METRICS_LOG                              the grant next to its I/O chain
   cold-table NAME=HARNESS_JSON...                                the cold-start table
   cost PRICE_GB_S PRICE_REQ NAME:MB=HARNESS_JSON...              cost per million requests
+  authorize-event FIXTURE CLIENT REDIRECT CHALLENGE > event.json  REST proxy GET /authorize
+  sign-in-events FIXTURE PAGE_RESPONSE USER PASSWORD N > e.jsonl  N posts of that page's form
+  exchange-events FIXTURE RESPONSES CLIENT VERIFIER REDIRECT > e.jsonl  one exchange per code
+  page-figures HARNESS_JSON METRICS_LOG                          the page next to its one read
+  exchange-chain HARNESS_JSON METRICS_LOG                        the exchange next to its I/O chain
 """
 
 import base64
 import json
+import re
 import statistics
 import sys
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 def grant_event(fixture, client, secret, user, password):
@@ -33,6 +40,96 @@ def grant_event(fixture, client, secret, user, password):
     )
     e["requestContext"].update(path="/prod/token", stage="prod", httpMethod="POST", resourcePath="/token")
     print(json.dumps(e))
+
+
+def proxy_event(fixture, method, path, headers, body=None, query=None):
+    """A REST proxy event under stage `prod`."""
+    e = json.load(open(fixture))
+    headers = dict(headers, Host=e["headers"].get("Host", "example.execute-api.us-east-1.amazonaws.com"))
+    e.update(
+        httpMethod=method, path=path, resource=path, pathParameters=None,
+        queryStringParameters={k: v for k, v in (query or {}).items()} or None,
+        multiValueQueryStringParameters={k: [v] for k, v in (query or {}).items()} or None,
+        headers=headers, multiValueHeaders={k: [v] for k, v in headers.items()},
+        body=body, isBase64Encoded=False,
+    )
+    e["requestContext"].update(path=f"/prod{path}", stage="prod", httpMethod=method, resourcePath=path)
+    return e
+
+
+def header(proxy, name):
+    for key in ("multiValueHeaders", "headers"):
+        for k, v in (proxy.get(key) or {}).items():
+            if k.lower() == name:
+                return v[0] if isinstance(v, list) else v
+    return None
+
+
+def authorize_event(fixture, client, redirect, challenge):
+    query = {"response_type": "code", "client_id": client, "redirect_uri": redirect,
+             "code_challenge": challenge, "code_challenge_method": "S256", "scope": "profile",
+             "state": "measure"}
+    print(json.dumps(proxy_event(fixture, "GET", "/authorize", {}, query=query)))
+
+
+def sign_in_events(fixture, page_response, user, password, n):
+    page = json.load(open(page_response))
+    if page.get("statusCode") != 200:
+        raise SystemExit(f"no sign-in page: {page}")
+    field = re.search(r'name="request" value="([^"]*)"', page["body"]).group(1)
+    cookie = header(page, "set-cookie").split(";")[0]
+    body = urlencode({"request": field, "username": user, "password": password})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    event = json.dumps(proxy_event(fixture, "POST", "/authorize", headers, body))
+    for _ in range(int(n)):
+        print(event)
+
+
+def exchange_events(fixture, responses, client, verifier, redirect):
+    for line in open(responses):
+        signed_in = json.loads(line)
+        location = header(signed_in, "location")
+        if signed_in.get("statusCode") != 303 or not location:
+            raise SystemExit(f"a sign-in did not redirect with a code: {signed_in}")
+        code = parse_qs(urlsplit(location).query)["code"][0]
+        body = urlencode({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                          "client_id": client, "redirect_uri": redirect})
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        print(json.dumps(proxy_event(fixture, "POST", "/token", headers, body)))
+
+
+def page_figures(harness_json, metrics_log):
+    """The sign-in page makes one call, the client record; the rest is its own work."""
+    h = json.load(open(harness_json))
+    calls = [ms for _, ms in dependency_latencies(metrics_log)][1:]  # the cold one aside
+    read = statistics.median(calls)
+    page = h["warm_median_ms"]
+    print(f"  {'client record (DynamoDB)':<38} median {read:6.2f} ms")
+    print(f"  {'whole page (Runtime API, warm)':<38} median {page:6.2f} ms, p90 {h['warm_p90_ms']:.2f} "
+          f"(n={h['warm_n']}): {page - read:.2f} ms of its own")
+
+
+def exchange_chain(harness_json, metrics_log):
+    """A code exchange makes four calls: (concurrently) the client record and the request's
+    count against its client's limit, the code's record, then the one transaction that uses the
+    code and starts the session. Its dependent chain is the longer of the first two plus the
+    other two."""
+    h = json.load(open(harness_json))
+    calls = [ms for _, ms in dependency_latencies(metrics_log)]
+    if len(calls) % 4:
+        raise SystemExit(f"expected 4 dependency calls per exchange, got {len(calls)} lines")
+    per = [calls[i:i + 4] for i in range(0, len(calls), 4)][1:]
+    names = ["client record || rate count: shorter", "client record || rate count: longer",
+             "the code's record", "the exchange's transaction"]
+    cols = [[min(c[0], c[1]) for c in per], [max(c[0], c[1]) for c in per],
+            [c[2] for c in per], [c[3] for c in per]]
+    for name, v in zip(names, cols):
+        print(f"  {name:<38} median {statistics.median(v):6.2f} ms")
+    chain = statistics.median(max(c[0], c[1]) + c[2] + c[3] for c in per)
+    whole = h["warm_median_ms"]
+    print(f"  {'dependent chain (longer of the pair)':<38} median {chain:6.2f} ms")
+    print(f"  {'whole exchange (Runtime API, warm)':<38} median {whole:6.2f} ms, p90 {h['warm_p90_ms']:.2f} "
+          f"(n={h['warm_n']}): {whole / chain:.2f}x its chain")
 
 
 def authorizer_event(fixture, token_response):
@@ -131,6 +228,16 @@ def main():
         cold_table(args)
     elif cmd == "cost":
         cost(args[0], args[1], args[2:])
+    elif cmd == "authorize-event":
+        authorize_event(*args)
+    elif cmd == "sign-in-events":
+        sign_in_events(*args)
+    elif cmd == "exchange-events":
+        exchange_events(*args)
+    elif cmd == "page-figures":
+        page_figures(*args)
+    elif cmd == "exchange-chain":
+        exchange_chain(*args)
     else:
         raise SystemExit(__doc__)
 

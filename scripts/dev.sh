@@ -19,6 +19,11 @@ DEMO_CLIENT_ID=demo-client
 DEMO_CLIENT_SECRET=demo-secret-for-local-development-only
 DEMO_SERVICE_ID=demo-service # a machine client: client_credentials only, no user
 DEMO_SERVICE_SECRET=demo-service-secret-for-local-development-only
+DEMO_SPA_ID=demo-spa # a public client: the sign-in page (code flow with PKCE), no secret
+# This run's PKCE pair for the demo SPA: dev-auth's /callback exchanges codes with the verifier,
+# the printed authorize URL carries the challenge.
+DEMO_VERIFIER="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+DEMO_CHALLENGE="$(python3 -c 'import base64, hashlib, sys; print(base64.urlsafe_b64encode(hashlib.sha256(sys.argv[1].encode()).digest()).decode().rstrip("="))' "$DEMO_VERIFIER")"
 # The authorizer's route rules: the scopes each route needs; any other route is refused.
 ROUTE_SCOPES="GET /orders/*=orders:read; POST /orders=orders:write; ANY /admin/*=admin"
 UNLISTED_ROUTES=deny
@@ -73,14 +78,23 @@ target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" | write_pri
 
 log "starting the dev auth endpoint on port $AUTH_PORT (users: dev/users.json)"
 if [[ "$AUTH_PORT" == 0 ]]; then
-  setsid target/debug/dev-auth --listen 127.0.0.1:0 --users dev/users.json >"$DEV/dev-auth.log" 2>&1 &
+  setsid target/debug/dev-auth --listen 127.0.0.1:0 --users dev/users.json \
+    --demo-client "$DEMO_SPA_ID" --demo-verifier "$DEMO_VERIFIER" >"$DEV/dev-auth.log" 2>&1 &
   PGIDS="$PGIDS $!"
   AUTH_PORT="$(bound_port "$DEV/dev-auth.log" $! 30 dev-auth)"
 else
-  setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json &
+  setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json \
+    --demo-client "$DEMO_SPA_ID" --demo-verifier "$DEMO_VERIFIER" &
   PGIDS="$PGIDS $!"
   wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
 fi
+
+# The demo SPA's redirect URI is dev-auth's /callback, on the port it got.
+DEMO_CALLBACK="http://127.0.0.1:$AUTH_PORT/callback"
+target/debug/tollgate-admin create-client --if-not-exists --id "$DEMO_SPA_ID" --name "Demo SPA" \
+  --public --redirect-uris "$DEMO_CALLBACK" \
+  --scopes "openid profile orders:read" --default-scopes "profile orders:read" >/dev/null
+target/debug/tollgate-admin update-client --id "$DEMO_SPA_ID" --redirect-uris "$DEMO_CALLBACK" >/dev/null
 
 token_env() { # watch-port
   write_private "$DEV/token.env" <<ENV
@@ -130,7 +144,12 @@ cat <<EOF2
     route rules      ROUTE_SCOPES="$ROUTE_SCOPES"
                      UNLISTED_ROUTES=$UNLISTED_ROUTES   (a route not listed is refused)
 
-  Get a token for the demo user:
+  Sign in on the sign-in page (the code flow with PKCE, public client $DEMO_SPA_ID): open
+    $BASE/authorize?response_type=code&client_id=$DEMO_SPA_ID&redirect_uri=$DEMO_CALLBACK&scope=openid%20profile&state=demo&code_challenge=$DEMO_CHALLENGE&code_challenge_method=S256
+  in a browser and sign in as demo / demo-password: the demo app's callback page exchanges
+  the code and shows the tokens (docs/code-flow.md).
+
+  Get a token for the demo user (the password grant):
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=password -d username=demo -d password=demo-password $BASE/token
 
   The same, with the client credentials in the body and a narrower scope:

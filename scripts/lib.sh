@@ -47,6 +47,31 @@ ensure_moto() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
+# The real client libraries of the code-flow tests (tests/clients/): authlib with requests, from
+# PyPI into the same venv; pinned.
+AUTHLIB_VERSION=1.9.10
+REQUESTS_VERSION=2.34.2
+ensure_authlib() {
+  ensure_cargo_lambda
+  if "$VENV/bin/python" -c "import authlib, requests, sys; sys.exit(authlib.__version__ != '$AUTHLIB_VERSION')" 2>/dev/null; then return; fi
+  log "installing authlib==$AUTHLIB_VERSION and requests==$REQUESTS_VERSION into .venv"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
+}
+
+# Headless Chromium and its WebDriver for the browser tests: Debian's chromium and
+# chromium-driver, installed with apt-get when missing and this runs as root (CI does). Without
+# them `make test` stops here with the command to run: the browser tests never skip.
+CHROMIUM_INSTALL="apt-get update && apt-get install -y chromium chromium-driver"
+ensure_chromium() {
+  if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then return; fi
+  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null \
+    || die "the browser tests need Chromium and chromedriver; as root, run: $CHROMIUM_INSTALL"
+  log "installing chromium and chromium-driver (apt-get)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >&2 \
+    || die "installing Chromium failed; as root, run: $CHROMIUM_INSTALL"
+  command -v chromedriver >/dev/null || die "chromedriver is still missing; as root, run: $CHROMIUM_INSTALL"
+}
+
 # Starts moto's server on 127.0.0.1:$1 (log in $MOTO_LOG); sets MOTO_PID. Dies loudly when it
 # does not listen: the Secrets Manager tests need it.
 start_moto() { # port (0: moto binds a free one and names it in MOTO_LOG: read it with moto_port)

@@ -15,6 +15,8 @@ ensure_cargo_lambda
 ensure_sam_tools
 ensure_dynamodb_local
 ensure_moto
+ensure_authlib
+ensure_chromium
 RUN="$(mktemp -d "${TMPDIR:-/tmp}/tollgate-test.XXXXXX")"
 PGIDS=""
 cleanup() { stop_all; }
@@ -190,6 +192,7 @@ TOLLGATE_E2E_FAULT_PROXY_URL="$PROXY_CONTROL" \
 TOLLGATE_E2E_FAULT_LOST_ANSWER_WINDOW="$FAULT_WINDOW" \
 TOLLGATE_E2E_SOAK_REPORT="$RUN/soak.txt" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
+TOLLGATE_PYTHON="$VENV/bin/python" \
 AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
   cargo test --workspace --test it --locked -- "${FILTERS[@]}"
 # The soak's figures (tests/it/fault/soak.rs), when it ran.

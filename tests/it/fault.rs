@@ -4,6 +4,7 @@
 //! (`lost_answer`), and 400 sign-in chains through a 5 s DynamoDB stall (`soak`): a `503` that
 //! says "try again" must mean it.
 
+mod code_exchange;
 mod ddb_proxy;
 mod lost_answer;
 mod soak;

@@ -37,6 +37,7 @@ mod authorizer {
     mod whoami;
 }
 
+mod code_flow;
 mod docs;
 mod fault;
 mod layout;

@@ -20,7 +20,9 @@ use tollgate_service::store::tables;
 
 pub mod admin;
 pub mod authorizer;
+pub mod browser;
 mod client;
+pub mod code_flow;
 pub mod fault;
 pub mod logs;
 pub mod moto;
@@ -105,6 +107,10 @@ pub struct ClientSpec {
     pub introspect_any: bool,
     /// The client's own refresh reuse grace window (seconds), `None` for the deployment's.
     pub refresh_reuse_grace: Option<u64>,
+    /// A public client: no secret (`create` returns an empty one).
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl Default for ClientSpec {
@@ -121,6 +127,9 @@ impl Default for ClientSpec {
             response_profile: ResponseProfile::default(),
             introspect_any: false,
             refresh_reuse_grace: None,
+            public: false,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
         }
     }
 }
@@ -133,7 +142,11 @@ impl ClientSpec {
         let client = Client {
             client_id: id.clone(),
             name: "test".into(),
-            secret_hash: secret.hash(),
+            secret_hash: if self.public {
+                String::new()
+            } else {
+                secret.hash()
+            },
             previous_secret: None,
             enabled: self.enabled,
             grant_types: self.grant_types,
@@ -148,12 +161,20 @@ impl ClientSpec {
             refresh_reuse_grace: self.refresh_reuse_grace,
             created_at: 0,
             introspect_any: self.introspect_any,
+            public: self.public,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
         };
         DynamoClientStore::new(db.clone(), table)
             .create(&client)
             .await
             .expect("create client");
-        (id, secret.expose().to_owned())
+        let secret = if self.public {
+            String::new()
+        } else {
+            secret.expose().to_owned()
+        };
+        (id, secret)
     }
 }
 

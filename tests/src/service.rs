@@ -43,6 +43,7 @@ pub fn dynamo_service(
     TokenService {
         clients: Arc::new(DynamoClientStore::new(db.clone(), &t.clients)),
         refresh: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
+        codes: Arc::new(DynamoRefreshStore::new(db.clone(), &t.tokens)),
         lockout: Arc::new(DynamoLockoutStore::new(db.clone(), &t.lockouts)),
         rate_limits: Arc::new(DynamoRateLimitStore::new(db.clone(), &t.lockouts)),
         verifier,

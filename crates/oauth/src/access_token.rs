@@ -111,6 +111,12 @@ pub struct AccessTokenClaims<'a> {
 #[error("failed to sign access token")]
 pub struct SignError(#[source] jsonwebtoken::errors::Error);
 
+impl SignError {
+    pub(crate) fn new(e: jsonwebtoken::errors::Error) -> Self {
+        Self(e)
+    }
+}
+
 impl AccessTokenIssuer {
     pub fn new(issuer: String, audience: String, key: Arc<SigningKey>) -> Self {
         let mut header = Header::new(key.alg.algorithm());
@@ -122,6 +128,11 @@ impl AccessTokenIssuer {
             key,
             header,
         }
+    }
+
+    /// The key tokens are signed with (ID tokens share it).
+    pub(crate) fn key(&self) -> &SigningKey {
+        &self.key
     }
 
     pub fn issue(&self, c: &AccessTokenClaims<'_>) -> Result<IssuedAccessToken, SignError> {

@@ -21,6 +21,16 @@ pub enum ErrorCode {
     /// the token-endpoint code of the IANA OAuth Extensions Error Registry (RFC 8628 §3.5) that
     /// says "ask less often" (docs/decisions.md, "Per-client rate limit").
     SlowDown,
+    /// The authorization endpoint's codes (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6),
+    /// sent back to the client's redirect URI: a `response_type` other than `code`; `prompt=none`
+    /// without a signed-in user (Tollgate keeps no sign-in between requests); a request object.
+    UnsupportedResponseType,
+    LoginRequired,
+    RequestNotSupported,
+    /// A bearer token refused at `/userinfo` (RFC 6750 §3.1): `401` with `WWW-Authenticate`.
+    InvalidToken,
+    /// A bearer token without the scope `/userinfo` needs (`openid`): `403`.
+    InsufficientScope,
 }
 
 impl ErrorCode {
@@ -35,6 +45,11 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
             Self::SlowDown => "slow_down",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -42,7 +57,8 @@ impl ErrorCode {
     /// that is down is 503 so that clients and load balancers retry rather than give up.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidClient => 401,
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
             Self::TemporarilyUnavailable => 503,
             Self::ServerError => 500,
             Self::SlowDown => 429,

@@ -6,7 +6,9 @@
 pub mod access_token;
 pub mod clock;
 pub mod error;
+pub mod id_token;
 pub mod keys;
+pub mod pkce;
 pub mod scope;
 pub mod secret;
 pub mod verify;

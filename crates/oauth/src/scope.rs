@@ -29,6 +29,11 @@ impl Scopes {
         self.0.is_empty()
     }
 
+    /// Whether the set holds `scope` (e.g. `openid`).
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
     pub fn is_subset_of(&self, other: &Scopes) -> bool {
         self.0.is_subset(&other.0)
     }

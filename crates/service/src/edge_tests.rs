@@ -138,7 +138,7 @@ async fn a_secret_that_is_both_current_and_previous_is_accepted() {
     store.create(&c).await.unwrap();
     let creds = ClientCredentials {
         client_id: "app".into(),
-        secret: Secret::new("same-secret"),
+        secret: Some(Secret::new("same-secret")),
     };
     let hasher = SecretHasher::default();
     let got = client::authenticate_at(&store, &hasher, &creds, 0).await;
@@ -151,7 +151,7 @@ async fn a_secret_that_is_both_current_and_previous_is_accepted() {
 fn client_credentials_debug_names_the_client_and_hides_the_secret() {
     let creds = ClientCredentials {
         client_id: "app".into(),
-        secret: Secret::new("very-secret-value"),
+        secret: Some(Secret::new("very-secret-value")),
     };
     let shown = format!("{creds:?}");
     assert!(shown.starts_with("ClientCredentials"), "{shown}");
@@ -216,7 +216,12 @@ fn each_rejection_has_its_own_documented_reason() {
 fn grant_type_names_are_the_rfc_names_of_every_grant() {
     assert_eq!(
         GrantType::names(),
-        ["password", "refresh_token", "client_credentials"]
+        [
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ]
     );
 }
 
@@ -286,6 +291,7 @@ fn token_response_debug_hides_both_tokens() {
         refresh_token_expires_in: Some(3_600),
         refresh_token: Some(Secret::new("refresh-token-value")),
         scope: Scopes::parse("read").unwrap(),
+        id_token: Some("id-token-value".into()),
     };
     let shown = format!("{r:?}");
     assert!(shown.starts_with("TokenResponse"), "{shown}");

@@ -2,7 +2,8 @@
 //! a [`Hook`]. The token function measures its adapters with it ([`Measured`]: one
 //! `DependencyCalls`/`DependencyFailures`/`DependencyLatency` line per call, wrapped once at cold
 //! start, so no adapter or rule knows); tests fail or lose the calls they name with it
-//! (`crate::testkit::failing`). A port's methods are forwarded here once, for every hook.
+//! (`crate::testkit::failing`). A port's methods are forwarded here once, for every hook. The
+//! code store shares the refresh-token store's errors (one table), hence its hooks.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -13,6 +14,7 @@ use tollgate_telemetry::metrics::Dependency;
 use tollgate_telemetry::observe::measured;
 
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
+use crate::code::{CodeStore, Exchange, ExchangeWrite, NewCode, StoredCode};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
@@ -133,6 +135,24 @@ impl<P: RefreshStore, H: Hook<RefreshStoreError>> RefreshStore for Hooked<P, H> 
     ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
         let call = self.inner.list_sessions(query);
         self.hook.around("list_sessions", call).await
+    }
+}
+
+#[async_trait]
+impl<P: CodeStore, H: Hook<RefreshStoreError>> CodeStore for Hooked<P, H> {
+    async fn put_code(&self, code: &NewCode) -> Result<(), RefreshStoreError> {
+        self.hook
+            .around("put_code", self.inner.put_code(code))
+            .await
+    }
+    async fn get_code(&self, code_hash: &str) -> Result<Option<StoredCode>, RefreshStoreError> {
+        let call = self.inner.get_code(code_hash);
+        self.hook.around("get_code", call).await
+    }
+    async fn exchange(&self, write: &ExchangeWrite<'_>) -> Result<Exchange, RefreshStoreError> {
+        self.hook
+            .around("exchange", self.inner.exchange(write))
+            .await
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod adapters;
 pub mod client;
+pub mod code;
 pub mod endpoint;
 pub mod error;
 pub mod hooked;

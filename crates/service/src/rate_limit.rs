@@ -49,8 +49,13 @@ impl Window {
     }
 }
 
+/// What stands for the fingerprint of a request that presents no secret: a public client's
+/// `/token` request and every sign-in form post are counted under the client_id alone (a
+/// fingerprint is 16 base64url characters, so the two never meet).
+pub const NO_SECRET: &str = "public";
+
 /// The counter a request is counted in: its client_id and the fingerprint of the secret it
-/// presented (`SecretHasher::fingerprint`). Client ids hold no `#`.
+/// presented (`SecretHasher::fingerprint`), or [`NO_SECRET`]. Client ids hold no `#`.
 pub fn counter(client_id: &str, fingerprint: &str) -> String {
     format!("{client_id}#{fingerprint}")
 }

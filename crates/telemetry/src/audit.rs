@@ -73,6 +73,12 @@ pub const SCHEMA: &[(&str, &[&str])] = &[
         "session_ended",
         &["client_id", "subject", "family", "cause"],
     ),
+    ("code_issued", &["client_id", "subject", "scope"]),
+    ("sign_in_refused", &["client_id", "reason", "username_hash"]),
+    (
+        "code_reuse_detected",
+        &["client_id", "family", "family_revoked"],
+    ),
 ];
 
 /// Where a request came from, as API Gateway saw it (its request context).
@@ -232,6 +238,28 @@ pub enum Event<'a> {
         client_id: Option<&'a str>,
         sessions: u64,
     },
+    /// A user signed in on the sign-in page (`POST /authorize`): the client gets an
+    /// authorization code for `subject`.
+    CodeIssued {
+        client_id: &'a str,
+        subject: &'a str,
+        scope: &'a str,
+    },
+    /// The sign-in page refused a post of a known client: `reason` is `wrong_credentials`,
+    /// `locked`, `rate_limited` or `unavailable`; the username only as a short hash.
+    SignInRefused {
+        client_id: &'a str,
+        reason: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username_hash: Option<UsernameHash>,
+    },
+    /// A used authorization code came back (RFC 6749 §4.1.2): the session its first exchange
+    /// started is revoked, so `family_revoked` is always true.
+    CodeReuseDetected {
+        client_id: &'a str,
+        family: &'a str,
+        family_revoked: bool,
+    },
     /// The admin CLI changed a client or a key. `changes` names the fields, never their values.
     AdminChange {
         actor: &'a str,
@@ -255,6 +283,9 @@ impl Event<'_> {
             Self::RateLimited { .. } => "rate_limited",
             Self::SessionRevoked { .. } => "session_revoked",
             Self::AdminChange { .. } => "admin_change",
+            Self::CodeIssued { .. } => "code_issued",
+            Self::SignInRefused { .. } => "sign_in_refused",
+            Self::CodeReuseDetected { .. } => "code_reuse_detected",
         }
     }
 

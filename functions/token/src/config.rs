@@ -11,6 +11,8 @@ use tollgate_service::lockout::LockoutPolicy;
 use tollgate_service::store::tables;
 pub use tollgate_telemetry::config::{ConfigError, Env};
 
+use crate::page::Branding;
+
 /// Where the signing key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -87,6 +89,11 @@ pub struct TokenConfig {
     /// The same bundle from a Secrets Manager secret (read at cold start), trusted for the
     /// auth and user-status endpoints: a private CA in AWS without a layer.
     pub extra_ca_certs_secret: Option<String>,
+    /// The sign-in page's title and logo (`SIGN_IN_TITLE`, `SIGN_IN_LOGO_URL`).
+    pub sign_in: Branding,
+    /// Where a client told its password grant ends can read how to move
+    /// (`PASSWORD_GRANT_SUNSET_LINK`): the `Link` of a sunset's answers.
+    pub sunset_link: Option<String>,
 }
 
 impl TokenConfig {
@@ -127,6 +134,8 @@ impl TokenConfig {
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
             extra_ca_certs_secret: env.opt("EXTRA_CA_CERTS_SECRET_ARN"),
+            sign_in: branding(env)?,
+            sunset_link: https_url(env, "PASSWORD_GRANT_SUNSET_LINK")?,
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
             pepper: PepperSource::from_env(
@@ -289,6 +298,45 @@ fn rate_limit<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<u32, Config
                 tollgate_service::client::MAX_RATE_LIMIT
             ),
         })
+}
+
+/// `SIGN_IN_TITLE` (default "Sign in", at most 100 characters) and `SIGN_IN_LOGO_URL` (an
+/// `https` URL of at most 1024 characters without spaces, quotes, `;` or `,`: it is named as it
+/// is in the page's `Content-Security-Policy`).
+fn branding<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Branding, ConfigError> {
+    let title = env.opt("SIGN_IN_TITLE").unwrap_or_else(|| "Sign in".into());
+    if title.chars().count() > 100 || title.chars().any(char::is_control) {
+        return Err(ConfigError::Malformed {
+            name: "SIGN_IN_TITLE",
+            why: "at most 100 characters, none of them a control character".into(),
+        });
+    }
+    Ok(Branding {
+        title,
+        logo_url: https_url(env, "SIGN_IN_LOGO_URL")?,
+    })
+}
+
+/// An optional `https` URL of at most 1024 characters without spaces, quotes, `;`, `,`, `<`,
+/// `>` or `\`: one a header (`Content-Security-Policy`, `Link`) can carry as it is.
+fn https_url<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+    name: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let url = env.opt(name);
+    let well_formed = |u: &str| {
+        u.len() <= 1024
+            && u.strip_prefix("https://").is_some_and(|r| r.len() > 1)
+            && u.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"\"';,<>`\\".contains(&b))
+    };
+    if url.as_deref().is_some_and(|u| !well_formed(u)) {
+        return Err(ConfigError::Malformed {
+            name,
+            why: "an https URL without spaces, quotes, ';' or ','".into(),
+        });
+    }
+    Ok(url)
 }
 
 /// `USER_CLAIMS`: a comma list, none of which may collide with a claim or context key.

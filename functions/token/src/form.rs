@@ -59,8 +59,16 @@ pub fn is_form(content_type: Option<&str>) -> bool {
 
 /// The parameters Tollgate reads, by the name an error may give them. A parameter of any other
 /// name is never named back to the caller: its name is the caller's text.
-const NAMED: [&str; 9] = [
+const NAMED: [&str; 17] = [
     "grant_type",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "request",
+    "id_token_hint",
+    "post_logout_redirect_uri",
+    "state",
+    "access_token",
     "username",
     "password",
     "scope",
@@ -208,19 +216,15 @@ fn credentials(
             }
             Some(ClientCredentials {
                 client_id: basic_id,
-                secret: basic_secret,
+                secret: Some(basic_secret),
             })
         }
-        (None, Some(id), Some(secret)) => Some(ClientCredentials {
+        // The id alone: a public client (RFC 6749 §2.3.1), or one the domain refuses with
+        // "client_secret is required".
+        (None, Some(id), secret) => Some(ClientCredentials {
             client_id: id,
             secret,
         }),
-        (None, Some(_), None) => {
-            return Err(FormError::BadClient {
-                description: "client_secret is required",
-                basic: false,
-            });
-        }
         (None, None, Some(_)) => {
             return Err(FormError::invalid(
                 "client_secret was sent without client_id",
@@ -376,8 +380,19 @@ mod tests {
         let params = parse_form(b"grant_type=password&client_id=a&client_secret=s").unwrap();
         let r = token_request(params, None).unwrap();
         let c = r.credentials.unwrap();
-        assert_eq!((c.client_id.as_str(), c.secret.expose()), ("a", "s"));
+        let secret = c.secret.as_ref().map(|s| s.expose());
+        assert_eq!((c.client_id.as_str(), secret), ("a", Some("s")));
         assert!(!r.params.contains_key("client_secret"));
+    }
+
+    #[test]
+    fn a_client_id_alone_is_a_public_clients_identification() {
+        let params = parse_form(b"grant_type=authorization_code&client_id=spa&code=c").unwrap();
+        let r = token_request(params, None).unwrap();
+        let c = r.credentials.unwrap();
+        assert_eq!(c.client_id, "spa");
+        assert!(c.secret.is_none());
+        assert!(!r.params.contains_key("client_id"));
     }
 
     mod descriptions {

@@ -17,7 +17,9 @@ use tollgate_telemetry::audit::Origin;
 use tollgate_telemetry::observe::{self, Scope};
 use tracing::{Instrument, Span, debug, field, info, info_span, trace};
 
+use crate::authorize;
 use crate::form::{self, FormError};
+use crate::oidc;
 use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
 };
@@ -97,6 +99,15 @@ async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
     match route {
         Route::Jwks => document(req, &state.jwks),
         Route::Metadata => document(req, &state.metadata),
+        Route::OpenIdConfiguration => document(req, &state.openid_configuration),
+        Route::Userinfo if matches!(*req.method(), Method::GET | Method::POST) => {
+            oidc::userinfo(&state.service, &state.introspector, req, deadline(req)).await
+        }
+        Route::EndSession if matches!(*req.method(), Method::GET | Method::POST) => {
+            let page = &state.sign_in.branding;
+            oidc::end_session(&state.service, &state.hints, page, req, deadline(req)).await
+        }
+        Route::Userinfo | Route::EndSession => method_not_allowed("GET, POST"),
         Route::Unknown => Served::refused(
             json(
                 StatusCode::NOT_FOUND,
@@ -105,6 +116,17 @@ async fn serve(state: &AppState, req: &Request, route: Route) -> Served {
             ),
             "not_found",
         ),
+        Route::Authorize => {
+            let e = authorize::Endpoint {
+                service: &state.service,
+                page: &state.sign_in,
+            };
+            match *req.method() {
+                Method::GET | Method::HEAD => authorize::show(e, req, deadline(req)).await,
+                Method::POST => authorize::post(e, req, deadline(req)).await,
+                _ => method_not_allowed("GET, POST"),
+            }
+        }
         _ if req.method() != Method::POST => method_not_allowed("POST"),
         Route::SessionsRevoke => sessions::revoke(state, req, deadline(req)).await,
         Route::Introspect => introspect(state, req).await,
@@ -152,7 +174,7 @@ async fn token(state: &AppState, req: &Request) -> Served {
         Err(e) => refusal(&e, basic, h.answer.profile),
     };
     if let Some(s) = &h.answer.sunset {
-        announce_sunset(&mut served.resp, s);
+        announce_sunset(&mut served.resp, s, state.sunset_link.as_deref());
     }
     served.outcome.grant_type = grant_type;
     served.outcome.username_hash = form_req.username_hash.clone();

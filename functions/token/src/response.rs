@@ -33,7 +33,7 @@ pub fn token_error(
 
 /// One line per failed dependency or internal error; each message is documented in
 /// docs/operations.md and alarmed on.
-fn log_cause(e: &TokenError) {
+pub fn log_cause(e: &TokenError) {
     let cause = |source: &(dyn std::error::Error + Send + Sync)| chain(source);
     match e {
         // Refused by a rule: the domain logged why where it decided.
@@ -134,6 +134,9 @@ pub fn success(t: &TokenResponse, answer: &Answer) -> Response<Body> {
             if let Some(refresh) = &t.refresh_token {
                 body["refresh_token"] = refresh.expose().into();
             }
+            if let Some(id_token) = &t.id_token {
+                body["id_token"] = id_token.as_str().into();
+            }
             body
         }
         ResponseProfile::Apigee => apigee_success(t, answer),
@@ -180,11 +183,16 @@ fn application_name(answer: &Answer) -> &str {
 
 /// RFC 9745 `Deprecation` and RFC 8594 `Sunset` on a password-grant answer whose client's
 /// password grant ends at `s`.
-pub fn announce_sunset(resp: &mut Response<Body>, s: &PasswordGrantSunset) {
+pub fn announce_sunset(resp: &mut Response<Body>, s: &PasswordGrantSunset, link: Option<&str>) {
     for (name, value) in sunset::headers(s) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             resp.headers_mut().insert(name, v);
         }
+    }
+    // RFC 8594 §6 and RFC 9745 §3: where the client reads what replaces the grant.
+    let link = link.map(|u| format!("<{u}>; rel=\"sunset\", <{u}>; rel=\"deprecation\""));
+    if let Some(v) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert("link", v);
     }
 }
 
@@ -278,6 +286,7 @@ mod tests {
             refresh_token_expires_in: Some(3600),
             refresh_token: Some(tollgate_oauth::secret::Secret::new("rt")),
             scope: tollgate_oauth::scope::Scopes::parse("profile").unwrap_or_default(),
+            id_token: None,
         }
     }
 
@@ -362,6 +371,7 @@ mod tests {
                 sunset_at: 1_806_451_200,
                 deprecated_at: 1_764_000_000,
             },
+            None,
         );
         let h = |n: &str| {
             resp.headers()
@@ -373,6 +383,24 @@ mod tests {
         assert_eq!(
             h("sunset").as_deref(),
             Some("Wed, 31 Mar 2027 00:00:00 GMT")
+        );
+        assert_eq!(h("link"), None, "no link unless one is configured");
+    }
+
+    #[test]
+    fn a_sunset_links_to_where_the_client_reads_how_to_move() {
+        let mut resp = success(&token(), &Answer::default());
+        let s = PasswordGrantSunset {
+            sunset_at: 1_806_451_200,
+            deprecated_at: 1_764_000_000,
+        };
+        announce_sunset(&mut resp, &s, Some("https://docs.example.com/sign-in"));
+        let link = resp.headers().get("link").and_then(|v| v.to_str().ok());
+        assert_eq!(
+            link,
+            Some(
+                "<https://docs.example.com/sign-in>; rel=\"sunset\", <https://docs.example.com/sign-in>; rel=\"deprecation\""
+            )
         );
     }
 

@@ -11,6 +11,12 @@ pub enum Route {
     Introspect,
     Token,
     Revoke,
+    /// The sign-in page of the code flow (`GET` shows it, `POST` is its form).
+    Authorize,
+    /// OpenID Connect: the user's claims, RP-initiated logout, the discovery document.
+    Userinfo,
+    EndSession,
+    OpenIdConfiguration,
     Unknown,
 }
 
@@ -22,6 +28,8 @@ impl Route {
             Self::Jwks
         } else if ends("/.well-known/oauth-authorization-server") {
             Self::Metadata
+        } else if ends("/.well-known/openid-configuration") {
+            Self::OpenIdConfiguration
         } else if ends("/sessions/revoke") {
             // Before `/revoke`, which it ends with.
             Self::SessionsRevoke
@@ -31,6 +39,12 @@ impl Route {
             Self::Token
         } else if ends("/revoke") {
             Self::Revoke
+        } else if ends("/authorize") {
+            Self::Authorize
+        } else if ends("/userinfo") {
+            Self::Userinfo
+        } else if ends("/end_session") {
+            Self::EndSession
         } else {
             Self::Unknown
         }
@@ -45,17 +59,27 @@ impl Route {
             Self::Introspect => "introspect",
             Self::Token => "token",
             Self::Revoke => "revoke",
+            Self::Authorize => "authorize",
+            Self::Userinfo => "userinfo",
+            Self::EndSession => "end_session",
+            Self::OpenIdConfiguration => "openid_configuration",
             Self::Unknown => "unknown",
         }
     }
 
     /// Whether its requests are counted (the `Requests`, `Unavailable` and `Latency` metrics):
-    /// the endpoints that authenticate a client. The discovery documents and unknown paths are
-    /// not.
+    /// the endpoints that authenticate a client or a user. The discovery documents and unknown
+    /// paths are not.
     pub fn counted(self) -> bool {
         matches!(
             self,
-            Self::Token | Self::Revoke | Self::Introspect | Self::SessionsRevoke
+            Self::Token
+                | Self::Revoke
+                | Self::Introspect
+                | Self::SessionsRevoke
+                | Self::Authorize
+                | Self::Userinfo
+                | Self::EndSession
         )
     }
 }

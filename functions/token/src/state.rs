@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use tollgate_oauth::access_token::AccessTokenIssuer;
 use tollgate_oauth::clock::SystemClock;
+use tollgate_oauth::id_token::HintVerifier;
 use tollgate_oauth::keys::{SigningKey, published_jwks};
 use tollgate_oauth::secret::{Secret, SecretHasher};
 use tollgate_oauth::verify::{
@@ -20,7 +21,6 @@ use tollgate_service::adapters::http::tls::{
     Https, RootCertStore, add_pem, https_connector, root_store,
 };
 use tollgate_service::adapters::http::user_status::HttpUserDirectory;
-use tollgate_service::client::GrantType;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
 use tollgate_service::hooked::Measured;
@@ -29,7 +29,9 @@ use tollgate_service::store::dynamo::{
 };
 use tollgate_telemetry::metrics::{Dependency, Metrics};
 
+use crate::authorize::SignInState;
 use crate::config::{KeySource, PepperSource, TokenConfig};
+use crate::discovery;
 
 pub struct AppState {
     pub service: TokenService,
@@ -39,6 +41,13 @@ pub struct AppState {
     pub metrics: Metrics,
     pub jwks: String,
     pub metadata: String,
+    /// The sign-in page's key, branding and URLs.
+    pub sign_in: SignInState,
+    /// The `Link` of a password-grant sunset's answers (`PASSWORD_GRANT_SUNSET_LINK`).
+    pub sunset_link: Option<String>,
+    /// OpenID Connect Discovery's document, and the check of `/end_session`'s hints.
+    pub openid_configuration: String,
+    pub hints: HintVerifier,
 }
 
 impl AppState {
@@ -56,7 +65,7 @@ impl AppState {
         let roots = with_secret_ca(
             roots,
             cfg.extra_ca_certs_secret.as_deref(),
-            secrets_manager(),
+            &secrets_manager(),
         )
         .await?;
         let auth_https = https_connector(roots, cfg.auth_endpoint.connect_timeout)?;
@@ -77,11 +86,11 @@ impl AppState {
             )?;
             cfg.auth_endpoint.credential = Some((c.header.clone(), value));
         }
-        let secrets = secret_hasher(&cfg, secrets_manager()).await?;
+        let secrets = secret_hasher(&cfg, &secrets_manager()).await?;
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
-        let metadata = metadata(&cfg.issuer).to_string();
         let introspector = introspector(&jwks, &cfg)?;
+        let hints = HintVerifier::new(&jwks, &cfg.issuer).map_err(anyhow::Error::msg)?;
 
         let outbound = Outbound::new(&cfg, auth_https)?;
         let service = service(&cfg, DynamoClient::new(&aws), key, secrets, outbound);
@@ -90,7 +99,11 @@ impl AppState {
             introspector,
             metrics,
             jwks,
-            metadata,
+            metadata: discovery::metadata(&cfg.issuer).to_string(),
+            sign_in: SignInState::new(&cfg.issuer, cfg.sign_in.clone(), pem.expose()),
+            sunset_link: cfg.sunset_link.clone(),
+            openid_configuration: discovery::openid_document(&cfg),
+            hints,
         })
     }
 }
@@ -144,6 +157,10 @@ fn service(
             Dependency::DynamoDb,
             DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
         )),
+        codes: Arc::new(Measured::new(
+            Dependency::DynamoDb,
+            DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
+        )),
         lockout: Arc::new(Measured::new(
             Dependency::DynamoDb,
             DynamoLockoutStore::new(dynamo.clone(), &cfg.lockouts_table),
@@ -166,6 +183,27 @@ fn service(
 /// Secrets Manager at cold start, each read measured (there is no request scope yet).
 struct MeasuredSecrets<'a>(SecretsManager, &'a Metrics);
 
+/// The client-secret hasher: the pepper and the previous one, each a value or a secret's.
+async fn secret_hasher(
+    cfg: &TokenConfig,
+    sm: &MeasuredSecrets<'_>,
+) -> anyhow::Result<SecretHasher> {
+    let mut peppers = Vec::new();
+    for source in [&cfg.pepper, &cfg.previous_pepper] {
+        peppers.push(match source {
+            None => None,
+            Some(PepperSource::Value(v)) => Some(v.clone()),
+            Some(PepperSource::SecretsManager(id)) => Some(
+                sm.read(id)
+                    .await
+                    .context("failed to read the client-secret pepper")?,
+            ),
+        });
+    }
+    let previous: Vec<Secret> = peppers.pop().flatten().into_iter().collect();
+    SecretHasher::new(peppers.pop().flatten().as_ref(), &previous).context("CLIENT_SECRET_PEPPER")
+}
+
 impl MeasuredSecrets<'_> {
     async fn read(&self, id: &str) -> anyhow::Result<Secret> {
         let started = Instant::now();
@@ -176,34 +214,11 @@ impl MeasuredSecrets<'_> {
     }
 }
 
-/// The client-secret hasher with the pepper and the previous pepper, each read from Secrets
-/// Manager when the configuration names a secret.
-async fn secret_hasher(
-    cfg: &TokenConfig,
-    secrets: MeasuredSecrets<'_>,
-) -> anyhow::Result<SecretHasher> {
-    let mut peppers = Vec::new();
-    for source in [&cfg.pepper, &cfg.previous_pepper] {
-        peppers.push(match source {
-            None => None,
-            Some(PepperSource::Value(v)) => Some(v.clone()),
-            Some(PepperSource::SecretsManager(id)) => Some(
-                secrets
-                    .read(id)
-                    .await
-                    .context("failed to read the client-secret pepper")?,
-            ),
-        });
-    }
-    let previous: Vec<Secret> = peppers.pop().flatten().into_iter().collect();
-    SecretHasher::new(peppers.pop().flatten().as_ref(), &previous).context("CLIENT_SECRET_PEPPER")
-}
-
 /// `roots` plus the PEM bundle in the secret `id` (`EXTRA_CA_CERTS_SECRET_ARN`), if one is named.
 async fn with_secret_ca(
     mut roots: RootCertStore,
     id: Option<&str>,
-    secrets: MeasuredSecrets<'_>,
+    secrets: &MeasuredSecrets<'_>,
 ) -> anyhow::Result<RootCertStore> {
     let Some(id) = id else {
         return Ok(roots);
@@ -248,22 +263,5 @@ fn introspector(jwks: &str, cfg: &TokenConfig) -> anyhow::Result<Introspector> {
     Ok(Introspector {
         verifier,
         issuer: cfg.issuer.clone(),
-    })
-}
-
-/// RFC 8414 metadata. The issuer is the base URL the endpoints hang off.
-fn metadata(issuer: &str) -> serde_json::Value {
-    let base = issuer.trim_end_matches('/');
-    serde_json::json!({
-        "issuer": issuer,
-        "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "revocation_endpoint": format!("{base}/revoke"),
-        "introspection_endpoint": format!("{base}/introspect"),
-        "grant_types_supported": GrantType::names(),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "response_types_supported": [],
     })
 }

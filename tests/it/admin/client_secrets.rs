@@ -13,7 +13,7 @@ const PEPPER: &str = "test-pepper-0123456789abcdefghijklmnopqrstuvwxyz";
 fn creds(id: &str, secret: &str) -> ClientCredentials {
     ClientCredentials {
         client_id: id.into(),
-        secret: Secret::new(secret),
+        secret: Some(Secret::new(secret)),
     }
 }
 

@@ -16,7 +16,7 @@ use tollgate_tests::{ClientSpec, create_tables, dynamo, unique};
 fn creds(id: &str, secret: &str) -> ClientCredentials {
     ClientCredentials {
         client_id: id.into(),
-        secret: Secret::new(secret),
+        secret: Some(Secret::new(secret)),
     }
 }
 

@@ -6,8 +6,7 @@
 //! refused, the family revoked): shown for a client without a grace window (the default) and
 //! for one whose grace window is shorter than the wait the `503` asks for.
 //!
-//! The authorization-code exchange needs the same test (issue 25: a lost answer must not turn
-//! the retry into "code reused, revoke what it issued") once the code flow exists (issue 20).
+//! The authorization-code exchange has the same test in `code_exchange`.
 
 use std::time::{Duration, SystemTime};
 

@@ -150,7 +150,7 @@ fn request(client: (&str, &str), params: &[(&str, &str)]) -> TokenRequest {
     TokenRequest::new(
         Some(ClientCredentials {
             client_id: client.0.to_owned(),
-            secret: Secret::new(client.1),
+            secret: Some(Secret::new(client.1)),
         }),
         params
             .iter()

@@ -384,7 +384,7 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
         TokenRequest::new(
             Some(ClientCredentials {
                 client_id: id.clone(),
-                secret: Secret::new(secret.clone()),
+                secret: Some(Secret::new(secret.clone())),
             }),
             params
                 .iter()

@@ -89,9 +89,44 @@ async fn discovery_documents_are_published() {
     assert_eq!(m.json["token_endpoint"], served.token_url().as_str());
     assert_eq!(
         m.json["grant_types_supported"],
-        serde_json::json!(["password", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "password",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
     assert_eq!(m.json["revocation_endpoint"], served.revoke_url().as_str());
+    // OpenID Connect Discovery: the same document and what OpenID Connect adds.
+    let o = send(http().get(format!("{}/.well-known/openid-configuration", served.base))).await;
+    assert_eq!(o.status, 200, "{o:?}");
+    for same in [
+        "issuer",
+        "token_endpoint",
+        "authorization_endpoint",
+        "jwks_uri",
+    ] {
+        assert_eq!(o.json[same], m.json[same], "{same}");
+    }
+    let base = &served.base;
+    assert_eq!(o.json["userinfo_endpoint"], format!("{base}/userinfo"));
+    assert_eq!(
+        o.json["end_session_endpoint"],
+        format!("{base}/end_session")
+    );
+    assert_eq!(
+        o.json["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    assert_eq!(
+        o.json["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+    assert_eq!(o.json["scopes_supported"], serde_json::json!(["openid"]));
+    assert_eq!(
+        o.json["response_types_supported"],
+        serde_json::json!(["code"])
+    );
     let set = served.jwks().await;
     assert!(!set.keys.is_empty());
     let raw = serde_json::to_string(&set).unwrap();
@@ -249,10 +284,18 @@ async fn grant_not_allowed_for_the_client_is_unauthorized_client() {
 
 #[tokio::test]
 async fn unknown_grant_type_is_unsupported_grant_type() {
-    // client_credentials is served now (tests/it/token/client_credentials.rs); these are not.
+    // client_credentials and authorization_code are served now (tests/it/token/client_credentials.rs,
+    // tests/it/code_flow/); these are not. A client not registered for the code flow gets
+    // unauthorized_client for it.
     let (served, id, secret) = client(ClientSpec::default()).await;
+    let code = post_token(
+        &served.token_url(),
+        Some((&id, &secret)),
+        &[("grant_type", "authorization_code"), ("code", "x")],
+    )
+    .await;
+    code.assert_error(400, "unauthorized_client");
     for unknown in [
-        "authorization_code",
         "urn:ietf:params:oauth:grant-type:device_code",
         "Client_Credentials",
     ] {

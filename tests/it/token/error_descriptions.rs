@@ -1,5 +1,6 @@
-//! RFC 6749 §5.2 over the served token function: every refusal of `/token`, `/revoke`,
-//! `/introspect` and `/sessions/revoke`, reached with hostile parameter names and values
+//! RFC 6749 §5.2 over the served token function: every refusal of `/token` (the
+//! authorization-code exchange of a public client among them), `/revoke`, `/introspect` and
+//! `/sessions/revoke`, reached with hostile parameter names and values
 //! (quotes, backslashes, newlines, bidi controls, line separators, non-ASCII, duplicates) and
 //! hostile credentials and headers, has an `error_description` made only of
 //! `%x20-21 / %x23-5B / %x5D-7E`, and no answer (body or header) repeats any of what was sent.
@@ -70,6 +71,8 @@ struct Clients {
     user: (String, String),
     machine: (String, String),
     limited: (String, String),
+    /// A public client of the code flow (no secret).
+    code: (String, String),
 }
 
 impl Clients {
@@ -86,7 +89,14 @@ impl Clients {
             rate_limit: Some(1),
             ..ClientSpec::default()
         };
+        let code = ClientSpec {
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            public: true,
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            ..ClientSpec::default()
+        };
         Self {
+            code: code.create(&db, table).await,
             user: ClientSpec::default().create(&db, table).await,
             machine: machine.create(&db, table).await,
             limited: limited.create(&db, table).await,
@@ -317,6 +327,33 @@ fn cases(c: &Clients, t: Transport, h: &str, n: &str) -> Vec<Case> {
             format!("token={eh}&client_id={}&client_secret={eh}", c.machine.0),
         ),
     ];
+    let code = &c.code.0;
+    all.extend([
+        form_case(
+            "a hostile code, verifier and redirect_uri",
+            "/token",
+            None,
+            format!("grant_type=authorization_code&client_id={code}&code={eh}&code_verifier={eh}&redirect_uri={eh}&{en}={eh}"),
+        ),
+        form_case(
+            "a code without its verifier",
+            "/token",
+            None,
+            format!("grant_type=authorization_code&client_id={code}&code={eh}"),
+        ),
+        form_case(
+            "a public client at the password grant",
+            "/token",
+            None,
+            format!("grant_type=password&client_id={code}&username={eh}&password={eh}"),
+        ),
+        form_case(
+            "a public client with a hostile secret",
+            "/token",
+            None,
+            format!("grant_type=authorization_code&client_id={code}&client_secret={eh}&code={eh}"),
+        ),
+    ]);
     for path in ["/token", "/revoke", "/introspect"] {
         all.push(Case {
             what: "a hostile Content-Type",

@@ -51,7 +51,7 @@ fn password_request(client: &(String, String), username: &str, password: &str) -
     TokenRequest::new(
         Some(ClientCredentials {
             client_id: client.0.clone(),
-            secret: Secret::new(client.1.clone()),
+            secret: Some(Secret::new(client.1.clone())),
         }),
         [
             ("grant_type", "password"),

@@ -126,7 +126,12 @@ async fn discovery_in_every_event_shape_names_the_configured_issuer() {
         assert_eq!(a.json["revocation_endpoint"], served.revoke_url().as_str());
         assert_eq!(
             a.json["grant_types_supported"],
-            json!(["password", "refresh_token", "client_credentials"])
+            json!([
+                "authorization_code",
+                "password",
+                "refresh_token",
+                "client_credentials"
+            ])
         );
         let a = t.get(&served, "/.well-known/jwks.json").await;
         assert_eq!(a.status, 200, "{t:?}: {a:?}");

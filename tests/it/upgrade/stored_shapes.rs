@@ -58,7 +58,7 @@ async fn load(db: &aws_sdk_dynamodb::Client, fixture: &Value, part: &str, table:
 fn creds(secret: &str) -> ClientCredentials {
     ClientCredentials {
         client_id: "legacy-rotating".into(),
-        secret: Secret::new(secret),
+        secret: Some(Secret::new(secret)),
     }
 }
 

@@ -123,11 +123,11 @@ pub(crate) enum Command {
     /// On-demand, TTL on; existing tables are left alone.
     CreateTables(TableNames),
 
-    /// Create a confidential client and print its secret once.
+    /// Create a confidential client and print its secret once, or a public one (--public).
     ///
     /// Only the secret's hash is stored.
     #[command(
-        after_help = "Defaults: grant types password,refresh_token; no scopes; the deployment's lifetimes."
+        after_help = "Defaults: grant types password,refresh_token (authorization_code,refresh_token with --public); no scopes; the deployment's lifetimes."
     )]
     CreateClient {
         /// The client_id: 1 to 128 letters, digits, '-', '_' or '.'.
@@ -135,6 +135,11 @@ pub(crate) enum Command {
         id: String,
         #[command(flatten)]
         settings: clients::ClientSettings,
+        /// A public client (token_endpoint_auth_method none): a browser or native app that
+        /// cannot keep a secret. It gets no secret and may use only the code flow with PKCE and
+        /// refresh; it needs --redirect-uris.
+        #[arg(long, conflicts_with = "secret_stdin")]
+        public: bool,
         /// Read the secret from standard input instead of generating one, e.g. when moving a
         /// client over from another server. It must be hard to guess: about 64 bits with a
         /// pepper (CLIENT_SECRET_PEPPER[_SECRET_ARN]), 128 without.

@@ -17,40 +17,13 @@ use tollgate_service::store::dynamo::{DynamoClientStore, sdk_client};
 use crate::audit;
 use crate::{AWS_TIMEOUT, ClientId, ClientsTable, error_chain, secrets_manager};
 
+mod create;
 mod print;
 mod settings;
 
+pub(crate) use create::{Kind, create_client};
 use print::{client_json, grant_list, print_client, print_secret};
 pub(crate) use settings::ClientSettings;
-
-/// `create-client`: a new record with a new or supplied secret, printed once.
-pub(crate) async fn create_client(
-    id: String,
-    settings: ClientSettings,
-    secret_stdin: bool,
-    if_not_exists: bool,
-    table: ClientsTable,
-) -> anyhow::Result<()> {
-    let update = settings.to_update()?;
-    let hasher = client_secret_hasher().await?;
-    let (secret, generated) = new_secret(secret_stdin, &hasher)?;
-    let client = Client::create(&id, hasher.hash(&secret), SystemClock.now(), &update)?;
-    match store(&table).await.create(&client).await {
-        Ok(()) => {
-            println!("client_id:     {id}");
-            print_secret(&secret, generated);
-            let mut fields = audit::update_fields(&update);
-            fields.push("secret");
-            audit::record("create_client", &id, &fields).await;
-        }
-        Err(ClientStoreError::AlreadyExists) if if_not_exists => {
-            println!("client {id} already exists")
-        }
-        Err(ClientStoreError::AlreadyExists) => bail!("client {id} already exists"),
-        Err(e) => return Err(store_error(e)),
-    }
-    Ok(())
-}
 
 /// `list-clients`: a table or JSON.
 pub(crate) async fn list_clients(json: bool, table: ClientsTable) -> anyhow::Result<()> {
@@ -166,16 +139,20 @@ pub(crate) async fn rotate_client_secret(
     secret_stdin: bool,
     keep: Option<KeepOld>,
 ) -> anyhow::Result<()> {
+    let current = get(&client).await?;
+    if current.public {
+        bail!(
+            "{} is a public client: it has no secret to rotate",
+            client.id
+        );
+    }
     let hasher = client_secret_hasher().await?;
     let (secret, generated) = new_secret(secret_stdin, &hasher)?;
     let now = SystemClock.now();
-    let previous = match &keep {
-        None => None,
-        Some(k) => Some(PreviousSecret {
-            hash: get(&client).await?.secret_hash,
-            retire_at: k.retire_after.map(|d| now.saturating_add(d)),
-        }),
-    };
+    let previous = keep.as_ref().map(|k| PreviousSecret {
+        hash: current.secret_hash.clone(),
+        retire_at: k.retire_after.map(|d| now.saturating_add(d)),
+    });
     let update = ClientUpdate {
         secret_hash: Some(hasher.hash(&secret)),
         previous_secret: Some(previous.clone()),

@@ -62,10 +62,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::CreateClient {
             id,
             settings,
+            public,
             secret_stdin,
             if_not_exists,
             table,
-        } => clients::create_client(id, settings, secret_stdin, if_not_exists, table).await,
+        } => {
+            let kind = if public {
+                clients::Kind::Public
+            } else {
+                clients::Kind::Confidential { secret_stdin }
+            };
+            clients::create_client(id, settings, kind, if_not_exists, table).await
+        }
         Command::ListClients { json, table } => clients::list_clients(json, table).await,
         Command::ShowClient { client, json } => clients::show_client(client, json).await,
         Command::UpdateClient { client, settings } => {

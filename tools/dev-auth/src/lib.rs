@@ -8,6 +8,8 @@
 //! `unavailable`). With `allow_changes`, `PUT /users/{username}` adds or replaces a user, so
 //! tests can change a user's details or status while their session lives.
 
+pub mod callback;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -81,6 +83,8 @@ pub struct Settings {
     pub allow_changes: bool,
     /// Users added or replaced through `PUT /users/{username}`, found before the file's.
     pub changed: Arc<Mutex<HashMap<String, User>>>,
+    /// The demo client whose codes `GET /callback` exchanges (`make dev`).
+    pub demo: Option<callback::Demo>,
 }
 
 impl Settings {
@@ -171,6 +175,10 @@ async fn answer(
     let path = req.uri().path().to_owned();
     if let Some(username) = path.strip_prefix("/users/") {
         return Ok(change_user(settings, username.to_owned(), req).await);
+    }
+    if let (Some(demo), "/callback") = (&settings.demo, path.as_str()) {
+        let query = req.uri().query().unwrap_or_default().to_owned();
+        return Ok(callback::callback(demo, &query).await);
     }
     if req.method() != hyper::Method::POST {
         return Ok(reply(

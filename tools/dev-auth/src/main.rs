@@ -1,10 +1,13 @@
 //! `dev-auth --listen 127.0.0.1:9001 --users dev/users.json [--credential-header H --credential V]
 //! [--allow-changes]` (`--allow-changes`: `PUT /users/{username}` adds or replaces a user; tests)
 //! (`--listen 127.0.0.1:0`: a free port, printed as `listening on http://ADDR/` on stderr)
+//! (`--demo-client ID --demo-verifier V`: `GET /callback` exchanges the demo client's codes with
+//! that PKCE verifier and shows the tokens; `make dev`)
 
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use tollgate_dev_auth::callback::Demo;
 use tollgate_dev_auth::{Settings, load_users, serve};
 
 #[tokio::main]
@@ -14,6 +17,8 @@ async fn main() -> anyhow::Result<()> {
     let mut header = None;
     let mut credential = None;
     let mut allow_changes = false;
+    let mut demo_client = None;
+    let mut demo_verifier = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
@@ -23,9 +28,11 @@ async fn main() -> anyhow::Result<()> {
             "--credential-header" => header = Some(value()?),
             "--credential" => credential = Some(value()?),
             "--allow-changes" => allow_changes = true,
+            "--demo-client" => demo_client = Some(value()?),
+            "--demo-verifier" => demo_verifier = Some(value()?),
             "-h" | "--help" => {
                 println!(
-                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE] [--allow-changes]"
+                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE] [--allow-changes] [--demo-client ID --demo-verifier V]"
                 );
                 println!(
                     "A development stand-in for the organisation's auth endpoint. Never deploy it."
@@ -51,12 +58,31 @@ async fn main() -> anyhow::Result<()> {
         "dev-auth: {} users, listening on http://{bound}/",
         users.len()
     );
+    let demo = demo(demo_client, demo_verifier, bound)?;
     let settings = Settings {
         users,
         credential,
         allow_changes,
+        demo,
         ..Settings::default()
     };
     serve(listener, Arc::new(settings)).await;
     Ok(())
+}
+
+/// The demo client `GET /callback` serves, when both of its flags are given.
+fn demo(
+    client_id: Option<String>,
+    verifier: Option<String>,
+    bound: std::net::SocketAddr,
+) -> anyhow::Result<Option<Demo>> {
+    match (client_id, verifier) {
+        (Some(client_id), Some(verifier)) => Ok(Some(Demo {
+            client_id,
+            verifier,
+            redirect_uri: format!("http://{bound}/callback"),
+        })),
+        (None, None) => Ok(None),
+        _ => bail!("--demo-client and --demo-verifier go together"),
+    }
 }

@@ -2,11 +2,12 @@
 //! changes (`update`) and how a client proves who it is (`authenticate`).
 
 mod authenticate;
+pub mod redirect;
 mod update;
 
 pub use authenticate::{
-    AuthenticateError, ClientCredentials, ClientRejection, authenticate, authenticate_at,
-    authenticate_with,
+    AuthenticateError, ClientCredentials, ClientRejection, PreviousSecret, authenticate,
+    authenticate_at, authenticate_with,
 };
 pub use update::ClientUpdate;
 
@@ -23,12 +24,20 @@ pub enum GrantType {
     RefreshToken,
     #[serde(rename = "client_credentials")]
     ClientCredentials,
+    /// RFC 6749 §4.1 with PKCE: the sign-in page (`/authorize`), then the code at `/token`.
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
 }
 
 impl GrantType {
     /// Every grant Tollgate serves: the metadata document, the token function and the admin
     /// CLI all read this one list.
-    pub const ALL: [Self; 3] = [Self::Password, Self::RefreshToken, Self::ClientCredentials];
+    pub const ALL: [Self; 4] = [
+        Self::AuthorizationCode,
+        Self::Password,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+    ];
 
     /// What a new client may use unless it names its grants: the user grants. A machine client
     /// (`client_credentials`) is always asked for by name.
@@ -39,6 +48,7 @@ impl GrantType {
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::AuthorizationCode => "authorization_code",
         }
     }
 
@@ -52,7 +62,8 @@ impl GrantType {
     }
 }
 
-/// A confidential client, as stored. Only the hash of its secret is kept.
+/// A client, as stored: confidential (only the hash of its secret is kept) or public (no secret;
+/// the code flow with PKCE and refresh only).
 ///
 /// The serde mapping is the stored shape (the DynamoDB adapter reads and writes it with
 /// `serde_dynamo`): attribute names are the field names; a missing optional attribute reads as
@@ -104,6 +115,18 @@ pub struct Client {
     /// it a client introspects only its own tokens.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub introspect_any: bool,
+    /// A public client (`token_endpoint_auth_method` `none`: a browser or native app that
+    /// cannot keep a secret): no secret, only the code flow and refresh, its refresh tokens
+    /// bound to it as every client's are.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    /// Where `/authorize` may send its answers: each compared by exact string (`redirect`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    /// Where `/end_session` may send the browser after signing out (OpenID Connect RP-initiated
+    /// logout), compared the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// The end of a client's password grant (RFC 9700 §2.4: the grant must not be used): from
@@ -204,6 +227,15 @@ impl Client {
         self.grant_types.contains(&grant)
     }
 
+    /// How the sign-in page and the audit trail name it: its name, else its id.
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.client_id
+        } else {
+            &self.name
+        }
+    }
+
     /// The rules every stored record keeps; the admin CLI checks them before each write.
     pub fn check(&self) -> Result<(), ClientRuleError> {
         if !is_valid_client_id(&self.client_id) {
@@ -253,25 +285,7 @@ impl Client {
         {
             return Err(ClientRuleError::GraceTooLong(MAX_GRACE_SECONDS));
         }
-        Ok(())
-    }
-}
-
-/// A client's second secret during a rotation (`rotate-client-secret --keep-old`): the hash of
-/// the secret being replaced, accepted beside the new one until an operator retires it or
-/// `retire_at` (seconds since the epoch) passes. Stored as one map attribute,
-/// `previous_secret: {hash, retire_at}`, so that dropping it is one `REMOVE`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreviousSecret {
-    pub hash: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retire_at: Option<u64>,
-}
-
-impl PreviousSecret {
-    /// Whether it is still accepted at `now`.
-    pub fn active_at(&self, now: u64) -> bool {
-        self.retire_at.is_none_or(|t| now < t)
+        self.check_sign_in()
     }
 }
 
@@ -304,7 +318,9 @@ pub fn is_valid_client_id(id: &str) -> bool {
 pub enum ClientRuleError {
     #[error("a client_id is 1 to 128 letters, digits, '-', '_' or '.'")]
     BadId,
-    #[error("a client needs at least one grant type (password, refresh_token, client_credentials)")]
+    #[error(
+        "a client needs at least one grant type (authorization_code, password, refresh_token, client_credentials)"
+    )]
     NoGrantTypes,
     /// A token whose `sub` is its own `client_id` then always means a machine client, never a
     /// user who happens to have that id.
@@ -320,6 +336,16 @@ pub enum ClientRuleError {
     RateLimitTooHigh(u32),
     #[error("the refresh reuse grace window may be at most {0} seconds")]
     GraceTooLong(u64),
+    #[error(
+        "a public client may use only the authorization_code and refresh_token grants, and may not introspect others' tokens"
+    )]
+    PublicGrant,
+    #[error("the authorization_code grant needs at least one redirect URI (--redirect-uris)")]
+    NoRedirectUri,
+    #[error("at most {0} redirect URIs of each kind")]
+    TooManyRedirectUris(usize),
+    #[error("redirect URI {0:?}: {1}")]
+    RedirectUri(String, redirect::RedirectUriError),
 }
 
 #[cfg(test)]
@@ -345,6 +371,9 @@ mod rule_tests {
             refresh_reuse_grace: None,
             created_at: 1,
             introspect_any: false,
+            public: false,
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
         }
     }
 

@@ -9,7 +9,7 @@ use crate::testkit::memory::MemoryClients;
 fn creds(id: &str, secret: &str) -> ClientCredentials {
     ClientCredentials {
         client_id: id.into(),
-        secret: Secret::new(secret),
+        secret: Some(Secret::new(secret)),
     }
 }
 

@@ -46,6 +46,13 @@ pub struct ClientUpdate {
     /// `Some(None)` returns the grace window to the deployment's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_reuse_grace: Option<Option<u64>>,
+    /// Set when the client is created (`create-client --public`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
 }
 
 impl ClientUpdate {
@@ -101,6 +108,20 @@ impl ClientUpdate {
         if let Some(v) = self.refresh_reuse_grace {
             c.refresh_reuse_grace = v;
         }
+        self.apply_sign_in(&mut c);
         c
+    }
+
+    /// The code flow's settings: public or not, and the redirect URIs.
+    fn apply_sign_in(&self, c: &mut Client) {
+        if let Some(v) = self.public {
+            c.public = v;
+        }
+        if let Some(v) = &self.redirect_uris {
+            c.redirect_uris.clone_from(v);
+        }
+        if let Some(v) = &self.post_logout_redirect_uris {
+            c.post_logout_redirect_uris.clone_from(v);
+        }
     }
 }

@@ -114,7 +114,9 @@ impl TokenService {
 
     /// RFC 7662. The client authenticates as at `/token`; it may introspect the tokens issued
     /// to it, and every token when its record says `introspect_any`. Another client's token,
-    /// an unknown, expired, revoked or rotated one: `{"active": false}`, all alike.
+    /// an unknown, expired, revoked or rotated one: `{"active": false}`, all alike. A public
+    /// client proves nothing by its id, so it may not introspect (RFC 7662 §2.1 wants the caller
+    /// authorized): `invalid_client`, as a missing secret is.
     pub async fn handle_introspect(
         &self,
         introspector: &Introspector,
@@ -122,6 +124,10 @@ impl TokenService {
         deadline: Deadline,
     ) -> Handled<Introspection> {
         let client = match self.authenticate(req.credentials.as_ref(), deadline).await {
+            Ok(c) if c.public => {
+                let e = OAuthError::invalid_client("client_secret is required");
+                return Handled::unauthenticated(e.into());
+            }
             Ok(c) => c,
             Err(e) => return Handled::unauthenticated(e),
         };

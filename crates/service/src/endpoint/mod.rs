@@ -3,22 +3,27 @@
 //! by user or client). This file holds what every endpoint shares: the ports wired together,
 //! client authentication, the deadline every outbound call keeps, and signing.
 
+pub mod authorize;
+pub mod end_session;
 pub mod introspect;
 mod policy;
 pub mod revoke;
 pub mod sessions;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
 use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken};
 use tollgate_oauth::clock::{Clock, Deadline};
 use tollgate_oauth::error::OAuthError;
+use tollgate_oauth::id_token::IdTokenClaims;
 use tollgate_oauth::scope::Scopes;
 use tollgate_oauth::secret::SecretHasher;
 use tracing::warn;
 
 use crate::client::{self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore};
+use crate::code::CodeStore;
 use crate::error::{Internal, TokenError, Unavailable};
 use crate::lockout::LockoutStore;
 use crate::password::PasswordVerifier;
@@ -33,6 +38,8 @@ pub use token::{Answer, RequestedGrant, TokenRequest, TokenResponse};
 pub struct TokenService {
     pub clients: Arc<dyn ClientStore>,
     pub refresh: Arc<dyn RefreshStore>,
+    /// Authorization codes (the refresh-token table in AWS: the same adapter).
+    pub codes: Arc<dyn CodeStore>,
     pub lockout: Arc<dyn LockoutStore>,
     /// Per-client request counters (the lockouts table in AWS).
     pub rate_limits: Arc<dyn RateLimitStore>,
@@ -164,6 +171,35 @@ impl TokenService {
             .min(client::MAX_GRACE_SECONDS)
     }
 
+    /// An OpenID Connect ID token beside `access_token` when the granted scope has `openid`:
+    /// for the client, the session `sid`, and the authorization request's `nonce`.
+    pub(crate) fn id_token(
+        &self,
+        grant: &RefreshGrant,
+        sid: &str,
+        nonce: Option<&str>,
+        access: &IssuedAccessToken,
+        now: u64,
+    ) -> Result<Option<String>, TokenError> {
+        if !grant.scope.contains(OPENID) {
+            return Ok(None);
+        }
+        self.issuer
+            .issue_id_token(&IdTokenClaims {
+                sub: &grant.sub,
+                client_id: &grant.client_id,
+                sid,
+                nonce,
+                access_token: &access.token,
+                details: &grant.details,
+                auth_time: grant.auth_time,
+                now,
+                ttl: access.expires_in,
+            })
+            .map(Some)
+            .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
+    }
+
     /// Signs an access token for `grant` in the session (refresh-token family) `sid`.
     pub(crate) fn sign(
         &self,
@@ -187,6 +223,9 @@ impl TokenService {
             .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
     }
 }
+
+/// The scope that asks for OpenID Connect: an ID token, `/userinfo`.
+pub const OPENID: &str = "openid";
 
 /// The refresh-token store failed: a 503, its cause logged by the edge.
 pub(crate) fn store_unavailable(e: RefreshStoreError) -> TokenError {

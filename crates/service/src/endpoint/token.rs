@@ -1,11 +1,14 @@
 //! `POST /token` (RFC 6749 §4.3, §5): which checks run in which order, the grant each request
 //! runs, and what a successful grant issues. Before a grant: `admit` (rate limit, sunset); the
-//! typed requests: `request`; one file per grant: `password`, `refresh` (with `rotation`, the
-//! write and what a lost answer to it means), `client_credentials`. The handler only
+//! typed requests: `request`; one file per grant: `authorization_code` (with `code_write`, the
+//! exchange's write and what a lost answer to it means), `password` (and the password path the
+//! sign-in page shares), `refresh` (with `rotation`), `client_credentials`. The handler only
 //! translates HTTP to a `TokenRequest` and back.
 
 mod admit;
+mod authorization_code;
 mod client_credentials;
+mod code_write;
 mod password;
 mod refresh;
 mod request;
@@ -26,6 +29,7 @@ use super::TokenService;
 use crate::client::{self, GrantType, PasswordGrantSunset, ResponseProfile};
 use crate::error::{TokenError, Unavailable};
 use crate::refresh::{NewFamily, RefreshGrant};
+pub(in crate::endpoint) use password::{SignInAttempt, SignInCheck};
 pub use request::{RequestedGrant, TokenRequest};
 
 /// A successful token response (RFC 6749 §5.1). `Debug` hides both tokens.
@@ -39,6 +43,8 @@ pub struct TokenResponse {
     /// None for `client_credentials` (RFC 6749 §4.4.3): the client authenticates again instead.
     pub refresh_token: Option<Secret>,
     pub scope: Scopes,
+    /// OpenID Connect's ID token: issued with the code exchange when the scope has `openid`.
+    pub id_token: Option<String>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -50,6 +56,7 @@ impl std::fmt::Debug for TokenResponse {
             .field("refresh_token_expires_in", &self.refresh_token_expires_in)
             .field("refresh_token", &self.refresh_token)
             .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -157,6 +164,9 @@ impl TokenService {
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials_grant(client, scope.as_deref())
             }
+            GrantRequest::AuthorizationCode(c) => {
+                self.authorization_code_grant(client, c, deadline).await
+            }
         }
     }
 
@@ -202,6 +212,7 @@ impl TokenService {
             refresh_token_expires_in: Some(family.token_expires_at.saturating_sub(now)),
             refresh_token: Some(refresh),
             scope: family.grant.scope,
+            id_token: None,
         })
     }
 }

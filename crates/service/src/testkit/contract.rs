@@ -2,6 +2,9 @@
 //! adapter (unit tests here) and the DynamoDB adapter on DynamoDB Local (`tests/it`). A new
 //! adapter passes these before anything else trusts it. Test code: assertions panic.
 
+mod codes;
+
+pub use codes::codes;
 use serde_json::Map;
 use tollgate_oauth::scope::Scopes;
 
@@ -38,6 +41,12 @@ fn client(id: &str) -> Client {
         refresh_reuse_grace: Some(30),
         created_at: 1_000,
         introspect_any: true,
+        public: false,
+        redirect_uris: vec![
+            "https://app.example.com/callback".into(),
+            "http://127.0.0.1:8080/cb".into(),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example.com/signed-out".into()],
     }
 }
 
@@ -581,6 +590,11 @@ mod tests {
     #[tokio::test]
     async fn memory_refresh_keeps_the_session_contract() {
         super::sessions(&MemoryRefresh::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_refresh_keeps_the_code_store_contract() {
+        super::codes(&MemoryRefresh::default()).await;
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use tollgate_oauth::secret::Secret;
 
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
+use crate::code::{CodeStore, Exchange, ExchangeWrite, Exchanged, NewCode, StoredCode};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
@@ -61,6 +62,58 @@ impl ClientStore for MemoryClients {
 pub struct MemoryRefresh {
     pub families: Mutex<HashMap<String, StoredFamily>>,
     pub tokens: Mutex<HashMap<String, StoredToken>>,
+    /// Authorization codes by hash (the same store, as in DynamoDB: one table).
+    pub codes: Mutex<HashMap<String, StoredCode>>,
+}
+
+#[async_trait]
+impl CodeStore for MemoryRefresh {
+    async fn put_code(&self, code: &NewCode) -> Result<(), RefreshStoreError> {
+        let mut codes = lock(&self.codes);
+        if codes.contains_key(&code.code_hash) {
+            return Err(RefreshStoreError::Unavailable("code exists".into()));
+        }
+        codes.insert(code.code_hash.clone(), code.stored());
+        Ok(())
+    }
+
+    async fn get_code(&self, hash: &str) -> Result<Option<StoredCode>, RefreshStoreError> {
+        Ok(lock(&self.codes).get(hash).cloned())
+    }
+
+    async fn exchange(&self, w: &ExchangeWrite<'_>) -> Result<Exchange, RefreshStoreError> {
+        let f = w.family;
+        {
+            // As the DynamoDB adapter: the same exchange written again finds its own work done.
+            let codes = lock(&self.codes);
+            let families = lock(&self.families);
+            let code_ok = codes.get(w.code_hash).is_some_and(|c| {
+                c.exchange
+                    .as_ref()
+                    .is_none_or(|e| e.family_id == f.family_id)
+            });
+            let family_ok = families
+                .get(&f.family_id)
+                .is_none_or(|s| !s.revoked && s.current_token == f.token_hash);
+            if !code_ok || !family_ok {
+                return Ok(Exchange::Refused);
+            }
+        }
+        if let Some(c) = lock(&self.codes).get_mut(w.code_hash) {
+            let unconfirmed = c.exchange.as_ref().is_some_and(|e| e.unconfirmed);
+            let sealed = c.exchange.as_ref().and_then(|e| e.sealed_refresh.clone());
+            c.exchange = Some(Exchanged {
+                family_id: f.family_id.clone(),
+                at: w.now,
+                unconfirmed: unconfirmed || w.unconfirmed,
+                sealed_refresh: w.sealed_refresh.clone().or(sealed),
+            });
+        }
+        if !lock(&self.families).contains_key(&f.family_id) {
+            self.create_family(f).await?;
+        }
+        Ok(Exchange::Done)
+    }
 }
 
 #[async_trait]

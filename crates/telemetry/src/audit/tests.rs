@@ -74,6 +74,21 @@ fn every_event() -> Vec<Event<'static>> {
             family: "fam-1",
             cause: "user_disabled",
         },
+        Event::CodeIssued {
+            client_id: "spa",
+            subject: "user-42",
+            scope: "openid profile",
+        },
+        Event::SignInRefused {
+            client_id: "spa",
+            reason: "wrong_credentials",
+            username_hash: Some(UsernameHash::of_canonical("alice")),
+        },
+        Event::CodeReuseDetected {
+            client_id: "spa",
+            family: "fam-2",
+            family_revoked: true,
+        },
     ]
 }
 

@@ -33,6 +33,19 @@ pub(super) fn print_client(c: &Client) {
         if c.enabled { "enabled" } else { "disabled" }
     );
     println!("grant_types:        {}", grant_list(c));
+    println!(
+        "authentication:     {}",
+        if c.public {
+            "none (public client)"
+        } else {
+            "client secret"
+        }
+    );
+    println!("redirect_uris:      {}", c.redirect_uris.join(" "));
+    println!(
+        "post_logout_uris:   {}",
+        c.post_logout_redirect_uris.join(" ")
+    );
     println!("scopes:             {}", c.allowed_scopes);
     println!("default_scopes:     {}", c.default_scopes);
     println!("access_token_ttl:   {}", lifetime(c.access_token_ttl));

@@ -71,9 +71,19 @@ pub(crate) struct ClientSettings {
     #[arg(long)]
     default_scopes: Option<String>,
     /// Comma-separated grant types the client may use: password, refresh_token (the default
-    /// both), or client_credentials alone (a machine client).
+    /// both), authorization_code (the sign-in page; needs --redirect-uris), or
+    /// client_credentials alone (a machine client).
     #[arg(long, value_delimiter = ',')]
     grant_types: Option<Vec<String>>,
+    /// Space-separated redirect URIs of the code flow, each compared as an exact string:
+    /// https, http to 127.0.0.1 or [::1], or an app's own scheme (com.example.app:/cb); never a
+    /// fragment or a wildcard. "" removes them all.
+    #[arg(long, value_delimiter = ' ')]
+    redirect_uris: Option<Vec<String>>,
+    /// Space-separated URIs the browser may be sent to after signing out (/end_session's
+    /// post_logout_redirect_uri), by the same rules. "" removes them all.
+    #[arg(long, value_delimiter = ' ')]
+    post_logout_redirect_uris: Option<Vec<String>>,
     /// Access-token lifetime in seconds for this client, or `default` for the deployment's.
     #[arg(long, value_parser = parse_lifetime)]
     access_token_ttl: Option<Lifetime>,
@@ -105,6 +115,16 @@ pub(crate) struct ClientSettings {
     /// deployment's REFRESH_REUSE_GRACE_SECONDS.
     #[arg(long, value_parser = parse_grace)]
     refresh_reuse_grace: Option<Lifetime>,
+}
+
+/// A URI list as given, without the empty entries (`""` clears the list).
+fn uris(v: &Option<Vec<String>>) -> Option<Vec<String>> {
+    v.as_ref().map(|l| {
+        l.iter()
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .collect()
+    })
 }
 
 fn parse_grace(s: &str) -> Result<Lifetime, String> {
@@ -163,6 +183,9 @@ impl ClientSettings {
             response_profile: self.response_profile,
             introspect_any: self.introspect_any,
             refresh_reuse_grace: self.refresh_reuse_grace.map(|l| l.0),
+            public: None,
+            redirect_uris: uris(&self.redirect_uris),
+            post_logout_redirect_uris: uris(&self.post_logout_redirect_uris),
         })
     }
 }

@@ -73,6 +73,7 @@ async fn fixture() -> Fixture {
     let service = TokenService {
         clients,
         refresh: refresh.clone(),
+        codes: refresh.clone(),
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
         directory: None,
@@ -110,7 +111,7 @@ async fn fixture() -> Fixture {
 fn creds(id: &str) -> Option<ClientCredentials> {
     Some(ClientCredentials {
         client_id: id.into(),
-        secret: Secret::new(format!("{id}-secret")),
+        secret: Some(Secret::new(format!("{id}-secret"))),
     })
 }
 
@@ -290,7 +291,7 @@ async fn the_caller_must_authenticate_and_name_a_token() {
     let bad = IntrospectionRequest {
         credentials: Some(ClientCredentials {
             client_id: "app".into(),
-            secret: Secret::new("wrong"),
+            secret: Some(Secret::new("wrong")),
         }),
         token: Some(Secret::new("x")),
         token_type_hint: None,

@@ -16,7 +16,7 @@ use crate::rate_limit::{self, RateLimitStoreError, Window};
 
 /// A request's count in its window, as the counter answered (its count, its store's failure,
 /// or no answer before the deadline), or `None` when it was not counted.
-pub(super) struct Counted {
+pub(in crate::endpoint) struct Counted {
     window: Window,
     now: u64,
     answer: Option<Result<Result<u64, RateLimitStoreError>, TokenError>>,
@@ -33,39 +33,55 @@ impl TokenService {
         req: &TokenRequest,
         deadline: Deadline,
     ) -> Result<(Client, Counted), TokenError> {
-        let now = self.clock.now();
-        let window = Window::at(now);
         let counter = req
             .credentials
             .as_ref()
             .filter(|c| client::is_valid_client_id(&c.client_id))
-            .map(|c| rate_limit::counter(&c.client_id, &self.secrets.fingerprint(&c.secret)));
-        let count = async {
-            match &counter {
-                Some(counter) => {
-                    let count = self.rate_limits.count(counter, window);
-                    Some(self.within(deadline, "rate-limit store", count).await)
-                }
-                None => None,
+            .map(|c| {
+                let key = c.secret.as_ref().map(|s| self.secrets.fingerprint(s));
+                rate_limit::counter(
+                    &c.client_id,
+                    key.as_deref().unwrap_or(rate_limit::NO_SECRET),
+                )
+            });
+        let (client, counted) = tokio::join!(
+            self.authenticate(req.credentials.as_ref(), deadline),
+            self.count_request(counter, deadline)
+        );
+        Ok((client?, counted))
+    }
+
+    /// Counts a request in `counter` (not at all when `None`) within the deadline.
+    pub(in crate::endpoint) async fn count_request(
+        &self,
+        counter: Option<String>,
+        deadline: Deadline,
+    ) -> Counted {
+        let now = self.clock.now();
+        let window = Window::at(now);
+        let answer = match &counter {
+            Some(counter) => {
+                let count = self.rate_limits.count(counter, window);
+                Some(self.within(deadline, "rate-limit store", count).await)
             }
+            None => None,
         };
-        let (client, answer) =
-            tokio::join!(self.authenticate(req.credentials.as_ref(), deadline), count);
-        Ok((
-            client?,
-            Counted {
-                window,
-                now,
-                answer,
-            },
-        ))
+        Counted {
+            window,
+            now,
+            answer,
+        }
     }
 
     /// Refuses the request when its count is over the client's limit. A client without a limit
     /// goes on whatever the counter said; one with a limit gets 503 when the counter failed, and
     /// goes on uncounted when the counter gave no answer (it may have counted the request: a
     /// retry must not pay for it twice, and the limit steers clients, it guards nothing).
-    pub(super) fn check_limit(&self, client: &Client, counted: Counted) -> Result<(), TokenError> {
+    pub(in crate::endpoint) fn check_limit(
+        &self,
+        client: &Client,
+        counted: Counted,
+    ) -> Result<(), TokenError> {
         let Counted {
             window,
             now,

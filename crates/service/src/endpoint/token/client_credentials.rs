@@ -55,6 +55,7 @@ impl TokenService {
             refresh_token_expires_in: None,
             refresh_token: None,
             scope,
+            id_token: None,
         })
     }
 }

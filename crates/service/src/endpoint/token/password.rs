@@ -10,7 +10,8 @@ use tollgate_oauth::access_token::allowed_details;
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::scope::Scopes;
-use tollgate_telemetry::audit::Event;
+use tollgate_oauth::secret::Secret;
+use tollgate_telemetry::audit::{Event, UsernameHash};
 use tollgate_telemetry::observe;
 use tracing::info;
 
@@ -36,10 +37,21 @@ impl TokenService {
         )?;
         let now = self.clock.now();
         let guard = LockoutGuard::new(self.lockout.as_ref(), &self.policy.lockout, &req.username);
-        self.reserve_attempt(client, &guard, now, deadline).await?;
-        let user = self
-            .check_password(client, &guard, &req, now, deadline)
-            .await?;
+        let attempt = SignInAttempt {
+            username: &req.username,
+            username_hash: &req.username_hash,
+            password: &req.password,
+        };
+        let user = match self
+            .check_sign_in(client, &guard, &attempt, now, deadline)
+            .await?
+        {
+            SignInCheck::Valid(user) => user,
+            SignInCheck::Wrong => {
+                return Err(OAuthError::invalid_grant("the username or password is wrong").into());
+            }
+            SignInCheck::Locked => return Err(locked_error().into()),
+        };
         let details = allowed_details(&user.details, &self.policy.user_claims);
         let grant = RefreshGrant {
             client_id: client.client_id.clone(),
@@ -56,19 +68,38 @@ impl TokenService {
         issued
     }
 
+    /// The password path every sign-in takes, the password grant's and the sign-in page's: the
+    /// username's attempt reserved before the check (refused when locked), then the auth
+    /// endpoint asked. `Err` is a `503`: a store or the endpoint gave no answer, or every
+    /// attempt of the window is being checked right now.
+    pub(in crate::endpoint) async fn check_sign_in(
+        &self,
+        client: &Client,
+        guard: &LockoutGuard<'_>,
+        attempt: &SignInAttempt<'_>,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<SignInCheck, TokenError> {
+        if !self.reserve_attempt(client, guard, now, deadline).await? {
+            return Ok(SignInCheck::Locked);
+        }
+        self.check_password(client, guard, attempt, now, deadline)
+            .await
+    }
+
     /// Asks the auth endpoint; a wrong password counts against the username (and may lock
     /// it), no answer gives the reserved attempt back.
     async fn check_password(
         &self,
         client: &Client,
         guard: &LockoutGuard<'_>,
-        req: &PasswordRequest,
+        req: &SignInAttempt<'_>,
         now: u64,
         deadline: Deadline,
-    ) -> Result<VerifiedUser, TokenError> {
+    ) -> Result<SignInCheck, TokenError> {
         let check = self
             .verifier
-            .verify(&req.username, &req.password, &client.client_id);
+            .verify(req.username, req.password, &client.client_id);
         let check = match self.within(deadline, "auth endpoint", check).await {
             Ok(Ok(check)) => Ok(check),
             Ok(Err(e)) => Err(Unavailable::AuthEndpoint(Box::new(e)).into()),
@@ -83,7 +114,7 @@ impl TokenService {
             }
         };
         match check {
-            PasswordCheck::Valid(user) => Ok(user),
+            PasswordCheck::Valid(user) => Ok(SignInCheck::Valid(user)),
             PasswordCheck::Invalid => {
                 if guard.failed(now).await {
                     info!(client_id = %client.client_id, "username locked after repeated failures");
@@ -92,31 +123,31 @@ impl TokenService {
                         username_hash: req.username_hash.clone(),
                         locked_for_seconds: self.policy.lockout.lockout_secs,
                     });
-                    return Err(locked_error().into());
+                    return Ok(SignInCheck::Locked);
                 }
-                Err(OAuthError::invalid_grant("the username or password is wrong").into())
+                Ok(SignInCheck::Wrong)
             }
         }
     }
 
-    /// Takes one of the username's attempts before its password is checked; refused when
-    /// locked or none is left.
+    /// Takes one of the username's attempts before its password is checked: `false` when the
+    /// username is locked, `503` when every attempt of the window is in flight.
     async fn reserve_attempt(
         &self,
         client: &Client,
         guard: &LockoutGuard<'_>,
         now: u64,
         deadline: Deadline,
-    ) -> Result<(), TokenError> {
+    ) -> Result<bool, TokenError> {
         let reservation = self
             .within(deadline, "lockout store", guard.reserve(now))
             .await?
             .map_err(|e| Unavailable::LockoutStore(Box::new(e)))?;
         match reservation {
-            Reservation::Granted => Ok(()),
+            Reservation::Granted => Ok(true),
             Reservation::Locked => {
                 info!(client_id = %client.client_id, "password grant refused: username locked");
-                Err(locked_error().into())
+                Ok(false)
             }
             Reservation::Busy => {
                 // Every attempt of the window is being checked right now: this one waits its
@@ -126,6 +157,24 @@ impl TokenService {
             }
         }
     }
+}
+
+/// A username and password to check, with the username's audit form.
+pub(in crate::endpoint) struct SignInAttempt<'a> {
+    /// Cleaned (`crate::lockout::clean_username`): what the lockout counts and the endpoint is
+    /// asked about.
+    pub username: &'a str,
+    pub username_hash: &'a UsernameHash,
+    pub password: &'a Secret,
+}
+
+/// What the password path came to.
+pub(in crate::endpoint) enum SignInCheck {
+    Valid(VerifiedUser),
+    /// A wrong username or password, counted.
+    Wrong,
+    /// The username is locked (now, or by this failure).
+    Locked,
 }
 
 fn locked_error() -> OAuthError {

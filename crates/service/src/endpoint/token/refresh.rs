@@ -72,6 +72,7 @@ impl TokenService {
             refresh_token_expires_in: Some(refresh.expires_at.saturating_sub(now)),
             refresh_token: Some(refresh.token),
             scope,
+            id_token: None,
         })
     }
 

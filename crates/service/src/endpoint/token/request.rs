@@ -118,6 +118,25 @@ pub(crate) enum GrantRequest {
     Password(PasswordRequest),
     Refresh(RefreshRequest),
     ClientCredentials { scope: Option<String> },
+    AuthorizationCode(CodeExchangeRequest),
+}
+
+/// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5). `Debug` shows neither the
+/// code nor the verifier.
+pub(crate) struct CodeExchangeRequest {
+    pub code: Secret,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: String,
+}
+
+impl std::fmt::Debug for CodeExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeExchangeRequest")
+            .field("code", &self.code)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("code_verifier", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `grant_type=password`. `Debug` shows neither the username (the logs only ever hold its
@@ -177,6 +196,11 @@ impl GrantRequest {
             GrantType::ClientCredentials => Self::ClientCredentials {
                 scope: req.param("scope"),
             },
+            GrantType::AuthorizationCode => Self::AuthorizationCode(CodeExchangeRequest {
+                code: Secret::new(req.required("code")?),
+                redirect_uri: req.param("redirect_uri"),
+                code_verifier: req.required("code_verifier")?.to_owned(),
+            }),
         })
     }
 }
@@ -244,6 +268,33 @@ mod tests {
         assert_eq!(p.scope.as_deref(), Some("read"));
         let shown = format!("{p:?}");
         assert!(!shown.contains("alice") && !shown.contains("pw"), "{shown}");
+    }
+
+    #[test]
+    fn the_code_exchange_needs_the_code_and_its_verifier() {
+        let err = |pairs: &[(&str, &str)]| {
+            GrantRequest::read(GrantType::AuthorizationCode, &form(pairs))
+                .unwrap_err()
+                .description
+        };
+        assert_eq!(err(&[]), "code is required");
+        assert_eq!(err(&[("code", "c")]), "code_verifier is required");
+        let Ok(GrantRequest::AuthorizationCode(r)) = GrantRequest::read(
+            GrantType::AuthorizationCode,
+            &form(&[("code", "c0de"), ("code_verifier", "v3rifier")]),
+        ) else {
+            panic!("a complete exchange reads")
+        };
+        assert_eq!(
+            (r.code.expose(), r.code_verifier.as_str()),
+            ("c0de", "v3rifier")
+        );
+        assert_eq!(r.redirect_uri, None);
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("c0de") && !shown.contains("v3rifier"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -27,9 +27,9 @@ const FIRST_PAUSE: Duration = Duration::from_millis(10);
 
 /// How often a rotation whose answer was lost is sent again, and the pauses between sends
 /// (doubling from the first, at most the longest); the function's deadline ends it sooner.
-const RESENDS: u32 = 8;
-const FIRST_RESEND_PAUSE: Duration = Duration::from_millis(50);
-const LONGEST_RESEND_PAUSE: Duration = Duration::from_secs(1);
+pub(super) const RESENDS: u32 = 8;
+pub(super) const FIRST_RESEND_PAUSE: Duration = Duration::from_millis(50);
+pub(super) const LONGEST_RESEND_PAUSE: Duration = Duration::from_secs(1);
 
 /// A successor refresh token handed to the client, with its end (seconds since the epoch).
 pub(super) struct Handed {

@@ -21,15 +21,19 @@ use crate::testkit::memory::{
 
 mod audit_events;
 mod client_credentials;
+mod code_flow;
 mod concurrency;
 mod grace;
 mod limits;
 mod lost_answers;
+mod oidc;
 mod store_failures;
 mod user_status;
 
 struct Fixture {
     service: TokenService,
+    /// The published key set of the service's signing key.
+    jwks: String,
     verifier: Arc<MemoryVerifier>,
     refresh: Arc<MemoryRefresh>,
     clock: ManualClock,
@@ -54,6 +58,8 @@ async fn fixture() -> Fixture {
             true,
             vec![GrantType::ClientCredentials],
         ),
+        code_flow::spa(),
+        code_flow::web(),
     ] {
         clients.create(&client).await.unwrap();
     }
@@ -80,9 +86,12 @@ async fn fixture() -> Fixture {
         None,
     )
     .unwrap();
+    let jwks = tollgate_oauth::keys::published_jwks(&key, None).unwrap();
+    let jwks = serde_json::to_string(&jwks).unwrap();
     let service = TokenService {
         clients,
         refresh: refresh.clone(),
+        codes: refresh.clone(),
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
@@ -108,6 +117,7 @@ async fn fixture() -> Fixture {
     };
     Fixture {
         service,
+        jwks,
         verifier,
         refresh,
         clock,
@@ -118,7 +128,7 @@ fn req(client: &str, secret: &str, params: &[(&str, &str)]) -> TokenRequest {
     TokenRequest::new(
         Some(ClientCredentials {
             client_id: client.into(),
-            secret: Secret::new(secret),
+            secret: Some(Secret::new(secret)),
         }),
         params
             .iter()
@@ -550,6 +560,9 @@ fn lifetimes_are_capped_and_never_overflow() {
         refresh_reuse_grace: None,
         created_at: 0,
         introspect_any: false,
+        public: false,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
     };
     let l = Lifetimes::of(&client, &policy);
     assert_eq!(l.access_token, client::MAX_ACCESS_TOKEN_TTL);
@@ -582,6 +595,7 @@ fn requests_and_responses_redact_themselves_in_debug() {
         refresh_token_expires_in: Some(3),
         refresh_token: Some(Secret::new("refresh-value")),
         scope: Scopes::default(),
+        id_token: None,
     };
     let shown = format!("{resp:?}");
     assert!(
@@ -807,7 +821,7 @@ async fn revoke_kills_the_family_and_ignores_unknown_and_foreign_tokens() {
     let revoke = |client: (&'static str, &'static str), token: String| RevocationRequest {
         credentials: Some(ClientCredentials {
             client_id: client.0.into(),
-            secret: Secret::new(client.1),
+            secret: Some(Secret::new(client.1)),
         }),
         token: Some(Secret::new(token)),
     };

@@ -229,6 +229,9 @@ mod tests {
             refresh_reuse_grace: None,
             created_at: 7,
             introspect_any: false,
+            public: true,
+            redirect_uris: vec!["com.example.app:/cb".into()],
+            post_logout_redirect_uris: vec!["https://app.example.com/bye".into()],
         };
         assert_eq!(client_from_item(&client_to_item(&c).unwrap()), Ok(c));
     }

@@ -101,7 +101,7 @@ async fn a_refresh_in_an_ended_session_is_refused_without_a_theft_alarm() {
     let logout = RevocationRequest {
         credentials: Some(client::ClientCredentials {
             client_id: "app".into(),
-            secret: Secret::new("app-secret"),
+            secret: Some(Secret::new("app-secret")),
         }),
         token: second.refresh_token.clone(),
     };

@@ -54,13 +54,14 @@ pub(super) fn family_index_keys(sub: &str, client_id: &str, family_id: &str) -> 
     )
 }
 
-/// Which of the three an item is.
+/// Which kind an item is (`code#<sha256>` items are authorization codes: `codes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-enum Kind {
+pub(super) enum Kind {
     Family,
     Token,
     Session,
+    Code,
 }
 
 /// A family's `status`.
@@ -261,7 +262,7 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, S
 }
 
 /// A scope stored as one space-separated string, read back through [`Scopes::parse`].
-mod scope_text {
+pub(super) mod scope_text {
     use serde::{Deserialize, Deserializer, Serializer};
     use tollgate_oauth::scope::Scopes;
 
@@ -276,7 +277,7 @@ mod scope_text {
 }
 
 /// User details stored as the text of one JSON object.
-mod json_text {
+pub(super) mod json_text {
     use serde::{Deserialize, Deserializer, Serializer};
     use serde_json::{Map, Value};
 

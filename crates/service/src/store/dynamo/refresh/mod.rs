@@ -2,6 +2,7 @@
 //! conditional writes and transactions, never read-then-write. The items and their keys are
 //! `items`; the sessions index (listing, and indexing families written before it) is `sessions`.
 
+mod codes;
 mod items;
 mod sessions;
 
@@ -12,6 +13,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
+pub use codes::code_key;
 use items::{
     FamilyItem, SessionItem, TokenItem, client_key, client_prefix, from_item, subject_key, to_item,
 };
