@@ -25,6 +25,7 @@ mod client;
 pub mod code_flow;
 pub mod fault;
 pub mod logs;
+pub mod moto;
 pub mod repo;
 mod service;
 pub mod transport;
@@ -235,6 +236,8 @@ pub struct Served {
     pub clients_table: String,
     /// The served function's refresh-token table.
     pub tokens_table: String,
+    /// The served function's login-failure table.
+    pub lockouts_table: String,
     pub issuer: String,
     pub audience: String,
     /// Where the function's output (its logs) is written; it logs at DEBUG.
@@ -262,6 +265,7 @@ impl Served {
             base_auth_down: get("TOLLGATE_E2E_AUTH_DOWN_URL"),
             clients_table: get("TOLLGATE_E2E_CLIENTS_TABLE"),
             tokens_table: get("TOLLGATE_E2E_TOKENS_TABLE"),
+            lockouts_table: get("TOLLGATE_E2E_LOCKOUTS_TABLE"),
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),

@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
     };
     tracing::info!(
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
+        version = env!("CARGO_PKG_VERSION"),
         "authorizer ready"
     );
     let state = &state;
