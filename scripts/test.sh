@@ -167,6 +167,9 @@ fault_env() {
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=2000 \
       write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
     echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
+    # JSON lines, as the template's LogFormat: JSON makes them in Lambda: what the cost test
+    # counts as the bytes CloudWatch Logs ingests.
+    echo "AWS_LAMBDA_LOG_FORMAT=JSON"
   } | write_private "$RUN/token-fault.env"
 }
 start_watch_any_port "$RUN/token-fault.env" "$RUN/watch-fault.log" fault_env; PGIDS="$PGIDS $WATCH_PID"
@@ -188,6 +191,7 @@ TOLLGATE_E2E_CLIENTS_TABLE="$CLIENTS_TABLE" \
 TOLLGATE_E2E_TOKENS_TABLE="$TOKENS_TABLE" \
 TOLLGATE_E2E_REVOCATIONS_TABLE="$REVOCATIONS_TABLE" \
 TOLLGATE_E2E_REVOCATION_BOUND="$REVOCATION_BOUND" \
+TOLLGATE_E2E_LOCKOUTS_TABLE="$LOCKOUTS_TABLE" \
 TOLLGATE_E2E_ISSUER="$BASE" \
 TOLLGATE_E2E_AUDIENCE=tollgate-test-api \
 TOLLGATE_E2E_LOG="$RUN/watch.log" \
@@ -206,12 +210,15 @@ TOLLGATE_E2E_FAULT_LOG="$RUN/watch-fault.log" \
 TOLLGATE_E2E_FAULT_PROXY_URL="$PROXY_CONTROL" \
 TOLLGATE_E2E_FAULT_LOST_ANSWER_WINDOW="$FAULT_WINDOW" \
 TOLLGATE_E2E_SOAK_REPORT="$RUN/soak.txt" \
+TOLLGATE_E2E_COST_REPORT="$RUN/cost.json" \
 TOLLGATE_ADMIN_BIN="$ROOT/target/debug/tollgate-admin" \
 TOLLGATE_PYTHON="$VENV/bin/python" \
 AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT" \
   cargo test --workspace --test it --locked -- "${FILTERS[@]}"
 # The soak's figures (tests/it/fault/soak.rs), when it ran.
 if [[ -f "$RUN/soak.txt" ]]; then log "$(cat "$RUN/soak.txt")"; fi
+# The bill per operation and per monthly active user (tests/it/fault/cost.rs, measure/cost.py).
+if [[ -f "$RUN/cost.json" ]]; then python3 measure/cost.py "$RUN/cost.json"; fi
 
 if [[ -n "$ONLY" ]]; then
   stage "the integration tests matching '$ONLY' passed (TEST set: lints, unit tests, hygiene and fuzz skipped)"

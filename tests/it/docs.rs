@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+mod commands;
+mod drift;
 mod links;
 mod rust_lexer;
 mod stack_outputs;
@@ -18,6 +20,7 @@ use tollgate_tests::repo::{backticked, doc_files, read, root, sections, table_ro
 const KNOWN_NAMES: &[&str] = &[
     "Allow",
     "Authorization",
+    "BatchGetItem",
     "Bearer",
     "BuildProperties",
     "CapacityUnits", // DynamoDB Local's ConsumedCapacity, recorded by the fault proxy (testing.md)
@@ -42,6 +45,12 @@ const KNOWN_NAMES: &[&str] = &[
     "RefreshAccessToken",
     "Sunset",
     "VerifyAccessToken",
+    "VerifyJWT", // the Apigee policy that accepts Tollgate's tokens during a cut-over
+    "RaiseFault",
+    // SAM and Lambda names for a function in a VPC (deploy.md, decisions.md).
+    "AWSLambdaVPCAccessExecutionRole",
+    "VpcConfig",
+    "Policies",
     // The sign-in page (code-flow.md): the cookie's attributes, the `Link` and `Location` headers,
     // authlib's session class, the page module's escaping type.
     "Secure",
@@ -69,6 +78,7 @@ const KNOWN_NAMES: &[&str] = &[
     "Pragma",
     "PutItem",
     "Retain",
+    "ReturnConsumedCapacity", // asked for on every call by the recording proxy (make cost)
     "SSEEnabled",
     "SecretString",
     "Throttles",

@@ -19,6 +19,7 @@ mod admin {
     mod apigee_import;
     mod client_secrets;
     mod clients;
+    mod helpdesk;
     mod key_rotation;
     mod limits;
     mod secret_overlap;
@@ -79,4 +80,11 @@ mod token {
     mod oauth2_client;
     mod rate_limits;
     mod rest_proxy;
+    mod subject;
+}
+
+/// Upgrading: the version every file states, and the stored shapes of earlier releases read back.
+mod upgrade {
+    mod release;
+    mod stored_shapes;
 }

@@ -128,7 +128,7 @@ pub struct FaultServed {
     pub base: String,
     pub clients_table: String,
     pub tokens_table: String,
-    /// The instance's output (it logs at DEBUG): audit and EMF lines.
+    /// The instance's output (at INFO, in JSON as in Lambda): its log, audit and EMF lines.
     pub log_path: String,
     /// The proxy between the instance and DynamoDB Local.
     pub proxy: FaultProxy,
@@ -202,5 +202,13 @@ pub async fn post_as_told(
         }
         unavailable += 1;
         tokio::time::sleep(retry_after(&answer)).await;
+    }
+}
+
+impl FaultProxy {
+    /// Forgets every record kept so far.
+    pub async fn clear_records(&self) {
+        self.call::<()>(reqwest::Method::DELETE, "/records", None::<&()>)
+            .await;
     }
 }

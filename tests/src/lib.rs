@@ -25,6 +25,7 @@ mod client;
 pub mod code_flow;
 pub mod fault;
 pub mod logs;
+pub mod moto;
 pub mod repo;
 mod service;
 pub mod transport;
@@ -254,6 +255,8 @@ pub struct Served {
     pub revocations_table: String,
     /// The served authorizers' freshness bound (`REVOCATION_MAX_STALENESS_SECONDS`).
     pub revocation_bound: Duration,
+    /// The served function's login-failure table.
+    pub lockouts_table: String,
     pub issuer: String,
     pub audience: String,
     /// Where the function's output (its logs) is written; it logs at DEBUG.
@@ -287,6 +290,7 @@ impl Served {
                     .parse()
                     .expect("TOLLGATE_E2E_REVOCATION_BOUND is whole seconds"),
             ),
+            lockouts_table: get("TOLLGATE_E2E_LOCKOUTS_TABLE"),
             issuer: get("TOLLGATE_E2E_ISSUER"),
             audience: get("TOLLGATE_E2E_AUDIENCE"),
             log_path: get("TOLLGATE_E2E_LOG"),

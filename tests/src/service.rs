@@ -68,5 +68,6 @@ pub fn dynamo_service(
         },
         clock: Arc::new(SystemClock),
         secrets: Default::default(),
+        known_limits: Default::default(),
     }
 }

@@ -46,15 +46,16 @@ pub trait PasswordVerifier: Send + Sync {
     ) -> Result<PasswordCheck, AuthEndpointError>;
 }
 
-/// A `200` body must be a JSON object; its `sub` names the user, else the username does.
-pub fn parse_user(bytes: &[u8], username: &str) -> Result<VerifiedUser, AuthEndpointError> {
+/// A `200` body must be a JSON object; its `sub` names the user, else `fallback_sub` does (for
+/// a password check, the canonical username: docs/design.md "External auth endpoint contract").
+pub fn parse_user(bytes: &[u8], fallback_sub: &str) -> Result<VerifiedUser, AuthEndpointError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|_| AuthEndpointError::BadBody("not JSON"))?;
     let Value::Object(details) = value else {
         return Err(AuthEndpointError::BadBody("not a JSON object"));
     };
     let sub = match details.get("sub") {
-        None | Some(Value::Null) => username.to_owned(),
+        None | Some(Value::Null) => fallback_sub.to_owned(),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(AuthEndpointError::BadBody("sub is not a non-empty string")),

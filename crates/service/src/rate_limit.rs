@@ -1,6 +1,7 @@
 //! Per-client request limits on `/token`: a fixed one-minute window per client, counted with one
-//! atomic write that runs concurrently with the client lookup (docs/decisions.md, "Per-client
-//! rate limit").
+//! atomic write that runs concurrently with the client lookup, and not at all for a client this
+//! instance knows to be unlimited ([`known`]; docs/decisions.md, "Per-client rate limit" and
+//! "Counting only limited clients").
 //!
 //! The count is kept under the client_id *and the fingerprint of the secret presented*
 //! ([`counter`]): the write runs before the client is known to be who it says, so a request
@@ -8,6 +9,8 @@
 //! without the secret can touch a client's minute, and nothing is ever given back. The counter
 //! returns the window's count with this request in it: concurrent requests each see a different
 //! number, so exactly `limit` of them see a number within the limit, whatever their order.
+
+pub mod known;
 
 use async_trait::async_trait;
 

@@ -110,6 +110,11 @@ impl UsernameHash {
     pub fn of_canonical(canonical: &str) -> Self {
         Self(short_hash(canonical))
     }
+
+    /// The hash as audit lines write it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The client an event concerns. An id that names none of our clients may be a secret pasted

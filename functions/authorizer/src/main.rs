@@ -35,6 +35,7 @@ async fn main() -> Result<(), Error> {
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
         revocation_read = revocation,
         revoked_entries = state.revocation.as_ref().map(|r| r.feed.entries()),
+        version = env!("CARGO_PKG_VERSION"),
         "authorizer ready"
     );
     let state = &state;

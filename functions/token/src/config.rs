@@ -88,6 +88,9 @@ pub struct TokenConfig {
     /// A PEM bundle of CA certificates trusted beside the compiled-in roots (a private CA of the
     /// auth endpoint), for every outbound TLS connection.
     pub extra_ca_certs: Option<String>,
+    /// The same bundle from a Secrets Manager secret (read at cold start), trusted for the
+    /// auth and user-status endpoints: a private CA in AWS without a layer.
+    pub extra_ca_certs_secret: Option<String>,
     /// The sign-in page's title and logo (`SIGN_IN_TITLE`, `SIGN_IN_LOGO_URL`).
     pub sign_in: Branding,
     /// Where a client told its password grant ends can read how to move
@@ -133,6 +136,7 @@ impl TokenConfig {
             signing_key,
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
+            extra_ca_certs_secret: env.opt("EXTRA_CA_CERTS_SECRET_ARN"),
             sign_in: branding(env)?,
             sunset_link: https_url(env, "PASSWORD_GRANT_SUNSET_LINK")?,
             additional_jwks: env.opt("ADDITIONAL_JWKS"),

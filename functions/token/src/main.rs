@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     tracing::info!(
         init_ms = started.elapsed().as_secs_f64() * 1000.0,
+        version = env!("CARGO_PKG_VERSION"),
         "token function ready"
     );
     let state = &state;

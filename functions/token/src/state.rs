@@ -17,7 +17,9 @@ use tollgate_service::adapters::aws::sdk::{CONNECT_TIMEOUT, sdk_config_on};
 use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
 use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
 use tollgate_service::adapters::http::sdk_http::sdk_http_client;
-use tollgate_service::adapters::http::tls::{Https, https_connector, root_store};
+use tollgate_service::adapters::http::tls::{
+    Https, RootCertStore, add_pem, https_connector, root_store,
+};
 use tollgate_service::adapters::http::user_status::HttpUserDirectory;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
@@ -52,15 +54,22 @@ pub struct AppState {
 impl AppState {
     pub async fn from_config(mut cfg: TokenConfig) -> anyhow::Result<Self> {
         // One trust store (compiled-in roots, plus EXTRA_CA_CERTS) and one TLS stack for the SDK
-        // and the auth endpoint; building them does no I/O beyond that optional file.
+        // and the auth endpoint; building them does no I/O beyond that optional file. The auth
+        // endpoint's also trusts EXTRA_CA_CERTS_SECRET_ARN's bundle, read below.
         let roots = root_store(cfg.extra_ca_certs.as_deref())?;
         let sdk_https = https_connector(roots.clone(), CONNECT_TIMEOUT)?;
-        let auth_https = https_connector(roots, cfg.auth_endpoint.connect_timeout)?;
         // One SDK configuration for every AWS client. Loading it reads only the environment:
         // nothing reaches AWS until a client makes a call, so the local stack never does.
         let aws = sdk_config_on(cfg.dynamodb_timeout, sdk_http_client(sdk_https)).await;
         let metrics = Metrics::from_env("token");
         let secrets_manager = || MeasuredSecrets(SecretsManager::new(&aws), &metrics);
+        let roots = with_secret_ca(
+            roots,
+            cfg.extra_ca_certs_secret.as_deref(),
+            &secrets_manager(),
+        )
+        .await?;
+        let auth_https = https_connector(roots, cfg.auth_endpoint.connect_timeout)?;
         let pem = match &cfg.signing_key {
             KeySource::Pem(p) => p.clone(),
             KeySource::File(path) => Secret::new(
@@ -173,6 +182,7 @@ fn service(
         policy: cfg.policy.clone(),
         clock: Arc::new(SystemClock),
         secrets,
+        known_limits: Default::default(),
     }
 }
 
@@ -208,6 +218,27 @@ impl MeasuredSecrets<'_> {
             .dependency(Dependency::SecretsManager, value.is_ok(), started.elapsed());
         Ok(value?)
     }
+}
+
+/// `roots` plus the PEM bundle in the secret `id` (`EXTRA_CA_CERTS_SECRET_ARN`), if one is named.
+async fn with_secret_ca(
+    mut roots: RootCertStore,
+    id: Option<&str>,
+    secrets: &MeasuredSecrets<'_>,
+) -> anyhow::Result<RootCertStore> {
+    let Some(id) = id else {
+        return Ok(roots);
+    };
+    let pem = secrets
+        .read(id)
+        .await
+        .context("failed to read the auth endpoint's CA bundle (EXTRA_CA_CERTS_SECRET_ARN)")?;
+    add_pem(
+        &mut roots,
+        pem.expose().as_bytes(),
+        "EXTRA_CA_CERTS_SECRET_ARN",
+    )?;
+    Ok(roots)
 }
 
 /// Seconds `/introspect` lets an access token's `iat` be ahead of its clock.

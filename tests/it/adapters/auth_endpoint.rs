@@ -44,6 +44,22 @@ async fn missing_sub_falls_back_to_the_username() {
         panic!("expected valid")
     };
     assert_eq!(u.sub, "nosub");
+    assert!(!u.details.contains_key("sub"), "{:?}", u.details);
+}
+
+/// Without a `sub`, the subject is the canonical username (the form lockout counts), not the
+/// username as typed: one person is one subject to sessions, audit and backends.
+#[tokio::test]
+async fn missing_sub_names_the_user_by_the_canonical_username() {
+    let v = verifier(start_auth_endpoint(None).await, None);
+    let Ok(PasswordCheck::Valid(u)) = check(&v, "NoSub-Case", "nosub-case-password").await else {
+        panic!("expected valid")
+    };
+    assert_eq!(u.sub, "nosub-case");
+    assert_eq!(
+        u.sub,
+        tollgate_service::lockout::canonical_username("NoSub-Case")
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The auth endpoint over HTTPS under a private CA (tests/fixtures/tls): trusted only through
-//! `EXTRA_CA_CERTS`'s bundle, never by the compiled-in roots alone.
+//! `EXTRA_CA_CERTS`'s bundle or the one in `EXTRA_CA_CERTS_SECRET_ARN`'s secret (read from
+//! moto's Secrets Manager as the token function reads it), never by the compiled-in roots alone.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tollgate_oauth::secret::Secret;
 use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
-use tollgate_service::adapters::http::tls::{https_connector, root_store};
+use tollgate_service::adapters::http::tls::{TlsSetupError, add_pem, https_connector, root_store};
 use tollgate_service::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 
 fn fixture(name: &str) -> String {
@@ -94,5 +95,55 @@ async fn the_compiled_in_roots_alone_refuse_a_private_ca() {
     assert!(
         matches!(check, Err(AuthEndpointError::Unreachable(_))),
         "{check:?}"
+    );
+}
+
+/// `AuthEndpointCaSecretArn` in AWS: the CA's PEM in a secret, read at cold start and added to
+/// the compiled-in roots, with no file and no layer.
+#[tokio::test]
+async fn a_private_ca_read_from_a_secret_is_trusted() {
+    let (sm, _) = tollgate_tests::moto::secrets().await;
+    let pem = std::fs::read_to_string(fixture("ca.pem")).unwrap();
+    let name = tollgate_tests::unique("auth-endpoint-ca");
+    let arn = sm
+        .create(&name, &Secret::new(&pem), "private CA")
+        .await
+        .unwrap();
+    let bundle = sm.read(&arn).await.unwrap();
+    let mut roots = root_store(None).unwrap();
+    let before = roots.len();
+    add_pem(
+        &mut roots,
+        bundle.expose().as_bytes(),
+        "EXTRA_CA_CERTS_SECRET_ARN",
+    )
+    .unwrap();
+    assert_eq!(roots.len(), before + 1);
+    let cfg = AuthEndpointConfig {
+        url: private_ca_endpoint().await,
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(2000),
+        credential: None,
+    };
+    let https = https_connector(roots, cfg.connect_timeout).unwrap();
+    let v = HttpPasswordVerifier::with_connector(&cfg, https).unwrap();
+    let check = v.verify("demo", &Secret::new("pw"), "client-1").await;
+    assert!(matches!(check, Ok(PasswordCheck::Valid(_))), "{check:?}");
+
+    // A secret that holds no certificate stops the cold start, naming the variable.
+    let mut roots = root_store(None).unwrap();
+    let err = add_pem(
+        &mut roots,
+        b"not a certificate",
+        "EXTRA_CA_CERTS_SECRET_ARN",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, TlsSetupError::NoCertificate { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("EXTRA_CA_CERTS_SECRET_ARN"),
+        "{err}"
     );
 }

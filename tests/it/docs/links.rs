@@ -186,9 +186,9 @@ fn cited(text: &str) -> Vec<(String, Option<String>)> {
         "docs/",
         "dev/",
     ];
-    // What runs make (`make fuzz` writes its corpus and last run there): absent from a fresh
-    // clone until then, so never required to exist.
-    const GENERATED: [&str; 1] = ["fuzz/target"];
+    // What make writes (`make fuzz` its corpus and last run, and cargo-fuzz under `.tools`):
+    // absent from a fresh clone until then, so never required to exist.
+    const GENERATED: [&str; 2] = ["fuzz/target", "fuzz/.tools"];
     let mut out = Vec::new();
     for line in text.lines() {
         let mut last: Option<String> = None;

@@ -19,9 +19,11 @@ fn tagged(v: &Value) -> Option<(String, String)> {
     }
 }
 
-/// What a function's `Policies` grant: inline statements (both branches of an `!If`), and any
-/// policy that is not an inline statement (a managed policy or a SAM policy template), which
-/// this test cannot see into.
+/// What a function's `Policies` grant, or, for a function with its own `Role` in this template,
+/// that role's inline policies: inline statements (both branches of an `!If`), and any policy
+/// that is not an inline statement (a managed policy or a SAM policy template), which this test
+/// cannot see into (a role's managed policies are checked by
+/// `no_function_takes_a_role_from_elsewhere`).
 #[derive(Debug, Default)]
 struct Grants {
     statements: Vec<Value>,
@@ -41,8 +43,18 @@ fn grants(function: &Value) -> Grants {
         }
     }
     let mut g = Grants::default();
-    let policies = &function["Properties"]["Policies"];
+    let role = tagged(&function["Properties"]["Role"])
+        .and_then(|(_, arn)| arn.strip_suffix(".Arn").map(str::to_owned));
+    let t = template();
+    let (policies, documents) = match &role {
+        Some(role) => (
+            &t["Resources"][role.as_str()]["Properties"]["Policies"],
+            true,
+        ),
+        None => (&function["Properties"]["Policies"], false),
+    };
     for p in policies.as_sequence().into_iter().flatten() {
+        let p = if documents { &p["PolicyDocument"] } else { p };
         match p.get("Statement").and_then(Value::as_sequence) {
             Some(list) => list.iter().for_each(|s| statement(s, &mut g)),
             None => g.opaque.push(p.clone()),
@@ -145,10 +157,13 @@ fn only_the_token_function_can_read_the_signing_key() {
             .starts_with("AWS::IAM::")
             || r["Type"] == "AWS::SecretsManager::ResourcePolicy"
         {
-            assert!(
-                !yaml(r).contains("SigningKeySecretArn"),
-                "{name} touches the key"
-            );
+            // The token function's own role, whose statements `grants` read above, may.
+            if name != "TokenFunctionRole" {
+                assert!(
+                    !yaml(r).contains("SigningKeySecretArn"),
+                    "{name} touches the key"
+                );
+            }
         }
     }
     let token = grants(&t["Resources"]["TokenFunction"]);
@@ -412,8 +427,11 @@ fn api_routes_are_open_or_behind_the_authorizer_as_documented() {
     }
 }
 
-/// A function with `Role:` would run with that role instead of the `Policies` the test above
-/// reads: none has one, nor do the Globals give one.
+/// A function with `Role:` runs with that role instead of its `Policies`: only the token
+/// function has one, its own `TokenFunctionRole` in this template (SAM would give the role it
+/// makes the VPC access policy whenever `VpcConfig` is written, even under a false condition),
+/// whose managed policies are Lambda's logging policy and, only in a VPC, Lambda's VPC access
+/// policy. The Globals give none.
 #[test]
 fn no_function_takes_a_role_from_elsewhere() {
     let t = template();
@@ -422,12 +440,64 @@ fn no_function_takes_a_role_from_elsewhere() {
         "Globals.Function.Role"
     );
     for (name, r) in t["Resources"].as_mapping().unwrap() {
-        if r["Type"] == "AWS::Serverless::Function" || r["Type"] == "AWS::Lambda::Function" {
-            assert!(
-                r["Properties"].get("Role").is_none(),
-                "{name:?} has a Role: its permissions are not its Policies"
-            );
+        if r["Type"] != "AWS::Serverless::Function" && r["Type"] != "AWS::Lambda::Function" {
+            continue;
         }
+        match r["Properties"].get("Role") {
+            None => {}
+            Some(role) if name == "TokenFunction" => {
+                let role = tagged(role).expect("Role: !GetAtt TokenFunctionRole.Arn");
+                assert_eq!(role, ("!GetAtt".into(), "TokenFunctionRole.Arn".into()));
+            }
+            Some(_) => panic!("{name:?} has a Role: its permissions are not its Policies"),
+        }
+    }
+    let role = &t["Resources"]["TokenFunctionRole"];
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    let trust = yaml(&role["Properties"]["AssumeRolePolicyDocument"]);
+    assert!(
+        trust.contains("lambda.amazonaws.com") && trust.contains("sts:AssumeRole"),
+        "{trust}"
+    );
+    let managed = yaml(&role["Properties"]["ManagedPolicyArns"]);
+    let basic = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+    let vpc = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
+    let expected: Value = serde_yaml::from_str(&format!(
+        "- !Sub \"{basic}\"\n- !If\n  - InVpc\n  - !Sub \"{vpc}\"\n  - !Ref AWS::NoValue\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        managed,
+        yaml(&expected),
+        "TokenFunctionRole's managed policies"
+    );
+}
+
+/// The token function runs in a VPC exactly when `VpcSubnetIds` is given: the `InVpc`
+/// condition decides both its `VpcConfig` and its role's VPC access policy (above), and an
+/// empty parameter (the default) means no VPC.
+#[test]
+fn the_token_function_joins_a_vpc_only_when_subnets_are_given() {
+    let t = template();
+    for p in ["VpcSubnetIds", "VpcSecurityGroupIds"] {
+        let param = &t["Parameters"][p];
+        assert_eq!(param["Type"], "CommaDelimitedList", "{p}");
+        assert_eq!(param["Default"], "", "{p}");
+    }
+    let condition = yaml(&t["Conditions"]["InVpc"]);
+    assert!(
+        condition.contains("!Equals") && condition.contains("VpcSubnetIds"),
+        "{condition}"
+    );
+    let vpc = &t["Resources"]["TokenFunction"]["Properties"]["VpcConfig"];
+    let expected: Value = serde_yaml::from_str(
+        "!If\n- InVpc\n- SubnetIds: !Ref VpcSubnetIds\n  SecurityGroupIds: !Ref VpcSecurityGroupIds\n- !Ref AWS::NoValue\n",
+    )
+    .unwrap();
+    assert_eq!(yaml(vpc), yaml(&expected));
+    for other in ["AuthorizerFunction", "WhoamiFunction"] {
+        let props = &t["Resources"][other]["Properties"];
+        assert!(props.get("VpcConfig").is_none(), "{other} needs no VPC");
     }
 }
 

@@ -61,9 +61,13 @@ pub fn update_fields(u: &ClientUpdate) -> Vec<&'static str> {
 
 /// Writes one `admin_change` line. `changes` names the fields set, never their values.
 pub async fn record(action: &str, target: &str, changes: &[&str]) {
-    let actor = actor().await;
+    record_as(&actor().await, action, target, changes);
+}
+
+/// [`record`] with the actor already known, for a command that changes many things.
+pub fn record_as(actor: &str, action: &str, target: &str, changes: &[&str]) {
     let event = Event::AdminChange {
-        actor: &actor,
+        actor,
         action,
         target,
         changes,

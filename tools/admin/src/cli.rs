@@ -4,7 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::{clients, sessions};
+use tollgate_service::client::GrantType;
+
+use crate::{clients, lockout, sessions};
+
+fn parse_grant_type(s: &str) -> Result<GrantType, String> {
+    GrantType::parse(s.trim())
+        .ok_or_else(|| format!("unknown grant type (use {})", GrantType::names().join(", ")))
+}
 
 const ABOUT: &str = "Administer Tollgate: clients, signing keys, local tables.";
 
@@ -20,15 +27,20 @@ const AFTER_HELP: &str = "\
 Clients:   create-client, list-clients, show-client, update-client, enable-client,
            disable-client, rotate-client-secret, retire-client-secret, delete-client,
            import-clients
-Sessions:  list-sessions, revoke-sessions
+Sessions:  list-sessions, revoke-sessions, index-sessions
+Users:     lockout show, lockout clear
 Keys:      generate-key, public-jwks, rotate-key
 Local:     create-tables
+Audited:   create-client, update-client, enable-client, disable-client, rotate-client-secret,
+           retire-client-secret, delete-client, import-clients, index-sessions, lockout clear,
+           revoke-sessions, generate-key, rotate-key  (one JSON line each on standard error)
 
 Examples:
   tollgate-admin create-client --id my-app --name \"My app\" --scopes \"profile orders:read\" --default-scopes profile
   tollgate-admin update-client --id my-app --scopes \"profile orders:read orders:write\" --access-token-ttl 300
   tollgate-admin rotate-client-secret --id my-app --keep-old --retire-after 7d
   tollgate-admin revoke-sessions --sub u-1842        (after a password reset: every session of that user)
+  tollgate-admin lockout show --username alice        (why can't alice sign in?)
   tollgate-admin generate-key --secret-name tollgate/signing-key-1
   tollgate-admin public-jwks --secret-id <arn printed by generate-key>
 
@@ -101,6 +113,27 @@ pub(crate) struct KeyDestination {
     /// overwritten); prints its ARN, the token function's SigningKeySecretArn.
     #[arg(long)]
     pub(crate) secret_name: Option<String>,
+}
+
+/// `import-clients`' file and options.
+#[derive(Args)]
+pub(crate) struct ImportArgs {
+    /// The JSON file to read.
+    pub(crate) file: PathBuf,
+    /// Comma-separated grant types for every client the file gives none: password,
+    /// refresh_token (the default both), or client_credentials alone (machine clients).
+    #[arg(long, value_delimiter = ',', value_parser = parse_grant_type)]
+    pub(crate) grant_types: Option<Vec<GrantType>>,
+    /// Space-separated scopes granted when a request names none, for every client the
+    /// file gives none (by default all of the client's scopes; "" for none).
+    #[arg(long)]
+    pub(crate) default_scopes: Option<String>,
+    /// Print what would be created (reading the table to skip clients that exist) and
+    /// write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) table: ClientsTable,
 }
 
 #[derive(Subcommand)]
@@ -204,21 +237,20 @@ pub(crate) enum Command {
     /// Create clients from an Apigee export of developer apps, or a simple list; keeps ids and secrets.
     ///
     /// Re-runnable: clients that exist are skipped and left unchanged. Prints one line per
-    /// client (created, skipped or refused, with the reason) and fails if any was refused.
+    /// client (created, skipped or refused, with the reason, and what a created client may
+    /// do) and fails if any was refused. Writes an admin_change audit line (action
+    /// import_client) on standard error per client created.
     #[command(after_help = "\
 Apigee:  {\"app\": [...]} as `GET .../developers/{email}/apps?expand=true` (or .../apps?expand=true)
          returns, or a bare array of apps. Each approved, unexpired credential becomes a client:
          consumerKey is the client_id, consumerSecret its secret, the credential's and app's
-         scopes its allowed scopes, the DisplayName attribute (or app name) its name.
+         scopes its allowed scopes and its default scopes (a request naming no scope gets
+         them all, as in Apigee), the DisplayName attribute (or app name) its name; grant
+         types password,refresh_token unless --grant-types says otherwise.
 Simple:  {\"clients\": [{\"id\": \"my-app\", \"name\": \"My app\", \"secret\": \"...\",
          \"scopes\": \"profile\", \"default_scopes\": \"profile\", \"grant_types\": \"password refresh_token\"}]}
 See docs/apigee-migration.md.")]
-    ImportClients {
-        /// The JSON file to read.
-        file: PathBuf,
-        #[command(flatten)]
-        table: ClientsTable,
-    },
+    ImportClients(ImportArgs),
 
     /// Delete a disabled client for good.
     ///
@@ -260,6 +292,10 @@ See docs/apigee-migration.md.")]
     /// once, gives each such family its keys, and prints how many it indexed; running it again
     /// indexes nothing. Needs dynamodb:Scan, UpdateItem and PutItem on the table.
     IndexSessions(sessions::TokensTable),
+
+    /// A username's lockout: show it, or clear it (the helpdesk's "unlock this user").
+    #[command(subcommand)]
+    Lockout(lockout::Lockout),
 
     /// Generate a signing key into a file or a new Secrets Manager secret.
     ///

@@ -19,6 +19,7 @@ mod cli;
 mod clients;
 mod import;
 mod keys;
+mod lockout;
 mod rotation;
 mod sessions;
 
@@ -91,12 +92,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::RetireClientSecret(client) => clients::retire_client_secret(client).await,
         Command::DeleteClient(end) => clients::delete_client(end).await,
-        Command::ImportClients { file, table } => import::import_clients(file, table).await,
+        Command::ImportClients(args) => import::import_clients(args).await,
         Command::ListSessions { which, json } => sessions::list_sessions(which, json).await,
         Command::RevokeSessions { which, revocations } => {
             sessions::revoke_sessions(which, revocations).await
         }
         Command::IndexSessions(table) => sessions::index_sessions(table).await,
+        Command::Lockout(command) => lockout::run(command).await,
         Command::GenerateKey { alg, to } => keys::generate_key(alg, to).await,
         Command::PublicJwks {
             key,

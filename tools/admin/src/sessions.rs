@@ -48,6 +48,9 @@ pub(crate) struct TokensTable {
 pub(crate) async fn index_sessions(table: TokensTable) -> anyhow::Result<()> {
     let store = DynamoRefreshStore::new(sdk_client(AWS_TIMEOUT).await, &table.tokens_table);
     let done = store.index_sessions().await.map_err(store_error)?;
+    if done.indexed > 0 {
+        crate::audit::record("index_sessions", &table.tokens_table, &["sessions"]).await;
+    }
     println!(
         "{} session(s) indexed, {} skipped (indexed or expired meanwhile)",
         done.indexed, done.skipped

@@ -44,7 +44,7 @@ pub enum Behaviour {
 pub struct User {
     pub username: String,
     pub password: String,
-    /// Returned on success; `sub` defaults to the username.
+    /// Returned on success, as they are: a user without `sub` gets none, and Tollgate names it.
     #[serde(default)]
     pub claims: Map<String, Value>,
     #[serde(default)]
@@ -97,18 +97,21 @@ impl Settings {
             .or_else(|| self.users.iter().find(|u| u.username == username).cloned())
     }
 
-    /// The user whose `sub` is `sub` (the username when the claims name none).
+    /// The user whose `sub` is `sub` (for a user whose claims name none, the username in lower
+    /// case, as Tollgate names it).
     fn user_by_sub(&self, sub: &str) -> Option<User> {
         let changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
         let file = self
             .users
             .iter()
             .filter(|u| !changed.contains_key(&u.username));
-        changed
-            .values()
-            .chain(file)
-            .find(|u| sub_of(u) == sub)
-            .cloned()
+        // A user with no `sub` is named by Tollgate with its canonical username; like most
+        // directories, this one matches usernames whatever their case.
+        let named = |u: &&User| match u.claims.get("sub") {
+            None => u.username.to_lowercase() == sub,
+            Some(_) => sub_of(u) == sub,
+        };
+        changed.values().chain(file).find(named).cloned()
     }
 }
 
@@ -351,13 +354,10 @@ async fn verdict(settings: &Settings, check: &Check) -> Result<Response<Full<Byt
         return Ok(misbehaved);
     }
     match user {
-        Some(u) if u.password == check.password => {
-            let mut claims = u.claims.clone();
-            claims
-                .entry("sub")
-                .or_insert_with(|| Value::String(u.username.clone()));
-            Ok(reply(StatusCode::OK, &Value::Object(claims).to_string()))
-        }
+        Some(u) if u.password == check.password => Ok(reply(
+            StatusCode::OK,
+            &Value::Object(u.claims.clone()).to_string(),
+        )),
         _ => Ok(reply(
             StatusCode::UNAUTHORIZED,
             r#"{"error":"invalid_credentials"}"#,

@@ -28,6 +28,7 @@ use crate::error::{Internal, TokenError, Unavailable};
 use crate::lockout::LockoutStore;
 use crate::password::PasswordVerifier;
 use crate::rate_limit::RateLimitStore;
+use crate::rate_limit::known::KnownLimits;
 use crate::refresh::{RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily};
 use crate::revocation::{self, Entry, RevocationStore};
 use crate::user_status::UserDirectory;
@@ -55,6 +56,9 @@ pub struct TokenService {
     pub clock: Arc<dyn Clock>,
     /// Hashes and checks client secrets (with the deployment's pepper, when it has one).
     pub secrets: SecretHasher,
+    /// Each client's rate limit as this instance last read it: whether to count a request up
+    /// front (`rate_limit::known`). Never used to authenticate.
+    pub known_limits: KnownLimits,
 }
 
 /// What a request came to, and which client it authenticated as (if it got that far): only an

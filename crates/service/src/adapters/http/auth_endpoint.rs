@@ -16,6 +16,7 @@ use tollgate_oauth::secret::Secret;
 
 use super::sdk_http::{POOL_IDLE, find};
 use super::tls::Https;
+use crate::lockout::canonical_username;
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, parse_user};
 
 /// Answers over this size are treated as nonsense: a user record is small.
@@ -208,7 +209,9 @@ impl PasswordVerifier for HttpPasswordVerifier {
         });
         let (status, bytes) = self.endpoint.post_json(&body).await?;
         match status {
-            200 => parse_user(&bytes, username).map(PasswordCheck::Valid),
+            // Without a `sub`, the user is named by the username's canonical form, the one
+            // lockout counts: `ALICE` and `alice` are one person, not two subjects.
+            200 => parse_user(&bytes, &canonical_username(username)).map(PasswordCheck::Valid),
             401 | 403 => Ok(PasswordCheck::Invalid),
             other => Err(AuthEndpointError::UnexpectedStatus(other)),
         }

@@ -1,6 +1,6 @@
 //! The one HTTP/TLS stack of the token function: hyper over rustls (aws-lc), trusting the
-//! Mozilla roots compiled into the binary plus an optional PEM bundle (`EXTRA_CA_CERTS`), built
-//! once at cold start and shared by the AWS SDK (`sdk_http`) and the auth endpoint (`auth_http`).
+//! Mozilla roots compiled into the binary plus an optional PEM bundle (`EXTRA_CA_CERTS`, a file,
+//! or `EXTRA_CA_CERTS_SECRET_ARN`, a secret: [`add_pem`]), built once at cold start and shared by the AWS SDK (`sdk_http`) and the auth endpoint (`auth_http`).
 //!
 //! Compiled-in roots rather than the system store: reading `/etc/ssl/certs` cost the cold start
 //! tens of milliseconds (and was done once per TLS stack); the compiled-in anchors are parsed
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
-use rustls::RootCertStore;
+pub use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -26,10 +26,12 @@ pub enum TlsSetupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("EXTRA_CA_CERTS {path} holds no usable PEM certificate")]
-    NoCertificate { path: String },
-    #[error("EXTRA_CA_CERTS {path}: certificate {index} is not a usable CA certificate")]
-    BadCertificate { path: String, index: usize },
+    /// `bundle` names where the bundle came from: `EXTRA_CA_CERTS <path>` or the secret's
+    /// variable.
+    #[error("{bundle} holds no usable PEM certificate")]
+    NoCertificate { bundle: String },
+    #[error("{bundle}: certificate {index} is not a usable CA certificate")]
+    BadCertificate { bundle: String, index: usize },
     #[error("TLS configuration refused")]
     Config(#[source] rustls::Error),
 }
@@ -46,10 +48,18 @@ pub fn root_store(extra: Option<&str>) -> Result<RootCertStore, TlsSetupError> {
         path: path.to_owned(),
         source,
     })?;
+    add_pem(&mut roots, &pem, &format!("EXTRA_CA_CERTS {path}"))?;
+    Ok(roots)
+}
+
+/// Adds every certificate of the PEM bundle `pem` to `roots`; `source` names the bundle in
+/// errors. A bundle with no certificate, or one that is not a usable CA, is an error: a private
+/// CA that silently failed to load would only show as every auth-endpoint call failing.
+pub fn add_pem(roots: &mut RootCertStore, pem: &[u8], source: &str) -> Result<(), TlsSetupError> {
     let mut count = 0;
-    for (index, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+    for (index, cert) in CertificateDer::pem_slice_iter(pem).enumerate() {
         let bad = || TlsSetupError::BadCertificate {
-            path: path.to_owned(),
+            bundle: source.to_owned(),
             index: index + 1,
         };
         roots.add(cert.map_err(|_| bad())?).map_err(|_| bad())?;
@@ -57,10 +67,10 @@ pub fn root_store(extra: Option<&str>) -> Result<RootCertStore, TlsSetupError> {
     }
     if count == 0 {
         return Err(TlsSetupError::NoCertificate {
-            path: path.to_owned(),
+            bundle: source.to_owned(),
         });
     }
-    Ok(roots)
+    Ok(())
 }
 
 /// An HTTPS (and plain HTTP, for local endpoints) connector on `roots`, TLS 1.2+ with aws-lc,

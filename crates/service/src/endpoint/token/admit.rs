@@ -1,6 +1,7 @@
 //! Before a grant runs: the client authenticates while its request is counted against its
-//! per-minute limit (the two calls run at once, so the limit adds no round trip), and a
-//! password grant past its client's sunset is refused.
+//! per-minute limit (the two calls run at once, so the limit adds no round trip; a client this
+//! instance knows to be unlimited is not counted at all), and a password grant past its
+//! client's sunset is refused.
 
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
@@ -23,16 +24,20 @@ pub(in crate::endpoint) struct Counted {
 }
 
 impl TokenService {
-    /// Authenticates the client and counts the request against its limit, concurrently. The
-    /// count is kept under the client_id and the fingerprint of the secret presented
-    /// (`rate_limit::counter`), so a request with a wrong secret never touches the real
-    /// client's count and nothing has to be given back. Only a client_id that could name a
-    /// client is counted.
+    /// Authenticates the client (always on a fresh read of its record) and counts the request
+    /// against its limit, concurrently. The count is kept under the client_id and the
+    /// fingerprint of the secret presented (`rate_limit::counter`), so a request with a wrong
+    /// secret never touches the real client's count and nothing has to be given back. Only a
+    /// client_id that could name a client is counted, and not one this instance knows to be
+    /// unlimited (`rate_limit::known`): that costs no write. When it knew it as unlimited but
+    /// the record now has a limit, the request is counted after the lookup.
     pub(super) async fn authenticate_counted(
         &self,
         req: &TokenRequest,
         deadline: Deadline,
     ) -> Result<(Client, Counted), TokenError> {
+        let now = self.clock.now();
+        let window = Window::at(now);
         let counter = req
             .credentials
             .as_ref()
@@ -44,11 +49,31 @@ impl TokenService {
                     key.as_deref().unwrap_or(rate_limit::NO_SECRET),
                 )
             });
-        let (client, counted) = tokio::join!(
+        let up_front = req
+            .credentials
+            .as_ref()
+            .filter(|c| self.known_limits.get(&c.client_id, now).count_up_front())
+            .and(counter.as_ref());
+        let (client, answer) = tokio::join!(
             self.authenticate(req.credentials.as_ref(), deadline),
-            self.count_request(counter, deadline)
+            self.count(up_front, window, deadline)
         );
-        Ok((client?, counted))
+        let client = client?;
+        let limit = rate_limit::limit_of(&client, self.policy.rate_limit);
+        self.known_limits.remember(&client.client_id, limit, now);
+        let answer = match answer {
+            // Known as unlimited, but an operator has given it a limit since: count it now.
+            None if limit > 0 => self.count(counter.as_ref(), window, deadline).await,
+            answer => answer,
+        };
+        Ok((
+            client,
+            Counted {
+                window,
+                now,
+                answer,
+            },
+        ))
     }
 
     /// Counts a request in `counter` (not at all when `None`) within the deadline.
@@ -59,18 +84,24 @@ impl TokenService {
     ) -> Counted {
         let now = self.clock.now();
         let window = Window::at(now);
-        let answer = match &counter {
-            Some(counter) => {
-                let count = self.rate_limits.count(counter, window);
-                Some(self.within(deadline, "rate-limit store", count).await)
-            }
-            None => None,
-        };
+        let answer = self.count(counter.as_ref(), window, deadline).await;
         Counted {
             window,
             now,
             answer,
         }
+    }
+
+    /// Counts the request in `counter` (if any) within the deadline.
+    async fn count(
+        &self,
+        counter: Option<&String>,
+        window: Window,
+        deadline: Deadline,
+    ) -> Option<Result<Result<u64, RateLimitStoreError>, TokenError>> {
+        let counter = counter?;
+        let count = self.rate_limits.count(counter, window);
+        Some(self.within(deadline, "rate-limit store", count).await)
     }
 
     /// Refuses the request when its count is over the client's limit. A client without a limit
@@ -90,7 +121,7 @@ impl TokenService {
         let limit = rate_limit::limit_of(client, self.policy.rate_limit);
         if limit == 0 {
             if let Some(Ok(Err(e))) = &answer {
-                // This client has no limit: it goes on.
+                // Counted before the lookup said it has no limit: it goes on.
                 warn!(client_id = %client.client_id, error = %e, "rate-limit counter failed");
             }
             return Ok(());

@@ -144,6 +144,7 @@ async fn fixture() -> Fixture {
         },
         clock: Arc::new(clock.clone()),
         secrets: SecretHasher::default(),
+        known_limits: Default::default(),
     };
     Fixture {
         service,

@@ -30,9 +30,23 @@ pub fn client_to_item(c: &OAuthClient) -> Result<Item, String> {
     serde_dynamo::to_item(c).map_err(|e| format!("client record: {e}"))
 }
 
+/// How the hand-written mapping of 0.1.0 stored a kept secret, before the one map attribute
+/// `previous_secret`: a client in the middle of a `--keep-old` rotation at the upgrade still
+/// accepts its old secret, and setting or clearing `previous_secret` removes these.
+const LEGACY_PREVIOUS_SECRET: [&str; 2] = ["previous_secret_hash", "previous_secret_retire_at"];
+
 /// A stored client record; a missing or mistyped attribute is an error that names it.
 pub fn client_from_item(item: &Item) -> Result<OAuthClient, String> {
-    serde_dynamo::from_item(item.clone()).map_err(|e| format!("client record: {e}"))
+    let mut item = item.clone();
+    let [hash, retire_at] = LEGACY_PREVIOUS_SECRET.map(|k| item.remove(k));
+    if let Some(hash) = hash
+        && !item.contains_key("previous_secret")
+    {
+        let mut kept = HashMap::from([("hash".to_owned(), hash)]);
+        kept.extend(retire_at.map(|t| ("retire_at".to_owned(), t)));
+        item.insert("previous_secret".into(), AttributeValue::M(kept));
+    }
+    serde_dynamo::from_item(item).map_err(|e| format!("client record: {e}"))
 }
 
 /// An `UpdateItem` expression with its placeholders.
@@ -50,9 +64,13 @@ fn update_expression(u: &ClientUpdate) -> Result<UpdateExpression, String> {
     let named: Item = serde_dynamo::to_item(u).map_err(|e| format!("client update: {e}"))?;
     let mut named: Vec<_> = named.into_iter().collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
-    let (remove, set): (Vec<_>, Vec<_>) = named
+    let (mut remove, set): (Vec<_>, Vec<_>) = named
         .into_iter()
         .partition(|(_, v)| matches!(v, AttributeValue::Null(_)));
+    if u.previous_secret.is_some() {
+        let legacy = LEGACY_PREVIOUS_SECRET.map(|k| (k.to_owned(), AttributeValue::Null(true)));
+        remove.extend(legacy);
+    }
     let mut clauses = Vec::new();
     if !set.is_empty() {
         let parts: Vec<String> = set.iter().map(|(k, _)| format!("#{k} = :{k}")).collect();

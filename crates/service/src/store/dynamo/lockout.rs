@@ -28,19 +28,22 @@ impl DynamoLockoutStore {
 }
 
 /// A counter item as stored (what the conditional updates return): every attribute a number,
-/// each present once a write has set it.
-#[derive(Debug, Default, PartialEq, Deserialize)]
-struct CounterItem {
+/// each present once a write has set it. Times are seconds since the epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CounterItem {
+    /// Attempts reserved in the window (failed, or still being checked).
     #[serde(default)]
-    attempts: Option<u64>,
+    pub attempts: Option<u64>,
+    /// Wrong passwords counted in the window.
     #[serde(default)]
-    failures: Option<u64>,
+    pub failures: Option<u64>,
     #[serde(default)]
-    window_start: Option<u64>,
+    pub window_start: Option<u64>,
     #[serde(default)]
-    locked_until: Option<u64>,
+    pub locked_until: Option<u64>,
+    /// When DynamoDB's TTL may delete the item.
     #[serde(default)]
-    expires_at: Option<u64>,
+    pub expires_at: Option<u64>,
 }
 
 impl CounterItem {
@@ -56,6 +59,21 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> LockoutSto
 }
 
 impl DynamoLockoutStore {
+    /// The counter stored under `key`, as it is (for the helpdesk's `lockout show`; the grant
+    /// relies on the conditional writes alone). `None` when there is none.
+    pub async fn counter(&self, key: &str) -> Result<Option<CounterItem>, LockoutStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item.map(CounterItem::read))
+    }
+
     /// One conditional update; the item as written, or `None` when its condition did not hold.
     async fn conditional(
         &self,
@@ -134,10 +152,12 @@ impl LockoutStore for DynamoLockoutStore {
         p: &LockoutPolicy,
     ) -> Result<Reservation, LockoutStoreError> {
         let values = window_values(now, p);
-        // Conditional writes only, never read-then-write. The second try of the open window
-        // covers losing the race to open it; failing all three means locked or used up, and
-        // only then a read tells which.
-        for (update, condition) in [RESERVE_IN_WINDOW, RESERVE_NEW_WINDOW, RESERVE_IN_WINDOW] {
+        // Conditional writes only, never read-then-write. A new window first: a good password
+        // deletes the counter, so most sign-ins find none and pay one write (a condition that
+        // fails is billed as a write too). The third try covers losing the race between the
+        // two (a window opened, or a counter deleted, in between); failing all three means
+        // locked or used up, and only then a read tells which.
+        for (update, condition) in [RESERVE_NEW_WINDOW, RESERVE_IN_WINDOW, RESERVE_NEW_WINDOW] {
             if self
                 .conditional(key, update, condition, &values)
                 .await?

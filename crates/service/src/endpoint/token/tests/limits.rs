@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::client::ClientUpdate;
-use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
+use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window, known};
 
 async fn set(f: &Fixture, id: &str, u: ClientUpdate) {
     f.service.clients.update(id, &u).await.unwrap();
@@ -119,6 +119,79 @@ async fn a_wrong_secret_is_never_counted_in_the_clients_own_counter() {
     assert!(
         seen.iter().all(|c| !c.contains("secret")),
         "no secret in a counter's name: {seen:?}"
+    );
+}
+
+/// An unlimited client costs no count once this instance knows it is unlimited (from a lookup
+/// within `known::TTL_SECS`); until then it is counted up front, and the count is ignored.
+#[tokio::test]
+async fn an_unlimited_client_the_instance_knows_is_not_counted() {
+    let mut f = fixture().await;
+    let recording = Arc::new(Recording::default());
+    f.service.rate_limits = recording.clone();
+    let counted = || recording.0.lock().unwrap().len();
+    machine(&f).await.unwrap();
+    assert_eq!(counted(), 1, "not known yet: counted up front");
+    for _ in 0..3 {
+        machine(&f).await.unwrap();
+    }
+    assert_eq!(counted(), 1, "known as unlimited: no count");
+    let wrong = req("svc", "nope", CC);
+    assert_eq!(code(&f, wrong).await, Some(ErrorCode::InvalidClient));
+    assert_eq!(
+        counted(),
+        1,
+        "nor for a wrong secret of a client known as unlimited"
+    );
+    f.clock.advance(known::TTL_SECS);
+    machine(&f).await.unwrap();
+    assert_eq!(counted(), 2, "what it knew expired: counted up front again");
+    // A client_id the instance has never let in is counted up front, each time.
+    for _ in 0..2 {
+        assert_eq!(
+            code(&f, req("nobody", "x", CC)).await,
+            Some(ErrorCode::InvalidClient)
+        );
+    }
+    assert_eq!(counted(), 4);
+}
+
+/// A limit an operator adds while an instance knows the client as unlimited holds from the next
+/// request on: the lookup finds it, and the request is counted then (after the lookup).
+#[tokio::test]
+async fn a_limit_added_while_the_instance_knows_the_client_as_unlimited_holds_at_once() {
+    let f = fixture().await;
+    machine(&f).await.unwrap(); // counted up front: 1
+    machine(&f).await.unwrap(); // known as unlimited: not counted
+    set(&f, "svc", limit(2)).await;
+    machine(&f).await.unwrap(); // counted after its lookup: 2
+    assert!(matches!(
+        machine(&f).await,
+        Err(TokenError::RateLimited { limit: 2, .. })
+    ));
+}
+
+/// What the instance knows of a client's limit never lets it in: disabling, retiring a secret
+/// and deleting take effect on the next request.
+#[tokio::test]
+async fn a_client_known_to_the_instance_is_refused_at_once_when_disabled_or_deleted() {
+    let f = fixture().await;
+    machine(&f).await.unwrap();
+    let enabled = |on| ClientUpdate {
+        enabled: Some(on),
+        ..ClientUpdate::default()
+    };
+    set(&f, "svc", enabled(false)).await;
+    assert_eq!(
+        code(&f, req("svc", "svc-secret", CC)).await,
+        Some(ErrorCode::InvalidClient)
+    );
+    set(&f, "svc", enabled(true)).await;
+    machine(&f).await.unwrap();
+    f.service.clients.delete("svc").await.unwrap();
+    assert_eq!(
+        code(&f, req("svc", "svc-secret", CC)).await,
+        Some(ErrorCode::InvalidClient)
     );
 }
 
