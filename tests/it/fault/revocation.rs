@@ -8,10 +8,11 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tollgate_ddb_proxy::{Action, RuleSpec};
 use tollgate_tests::authorizer::{admitted as allowed, authorize_at};
 use tollgate_tests::fault::FaultServed;
+use tollgate_tests::logs::json_lines;
 use tollgate_tests::{ClientSpec, LogTail, dynamo, http, post_token, unique};
 
 use super::{PROXY_USE, log_lines};
@@ -23,6 +24,14 @@ fn metric(path: &str, name: &str) -> f64 {
         .filter(|v| v.get("_aws").is_some() && v["FunctionName"] == "authorizer")
         .filter_map(|v| v[name].as_f64())
         .sum()
+}
+
+/// The fields of an `authorize` line that decided `want`. The fault instance logs JSON
+/// (`AWS_LAMBDA_LOG_FORMAT=JSON`, as the template deploys it): `{"level":…,"fields":{…}}`,
+/// read from the line's first `{` past `cargo lambda watch`'s decoration.
+fn decision(line: &str, want: &str) -> Option<Value> {
+    let fields = json_lines(line).into_iter().next()?.get("fields")?.clone();
+    (fields["message"] == "authorize" && fields["decision"] == want).then_some(fields)
 }
 
 async fn token(f: &FaultServed) -> String {
@@ -92,13 +101,10 @@ async fn an_authorizer_that_cannot_read_the_revocation_state_decides_as_configur
     log.next_line(|l| l.contains("revocation state read failed"))
         .await;
     let line = log
-        .next_line(|l| {
-            l.contains(" authorize ")
-                && l.contains("revocation_age_ms=")
-                && l.contains("decision=\"allow\"")
-        })
+        .next_line(|l| decision(l, "allow").is_some_and(|f| f.get("revocation_age_ms").is_some()))
         .await;
-    assert!(line.contains("decision=\"allow\""), "{line}");
+    let fields = decision(&line, "allow").unwrap_or_default();
+    assert!(fields["revocation_age_ms"].as_u64().is_some(), "{line}");
     assert!(metric(&f.log_path, "RevocationStaleDecisions") >= 1.0);
     assert!(metric(&f.log_path, "RevocationReadFailures") > failures_before);
 
@@ -110,9 +116,10 @@ async fn an_authorizer_that_cannot_read_the_revocation_state_decides_as_configur
         Err("RevocationStateUnavailable".into())
     );
     let line = log
-        .next_line(|l| l.contains(" authorize ") && l.contains("decision=\"unavailable\""))
+        .next_line(|l| decision(l, "unavailable").is_some())
         .await;
-    assert!(line.contains("revocation state unavailable"), "{line}");
+    let fields = decision(&line, "unavailable").unwrap_or_default();
+    assert_eq!(fields["reason"], "revocation state unavailable", "{line}");
     assert!(metric(&f.log_path, "RevocationUnavailableDecisions") >= 1.0);
     assert_eq!(
         authorize_at(&f.invoke, &bad).await,
