@@ -36,22 +36,36 @@ import json, sys, os
 crit, node_file = sys.argv[1], sys.argv[2]
 node = {r["alg"]: r["median_us"] for r in map(json.loads, open(node_file))}
 def med(alg, name):
-    with open(os.path.join(crit, alg, name, "new", "estimates.json")) as f:
+    """The median in µs, or None when this run did not measure it (a filter was given)."""
+    path = os.path.join(crit, alg, name, "new", "estimates.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
         return json.load(f)["median"]["point_estimate"] / 1000
-rows = []
+def cell(x, width, fmt):
+    sign, fmt = ("+", fmt[1:]) if fmt.startswith("+") else ("", fmt)
+    return format(x, f"{sign}{width}{fmt}") if x is not None else f"{'-':>{width}}"
+def diff(a, b):
+    return a - b if a is not None and b is not None else None
+def ratio(a, b):
+    return a / b if a is not None and b is not None else None
 print(f"{'':6} {'fresh':>8} {'cached':>8} {'Node peer':>10} {'bare verify':>12} {'sig only':>9} {'overhead':>9} {'Node/fresh':>11} {'Node/cached':>12}")
 for alg in ("ES256", "RS256"):
     fresh, cached = med(alg, "decision"), med(alg, "decision_cached")
     bare, sig = med(alg, "bare_verify"), med(alg, "signature_only")
     n = node[alg]
-    print(f"{alg:6} {fresh:8.1f} {cached:8.2f} {n:10.1f} {bare:12.1f} {sig:9.1f} {fresh - bare:+9.1f} {n / fresh:10.2f}x {n / cached:11.1f}x")
-print("overhead = fresh decision - bare verify (jsonwebtoken decode with the same key)")
+    print(f"{alg:6} {cell(fresh, 8, '.1f')} {cell(cached, 8, '.2f')} {n:10.1f} {cell(bare, 12, '.1f')} "
+          f"{cell(sig, 9, '.1f')} {cell(diff(fresh, bare), 9, '+.1f')} {cell(ratio(n, fresh), 10, '.2f')}x "
+          f"{cell(ratio(n, cached), 11, '.1f')}x")
+print("overhead = fresh decision - bare verify (jsonwebtoken decode with the same key); - = not in this run")
 print()
 print(f"{'with revocation on (10,000 entries)':38} {'fresh':>8} {'cached':>8} {'added fresh':>12} {'added cached':>13}")
 for alg in ("ES256", "RS256"):
     fresh, cached = med(alg, "decision"), med(alg, "decision_cached")
     rf, rc = med(alg, "decision_revocation"), med(alg, "decision_cached_revocation")
-    print(f"{alg:38} {rf:8.1f} {rc:8.2f} {rf - fresh:+12.2f} {rc - cached:+13.2f}")
+    print(f"{alg:38} {cell(rf, 8, '.1f')} {cell(rc, 8, '.2f')} {cell(diff(rf, fresh), 12, '+.2f')} "
+          f"{cell(diff(rc, cached), 13, '+.2f')}")
 view, ask = med("revocation", "view_within_the_bound"), med("revocation", "refuses_10000_entries")
-print(f"a decision's freshness check (state within its bound): {view:.3f} µs; the question alone: {ask:.3f} µs")
+print(f"a decision's freshness check (state within its bound): {cell(view, 0, '.3f')} µs; "
+      f"the question alone: {cell(ask, 0, '.3f')} µs")
 PY

@@ -188,7 +188,6 @@ log "warm password grant through the Runtime API (200 in one process) and its I/
   --stdout "$RUN/grant-metrics.log" "$BIN/token" >"$RUN/warm-grant.json"
 "${LIB[@]}" io-chain "$RUN/warm-grant.json" "$RUN/grant-metrics.log"
 
-if [[ "${MEASURE_WATCH:-1}" == 1 ]]; then
 log "the code flow: the sign-in page (200 warm GET /authorize) and 200 warm code exchanges, with their I/O"
 "$BIN/tollgate-admin" create-client --id measure-spa --public --redirect-uris https://app.example/cb \
   --scopes profile --default-scopes profile >/dev/null 2>>"$RUN/admin.log"
@@ -207,6 +206,7 @@ FIXTURE=tests/fixtures/events/sam-rest-proxy.json
   --stdout "$RUN/exchange-metrics.log" "$BIN/token" >"$RUN/warm-exchange.json"
 "${LIB[@]}" exchange-chain "$RUN/warm-exchange.json" "$RUN/exchange-metrics.log"
 
+if [[ "${MEASURE_WATCH:-1}" == 1 ]]; then
 log "warm password grants through cargo lambda watch --release (200 sequential)"
 WATCH_PORT="$(free_port)"
 BASE="http://127.0.0.1:$WATCH_PORT/lambda-url/token"

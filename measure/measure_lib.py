@@ -101,8 +101,10 @@ def exchange_events(fixture, responses, client, verifier, redirect):
 def page_figures(harness_json, metrics_log):
     """The sign-in page makes one call, the client record; the rest is its own work."""
     h = json.load(open(harness_json))
-    calls = [ms for _, ms in dependency_latencies(metrics_log)][1:]  # the cold one aside
-    read = statistics.median(calls)
+    reads = [sum(ms for _, ms in calls) for calls in per_request(metrics_log)[1:]]  # the cold one aside
+    if any(len(calls) != 1 for calls in per_request(metrics_log)[1:]):
+        raise SystemExit("expected one dependency call (the client record) per sign-in page")
+    read = statistics.median(reads)
     page = h["warm_median_ms"]
     print(f"  {'client record (DynamoDB)':<38} median {read:6.2f} ms")
     print(f"  {'whole page (Runtime API, warm)':<38} median {page:6.2f} ms, p90 {h['warm_p90_ms']:.2f} "
@@ -110,26 +112,33 @@ def page_figures(harness_json, metrics_log):
 
 
 def exchange_chain(harness_json, metrics_log):
-    """A code exchange makes four calls: (concurrently) the client record and the request's
-    count against its client's limit, the code's record, then the one transaction that uses the
-    code and starts the session. Its dependent chain is the longer of the first two plus the
-    other two."""
+    """A code exchange makes three or four calls: the client record (concurrently with the
+    request's count against its client's limit, skipped for a client this instance knows to be
+    unlimited), the code's record, then the one transaction that uses the code and starts the
+    session. Its dependent chain is the longer of the first two plus the other two."""
     h = json.load(open(harness_json))
-    calls = [ms for _, ms in dependency_latencies(metrics_log)]
-    if len(calls) % 4:
-        raise SystemExit(f"expected 4 dependency calls per exchange, got {len(calls)} lines")
-    per = [calls[i:i + 4] for i in range(0, len(calls), 4)][1:]
-    names = ["client record || rate count: shorter", "client record || rate count: longer",
-             "the code's record", "the exchange's transaction"]
-    cols = [[min(c[0], c[1]) for c in per], [max(c[0], c[1]) for c in per],
-            [c[2] for c in per], [c[3] for c in per]]
+    per = [[ms for _, ms in calls] for calls in per_request(metrics_log)[1:]]  # the cold one aside
+    bad = [len(c) for c in per if len(c) not in (3, 4)]
+    if bad:
+        raise SystemExit(f"expected 3 or 4 dependency calls per exchange, got {sorted(set(bad))}")
+    names = ["client record (|| rate count): longer", "the code's record", "the exchange's transaction"]
+    cols = [[max(c[:-2]) for c in per], [c[-2] for c in per], [c[-1] for c in per]]
     for name, v in zip(names, cols):
         print(f"  {name:<38} median {statistics.median(v):6.2f} ms")
-    chain = statistics.median(max(c[0], c[1]) + c[2] + c[3] for c in per)
+    chain = statistics.median(max(c[:-2]) + c[-2] + c[-1] for c in per)
     whole = h["warm_median_ms"]
+    print(f"  {'calls per exchange':<38} {calls_per(per)}")
     print(f"  {'dependent chain (longer of the pair)':<38} median {chain:6.2f} ms")
     print(f"  {'whole exchange (Runtime API, warm)':<38} median {whole:6.2f} ms, p90 {h['warm_p90_ms']:.2f} "
           f"(n={h['warm_n']}): {whole / chain:.2f}x its chain")
+
+
+def calls_per(groups):
+    """How many requests made how many dependency calls, e.g. `5 calls: 199`."""
+    counts = {}
+    for g in groups:
+        counts[len(g)] = counts.get(len(g), 0) + 1
+    return ", ".join(f"{n} calls: {k}" for n, k in sorted(counts.items()))
 
 
 def authorizer_event(fixture, token_response):
@@ -143,51 +152,59 @@ def authorizer_event(fixture, token_response):
     print(json.dumps(e))
 
 
-def dependency_latencies(metrics_log):
-    """(dependency, ms) of every `DependencyLatency` metric line, in the order written."""
-    out = []
+def metric_lines(metrics_log):
+    """Every EMF metric document in a function's stdout, parsed, in the order written."""
     for line in open(metrics_log, errors="replace"):
         line = line.strip()
-        if '"DependencyLatency"' not in line or not line.startswith("{"):
-            continue
-        m = json.loads(line)
-        out.append((m["Dependency"], float(m["DependencyLatency"])))
+        if line.startswith("{") and '"_aws"' in line:
+            yield json.loads(line)
+
+
+def per_request(metrics_log):
+    """The dependency calls of each request: `[(dependency, ms), ...]` per request, split at
+    each request's own `Requests` line (written when the request ends, after its calls). How
+    many calls a request makes is not fixed: a client this instance knows to be unlimited is
+    not counted, and a lockout counter is reset only when something was counted."""
+    out, calls = [], []
+    for m in metric_lines(metrics_log):
+        if "DependencyLatency" in m:
+            calls.append((m["Dependency"], float(m["DependencyLatency"])))
+        elif "Requests" in m:
+            out.append(calls)
+            calls = []
+    if calls:
+        raise SystemExit(f"{len(calls)} dependency lines after the last request's line")
     return out
 
 
 def io_chain(harness_json, metrics_log):
-    """A password grant makes six calls: (concurrently) the client record and the request's
-    count against its client's rate limit, the attempt reservation, the auth endpoint, then
-    (concurrently) the counter reset and the new refresh family. Its dependent chain is the
-    longer of the first two, the next two, and the longer of the last two. (Binaries from
-    before the rate limit make five calls: the first pair is the client record alone.)"""
+    """A password grant makes four to six calls: the client record (concurrently with the
+    request's count against its client's rate limit, skipped for a client this instance knows to
+    be unlimited), the attempt reservation, the auth endpoint, then the new refresh family
+    (concurrently with the counter's reset, skipped when nothing was counted). Its dependent
+    chain is the longer of the first pair, the next two, and the longer of the last pair."""
     h = json.load(open(harness_json))
-    calls = dependency_latencies(metrics_log)
-    # The auth endpoint is the one call not to DynamoDB: its place says how many came before.
-    per_grant = 1 + [d for d, _ in calls].index("auth_endpoint") + 2
-    if per_grant not in (5, 6) or len(calls) % per_grant:
-        raise SystemExit(f"expected 5 or 6 dependency calls per grant, got {len(calls)} lines")
-    grants = [calls[i:i + per_grant] for i in range(0, len(calls), per_grant)][1:]  # the cold one aside
-    names = ["client record || rate count: shorter", "client record || rate count: longer",
-             "attempt reservation (DynamoDB)", "auth endpoint",
-             "reset || family: shorter (DynamoDB)", "reset || family: longer (DynamoDB)"]
-    if per_grant == 5:
-        names = ["client record (DynamoDB)"] + names[2:]
-    chains = []
-    per_call = [[] for _ in names]
+    grants = per_request(metrics_log)[1:]  # the cold one aside
+    chains, cols = [], [[], [], [], []]
     for g in grants:
+        deps = [d for d, _ in g]
+        if "auth_endpoint" not in deps:
+            raise SystemExit(f"a grant without its auth endpoint call: {deps}")
+        i = deps.index("auth_endpoint")
         ms = [x for _, x in g]
-        if per_grant == 5:
-            ms = [ms[0]] + ms
-        # Each pair runs together and finishes in either order (all DynamoDB lines).
-        for i, x in enumerate([min(ms[0], ms[1]), max(ms[0], ms[1]), ms[2], ms[3],
-                               min(ms[4], ms[5]), max(ms[4], ms[5])][6 - per_grant:]):
-            per_call[i].append(x)
-        chains.append(max(ms[0], ms[1]) + ms[2] + ms[3] + max(ms[4], ms[5]))
-    for name, v in zip(names, per_call):
+        if i not in (2, 3) or len(g) - i - 1 not in (1, 2):
+            raise SystemExit(f"unexpected calls for a grant: {deps}")
+        parts = [max(ms[:i - 1]), ms[i - 1], ms[i], max(ms[i + 1:])]
+        for col, x in zip(cols, parts):
+            col.append(x)
+        chains.append(sum(parts))
+    names = ["client record (|| rate count): longer", "attempt reservation (DynamoDB)",
+             "auth endpoint", "family (|| reset): longer (DynamoDB)"]
+    for name, v in zip(names, cols):
         print(f"  {name:<38} median {statistics.median(v):6.2f} ms")
     chain = statistics.median(chains)
     grant = h["warm_median_ms"]
+    print(f"  {'calls per grant':<38} {calls_per(grants)}")
     print(f"  {'dependent chain (longer of each pair)':<38} median {chain:6.2f} ms")
     print(f"  {'whole grant (Runtime API, warm)':<38} median {grant:6.2f} ms, p90 {h['warm_p90_ms']:.2f} "
           f"(n={h['warm_n']}): {grant / chain:.2f}x its chain")
