@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::Value;
 
+mod attach;
 mod commands;
 mod drift;
 mod links;
