@@ -201,11 +201,12 @@ fn every_log_message_is_documented_and_every_documented_one_is_logged() {
 #[test]
 fn the_decision_line_is_documented_member_by_member() {
     use tollgate_telemetry::metrics::{DecisionRecord, Metrics, RevocationFigures};
+    // Every figure not zero, so each is written (a line never has both: the sum of members).
     let figures = RevocationFigures {
         reads: 1,
         read_failures: 1,
         stale: true,
-        unavailable: false,
+        unavailable: true,
     };
     let record = DecisionRecord {
         shape: Some("rest_token"),

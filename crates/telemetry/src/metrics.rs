@@ -265,12 +265,14 @@ impl Metrics {
     ) -> String {
         let mut line = Line::new(ts);
         line.directive(&[&AUTHORIZATIONS]);
-        line.directive(&[&AUTHORIZER_LATENCY]);
+        // The latency and the revocation figures share one dimension set (FunctionName alone),
+        // so one directive declares them all.
         let figures = revocation.not_zero();
-        let declared: Vec<&MetricSpec> = figures.iter().map(|(m, _)| *m).collect();
-        if !declared.is_empty() {
-            line.directive(&declared);
+        let mut declared = [&AUTHORIZER_LATENCY; 5];
+        for (slot, (metric, _)) in declared[1..].iter_mut().zip(&figures) {
+            *slot = metric;
         }
+        line.directive(&declared[..=figures.len()]);
         line.close_metadata();
         line.dimension(FUNCTION_NAME, &self.function);
         line.dimension("Decision", decision);

@@ -2,7 +2,8 @@
 //! through the recording proxy: it asks DynamoDB Local for `ConsumedCapacity` (`INDEXES`) on
 //! every call, so each operation's read and write units, by table and index, are DynamoDB's own
 //! count. The log bytes are what the function wrote at INFO (the deployed level) for the request.
-//! A change that adds a read or a write to an operation fails here; `make cost` prices the
+//! A change that adds a read or a write to an operation fails here, and so does one that adds a
+//! log line or takes its log bytes past their ceiling (`LOGS`); `make cost` prices the
 //! figures this test writes to `TOLLGATE_E2E_COST_REPORT` (measure/cost.py, docs/performance.md).
 
 use std::collections::BTreeMap;
@@ -439,6 +440,23 @@ const EXPECTED: &[(&str, (f64, f64))] = &[
     ("password grant, rate-limited client", (1.0, 9.0)),
 ];
 
+/// Each operation's log lines, and the most log bytes they may take: `make cost`'s figure on
+/// 2026-12-07 (issue 23, docs/performance.md) and about 3 % for ids and latencies of other
+/// lengths. A line added to an operation (the authorizer's second line back, an EMF or audit
+/// line more on a grant) fails here, and so does a line grown past the margin.
+const LOGS: &[(&str, (usize, usize))] = &[
+    ("password grant", (8, 3_260)),
+    ("refresh", (8, 3_120)),
+    ("client credentials", (3, 1_380)),
+    ("introspect", (5, 1_900)),
+    // One line per decision: its EMF document is its log record (460: with a revocation read
+    // since the previous decision, as here; without one the line is about 65 bytes shorter).
+    ("authorizer, fresh", (1, 460)),
+    ("authorizer, cached", (1, 460)),
+    ("revoke", (10, 3_520)),
+    ("password grant, rate-limited client", (9, 3_690)),
+];
+
 /// A run on an instance that did not know the client's limit costs the warm run's calls and
 /// one count more: an `UpdateItem` of one write unit on the lockouts table.
 fn one_count_more(cold: &Cost, warm: &Cost) {
@@ -476,4 +494,18 @@ async fn each_operation_costs_the_capacity_the_pricing_rules_give_it() {
         .map(|c| (c.operation.as_str(), c.totals()))
         .collect();
     assert_eq!(got, EXPECTED, "{costs:#?}");
+    let logged: Vec<(&str, (usize, usize))> = costs
+        .iter()
+        .filter(|c| !c.first_for_client)
+        .map(|c| (c.operation.as_str(), (c.log_lines, c.log_bytes)))
+        .collect();
+    assert_eq!(logged.len(), LOGS.len(), "{logged:?}");
+    for ((operation, (lines, bytes)), (want, (want_lines, ceiling))) in logged.iter().zip(LOGS) {
+        assert_eq!(operation, want);
+        assert_eq!(lines, want_lines, "{operation}: log lines {logged:?}");
+        assert!(
+            bytes <= ceiling,
+            "{operation}: {bytes} log bytes, over its ceiling of {ceiling}: {logged:?}"
+        );
+    }
 }

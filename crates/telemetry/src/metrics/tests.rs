@@ -153,6 +153,9 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
     assert_eq!(last["shape"], "rest_token");
     assert_eq!(last["client_id"], "app \"1\"");
     assert_eq!(last["revocation_age_ms"], 7_000);
+    // Two directives: the decisions by their dimensions, and everything by FunctionName alone.
+    let directives = last["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+    assert_eq!(directives.len(), 2, "{last}");
     assert!(with.iter().all(|p| {
         p.dimensions
             .iter()
