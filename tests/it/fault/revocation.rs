@@ -1,10 +1,11 @@
 //! The revocation state unreadable, served: the fault instance's authorizer reads the
 //! revocations table through the fault proxy, which here drops the answer of every Query naming
 //! that table. With the default `REVOCATION_UNAVAILABLE=allow` the authorizer goes on deciding
-//! with the last state it read, saying so in its log line and its metrics, until that state is
-//! `REVOCATION_UNAVAILABLE_MAX_SECONDS` old (8 s in `make test`); then it refuses valid tokens
-//! as a failed invocation (API Gateway's `503`), never as `Unauthorized`; a bad token is still
-//! `Unauthorized`. When the table answers again, so does the authorizer, as before.
+//! with the last state it read, saying so in its decision line (its log record and metrics),
+//! until that state is `REVOCATION_UNAVAILABLE_MAX_SECONDS` old (8 s in `make test`); then it
+//! refuses valid tokens as a failed invocation (API Gateway's `503`), never as `Unauthorized`; a
+//! bad token is still `Unauthorized`. When the table answers again, so does the authorizer, as
+//! before.
 
 use std::time::Duration;
 
