@@ -82,6 +82,7 @@ const KNOWN_NAMES: &[&str] = &[
     "ReturnConsumedCapacity", // asked for on every call by the recording proxy (make cost)
     "SSEEnabled",
     "SecretString",
+    "Timestamp", // EMF's metadata member (operations.md, the authorizer's decision line)
     "Throttles",
     "TollgateStackName",
     "TransactWrite",
@@ -194,6 +195,41 @@ fn every_log_message_is_documented_and_every_documented_one_is_logged() {
         stale.is_empty(),
         "docs/operations.md names messages no code logs: {stale:?}"
     );
+}
+
+/// The authorizer's decision line (its EMF document and log record) with every optional member
+/// written has exactly the members operations.md documents for it.
+#[test]
+fn the_decision_line_is_documented_member_by_member() {
+    use tollgate_telemetry::metrics::{DecisionRecord, Metrics, RevocationFigures};
+    // Every figure not zero, so each is written (a line never has both: the sum of members).
+    let figures = RevocationFigures {
+        reads: 1,
+        read_failures: 1,
+        stale: true,
+        unavailable: true,
+    };
+    let record = DecisionRecord {
+        shape: Some("rest_token"),
+        client_id: Some("app"),
+        revocation_age_ms: Some(6_000),
+    };
+    let line = Metrics::new("stack-authorizer").render_authorization(
+        1,
+        ("allow", "ok"),
+        std::time::Duration::from_micros(100),
+        figures,
+        record,
+    );
+    let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
+    let written: BTreeSet<String> = line.keys().cloned().collect();
+    let ops = read("docs/operations.md");
+    let documented: BTreeSet<String> = sections(&ops, "decision line")
+        .iter()
+        .flat_map(|s| table_rows(s))
+        .flat_map(|r| backticked(&r[0]))
+        .collect();
+    assert_eq!(documented, written, "operations.md, the decision line");
 }
 
 #[test]

@@ -51,8 +51,8 @@ pub fn subscriber(level: &str, json: bool) -> impl tracing::Subscriber + Send + 
     let configured = configured_level(level);
     let capped = filter_fn(|meta| allowed(meta.target(), meta.level()));
     let filter = configured.and(capped);
-    // Through the output module, so a batch (an authorizer decision) writes its log line and its
-    // EMF line to stdout in one write.
+    // Through the output module, so a batch (an authorizer decision) writes what was logged while
+    // it decided and its decision line to stdout in one write.
     // No `span` beside `spans`: the current span is the list's last, and writing it twice
     // was a third of every log line's bytes (docs/performance.md, "The whole bill").
     let layer = fmt::layer()

@@ -48,8 +48,8 @@ pub struct MetricSpec {
     pub dimensions: &'static [&'static [&'static str]],
 }
 
-/// What a decision has to say about the revocation state, written into its EMF line only when
-/// any of it is not zero (most decisions: nothing).
+/// What a decision has to say about the revocation state, each figure written into its line
+/// only when it is not zero (most decisions: nothing).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RevocationFigures {
     pub reads: u32,
@@ -59,9 +59,36 @@ pub struct RevocationFigures {
 }
 
 impl RevocationFigures {
-    fn is_zero(&self) -> bool {
-        *self == Self::default()
+    /// The figures that are not zero, each with its metric: a zero is not written (every
+    /// reader sums them, and the alarm fills a missing one with 0).
+    fn not_zero(&self) -> Vec<(&'static MetricSpec, f64)> {
+        [
+            (&REVOCATION_READS, f64::from(self.reads)),
+            (&REVOCATION_READ_FAILURES, f64::from(self.read_failures)),
+            (&REVOCATION_STALE, f64::from(u8::from(self.stale))),
+            (
+                &REVOCATION_UNAVAILABLE,
+                f64::from(u8::from(self.unavailable)),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v != 0.0)
+        .collect()
     }
+}
+
+/// What an authorizer decision's line records besides its metrics: plain members of the EMF
+/// document, which CloudWatch keeps as log fields and never turns into dimensions (a client_id
+/// as a dimension would be a custom metric per client). The decision's one line is both its
+/// metrics and its log record (docs/operations.md, "The decision line").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecisionRecord<'a> {
+    /// The event's shape (`rest_token`, `rest_request`, `http_api_v2`), once it was read.
+    pub shape: Option<&'a str>,
+    /// The client of a valid token.
+    pub client_id: Option<&'a str>,
+    /// The revocation state's age when it decided past its bound (or could not decide).
+    pub revocation_age_ms: Option<u64>,
 }
 
 /// A dependency whose calls are measured.
@@ -212,36 +239,40 @@ impl Metrics {
     }
 
     /// One authorizer decision (`allow`, `deny`, `unauthorized`, `unavailable`) with its
-    /// reason, and what it has to say about the revocation state.
+    /// reason, what it has to say about the revocation state, and its log record: one line.
     pub fn authorization(
         &self,
-        decision: &str,
-        reason: &str,
+        (decision, reason): (&str, &str),
         latency: Duration,
         revocation: RevocationFigures,
+        record: DecisionRecord<'_>,
     ) {
-        let line = self.render_authorization(now_ms(), (decision, reason), latency, revocation);
+        let line =
+            self.render_authorization(now_ms(), (decision, reason), latency, revocation, record);
         self.write(&line);
     }
 
+    /// The decision's line: `Decision` and `Reason` are the dimensions (and what the log
+    /// record says of them), `AuthorizerLatency` the time it took; `record` adds the members
+    /// only the log needs.
     pub fn render_authorization(
         &self,
         ts: u64,
         (decision, reason): (&str, &str),
         latency: Duration,
         revocation: RevocationFigures,
+        record: DecisionRecord<'_>,
     ) -> String {
         let mut line = Line::new(ts);
         line.directive(&[&AUTHORIZATIONS]);
-        line.directive(&[&AUTHORIZER_LATENCY]);
-        if !revocation.is_zero() {
-            line.directive(&[
-                &REVOCATION_READS,
-                &REVOCATION_READ_FAILURES,
-                &REVOCATION_STALE,
-                &REVOCATION_UNAVAILABLE,
-            ]);
+        // The latency and the revocation figures share one dimension set (FunctionName alone),
+        // so one directive declares them all.
+        let figures = revocation.not_zero();
+        let mut declared = [&AUTHORIZER_LATENCY; 5];
+        for (slot, (metric, _)) in declared[1..].iter_mut().zip(&figures) {
+            *slot = metric;
         }
+        line.directive(&declared[..=figures.len()]);
         line.close_metadata();
         line.dimension(FUNCTION_NAME, &self.function);
         line.dimension("Decision", decision);
@@ -251,17 +282,17 @@ impl Metrics {
             AUTHORIZER_LATENCY.name,
             u32::try_from(latency.as_micros()).map_or(f64::from(u32::MAX), f64::from),
         );
-        if !revocation.is_zero() {
-            line.value(REVOCATION_READS.name, f64::from(revocation.reads));
-            line.value(
-                REVOCATION_READ_FAILURES.name,
-                f64::from(revocation.read_failures),
-            );
-            line.value(REVOCATION_STALE.name, f64::from(u8::from(revocation.stale)));
-            line.value(
-                REVOCATION_UNAVAILABLE.name,
-                f64::from(u8::from(revocation.unavailable)),
-            );
+        for (metric, v) in figures {
+            line.value(metric.name, v);
+        }
+        if let Some(shape) = record.shape {
+            line.text("shape", shape);
+        }
+        if let Some(client_id) = record.client_id {
+            line.text("client_id", client_id);
+        }
+        if let Some(age) = record.revocation_age_ms {
+            line.integer("revocation_age_ms", age);
         }
         line.finish()
     }

@@ -4,8 +4,8 @@
 //!
 //! [`batch`] gathers the lines one piece of work writes on its thread and writes them to stdout
 //! together when the work ends, in one write: an authorizer decision costs one system call for
-//! its log line and its EMF line instead of two. Outside a batch every line is written at once,
-//! as before.
+//! its line and whatever was logged while it decided. Outside a batch every line is written at
+//! once, as before.
 
 use std::cell::RefCell;
 use std::io::{self, Write};

@@ -353,6 +353,11 @@ fn parts(c: &mut Criterion, state: &State, bytes: &[u8]) {
                 ("allow", "ok"),
                 std::time::Duration::from_micros(5),
                 Default::default(),
+                tollgate_telemetry::metrics::DecisionRecord {
+                    shape: Some("rest_token"),
+                    client_id: Some(&verified.client_id),
+                    revocation_age_ms: None,
+                },
             )
         })
     });

@@ -34,7 +34,7 @@ pub struct State {
     pub http_api_response: HttpApiResponse,
     /// `ALLOWED_APIS`: the APIs and stages this authorizer answers for; `None` is any.
     pub allowed_apis: Option<Vec<ApiStage>>,
-    /// One EMF line per decision, by `AWS_LAMBDA_FUNCTION_NAME`.
+    /// One line per decision (its EMF document and log record), by `AWS_LAMBDA_FUNCTION_NAME`.
     pub metrics: Metrics,
     /// The revocation state, when `REVOCATIONS_TABLE` is set ([`State::with_revocation`]).
     pub revocation: Option<Revocation>,

@@ -11,8 +11,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tollgate_oauth::verify::{Rejection, VerifiedToken};
+use tollgate_telemetry::metrics::DecisionRecord;
 use tollgate_telemetry::output;
-use tracing::info;
 
 use crate::answer::{Answer, Context};
 use crate::config::{HttpApiResponse, State};
@@ -115,8 +115,8 @@ pub fn decide(state: &State, event: Value) -> Result<Value, Failure> {
 
 /// The whole decision for an event as the runtime receives it, JSON bytes, to the answer's
 /// JSON, with the revocation state as it is now (tests, benchmarks; the function itself reads
-/// it first: [`decide_json_with`]). One log line and one EMF line, written to stdout together
-/// in one write.
+/// it first: [`decide_json_with`]). One line to stdout: the decision's EMF document, which is
+/// also its log record.
 pub fn decide_json(state: &State, event: &[u8]) -> Result<Box<RawValue>, Failure> {
     decide_json_with(state, state.revocation_now().as_ref(), event)
 }
@@ -131,8 +131,8 @@ pub fn decide_json_with(
     decide_incoming(state, view, read_slice(event), started)
 }
 
-/// Decides, then writes the decision's log line and EMF line in one batch: one write to stdout
-/// per decision.
+/// Decides, then writes the decision's line, in one batch with anything logged meanwhile: one
+/// write to stdout per decision.
 fn decide_incoming(
     state: &State,
     view: Option<&View>,
@@ -142,6 +142,9 @@ fn decide_incoming(
     output::batch(|| decide_and_record(state, view, incoming, started))
 }
 
+/// The decision and its one line: the metrics (`Decision`, `Reason`, `AuthorizerLatency`, the
+/// revocation figures) and, as plain members, what only the log needs (the event's shape, a
+/// valid token's client, a stale state's age). Written at every log level, like every metric.
 fn decide_and_record(
     state: &State,
     view: Option<&View>,
@@ -149,33 +152,34 @@ fn decide_and_record(
     started: Instant,
 ) -> Result<Box<RawValue>, Failure> {
     let figures = revocation::figures(state.revocation.as_ref(), view);
-    let stale_ms = revocation::age_past_bound(view);
     let incoming = match incoming {
         Ok(i) => i,
         Err(why) => {
-            info!(decision = "unauthorized", reason = why, "authorize");
+            let record = DecisionRecord::default();
             let elapsed = started.elapsed();
-            state
-                .metrics
-                .authorization("unauthorized", why, elapsed, figures);
+            let metrics = &state.metrics;
+            metrics.authorization(("unauthorized", why), elapsed, figures, record);
             return Err(Unauthorized);
         }
     };
-    let shape = incoming.shape.as_str();
+    let mut record = DecisionRecord {
+        shape: Some(incoming.shape.as_str()),
+        client_id: None,
+        revocation_age_ms: revocation::age_past_bound(view),
+    };
     let outcome = evaluate(state, view, incoming);
     let elapsed = started.elapsed();
-    let latency_us = elapsed.as_micros() as u64;
     match outcome {
         Ok(d) => {
-            let (decision, reason) = if d.allowed {
+            let decided = if d.allowed {
                 ("allow", "ok")
             } else {
                 ("deny", "insufficient scope")
             };
-            info!(shape, decision, client_id = %d.token.client_id, latency_us, revocation_age_ms = stale_ms, "authorize");
+            record.client_id = Some(&d.token.client_id);
             state
                 .metrics
-                .authorization(decision, reason, elapsed, figures);
+                .authorization(decided, elapsed, figures, record);
             Ok(d.answer)
         }
         Err(refused) => {
@@ -183,18 +187,10 @@ fn decide_and_record(
                 Refused::Unavailable => ("unavailable", Failure::RevocationUnavailable),
                 _ => ("unauthorized", Unauthorized),
             };
-            let reason = refused.as_str();
-            info!(
-                shape,
-                decision,
-                reason = %reason,
-                latency_us,
-                revocation_age_ms = stale_ms,
-                "authorize"
-            );
+            let decided = (decision, refused.as_str());
             state
                 .metrics
-                .authorization(decision, reason, elapsed, figures);
+                .authorization(decided, elapsed, figures, record);
             Err(failure)
         }
     }
@@ -356,27 +352,71 @@ mod tests {
     }
 
     #[test]
-    fn a_decision_writes_its_log_line_and_its_emf_line_in_one_batch() {
+    fn a_decision_writes_one_line_its_metrics_and_its_log_record_in_one_write() {
+        use tollgate_telemetry::metrics::spec;
         let (state, event) = signed_event();
-        for (event, decision) in [(event.as_slice(), "allow"), (b"{}", "unauthorized")] {
-            let logs = tollgate_telemetry::logging::subscriber("info", false);
-            let before = output::writes();
-            tracing::subscriber::with_default(logs, || decide_json(&state, event).ok());
-            assert_eq!(
-                output::writes() - before,
-                1,
-                "{decision}: one write to stdout"
-            );
+        let refused: &[u8] = b"{}";
+        for (event, decision) in [(event.as_slice(), "allow"), (refused, "unauthorized")] {
+            for level in ["info", "warn"] {
+                let logs = tollgate_telemetry::logging::subscriber(level, false);
+                let before = output::writes();
+                tracing::subscriber::with_default(logs, || decide_json(&state, event).ok());
+                assert_eq!(
+                    output::writes() - before,
+                    1,
+                    "{decision} at {level}: one write to stdout"
+                );
+            }
             let lines = written(&state, event);
-            assert_eq!(lines.len(), 2, "{decision}: {lines:?}");
-            let (log, emf) = (&lines[0]["fields"], &lines[1]);
-            assert_eq!(log["message"], "authorize", "{lines:?}");
-            assert_eq!(log["decision"], decision, "{lines:?}");
-            assert!(log["latency_us"].is_u64() || decision == "unauthorized");
-            assert_eq!(emf["Decision"], decision, "{lines:?}");
-            assert_eq!(emf["Authorizations"], 1.0, "{lines:?}");
-            assert!(emf["_aws"]["CloudWatchMetrics"].is_array(), "{lines:?}");
+            assert_eq!(lines.len(), 1, "{decision}: one line: {lines:?}");
+            let line = &lines[0];
+            let published = spec::validate(&line.to_string()).unwrap();
+            assert!(
+                published.iter().any(|p| p.name == "Authorizations"),
+                "{line}"
+            );
+            assert_eq!(line["Decision"], decision, "{line}");
+            assert_eq!(line["Authorizations"], 1.0, "{line}");
+            assert!(line["AuthorizerLatency"].is_number(), "{line}");
+            // The log record's own members, and no tracing envelope around them.
+            for envelope in ["fields", "message", "level", "spans"] {
+                assert!(line.get(envelope).is_none(), "{envelope}: {line}");
+            }
+            if decision == "allow" {
+                assert_eq!(line["Reason"], "ok", "{line}");
+                assert_eq!(line["shape"], "rest_token", "{line}");
+                assert_eq!(line["client_id"], "c1", "{line}");
+            } else {
+                assert_eq!(line["Reason"], "not an API Gateway authorizer event");
+                assert!(line.get("shape").is_none() && line.get("client_id").is_none());
+            }
+            assert!(line.get("revocation_age_ms").is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn a_stale_or_missing_revocation_state_puts_its_age_on_the_line() {
+        let (state, event) = signed_event();
+        let line = |view: &View| {
+            let ((), out) = output::capture(|| {
+                let _ = decide_json_with(&state, Some(view), &event);
+            });
+            serde_json::from_str::<Value>(out.trim()).unwrap()
+        };
+        let stale = line(&View::Stale {
+            revoked: Arc::default(),
+            age_ms: 9_000,
+        });
+        assert_eq!(stale["Decision"], "allow", "{stale}");
+        assert_eq!(stale["revocation_age_ms"], 9_000, "{stale}");
+        assert_eq!(stale["client_id"], "c1", "{stale}");
+        let gone = line(&View::Unavailable {
+            age_ms: Some(12_000),
+        });
+        assert_eq!(gone["Decision"], "unavailable", "{gone}");
+        assert_eq!(gone["Reason"], "revocation state unavailable", "{gone}");
+        assert_eq!(gone["revocation_age_ms"], 12_000, "{gone}");
+        assert!(gone.get("client_id").is_none(), "{gone}");
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! The attack suite against the served authorizer, through the Lambda Invoke API: each forged
-//! token is refused for its own reason, read from the function's log line
-//! `authorize ... decision="unauthorized" reason=...` (docs/operations.md), and the same forging
-//! helper's unmodified token is allowed, so a broken helper cannot pass the suite.
+//! token is refused for its own reason, read from the function's decision line (its EMF
+//! document and log record: `"Decision":"unauthorized"`, `"Reason":...`, docs/operations.md),
+//! and the same forging helper's unmodified token is allowed, so a broken helper cannot pass the
+//! suite.
 //!
 //! It runs against the second instance (the one whose auth endpoint is down: its authorizer is
 //! whole) with REST REQUEST events: no other test sends that shape there, so every
-//! `shape="rest_request"` line in that log after this test starts is one of this test's.
+//! `"shape":"rest_request"` line in that log after this test starts is one of this test's.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem, low_s};
+use tollgate_tests::logs::json_lines;
 use tollgate_tests::{LogTail, Served, event_fixture, iam_allows, invoke_at};
 
 const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request";
@@ -119,8 +121,8 @@ fn request_event(credential: &str) -> Value {
     e
 }
 
-/// Invokes the authorizer with `credential` and returns its answer and its log line.
-async fn authorize(served: &Served, log: &mut LogTail, credential: &str) -> (Value, String) {
+/// Invokes the authorizer with `credential` and returns its answer and its decision line.
+async fn authorize(served: &Served, log: &mut LogTail, credential: &str) -> (Value, Value) {
     let event = request_event(credential);
     let (_, answer) = invoke_at(
         &served.auth_down_invoke,
@@ -128,10 +130,14 @@ async fn authorize(served: &Served, log: &mut LogTail, credential: &str) -> (Val
         event.to_string().as_bytes(),
     )
     .await;
-    let line = log
-        .next_line(|l| l.contains(" authorize ") && l.contains("shape=\"rest_request\""))
-        .await;
-    (answer, line)
+    let line = log.next_line(|l| decision(l).is_some()).await;
+    (answer, decision(&line).unwrap_or_default())
+}
+
+/// A decision line of this test's event shape, read from its first `{`.
+fn decision(line: &str) -> Option<Value> {
+    let line = json_lines(line).into_iter().next()?;
+    (line.get("Authorizations").is_some() && line["shape"] == "rest_request").then_some(line)
 }
 
 async fn expect_allowed(served: &Served, log: &mut LogTail, what: &str, token: &str) {
@@ -140,19 +146,14 @@ async fn expect_allowed(served: &Served, log: &mut LogTail, what: &str, token: &
         iam_allows(&answer["policyDocument"], ARN),
         "{what}: the control must be allowed: {answer}"
     );
-    assert!(line.contains("decision=\"allow\""), "{what}: {line}");
+    assert_eq!(line["Decision"], "allow", "{what}: {line}");
 }
 
 async fn expect_refused(served: &Served, log: &mut LogTail, what: &str, cred: &str, reason: &str) {
     let (answer, line) = authorize(served, log, cred).await;
     assert_eq!(answer["errorMessage"], "Unauthorized", "{what}: {answer}");
-    assert!(line.contains("decision=\"unauthorized\""), "{what}: {line}");
-    let logged = line
-        .split(" reason=")
-        .nth(1)
-        .and_then(|r| r.split(" latency_us=").next())
-        .unwrap_or_else(|| panic!("{what}: no reason in {line}"));
-    assert_eq!(logged, reason, "{what}: {line}");
+    assert_eq!(line["Decision"], "unauthorized", "{what}: {line}");
+    assert_eq!(line["Reason"], reason, "{what}: {line}");
 }
 
 #[tokio::test]

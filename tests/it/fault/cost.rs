@@ -2,7 +2,8 @@
 //! through the recording proxy: it asks DynamoDB Local for `ConsumedCapacity` (`INDEXES`) on
 //! every call, so each operation's read and write units, by table and index, are DynamoDB's own
 //! count. The log bytes are what the function wrote at INFO (the deployed level) for the request.
-//! A change that adds a read or a write to an operation fails here; `make cost` prices the
+//! A change that adds a read or a write to an operation fails here, and so does one that adds a
+//! log line or takes its log bytes past their ceiling (`LOGS`); `make cost` prices the
 //! figures this test writes to `TOLLGATE_E2E_COST_REPORT` (measure/cost.py, docs/performance.md).
 
 use std::collections::BTreeMap;
@@ -105,6 +106,32 @@ fn message(line: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// The line an operation ends with: the token function's `request` log line, or the
+/// authorizer's decision line (its EMF document, which is also its log record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Request,
+    Decision,
+}
+
+impl End {
+    fn is(self, line: &Value) -> bool {
+        match self {
+            Self::Request => message(line) == "request",
+            Self::Decision => line.get("Authorizations").is_some(),
+        }
+    }
+
+    /// The function's own measure of the operation, in milliseconds.
+    fn latency_ms(self, line: &Value) -> f64 {
+        match self {
+            Self::Request => line["fields"]["latency_ms"].as_f64(),
+            Self::Decision => line["AuthorizerLatency"].as_f64().map(|us| us / 1000.0),
+        }
+        .unwrap_or(0.0)
+    }
+}
+
 /// Whether a JSON line belongs to an invocation: a log line in its span, an audit line or an
 /// EMF line. A new instance's start-up lines (`cargo lambda watch` may start one for any
 /// invocation) are billed once per cold start, not per request.
@@ -115,8 +142,8 @@ fn of_a_request(line: &Value) -> bool {
 }
 
 /// The JSON lines the function wrote from `offset` on (`cargo lambda watch` may prefix them),
-/// once the line `marker` names has come and nothing more for 300 ms.
-async fn lines_after(path: &str, offset: usize, marker: &str) -> Vec<Value> {
+/// once the line that ends the operation has come and nothing more for 300 ms.
+async fn lines_after(path: &str, offset: usize, end: End) -> Vec<Value> {
     let started = Instant::now();
     let (mut seen, mut quiet_since, mut len) = (false, Instant::now(), offset);
     loop {
@@ -131,13 +158,13 @@ async fn lines_after(path: &str, offset: usize, marker: &str) -> Vec<Value> {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(of_a_request)
             .collect();
-        seen = seen || lines.iter().any(|l| message(l) == marker);
+        seen = seen || lines.iter().any(|l| end.is(l));
         if seen && quiet_since.elapsed() > Duration::from_millis(300) {
             return lines;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "no {marker:?} line reached {path} within 60 s"
+            "no {end:?} line reached {path} within 60 s"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -152,13 +179,13 @@ impl Meter {
     async fn measure<T>(
         &self,
         operation: &'static str,
-        marker: &str,
+        end: End,
         op: impl std::future::Future<Output = T>,
     ) -> (T, Cost) {
         self.f.proxy.clear_records().await;
         let offset = std::fs::metadata(&self.f.log_path).map_or(0, |m| m.len() as usize);
         let out = op.await;
-        let lines = lines_after(&self.f.log_path, offset, marker).await;
+        let lines = lines_after(&self.f.log_path, offset, end).await;
         let records = self.f.proxy.records(0, "").await;
         let (mut read, mut write) = (BTreeMap::new(), BTreeMap::new());
         let mut failed_conditions = 0;
@@ -182,11 +209,7 @@ impl Meter {
             };
             add_capacity(r, into);
         }
-        let marked = &lines.iter().find(|l| message(l) == marker).unwrap()["fields"];
-        let latency_ms = marked["latency_ms"]
-            .as_f64()
-            .or_else(|| marked["latency_us"].as_f64().map(|us| us / 1000.0))
-            .unwrap_or(0.0);
+        let latency_ms = end.latency_ms(lines.iter().find(|l| end.is(l)).unwrap());
         let cost = Cost {
             operation: operation.to_owned(),
             read,
@@ -231,7 +254,7 @@ impl Meter {
         let warm = expected(operation);
         let mut first = None::<Cost>;
         for _ in 0..ATTEMPTS {
-            let (answer, mut cost) = self.measure(operation, "request", op()).await;
+            let (answer, mut cost) = self.measure(operation, End::Request, op()).await;
             after(&answer);
             if cost.totals() == warm {
                 if let Some(cold) = &first {
@@ -329,7 +352,7 @@ async fn measure_all() -> Vec<Cost> {
     let mut costs = Vec::new();
     // A first grant warms the instance (its cold start reads no table): not measured.
     let (granted, _) = m
-        .measure("warm-up", "request", m.token(basic, &password))
+        .measure("warm-up", End::Request, m.token(basic, &password))
         .await;
     token_of(&granted, "access_token");
     let latest = std::cell::RefCell::new(String::new());
@@ -358,7 +381,7 @@ async fn measure_all() -> Vec<Cost> {
     let (looked, c) = m
         .measure(
             "introspect",
-            "request",
+            End::Request,
             m.form("introspect", basic, &[("token", &access)]),
         )
         .await;
@@ -367,7 +390,7 @@ async fn measure_all() -> Vec<Cost> {
     // The authorizer's first decision starts its instance: not measured either.
     m.authorize(&token_of(&cc, "access_token")).await;
     let (decided, c) = m
-        .measure("authorizer, fresh", "authorize", m.authorize(&access))
+        .measure("authorizer, fresh", End::Decision, m.authorize(&access))
         .await;
     assert_eq!(
         decided["policyDocument"]["Statement"][0]["Effect"], "Allow",
@@ -375,14 +398,14 @@ async fn measure_all() -> Vec<Cost> {
     );
     costs.push(c);
     let (again, c) = m
-        .measure("authorizer, cached", "authorize", m.authorize(&access))
+        .measure("authorizer, cached", End::Decision, m.authorize(&access))
         .await;
     assert_eq!(again, decided);
     costs.push(c);
     let (revoked, c) = m
         .measure(
             "revoke",
-            "request",
+            End::Request,
             m.form("revoke", basic, &[("token", &current)]),
         )
         .await;
@@ -392,7 +415,7 @@ async fn measure_all() -> Vec<Cost> {
     let (granted, c) = m
         .measure(
             "password grant, rate-limited client",
-            "request",
+            End::Request,
             m.token(limited, &password),
         )
         .await;
@@ -415,6 +438,24 @@ const EXPECTED: &[(&str, (f64, f64))] = &[
     // revocations table's feed and key items: issue 19).
     ("revoke", (3.0, 4.0)),
     ("password grant, rate-limited client", (1.0, 9.0)),
+];
+
+/// Each operation's log lines, and the most log bytes they may take: `make cost`'s figure on
+/// 2026-12-07 (issue 23, docs/performance.md) and about 3 % for ids and latencies of other
+/// lengths. A line added to an operation (the authorizer's second line back, an EMF or audit
+/// line more on a grant) fails here, and so does a line grown past the margin.
+const LOGS: &[(&str, (usize, usize))] = &[
+    ("password grant", (8, 3_260)),
+    ("refresh", (8, 3_120)),
+    ("client credentials", (3, 1_380)),
+    ("introspect", (5, 1_900)),
+    // One line per decision: its EMF document is its log record. 492 bytes, and 554 when a
+    // revocation read came since the previous decision (its `RevocationReads`): either may be
+    // measured here, so the ceiling is the larger.
+    ("authorizer, fresh", (1, 580)),
+    ("authorizer, cached", (1, 580)),
+    ("revoke", (10, 3_520)),
+    ("password grant, rate-limited client", (9, 3_690)),
 ];
 
 /// A run on an instance that did not know the client's limit costs the warm run's calls and
@@ -454,4 +495,18 @@ async fn each_operation_costs_the_capacity_the_pricing_rules_give_it() {
         .map(|c| (c.operation.as_str(), c.totals()))
         .collect();
     assert_eq!(got, EXPECTED, "{costs:#?}");
+    let logged: Vec<(&str, (usize, usize))> = costs
+        .iter()
+        .filter(|c| !c.first_for_client)
+        .map(|c| (c.operation.as_str(), (c.log_lines, c.log_bytes)))
+        .collect();
+    assert_eq!(logged.len(), LOGS.len(), "{logged:?}");
+    for ((operation, (lines, bytes)), (want, (want_lines, ceiling))) in logged.iter().zip(LOGS) {
+        assert_eq!(operation, want);
+        assert_eq!(lines, want_lines, "{operation}: log lines {logged:?}");
+        assert!(
+            bytes <= ceiling,
+            "{operation}: {bytes} log bytes, over its ceiling of {ceiling}: {logged:?}"
+        );
+    }
 }

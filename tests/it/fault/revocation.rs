@@ -1,10 +1,11 @@
 //! The revocation state unreadable, served: the fault instance's authorizer reads the
 //! revocations table through the fault proxy, which here drops the answer of every Query naming
 //! that table. With the default `REVOCATION_UNAVAILABLE=allow` the authorizer goes on deciding
-//! with the last state it read, saying so in its log line and its metrics, until that state is
-//! `REVOCATION_UNAVAILABLE_MAX_SECONDS` old (8 s in `make test`); then it refuses valid tokens
-//! as a failed invocation (API Gateway's `503`), never as `Unauthorized`; a bad token is still
-//! `Unauthorized`. When the table answers again, so does the authorizer, as before.
+//! with the last state it read, saying so in its decision line (its log record and metrics),
+//! until that state is `REVOCATION_UNAVAILABLE_MAX_SECONDS` old (8 s in `make test`); then it
+//! refuses valid tokens as a failed invocation (API Gateway's `503`), never as `Unauthorized`; a
+//! bad token is still `Unauthorized`. When the table answers again, so does the authorizer, as
+//! before.
 
 use std::time::Duration;
 
@@ -26,12 +27,12 @@ fn metric(path: &str, name: &str) -> f64 {
         .sum()
 }
 
-/// The fields of an `authorize` line that decided `want`. The fault instance logs JSON
-/// (`AWS_LAMBDA_LOG_FORMAT=JSON`, as the template deploys it): `{"level":…,"fields":{…}}`,
-/// read from the line's first `{` past `cargo lambda watch`'s decoration.
+/// The authorizer's decision line that decided `want`: its EMF document, which is also its log
+/// record (`Decision`, `Reason`, `revocation_age_ms`), read from the line's first `{` past
+/// `cargo lambda watch`'s decoration.
 fn decision(line: &str, want: &str) -> Option<Value> {
-    let fields = json_lines(line).into_iter().next()?.get("fields")?.clone();
-    (fields["message"] == "authorize" && fields["decision"] == want).then_some(fields)
+    let line = json_lines(line).into_iter().next()?;
+    (line.get("Authorizations").is_some() && line["Decision"] == want).then_some(line)
 }
 
 async fn token(f: &FaultServed) -> String {
@@ -119,7 +120,7 @@ async fn an_authorizer_that_cannot_read_the_revocation_state_decides_as_configur
         .next_line(|l| decision(l, "unavailable").is_some())
         .await;
     let fields = decision(&line, "unavailable").unwrap_or_default();
-    assert_eq!(fields["reason"], "revocation state unavailable", "{line}");
+    assert_eq!(fields["Reason"], "revocation state unavailable", "{line}");
     assert!(metric(&f.log_path, "RevocationUnavailableDecisions") >= 1.0);
     assert_eq!(
         authorize_at(&f.invoke, &bad).await,

@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use tollgate_tests::logs::json_lines;
 use tollgate_tests::{ClientSpec, LogTail, Served, basic_header, dynamo, invoke_at, post_token};
 
 /// Every form in which a secret could reach a log: as sent, form-urlencoded (a logged body), and
@@ -235,9 +236,13 @@ async fn logs_at_trace_hold_no_secrets_nor_raw_events() {
     .await;
     assert_eq!(answer["errorMessage"], "Unauthorized", "{answer}");
 
-    // The authorizer's refusal is the last of these requests: wait for its log line.
-    tail.next_line(|l| l.contains(" authorize shape=\"rest_token\" decision=\"unauthorized\""))
-        .await;
+    // The authorizer's refusal is the last of these requests: wait for its decision line.
+    tail.next_line(|l| {
+        json_lines(l)
+            .first()
+            .is_some_and(|v| v["Decision"] == "unauthorized" && v["shape"] == "rest_token")
+    })
+    .await;
     let logs = std::fs::read_to_string(&served.auth_down_log_path).unwrap();
     assert!(
         logs.contains("TRACE"),

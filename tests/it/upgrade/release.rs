@@ -38,7 +38,13 @@ fn the_release_is_one_number_in_cargo_the_template_and_the_changelog() {
 
     let changelog = read("CHANGELOG.md");
     let releases: Vec<&str> = changelog.split("\n## ").skip(1).collect();
-    let newest = releases.first().expect("a release in CHANGELOG.md");
+    // An `Unreleased` entry may lead (what the next release will say); the release after it is
+    // this one.
+    let released = match releases.first() {
+        Some(r) if r.starts_with("Unreleased\n") => &releases[1..],
+        _ => &releases[..],
+    };
+    let newest = released.first().expect("a release in CHANGELOG.md");
     assert!(
         newest.starts_with(&format!("{version}\n")),
         "newest: {newest:.40}"

@@ -71,6 +71,21 @@ impl Line {
         let _ = write!(self.buf, ":{v}");
     }
 
+    /// A member that is neither a dimension nor a metric: CloudWatch keeps it as a log field.
+    pub(super) fn text(&mut self, key: &str, value: &str) {
+        self.buf.push(',');
+        string(&mut self.buf, key);
+        self.buf.push(':');
+        string(&mut self.buf, value);
+    }
+
+    /// A whole-number log field (not a metric: no directive names it).
+    pub(super) fn integer(&mut self, key: &str, v: u64) {
+        self.buf.push(',');
+        string(&mut self.buf, key);
+        let _ = write!(self.buf, ":{v}");
+    }
+
     pub(super) fn finish(mut self) -> String {
         self.buf.push('}');
         self.buf

@@ -90,6 +90,7 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
             ("unauthorized", "token expired"),
             Duration::from_micros(80),
             RevocationFigures::default(),
+            DecisionRecord::default(),
         ),
     ];
     for dep in [
@@ -108,7 +109,18 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
         stale: true,
         unavailable: false,
     };
-    lines.push(m().render_authorization(TS, ("allow", "ok"), Duration::from_micros(5), figures));
+    let record = DecisionRecord {
+        shape: Some("rest_token"),
+        client_id: Some("app \"1\""),
+        revocation_age_ms: Some(7_000),
+    };
+    lines.push(m().render_authorization(
+        TS,
+        ("allow", "ok"),
+        Duration::from_micros(5),
+        figures,
+        record,
+    ));
     let mut seen = std::collections::BTreeSet::new();
     for line in &lines {
         let p = validate(line).unwrap_or_else(|e| panic!("{e}: {line}"));
@@ -136,14 +148,58 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
     // A decision with nothing to say about the revocation state declares none of its metrics.
     assert!(auth.iter().all(|x| !x.name.starts_with("Revocation")));
     let with = validate(lines.last().unwrap()).unwrap();
+    // The log record's members are plain members: kept by CloudWatch, never dimensions.
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(last["shape"], "rest_token");
+    assert_eq!(last["client_id"], "app \"1\"");
+    assert_eq!(last["revocation_age_ms"], 7_000);
+    // Two directives: the decisions by their dimensions, and everything by FunctionName alone.
+    let directives = last["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+    assert_eq!(directives.len(), 2, "{last}");
+    assert!(with.iter().all(|p| {
+        p.dimensions
+            .iter()
+            .all(|(k, _)| k != "client_id" && k != "shape")
+    }));
     for (name, want) in [
         ("RevocationReads", 2.0),
         ("RevocationReadFailures", 1.0),
         ("RevocationStaleDecisions", 1.0),
-        ("RevocationUnavailableDecisions", 0.0),
     ] {
         assert_eq!(find(&with, name, &[FUNCTION_NAME]).values, [want], "{name}");
     }
+    // A zero figure is neither declared nor written (its readers sum, the alarm fills with 0).
+    assert!(
+        with.iter()
+            .all(|p| p.name != "RevocationUnavailableDecisions")
+    );
+    assert!(
+        last.get("RevocationUnavailableDecisions").is_none(),
+        "{last}"
+    );
+    let refused = m().render_authorization(
+        TS,
+        ("unavailable", "revocation state unavailable"),
+        Duration::from_micros(5),
+        RevocationFigures {
+            unavailable: true,
+            ..RevocationFigures::default()
+        },
+        DecisionRecord::default(),
+    );
+    let refused = validate(&refused).unwrap();
+    assert_catalogued(&refused);
+    let names: Vec<&str> = refused.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Authorizations",
+            "Authorizations",
+            "AuthorizerLatency",
+            "RevocationUnavailableDecisions"
+        ]
+    );
+    seen.extend(names.iter().map(|n| (*n).to_owned()));
     // Together with the request line, every catalogued metric has a writer.
     seen.extend(
         validate(&m().render_request(TS, false, Duration::ZERO, Some(("c", "password", "issued"))))
