@@ -9,6 +9,8 @@ mod admit;
 mod authorization_code;
 mod client_credentials;
 mod code_write;
+mod legacy;
+mod legacy_write;
 mod password;
 mod refresh;
 mod request;

@@ -125,6 +125,7 @@ async fn fixture() -> Fixture {
         rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
         directory: None,
+        legacy: None,
         revocations: revocations.clone(),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
