@@ -27,6 +27,7 @@ mod client_credentials;
 mod code_flow;
 mod concurrency;
 mod grace;
+mod legacy;
 mod limits;
 mod lost_answers;
 mod oidc;
