@@ -123,11 +123,18 @@ async fn a_second_use_is_invalid_grant_with_a_reuse_event_and_the_endpoint_is_no
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["event"], "legacy_refresh_reuse");
     assert_eq!(events[0]["client_id"], "app");
-    let family = l.store.inner.families.lock().unwrap();
-    let f = family.values().next().unwrap();
+    let f = l
+        .store
+        .inner
+        .families
+        .lock()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
     assert_eq!(events[0]["family"], f.family_id.as_str());
     assert!(!f.revoked, "the session the first use started stands");
-    drop(family);
     // By another client too: refused, never a second session.
     let other = use_token(&l, "other", OK).await;
     assert_eq!(other.err().map(|e| e.code), Some(ErrorCode::InvalidGrant));
