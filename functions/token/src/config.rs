@@ -13,6 +13,9 @@ pub use tollgate_telemetry::config::{ConfigError, Env};
 
 use crate::page::Branding;
 
+mod legacy;
+pub use legacy::LegacyRefreshConfig;
+
 /// Where the signing key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -40,7 +43,7 @@ pub enum SecretSource {
 
 impl SecretSource {
     /// `{PREFIX}` holds the value, `{PREFIX}_SECRET_ARN` names a secret; at most one of them.
-    fn from_env<F: Fn(&str) -> Option<String>>(
+    pub(crate) fn from_env<F: Fn(&str) -> Option<String>>(
         env: &Env<F>,
         value: &'static str,
         arn: &'static str,
@@ -140,7 +143,7 @@ impl TokenConfig {
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
             extra_ca_certs_secret: env.opt("EXTRA_CA_CERTS_SECRET_ARN"),
-            legacy_refresh: legacy_refresh(env)?,
+            legacy_refresh: legacy::legacy_refresh(env)?,
             sign_in: branding(env)?,
             sunset_link: https_url(env, "PASSWORD_GRANT_SUNSET_LINK")?,
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
@@ -157,50 +160,6 @@ impl TokenConfig {
             )?,
         })
     }
-}
-
-/// The legacy refresh endpoint: its URL and the shared credential sent with every call.
-#[derive(Debug, Clone)]
-pub struct LegacyRefreshConfig {
-    pub url: String,
-    pub credential: SecretSource,
-}
-
-/// `LEGACY_REFRESH_URL` (`https`, or `http` to a loopback address for the local stack: legacy
-/// refresh tokens travel to it) and its credential, `LEGACY_REFRESH_CREDENTIAL` or
-/// `LEGACY_REFRESH_CREDENTIAL_SECRET_ARN` (exactly one). Unset: no legacy tokens are accepted.
-fn legacy_refresh<F: Fn(&str) -> Option<String>>(
-    env: &Env<F>,
-) -> Result<Option<LegacyRefreshConfig>, ConfigError> {
-    let credential = SecretSource::from_env(
-        env,
-        "LEGACY_REFRESH_CREDENTIAL",
-        "LEGACY_REFRESH_CREDENTIAL_SECRET_ARN",
-    )?;
-    let Some(url) = env.opt("LEGACY_REFRESH_URL") else {
-        if credential.is_some() {
-            return Err(ConfigError::Missing("LEGACY_REFRESH_URL"));
-        }
-        return Ok(None);
-    };
-    let loopback = [
-        "http://127.0.0.1:",
-        "http://127.0.0.1/",
-        "http://[::1]:",
-        "http://[::1]/",
-        "http://localhost:",
-        "http://localhost/",
-    ];
-    if !url.starts_with("https://") && !loopback.iter().any(|p| url.starts_with(p)) {
-        return Err(ConfigError::Malformed {
-            name: "LEGACY_REFRESH_URL",
-            why: "an https URL (http only to 127.0.0.1, [::1] or localhost)".into(),
-        });
-    }
-    let credential = credential.ok_or(ConfigError::Missing(
-        "LEGACY_REFRESH_CREDENTIAL or LEGACY_REFRESH_CREDENTIAL_SECRET_ARN",
-    ))?;
-    Ok(Some(LegacyRefreshConfig { url, credential }))
 }
 
 /// `SIGNING_KEY_SECRET_ARN`, `SIGNING_KEY_FILE` or `SIGNING_KEY_PEM`: exactly one.
