@@ -22,8 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let mut allow_changes = false;
     let mut demo_client = None;
     let mut demo_verifier = None;
-    let mut legacy_tokens = None;
-    let mut legacy_credential = None;
+    let mut legacy = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
@@ -35,8 +34,8 @@ async fn main() -> anyhow::Result<()> {
             "--allow-changes" => allow_changes = true,
             "--demo-client" => demo_client = Some(value()?),
             "--demo-verifier" => demo_verifier = Some(value()?),
-            "--legacy-tokens" => legacy_tokens = Some(value()?),
-            "--legacy-credential" => legacy_credential = Some(value()?),
+            "--legacy-tokens" => legacy.0 = Some(value()?),
+            "--legacy-credential" => legacy.1 = Some(value()?),
             "-h" | "--help" => {
                 println!(
                     "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE] [--allow-changes] [--demo-client ID --demo-verifier V] [--legacy-tokens FILE [--legacy-credential V]]"
@@ -49,20 +48,9 @@ async fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other:?} (try --help)"),
         }
     }
-    let credential = match (header, credential) {
-        (Some(h), Some(v)) => Some((h, v)),
-        (None, None) => None,
-        _ => bail!("--credential-header and --credential go together"),
-    };
+    let credential = shared_credential(header, credential)?;
     let users = load_users(&users)?;
-    let legacy = match legacy_tokens {
-        Some(path) => Some(Arc::new(Legacy::new(
-            load_tokens(&path)?,
-            legacy_credential,
-        ))),
-        None if legacy_credential.is_some() => bail!("--legacy-credential needs --legacy-tokens"),
-        None => None,
-    };
+    let legacy = legacy_endpoint(legacy)?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("failed to listen on {listen}"))?;
@@ -84,6 +72,29 @@ async fn main() -> anyhow::Result<()> {
     };
     serve(listener, Arc::new(settings)).await;
     Ok(())
+}
+
+/// The shared credential callers must send, when both of its flags are given.
+fn shared_credential(
+    header: Option<String>,
+    value: Option<String>,
+) -> anyhow::Result<Option<(String, String)>> {
+    match (header, value) {
+        (Some(h), Some(v)) => Ok(Some((h, v))),
+        (None, None) => Ok(None),
+        _ => bail!("--credential-header and --credential go together"),
+    }
+}
+
+/// The stand-in legacy refresh endpoint, when `--legacy-tokens` names its tokens.
+fn legacy_endpoint(
+    (tokens, credential): (Option<String>, Option<String>),
+) -> anyhow::Result<Option<Arc<Legacy>>> {
+    match tokens {
+        Some(path) => Ok(Some(Arc::new(Legacy::new(load_tokens(&path)?, credential)))),
+        None if credential.is_some() => bail!("--legacy-credential needs --legacy-tokens"),
+        None => Ok(None),
+    }
 }
 
 /// The demo client `GET /callback` serves, when both of its flags are given.

@@ -31,11 +31,6 @@ impl TokenService {
         req: RefreshRequest,
         deadline: Deadline,
     ) -> Result<TokenResponse, TokenError> {
-        if let Some(legacy) = self.legacy_for(&req.refresh_token) {
-            return self
-                .legacy_refresh_grant(client, legacy, req, deadline)
-                .await;
-        }
         let presented = req.refresh_token;
         let now = self.clock.now();
         let Some((old, family)) = self.presented(&presented, deadline).await? else {
