@@ -172,6 +172,8 @@ fault_env() {
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=2000 \
       write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
     echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
+    echo "LEGACY_REFRESH_URL=http://127.0.0.1:$AUTH_PORT/legacy/refresh"
+    echo "LEGACY_REFRESH_CREDENTIAL=$LEGACY_CREDENTIAL"
     # JSON lines, as the template's LogFormat: JSON makes them in Lambda: what the cost test
     # counts as the bytes CloudWatch Logs ingests.
     echo "AWS_LAMBDA_LOG_FORMAT=JSON"
