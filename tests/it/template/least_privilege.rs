@@ -630,8 +630,8 @@ fn every_secret_the_token_function_is_given_is_one_it_may_read() {
 }
 
 /// The legacy refresh endpoint's credential is readable only in a stack that accepts legacy
-/// refresh tokens (`LegacyRefreshUrl` set), and that URL is `https` or nothing: legacy refresh
-/// tokens travel to it.
+/// refresh tokens (`LegacyRefreshUrl` and its secret set, together or not at all), and that URL
+/// is `https` or nothing: legacy refresh tokens travel to it.
 #[test]
 fn the_legacy_credential_is_readable_only_when_legacy_refresh_is_on() {
     let t = template();
@@ -656,11 +656,20 @@ fn the_legacy_credential_is_readable_only_when_legacy_refresh_is_on() {
         .iter()
         .any(|s| s["Sid"] == "ReadLegacyRefreshCredential");
     assert!(!unguarded, "never granted unconditionally");
+    // The condition is on the secret's parameter (what cfn-lint resolves the grant's resource
+    // with), and the rules make the secret and the URL go together.
     let condition = yaml(&t["Conditions"]["HasLegacyRefresh"]);
     assert!(
-        condition.contains("LegacyRefreshUrl") && condition.contains("!Not"),
+        condition.contains("LegacyRefreshSecretArn") && condition.contains("!Not"),
         "{condition}"
     );
+    for rule in ["LegacyRefreshNeedsSecret", "LegacySecretNeedsUrl"] {
+        let r = yaml(&t["Rules"][rule]);
+        assert!(
+            r.contains("LegacyRefreshUrl") && r.contains("LegacyRefreshSecretArn"),
+            "{rule}: {r}"
+        );
+    }
     let p = &t["Parameters"]["LegacyRefreshUrl"];
     assert_eq!(p["Default"], "", "off unless asked for");
     let pattern = regex::Regex::new(p["AllowedPattern"].as_str().unwrap()).unwrap();
@@ -685,6 +694,4 @@ fn the_legacy_credential_is_readable_only_when_legacy_refresh_is_on() {
         tagged(&env["LEGACY_REFRESH_URL"]),
         Some(("!Ref".into(), "LegacyRefreshUrl".into()))
     );
-    let rules = yaml(&t["Rules"]["LegacyRefreshNeedsSecret"]);
-    assert!(rules.contains("LegacyRefreshSecretArn"), "{rules}");
 }
