@@ -20,6 +20,9 @@ DEMO_CLIENT_SECRET=demo-secret-for-local-development-only
 DEMO_SERVICE_ID=demo-service # a machine client: client_credentials only, no user
 DEMO_SERVICE_SECRET=demo-service-secret-for-local-development-only
 DEMO_SPA_ID=demo-spa # a public client: the sign-in page (code flow with PKCE), no secret
+# The shared credential Tollgate sends the stand-in legacy refresh endpoint (dev-auth's
+# /legacy/refresh, known tokens in dev/legacy-tokens.json).
+LEGACY_CREDENTIAL=legacy-credential-for-local-development-only
 # This run's PKCE pair for the demo SPA: dev-auth's /callback exchanges codes with the verifier,
 # the printed authorize URL carries the challenge.
 DEMO_VERIFIER="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
@@ -80,12 +83,14 @@ target/debug/tollgate-admin public-jwks --key "$DEV/signing-key.pem" | write_pri
 log "starting the dev auth endpoint on port $AUTH_PORT (users: dev/users.json)"
 if [[ "$AUTH_PORT" == 0 ]]; then
   setsid target/debug/dev-auth --listen 127.0.0.1:0 --users dev/users.json \
-    --demo-client "$DEMO_SPA_ID" --demo-verifier "$DEMO_VERIFIER" >"$DEV/dev-auth.log" 2>&1 &
+    --demo-client "$DEMO_SPA_ID" --demo-verifier "$DEMO_VERIFIER" \
+    --legacy-tokens dev/legacy-tokens.json --legacy-credential "$LEGACY_CREDENTIAL" >"$DEV/dev-auth.log" 2>&1 &
   PGIDS="$PGIDS $!"
   AUTH_PORT="$(bound_port "$DEV/dev-auth.log" $! 30 dev-auth)"
 else
   setsid target/debug/dev-auth --listen "127.0.0.1:$AUTH_PORT" --users dev/users.json \
-    --demo-client "$DEMO_SPA_ID" --demo-verifier "$DEMO_VERIFIER" &
+    --demo-client "$DEMO_SPA_ID" --demo-verifier "$DEMO_VERIFIER" \
+    --legacy-tokens dev/legacy-tokens.json --legacy-credential "$LEGACY_CREDENTIAL" &
   PGIDS="$PGIDS $!"
   wait_for_port 127.0.0.1 "$AUTH_PORT" 30 "dev-auth"
 fi
@@ -108,6 +113,8 @@ REVOCATIONS_TABLE=$REVOCATIONS_TABLE
 REVOCATION_MAX_STALENESS_SECONDS=5
 AUTH_ENDPOINT_URL=http://127.0.0.1:$AUTH_PORT/
 USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status
+LEGACY_REFRESH_URL=http://127.0.0.1:$AUTH_PORT/legacy/refresh
+LEGACY_REFRESH_CREDENTIAL=$LEGACY_CREDENTIAL
 SIGNING_KEY_FILE=$DEV/signing-key.pem
 USER_CLAIMS=email,name,groups
 JWKS_FILE=$DEV/jwks.json
@@ -143,6 +150,7 @@ cat <<EOF2
     JWKS             $BASE/.well-known/jwks.json
     metadata         $BASE/.well-known/oauth-authorization-server
     auth endpoint    http://127.0.0.1:$AUTH_PORT/   (dev stand-in, users in dev/users.json)
+    legacy refresh   http://127.0.0.1:$AUTH_PORT/legacy/refresh   (stand-in old system, tokens in dev/legacy-tokens.json)
     DynamoDB         $AWS_ENDPOINT_URL_DYNAMODB   (dummy credentials: local / local)
     route rules      ROUTE_SCOPES="$ROUTE_SCOPES"
                      UNLISTED_ROUTES=$UNLISTED_ROUTES   (a route not listed is refused)
@@ -169,6 +177,11 @@ cat <<EOF2
   Refresh (paste the refresh_token from above; each one works once), and revoke its family:
     curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=refresh_token -d refresh_token=PASTE_REFRESH_TOKEN $BASE/token
     curl -s -i -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d token=PASTE_REFRESH_TOKEN $BASE/revoke
+
+  A refresh token of the old system (Apigee's, say), accepted once: the first use starts a
+  Tollgate session, a second use is invalid_grant (docs/apigee-migration.md). Any token
+  ok.$DEMO_CLIENT_ID.<anything> works once too; refused.$DEMO_CLIENT_ID.x is refused, broken.$DEMO_CLIENT_ID.x is 503:
+    curl -s -u $DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET -d grant_type=refresh_token -d refresh_token=apigee-demo-refresh-0001 $BASE/token
 
   The public keys:
     curl -s $BASE/.well-known/jwks.json

@@ -65,7 +65,11 @@ MOTO_PORT="$(moto_port "$RUN/moto.log" $! 60)"
 stage "starting the dev auth endpoint and the token function under cargo lambda watch"
 # dev-auth binds port 0 itself and prints the address it got: no port is freed and re-bound.
 # --allow-changes: tests change a user's details or status while their session lives.
-setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json --allow-changes >"$RUN/dev-auth.log" 2>&1 &
+# --legacy-tokens: it also stands in for the legacy refresh endpoint (issue 21), whose shared
+# credential the first instance sends.
+LEGACY_CREDENTIAL="e2e-legacy-$RANDOM$RANDOM$RANDOM$RANDOM"
+setsid target/debug/dev-auth --listen 127.0.0.1:0 --users tests/fixtures/users.json --allow-changes \
+  --legacy-tokens dev/legacy-tokens.json --legacy-credential "$LEGACY_CREDENTIAL" >"$RUN/dev-auth.log" 2>&1 &
 PGIDS="$PGIDS $!"
 AUTH_PORT="$(bound_port "$RUN/dev-auth.log" $! 30 dev-auth)"
 
@@ -120,8 +124,9 @@ ENV
 # The issuer is the served base URL, which names the port: each env file is written for the
 # port being tried, before cargo lambda watch starts there. The first instance also asks
 # dev-auth's user-status call on every refresh; the second has no user-status endpoint, so its
-# refreshes need no outside call (the log test relies on it).
-token_env() { { write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token"; echo "USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status"; } | write_private "$RUN/token.env"; }
+# refreshes need no outside call (the log test relies on it). Only the first accepts legacy
+# refresh tokens (dev-auth's /legacy/refresh, dev/legacy-tokens.json).
+token_env() { { write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token"; echo "USER_STATUS_URL=http://127.0.0.1:$AUTH_PORT/status"; echo "LEGACY_REFRESH_URL=http://127.0.0.1:$AUTH_PORT/legacy/refresh"; echo "LEGACY_REFRESH_CREDENTIAL=$LEGACY_CREDENTIAL"; } | write_private "$RUN/token.env"; }
 # The second instance logs at TRACE, so the log test proves no level leaks a secret.
 down_env() { write_env "http://127.0.0.1:$CLOSED_PORT/" "http://127.0.0.1:$1/lambda-url/token" trace | write_private "$RUN/token-down.env"; }
 start_watch_any_port "$RUN/token.env" "$RUN/watch.log" token_env; PGIDS="$PGIDS $WATCH_PID"
@@ -167,6 +172,8 @@ fault_env() {
       AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$PROXY_PORT" DDB_TIMEOUT_MS=2000 \
       write_env "http://127.0.0.1:$AUTH_PORT/" "http://127.0.0.1:$1/lambda-url/token" info
     echo "LOST_ANSWER_WINDOW_SECONDS=$FAULT_WINDOW"
+    echo "LEGACY_REFRESH_URL=http://127.0.0.1:$AUTH_PORT/legacy/refresh"
+    echo "LEGACY_REFRESH_CREDENTIAL=$LEGACY_CREDENTIAL"
     # JSON lines, as the template's LogFormat: JSON makes them in Lambda: what the cost test
     # counts as the bytes CloudWatch Logs ingests.
     echo "AWS_LAMBDA_LOG_FORMAT=JSON"

@@ -47,6 +47,12 @@ const KNOWN_NAMES: &[&str] = &[
     "Sunset",
     "VerifyAccessToken",
     "VerifyJWT", // the Apigee policy that accepts Tollgate's tokens during a cut-over
+    // The Apigee policies of the legacy refresh proxy (apigee-migration.md).
+    "AssignMessage",
+    "FaultRule",
+    "GetOAuthV2Info",
+    "KeyValueMapOperations",
+    "VerifyAPIKey",
     "RaiseFault",
     // SAM and Lambda names for a function in a VPC (deploy.md, decisions.md).
     "AWSLambdaVPCAccessExecutionRole",

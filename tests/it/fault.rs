@@ -1,13 +1,15 @@
 //! DynamoDB failing under the served token function (issue 25), through the fault instance of
 //! `make test`'s stack: the token function behind the fault proxy (`tools/ddb-proxy`), running
 //! several invocations at once. A rotation whose write lands but whose answer is lost
-//! (`lost_answer`), and 400 sign-in chains through a 5 s DynamoDB stall (`soak`): a `503` that
+//! (`lost_answer`; a code exchange's, `code_exchange`; a legacy refresh token's take-over,
+//! `legacy`), and 400 sign-in chains through a 5 s DynamoDB stall (`soak`): a `503` that
 //! says "try again" must mean it. And what each operation costs in DynamoDB capacity and log
 //! bytes, from the proxy's recording (`cost`).
 
 mod code_exchange;
 mod cost;
 mod ddb_proxy;
+mod legacy;
 mod lost_answer;
 mod revocation;
 mod soak;

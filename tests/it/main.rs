@@ -43,10 +43,12 @@ mod fault;
 mod layout;
 mod observability;
 
-/// The refresh grant, its grace window, claims that follow the directory, and sessions.
+/// The refresh grant, its grace window, claims that follow the directory, sessions, and the
+/// legacy refresh tokens of the system Tollgate replaces, accepted once.
 mod refresh {
     mod grace;
     mod grant;
+    mod legacy;
     mod sessions;
     mod user_status;
 }

@@ -50,6 +50,7 @@ pub fn dynamo_service(
         revocations: Arc::new(DynamoRevocationStore::new(db.clone(), &t.revocations)),
         verifier,
         directory: None,
+        legacy: None,
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {
             access_token_ttl: 60,

@@ -49,6 +49,10 @@ pub enum Unavailable {
     RevocationStore(#[source] BoxError),
     #[error("refresh token rotation still contended after retries")]
     RotationContended,
+    #[error("legacy refresh endpoint failed")]
+    LegacyRefresh(#[source] BoxError),
+    #[error("legacy refresh token take-over still contended after retries")]
+    LegacyContended,
 }
 
 /// A failure that is Tollgate's own, never the client's nor a dependency's.

@@ -15,6 +15,7 @@ use tollgate_telemetry::observe::measured;
 
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::code::{CodeStore, Exchange, ExchangeWrite, NewCode, StoredCode};
+use crate::legacy::{LegacyAnswer, LegacyRefresh, LegacyStore, StoredMarker, TakeOver, TakenOver};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
@@ -226,6 +227,34 @@ impl<P: UserDirectory, H: Hook<AuthEndpointError>> UserDirectory for Hooked<P, H
     async fn status(&self, sub: &str, client_id: &str) -> Result<UserStatus, AuthEndpointError> {
         self.hook
             .around("status", self.inner.status(sub, client_id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<P: LegacyRefresh, H: Hook<AuthEndpointError>> LegacyRefresh for Hooked<P, H> {
+    async fn redeem(
+        &self,
+        token: &Secret,
+        client_id: &str,
+    ) -> Result<LegacyAnswer, AuthEndpointError> {
+        let call = self.inner.redeem(token, client_id);
+        self.hook.around("redeem", call).await
+    }
+}
+
+#[async_trait]
+impl<P: LegacyStore, H: Hook<RefreshStoreError>> LegacyStore for Hooked<P, H> {
+    async fn get_marker(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredMarker>, RefreshStoreError> {
+        let call = self.inner.get_marker(token_hash);
+        self.hook.around("get_marker", call).await
+    }
+    async fn take_over(&self, write: &TakeOver<'_>) -> Result<TakenOver, RefreshStoreError> {
+        self.hook
+            .around("take_over", self.inner.take_over(write))
             .await
     }
 }

@@ -11,6 +11,7 @@ pub mod code;
 pub mod endpoint;
 pub mod error;
 pub mod hooked;
+pub mod legacy;
 pub mod lockout;
 pub mod password;
 pub mod rate_limit;

@@ -80,6 +80,14 @@ pub const SCHEMA: &[(&str, &[&str])] = &[
         "code_reuse_detected",
         &["client_id", "family", "family_revoked"],
     ),
+    (
+        "legacy_refresh_accepted",
+        &["client_id", "subject", "family", "token_hash"],
+    ),
+    (
+        "legacy_refresh_reuse",
+        &["client_id", "family", "token_hash"],
+    ),
 ];
 
 /// Where a request came from, as API Gateway saw it (its request context).
@@ -263,6 +271,21 @@ pub enum Event<'a> {
         family: &'a str,
         family_revoked: bool,
     },
+    /// A refresh token of the system Tollgate replaced was accepted (its first use): `family`
+    /// is the session it became; `token_hash` the legacy token's short hash, never the token.
+    LegacyRefreshAccepted {
+        client_id: &'a str,
+        subject: &'a str,
+        family: &'a str,
+        token_hash: &'a str,
+    },
+    /// A legacy refresh token that started a session already came back: refused
+    /// (`invalid_grant`); `family` is the session its first use started, left as it is.
+    LegacyRefreshReuse {
+        client_id: &'a str,
+        family: &'a str,
+        token_hash: &'a str,
+    },
     /// The admin CLI changed a client or a key. `changes` names the fields, never their values.
     AdminChange {
         actor: &'a str,
@@ -290,6 +313,8 @@ impl Event<'_> {
             Self::CodeIssued { .. } => "code_issued",
             Self::SignInRefused { .. } => "sign_in_refused",
             Self::CodeReuseDetected { .. } => "code_reuse_detected",
+            Self::LegacyRefreshAccepted { .. } => "legacy_refresh_accepted",
+            Self::LegacyRefreshReuse { .. } => "legacy_refresh_reuse",
         }
     }
 

@@ -97,6 +97,8 @@ pub enum Dependency {
     AuthEndpoint,
     /// The organisation's user-status endpoint (`USER_STATUS_URL`).
     UserStatus,
+    /// The organisation's legacy refresh endpoint (`LEGACY_REFRESH_URL`).
+    LegacyRefresh,
     DynamoDb,
     SecretsManager,
 }
@@ -106,6 +108,7 @@ impl Dependency {
         match self {
             Self::AuthEndpoint => "auth_endpoint",
             Self::UserStatus => "user_status",
+            Self::LegacyRefresh => "legacy_refresh",
             Self::DynamoDb => "dynamodb",
             Self::SecretsManager => "secrets_manager",
         }

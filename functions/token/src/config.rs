@@ -13,6 +13,9 @@ pub use tollgate_telemetry::config::{ConfigError, Env};
 
 use crate::page::Branding;
 
+mod legacy;
+pub use legacy::LegacyRefreshConfig;
+
 /// Where the signing key comes from.
 #[derive(Debug, Clone)]
 pub enum KeySource {
@@ -30,17 +33,17 @@ pub struct CredentialSecret {
     pub secret_id: String,
 }
 
-/// Where a client-secret pepper comes from: the environment (development) or a Secrets Manager
-/// secret (AWS), read at cold start.
+/// Where a secret value (a client-secret pepper, the legacy endpoint's credential) comes from:
+/// the environment (development) or a Secrets Manager secret (AWS), read at cold start.
 #[derive(Debug, Clone)]
-pub enum PepperSource {
+pub enum SecretSource {
     Value(Secret),
     SecretsManager(String),
 }
 
-impl PepperSource {
+impl SecretSource {
     /// `{PREFIX}` holds the value, `{PREFIX}_SECRET_ARN` names a secret; at most one of them.
-    fn from_env<F: Fn(&str) -> Option<String>>(
+    pub(crate) fn from_env<F: Fn(&str) -> Option<String>>(
         env: &Env<F>,
         value: &'static str,
         arn: &'static str,
@@ -82,15 +85,18 @@ pub struct TokenConfig {
     /// is then filled in at cold start.
     pub auth_endpoint_credential_secret: Option<CredentialSecret>,
     /// The pepper new client-secret hashes are made with (HMAC-SHA256), if any.
-    pub pepper: Option<PepperSource>,
+    pub pepper: Option<SecretSource>,
     /// The pepper before the last rotation, kept to verify the hashes made with it.
-    pub previous_pepper: Option<PepperSource>,
+    pub previous_pepper: Option<SecretSource>,
     /// A PEM bundle of CA certificates trusted beside the compiled-in roots (a private CA of the
     /// auth endpoint), for every outbound TLS connection.
     pub extra_ca_certs: Option<String>,
     /// The same bundle from a Secrets Manager secret (read at cold start), trusted for the
     /// auth and user-status endpoints: a private CA in AWS without a layer.
     pub extra_ca_certs_secret: Option<String>,
+    /// The legacy refresh endpoint (`LEGACY_REFRESH_URL`), asked about refresh tokens Tollgate
+    /// did not issue; `None` when it is not set.
+    pub legacy_refresh: Option<LegacyRefreshConfig>,
     /// The sign-in page's title and logo (`SIGN_IN_TITLE`, `SIGN_IN_LOGO_URL`).
     pub sign_in: Branding,
     /// Where a client told its password grant ends can read how to move
@@ -137,16 +143,17 @@ impl TokenConfig {
             signing_key_id: env.opt("SIGNING_KEY_ID"),
             extra_ca_certs: env.opt("EXTRA_CA_CERTS"),
             extra_ca_certs_secret: env.opt("EXTRA_CA_CERTS_SECRET_ARN"),
+            legacy_refresh: legacy::legacy_refresh(env)?,
             sign_in: branding(env)?,
             sunset_link: https_url(env, "PASSWORD_GRANT_SUNSET_LINK")?,
             additional_jwks: env.opt("ADDITIONAL_JWKS"),
             auth_endpoint_credential_secret: credential_secret,
-            pepper: PepperSource::from_env(
+            pepper: SecretSource::from_env(
                 env,
                 "CLIENT_SECRET_PEPPER",
                 "CLIENT_SECRET_PEPPER_SECRET_ARN",
             )?,
-            previous_pepper: PepperSource::from_env(
+            previous_pepper: SecretSource::from_env(
                 env,
                 "CLIENT_SECRET_PREVIOUS_PEPPER",
                 "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
@@ -516,7 +523,7 @@ mod tests {
         v.insert("CLIENT_SECRET_PEPPER_SECRET_ARN", "arn:p");
         assert!(matches!(
             load(&v).unwrap().pepper,
-            Some(PepperSource::SecretsManager(a)) if a == "arn:p"
+            Some(SecretSource::SecretsManager(a)) if a == "arn:p"
         ));
         v.insert("CLIENT_SECRET_PEPPER", "x");
         assert!(load(&v).is_err());
@@ -565,6 +572,46 @@ mod tests {
             c.user_status_url.as_deref(),
             Some("http://127.0.0.1:1/status")
         );
+    }
+
+    #[test]
+    fn legacy_refresh_needs_https_and_a_credential() {
+        let mut v = base();
+        assert!(load(&v).unwrap().legacy_refresh.is_none());
+        v.insert("LEGACY_REFRESH_URL", "https://legacy.example/refresh");
+        let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("LEGACY_REFRESH_CREDENTIAL"), "{msg}");
+        v.insert("LEGACY_REFRESH_CREDENTIAL", "shared");
+        let c = load(&v).unwrap().legacy_refresh.unwrap();
+        assert_eq!(c.url, "https://legacy.example/refresh");
+        assert!(matches!(c.credential, SecretSource::Value(s) if s.expose() == "shared"));
+        v.insert("LEGACY_REFRESH_URL", "http://127.0.0.1:9001/legacy/refresh");
+        assert!(
+            load(&v).is_ok(),
+            "http to the loopback address: the local stack"
+        );
+        for url in [
+            "http://legacy.example/refresh",
+            "http://127.0.0.1.evil.example/r",
+            "ftp://legacy.example/",
+            "legacy.example",
+        ] {
+            v.insert("LEGACY_REFRESH_URL", url);
+            let msg = load(&v).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                msg.starts_with("LEGACY_REFRESH_URL is malformed"),
+                "{url}: {msg}"
+            );
+        }
+        v.remove("LEGACY_REFRESH_URL");
+        assert!(load(&v).is_err(), "a credential without a URL is a mistake");
+        v.remove("LEGACY_REFRESH_CREDENTIAL");
+        v.insert("LEGACY_REFRESH_URL", "https://legacy.example/refresh");
+        v.insert("LEGACY_REFRESH_CREDENTIAL_SECRET_ARN", "arn:l");
+        assert!(matches!(
+            load(&v).unwrap().legacy_refresh.unwrap().credential,
+            SecretSource::SecretsManager(a) if a == "arn:l"
+        ));
     }
 
     #[test]

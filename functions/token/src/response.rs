@@ -69,6 +69,12 @@ pub fn log_cause(e: &TokenError) {
             Unavailable::RotationContended => {
                 warn!("refresh token rotation still contended after retries");
             }
+            Unavailable::LegacyRefresh(s) => {
+                warn!(error = cause(s.as_ref()), "legacy refresh endpoint failed");
+            }
+            Unavailable::LegacyContended => {
+                warn!("legacy refresh token take-over still contended after retries");
+            }
         },
         TokenError::Internal(Internal::Signing(s)) => {
             error!(error = cause(s.as_ref()), "signing failed");
@@ -253,6 +259,8 @@ mod tests {
             || Unavailable::RateLimitStore(cause()),
             || Unavailable::UserStatus(cause()),
             || Unavailable::RotationContended,
+            || Unavailable::LegacyRefresh(cause()),
+            || Unavailable::LegacyContended,
         ];
         for make in cases {
             let what = format!("{:?}", make());

@@ -16,6 +16,7 @@ use tollgate_oauth::verify::{
 use tollgate_service::adapters::aws::sdk::{CONNECT_TIMEOUT, sdk_config_on};
 use tollgate_service::adapters::aws::secrets_manager::SecretsManager;
 use tollgate_service::adapters::http::auth_endpoint::{AuthEndpointConfig, HttpPasswordVerifier};
+use tollgate_service::adapters::http::legacy_refresh::{CREDENTIAL_HEADER, HttpLegacyRefresh};
 use tollgate_service::adapters::http::sdk_http::sdk_http_client;
 use tollgate_service::adapters::http::tls::{
     Https, RootCertStore, add_pem, https_connector, root_store,
@@ -24,6 +25,7 @@ use tollgate_service::adapters::http::user_status::HttpUserDirectory;
 use tollgate_service::endpoint::TokenService;
 use tollgate_service::endpoint::introspect::Introspector;
 use tollgate_service::hooked::Measured;
+use tollgate_service::legacy::LegacyPorts;
 use tollgate_service::store::dynamo::{
     DynamoClient, DynamoClientStore, DynamoLockoutStore, DynamoRateLimitStore, DynamoRefreshStore,
     DynamoRevocationStore,
@@ -31,7 +33,7 @@ use tollgate_service::store::dynamo::{
 use tollgate_telemetry::metrics::{Dependency, Metrics};
 
 use crate::authorize::SignInState;
-use crate::config::{KeySource, PepperSource, TokenConfig};
+use crate::config::{KeySource, SecretSource, TokenConfig};
 use crate::discovery;
 
 pub struct AppState {
@@ -88,12 +90,13 @@ impl AppState {
             cfg.auth_endpoint.credential = Some((c.header.clone(), value));
         }
         let secrets = secret_hasher(&cfg, &secrets_manager()).await?;
+        let legacy_credential = legacy_credential(&cfg, &secrets_manager()).await?;
         let key = SigningKey::from_pem(pem.expose(), cfg.signing_alg, cfg.signing_key_id.clone())?;
         let jwks = serde_json::to_string(&published_jwks(&key, cfg.additional_jwks.as_deref())?)?;
         let introspector = introspector(&jwks, &cfg)?;
         let hints = HintVerifier::new(&jwks, &cfg.issuer).map_err(anyhow::Error::msg)?;
 
-        let outbound = Outbound::new(&cfg, auth_https)?;
+        let outbound = Outbound::new(&cfg, auth_https, legacy_credential)?;
         let service = service(&cfg, DynamoClient::new(&aws), key, secrets, outbound);
         Ok(Self {
             service,
@@ -109,15 +112,35 @@ impl AppState {
     }
 }
 
-/// The organisation's endpoints, both on one connector (one TLS stack, one trust store): the
-/// password check, and the user-status check when `USER_STATUS_URL` is set.
+/// The organisation's endpoints, all on one connector (one TLS stack, one trust store): the
+/// password check, the user-status check when `USER_STATUS_URL` is set, and the legacy refresh
+/// endpoint when `LEGACY_REFRESH_URL` is.
 struct Outbound {
     verifier: HttpPasswordVerifier,
     directory: Option<HttpUserDirectory>,
+    legacy: Option<HttpLegacyRefresh>,
 }
 
 impl Outbound {
-    fn new(cfg: &TokenConfig, https: Https) -> anyhow::Result<Self> {
+    fn new(
+        cfg: &TokenConfig,
+        https: Https,
+        legacy_credential: Option<Secret>,
+    ) -> anyhow::Result<Self> {
+        let legacy = match (&cfg.legacy_refresh, legacy_credential) {
+            (Some(l), Some(credential)) => {
+                let endpoint = AuthEndpointConfig {
+                    url: l.url.clone(),
+                    credential: Some((CREDENTIAL_HEADER.to_owned(), credential)),
+                    ..cfg.auth_endpoint.clone()
+                };
+                Some(
+                    HttpLegacyRefresh::with_connector(&endpoint, https.clone())
+                        .context("LEGACY_REFRESH_URL")?,
+                )
+            }
+            _ => None,
+        };
         let verifier = HttpPasswordVerifier::with_connector(&cfg.auth_endpoint, https.clone())
             .context("AUTH_ENDPOINT_URL")?;
         let directory = match &cfg.user_status_url {
@@ -136,6 +159,7 @@ impl Outbound {
         Ok(Self {
             verifier,
             directory,
+            legacy,
         })
     }
 }
@@ -172,12 +196,19 @@ fn service(
         )),
         revocations: Arc::new(Measured::new(
             Dependency::DynamoDb,
-            DynamoRevocationStore::new(dynamo, &cfg.revocations_table),
+            DynamoRevocationStore::new(dynamo.clone(), &cfg.revocations_table),
         )),
         verifier: Arc::new(Measured::new(Dependency::AuthEndpoint, outbound.verifier)),
         directory: outbound
             .directory
             .map(|d| Arc::new(Measured::new(Dependency::UserStatus, d)) as _),
+        legacy: outbound.legacy.map(|endpoint| LegacyPorts {
+            endpoint: Arc::new(Measured::new(Dependency::LegacyRefresh, endpoint)),
+            store: Arc::new(Measured::new(
+                Dependency::DynamoDb,
+                DynamoRefreshStore::new(dynamo.clone(), &cfg.tokens_table),
+            )),
+        }),
         issuer: AccessTokenIssuer::new(cfg.issuer.clone(), cfg.audience.clone(), Arc::new(key)),
         policy: cfg.policy.clone(),
         clock: Arc::new(SystemClock),
@@ -198,8 +229,8 @@ async fn secret_hasher(
     for source in [&cfg.pepper, &cfg.previous_pepper] {
         peppers.push(match source {
             None => None,
-            Some(PepperSource::Value(v)) => Some(v.clone()),
-            Some(PepperSource::SecretsManager(id)) => Some(
+            Some(SecretSource::Value(v)) => Some(v.clone()),
+            Some(SecretSource::SecretsManager(id)) => Some(
                 sm.read(id)
                     .await
                     .context("failed to read the client-secret pepper")?,
@@ -218,6 +249,23 @@ impl MeasuredSecrets<'_> {
             .dependency(Dependency::SecretsManager, value.is_ok(), started.elapsed());
         Ok(value?)
     }
+}
+
+/// The legacy refresh endpoint's shared credential, when one is configured: a value, or a
+/// secret read now.
+async fn legacy_credential(
+    cfg: &TokenConfig,
+    sm: &MeasuredSecrets<'_>,
+) -> anyhow::Result<Option<Secret>> {
+    let Some(legacy) = &cfg.legacy_refresh else {
+        return Ok(None);
+    };
+    Ok(Some(match &legacy.credential {
+        SecretSource::Value(v) => v.clone(),
+        SecretSource::SecretsManager(id) => sm.read(id).await.context(
+            "failed to read the legacy refresh credential (LEGACY_REFRESH_CREDENTIAL_SECRET_ARN)",
+        )?,
+    }))
 }
 
 /// `roots` plus the PEM bundle in the secret `id` (`EXTRA_CA_CERTS_SECRET_ARN`), if one is named.

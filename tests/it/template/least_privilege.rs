@@ -620,10 +620,78 @@ fn every_secret_the_token_function_is_given_is_one_it_may_read() {
         "CLIENT_SECRET_PEPPER_SECRET_ARN",
         "CLIENT_SECRET_PREVIOUS_PEPPER_SECRET_ARN",
         "AUTH_ENDPOINT_CREDENTIAL_SECRET_ARN",
+        "LEGACY_REFRESH_CREDENTIAL_SECRET_ARN",
     ] {
         assert!(
             given.iter().any(|g| g == expected),
             "{expected} is not given"
         );
     }
+}
+
+/// The legacy refresh endpoint's credential is readable only in a stack that accepts legacy
+/// refresh tokens (`LegacyRefreshUrl` and its secret set, together or not at all), and that URL
+/// is `https` or nothing: legacy refresh tokens travel to it.
+#[test]
+fn the_legacy_credential_is_readable_only_when_legacy_refresh_is_on() {
+    let t = template();
+    let role = &t["Resources"]["TokenFunctionRole"]["Properties"]["Policies"][0];
+    let statements = role["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    let guarded: Vec<&Value> = statements
+        .iter()
+        .filter_map(|s| match s {
+            Value::Tagged(t) if t.tag == "!If" => t.value.as_sequence(),
+            _ => None,
+        })
+        .filter(|branches| {
+            branches
+                .iter()
+                .any(|b| b["Sid"] == "ReadLegacyRefreshCredential")
+        })
+        .map(|branches| &branches[0])
+        .collect();
+    assert_eq!(guarded.len(), 1, "one conditional grant");
+    assert_eq!(guarded[0].as_str(), Some("HasLegacyRefresh"));
+    let unguarded = statements
+        .iter()
+        .any(|s| s["Sid"] == "ReadLegacyRefreshCredential");
+    assert!(!unguarded, "never granted unconditionally");
+    // The condition is on the secret's parameter (what cfn-lint resolves the grant's resource
+    // with), and the rules make the secret and the URL go together.
+    let condition = yaml(&t["Conditions"]["HasLegacyRefresh"]);
+    assert!(
+        condition.contains("LegacyRefreshSecretArn") && condition.contains("!Not"),
+        "{condition}"
+    );
+    for rule in ["LegacyRefreshNeedsSecret", "LegacySecretNeedsUrl"] {
+        let r = yaml(&t["Rules"][rule]);
+        assert!(
+            r.contains("LegacyRefreshUrl") && r.contains("LegacyRefreshSecretArn"),
+            "{rule}: {r}"
+        );
+    }
+    let p = &t["Parameters"]["LegacyRefreshUrl"];
+    assert_eq!(p["Default"], "", "off unless asked for");
+    let pattern = regex::Regex::new(p["AllowedPattern"].as_str().unwrap()).unwrap();
+    for ok in [
+        "",
+        "https://legacy.example.com/refresh",
+        "https://10.0.0.7:8443/r?x=1",
+    ] {
+        assert!(pattern.is_match(ok), "{ok}");
+    }
+    for refused in [
+        "http://legacy.example.com/refresh",
+        "legacy.example.com",
+        "https://",
+        "https://a b",
+        " https://legacy.example.com",
+    ] {
+        assert!(!pattern.is_match(refused), "{refused}");
+    }
+    let env = &t["Resources"]["TokenFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        tagged(&env["LEGACY_REFRESH_URL"]),
+        Some(("!Ref".into(), "LegacyRefreshUrl".into()))
+    );
 }

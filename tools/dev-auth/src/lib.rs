@@ -6,9 +6,11 @@
 //! `POST /status` is the user-status call (docs/auth-endpoint.md): `{sub, client_id}` answered
 //! with the user's claims, `404` (gone), `403` (disabled) or `503` (the user's `status` is
 //! `unavailable`). With `allow_changes`, `PUT /users/{username}` adds or replaces a user, so
-//! tests can change a user's details or status while their session lives.
+//! tests can change a user's details or status while their session lives. With legacy tokens,
+//! `/legacy/refresh` stands in for the legacy refresh endpoint (`legacy`).
 
 pub mod callback;
+pub mod legacy;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,6 +87,8 @@ pub struct Settings {
     pub changed: Arc<Mutex<HashMap<String, User>>>,
     /// The demo client whose codes `GET /callback` exchanges (`make dev`).
     pub demo: Option<callback::Demo>,
+    /// The stand-in legacy refresh endpoint (`/legacy/...`), when it has tokens.
+    pub legacy: Option<Arc<legacy::Legacy>>,
 }
 
 impl Settings {
@@ -151,7 +155,7 @@ pub async fn serve(listener: TcpListener, settings: Arc<Settings>) {
 }
 
 #[derive(Debug)]
-struct Dropped;
+pub struct Dropped;
 impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("connection dropped on purpose")
@@ -175,6 +179,9 @@ async fn answer(
     let path = req.uri().path().to_owned();
     if let Some(username) = path.strip_prefix("/users/") {
         return Ok(change_user(settings, username.to_owned(), req).await);
+    }
+    if let (Some(legacy), true) = (&settings.legacy, path.starts_with("/legacy/")) {
+        return legacy::answer(legacy, &path, req).await;
     }
     if let (Some(demo), "/callback") = (&settings.demo, path.as_str()) {
         let query = req.uri().query().unwrap_or_default().to_owned();
@@ -269,7 +276,9 @@ async fn status(
 }
 
 /// A scripted misbehaviour's answer, if it is not just a delay (which it sleeps through).
-async fn misbehave(b: Option<&Behaviour>) -> Result<Option<Response<Full<Bytes>>>, Dropped> {
+pub(crate) async fn misbehave(
+    b: Option<&Behaviour>,
+) -> Result<Option<Response<Full<Bytes>>>, Dropped> {
     match b {
         None => Ok(None),
         Some(Behaviour::DelayMs(ms)) => {
@@ -365,7 +374,7 @@ async fn verdict(settings: &Settings, check: &Check) -> Result<Response<Full<Byt
     }
 }
 
-fn reply(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+pub(crate) fn reply(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
     *r.status_mut() = status;
     r.headers_mut().insert(

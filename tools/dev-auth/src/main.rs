@@ -3,11 +3,14 @@
 //! (`--listen 127.0.0.1:0`: a free port, printed as `listening on http://ADDR/` on stderr)
 //! (`--demo-client ID --demo-verifier V`: `GET /callback` exchanges the demo client's codes with
 //! that PKCE verifier and shows the tokens; `make dev`)
+//! (`--legacy-tokens FILE [--legacy-credential V]`: `POST /legacy/refresh` answers for the old
+//! system's refresh tokens in FILE, e.g. dev/legacy-tokens.json; `make dev`, tests)
 
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use tollgate_dev_auth::callback::Demo;
+use tollgate_dev_auth::legacy::{Legacy, load_tokens};
 use tollgate_dev_auth::{Settings, load_users, serve};
 
 #[tokio::main]
@@ -19,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let mut allow_changes = false;
     let mut demo_client = None;
     let mut demo_verifier = None;
+    let mut legacy = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().with_context(|| format!("{a} needs a value"));
@@ -30,9 +34,11 @@ async fn main() -> anyhow::Result<()> {
             "--allow-changes" => allow_changes = true,
             "--demo-client" => demo_client = Some(value()?),
             "--demo-verifier" => demo_verifier = Some(value()?),
+            "--legacy-tokens" => legacy.0 = Some(value()?),
+            "--legacy-credential" => legacy.1 = Some(value()?),
             "-h" | "--help" => {
                 println!(
-                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE] [--allow-changes] [--demo-client ID --demo-verifier V]"
+                    "dev-auth --listen ADDR --users FILE [--credential-header NAME --credential VALUE] [--allow-changes] [--demo-client ID --demo-verifier V] [--legacy-tokens FILE [--legacy-credential V]]"
                 );
                 println!(
                     "A development stand-in for the organisation's auth endpoint. Never deploy it."
@@ -42,12 +48,9 @@ async fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument {other:?} (try --help)"),
         }
     }
-    let credential = match (header, credential) {
-        (Some(h), Some(v)) => Some((h, v)),
-        (None, None) => None,
-        _ => bail!("--credential-header and --credential go together"),
-    };
+    let credential = shared_credential(header, credential)?;
     let users = load_users(&users)?;
+    let legacy = legacy_endpoint(legacy)?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("failed to listen on {listen}"))?;
@@ -64,10 +67,34 @@ async fn main() -> anyhow::Result<()> {
         credential,
         allow_changes,
         demo,
+        legacy,
         ..Settings::default()
     };
     serve(listener, Arc::new(settings)).await;
     Ok(())
+}
+
+/// The shared credential callers must send, when both of its flags are given.
+fn shared_credential(
+    header: Option<String>,
+    value: Option<String>,
+) -> anyhow::Result<Option<(String, String)>> {
+    match (header, value) {
+        (Some(h), Some(v)) => Ok(Some((h, v))),
+        (None, None) => Ok(None),
+        _ => bail!("--credential-header and --credential go together"),
+    }
+}
+
+/// The stand-in legacy refresh endpoint, when `--legacy-tokens` names its tokens.
+fn legacy_endpoint(
+    (tokens, credential): (Option<String>, Option<String>),
+) -> anyhow::Result<Option<Arc<Legacy>>> {
+    match tokens {
+        Some(path) => Ok(Some(Arc::new(Legacy::new(load_tokens(&path)?, credential)))),
+        None if credential.is_some() => bail!("--legacy-credential needs --legacy-tokens"),
+        None => Ok(None),
+    }
 }
 
 /// The demo client `GET /callback` serves, when both of its flags are given.

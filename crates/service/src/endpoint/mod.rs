@@ -48,6 +48,9 @@ pub struct TokenService {
     pub verifier: Arc<dyn PasswordVerifier>,
     /// The organisation's user-status endpoint, asked on every refresh when configured.
     pub directory: Option<Arc<dyn UserDirectory>>,
+    /// The organisation's legacy refresh endpoint and the markers of the legacy tokens it
+    /// vouched for (`LEGACY_REFRESH_URL`): a refresh token Tollgate did not issue is asked there.
+    pub legacy: Option<crate::legacy::LegacyPorts>,
     /// Where ended sessions, cut-offs and revoked access tokens are recorded for the
     /// authorizers (and read back by `/introspect`).
     pub revocations: Arc<dyn RevocationStore>,

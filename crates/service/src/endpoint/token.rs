@@ -9,6 +9,8 @@ mod admit;
 mod authorization_code;
 mod client_credentials;
 mod code_write;
+mod legacy;
+mod legacy_write;
 mod password;
 mod refresh;
 mod request;
@@ -160,7 +162,11 @@ impl TokenService {
     ) -> Result<TokenResponse, TokenError> {
         match GrantRequest::read(grant, req)? {
             GrantRequest::Password(p) => self.password_grant(client, p, deadline).await,
-            GrantRequest::Refresh(r) => self.refresh_grant(client, r, deadline).await,
+            // A refresh token Tollgate did not issue goes to the legacy endpoint, if any.
+            GrantRequest::Refresh(r) => match self.legacy_for(&r.refresh_token) {
+                Some(legacy) => self.legacy_refresh_grant(client, legacy, r, deadline).await,
+                None => self.refresh_grant(client, r, deadline).await,
+            },
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials_grant(client, scope.as_deref())
             }

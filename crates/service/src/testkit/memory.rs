@@ -9,6 +9,9 @@ use tollgate_oauth::secret::Secret;
 
 use crate::client::{Client, ClientStore, ClientStoreError, ClientUpdate};
 use crate::code::{CodeStore, Exchange, ExchangeWrite, Exchanged, NewCode, StoredCode};
+use crate::legacy::{
+    LegacyAnswer, LegacyRefresh, LegacyStore, LegacyUser, StoredMarker, TakeOver, TakenOver,
+};
 use crate::lockout::{LockoutPolicy, LockoutStore, LockoutStoreError, Reservation};
 use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, VerifiedUser};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
@@ -65,6 +68,82 @@ pub struct MemoryRefresh {
     pub tokens: Mutex<HashMap<String, StoredToken>>,
     /// Authorization codes by hash (the same store, as in DynamoDB: one table).
     pub codes: Mutex<HashMap<String, StoredCode>>,
+    /// Legacy tokens' markers by hash (the same table in DynamoDB).
+    pub markers: Mutex<HashMap<String, StoredMarker>>,
+}
+
+#[async_trait]
+impl LegacyStore for MemoryRefresh {
+    async fn get_marker(&self, hash: &str) -> Result<Option<StoredMarker>, RefreshStoreError> {
+        Ok(lock(&self.markers).get(hash).cloned())
+    }
+
+    async fn take_over(&self, w: &TakeOver<'_>) -> Result<TakenOver, RefreshStoreError> {
+        let f = w.family;
+        {
+            // As the DynamoDB adapter: the same take-over written again finds its own work done.
+            let markers = lock(&self.markers);
+            let families = lock(&self.families);
+            let marker_ok = markers
+                .get(w.token_hash)
+                .is_none_or(|m| m.family_id == f.family_id);
+            let family_ok = families
+                .get(&f.family_id)
+                .is_none_or(|s| !s.revoked && s.current_token == f.token_hash);
+            if !marker_ok || !family_ok {
+                return Ok(TakenOver::Refused);
+            }
+        }
+        lock(&self.markers).insert(
+            w.token_hash.to_owned(),
+            StoredMarker {
+                family_id: f.family_id.clone(),
+                client_id: f.grant.client_id.clone(),
+                at: w.now,
+                unconfirmed: w.unconfirmed,
+                sealed_refresh: w.sealed_refresh.clone(),
+            },
+        );
+        if !lock(&self.families).contains_key(&f.family_id) {
+            self.create_family(f).await?;
+        }
+        Ok(TakenOver::Done)
+    }
+}
+
+/// A legacy endpoint from a fixed table of tokens: a user (200) or a status (anything else:
+/// a `4xx` is a refusal, other statuses fail); counts calls.
+#[derive(Debug, Default)]
+pub struct MemoryLegacy {
+    tokens: HashMap<String, Result<LegacyUser, u16>>,
+    calls: Mutex<u32>,
+}
+
+impl MemoryLegacy {
+    pub fn with(mut self, token: &str, answer: Result<LegacyUser, u16>) -> Self {
+        self.tokens.insert(token.to_owned(), answer);
+        self
+    }
+    pub fn calls(&self) -> u32 {
+        *lock(&self.calls)
+    }
+}
+
+#[async_trait]
+impl LegacyRefresh for MemoryLegacy {
+    async fn redeem(
+        &self,
+        token: &Secret,
+        _client_id: &str,
+    ) -> Result<LegacyAnswer, AuthEndpointError> {
+        *lock(&self.calls) += 1;
+        match self.tokens.get(token.expose()) {
+            Some(Ok(user)) => Ok(LegacyAnswer::Valid(user.clone())),
+            Some(Err(status)) if (400..500).contains(status) => Ok(LegacyAnswer::Refused(*status)),
+            Some(Err(status)) => Err(AuthEndpointError::UnexpectedStatus(*status)),
+            None => Ok(LegacyAnswer::Refused(400)),
+        }
+    }
 }
 
 #[async_trait]

@@ -93,6 +93,17 @@ fn every_event() -> Vec<Event<'static>> {
             family: "fam-2",
             family_revoked: true,
         },
+        Event::LegacyRefreshAccepted {
+            client_id: "app",
+            subject: "user-42",
+            family: "fam-3",
+            token_hash: "oXLO3K5HR0th",
+        },
+        Event::LegacyRefreshReuse {
+            client_id: "app",
+            family: "fam-3",
+            token_hash: "oXLO3K5HR0th",
+        },
     ]
 }
 

@@ -81,6 +81,7 @@ async fn fixture() -> Fixture {
         lockout: Arc::new(MemoryLockout::default()),
         rate_limits: Arc::new(MemoryRateLimits::default()),
         directory: None,
+        legacy: None,
         revocations: revocations.clone(),
         verifier: Arc::new(MemoryVerifier::default().with_user("alice", "pw", verified)),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),

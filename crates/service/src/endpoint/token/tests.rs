@@ -27,6 +27,7 @@ mod client_credentials;
 mod code_flow;
 mod concurrency;
 mod grace;
+mod legacy;
 mod limits;
 mod lost_answers;
 mod oidc;
@@ -125,6 +126,7 @@ async fn fixture() -> Fixture {
         rate_limits: Arc::new(MemoryRateLimits::default()),
         verifier: verifier.clone(),
         directory: None,
+        legacy: None,
         revocations: revocations.clone(),
         issuer: AccessTokenIssuer::new("iss".into(), "aud".into(), Arc::new(key)),
         policy: GrantPolicy {

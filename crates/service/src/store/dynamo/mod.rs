@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 pub use clients::{DynamoClientStore, client_from_item, client_to_item};
 pub use lockout::{CounterItem, DynamoLockoutStore};
 pub use rate_limit::{DynamoRateLimitStore, rate_limit_key};
-pub use refresh::{DynamoRefreshStore, Indexed, code_key, family_key, token_key};
+pub use refresh::{DynamoRefreshStore, Indexed, code_key, family_key, legacy_key, token_key};
 pub use revocations::{DynamoRevocationStore, RESTAMP_AFTER_MS};
 pub use tables::{CreateTableError, create_table};
 

@@ -18,8 +18,8 @@ use crate::code::{
     CODE_TTL, CONSUMED_CODE_MEMORY, CodeRequest, CodeStore, Exchange, ExchangeWrite, Exchanged,
     NewCode, StoredCode,
 };
-use crate::refresh::{RefreshGrant, RefreshStoreError};
-use crate::store::dynamo::{BoxError, n, s, write_failed};
+use crate::refresh::{NewFamily, RefreshGrant, RefreshStoreError};
+use crate::store::dynamo::{BoxError, Item, n, s, write_failed};
 
 pub fn code_key(code_hash: &str) -> String {
     format!("code#{code_hash}")
@@ -147,10 +147,7 @@ impl CodeStore for DynamoRefreshStore {
     }
 
     async fn exchange(&self, w: &ExchangeWrite<'_>) -> Result<Exchange, RefreshStoreError> {
-        let items = exchange_items(&self.table, w).map_err(|e| match e {
-            ItemError::Shape(m) => RefreshStoreError::Malformed(m),
-            ItemError::Build(b) => RefreshStoreError::Unavailable(b),
-        })?;
+        let items = exchange_items(&self.table, w)?;
         match self
             .client
             .transact_write_items()
@@ -167,7 +164,7 @@ impl CodeStore for DynamoRefreshStore {
     }
 }
 
-enum ItemError {
+pub(super) enum ItemError {
     Shape(String),
     Build(BoxError),
 }
@@ -178,52 +175,82 @@ impl From<BoxError> for ItemError {
     }
 }
 
+impl From<ItemError> for RefreshStoreError {
+    fn from(e: ItemError) -> Self {
+        match e {
+            ItemError::Shape(m) => Self::Malformed(m),
+            ItemError::Build(b) => Self::Unavailable(b),
+        }
+    }
+}
+
 /// The exchange's four writes: the code consumed by the family (unless another family consumed
-/// it), then the family, its first token and its `session#` item, each new or exactly as this
-/// exchange wrote it before (the family still at its first token and active).
+/// it), then the family, its first token and its `session#` item ([`new_session_puts`]).
 fn exchange_items(table: &str, w: &ExchangeWrite<'_>) -> Result<Vec<TransactWriteItem>, ItemError> {
-    let f = w.family;
+    let mut items = vec![
+        TransactWriteItem::builder()
+            .update(consume(table, w)?)
+            .build(),
+    ];
+    items.extend(new_session_puts(table, w.family)?);
+    Ok(items)
+}
+
+/// A new session's three puts, each new or exactly as this very write made it before (the
+/// family still at its first token and active), so the transaction they are part of can be sent
+/// again after a lost answer: the family, its first token, its `session#` item.
+pub(super) fn new_session_puts(
+    table: &str,
+    f: &NewFamily,
+) -> Result<Vec<TransactWriteItem>, ItemError> {
     let shape = ItemError::Shape;
     let family = to_item(&FamilyItem::new(f)).map_err(shape)?;
     let token = to_item(&TokenItem::new(&f.first_token())).map_err(shape)?;
     let session = SessionItem::new(&f.family_id, &f.grant.client_id, f.family_expires_at);
     let session = to_item(&session).map_err(shape)?;
     let active = || s("active");
-    let put = |item, condition: &str, values: Vec<(&str, AttributeValue)>| {
-        let mut p = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression(condition);
-        if condition.contains("#status") {
-            p = p.expression_attribute_names("#status", "status");
-        }
-        for (k, v) in values {
-            p = p.expression_attribute_values(k, v);
-        }
-        p.build()
-            .map(|p| TransactWriteItem::builder().put(p).build())
-            .map_err(|e| ItemError::Build(e.into()))
-    };
     Ok(vec![
-        TransactWriteItem::builder()
-            .update(consume(table, w)?)
-            .build(),
-        put(
+        conditional_put(
+            table,
             family,
             "attribute_not_exists(pk) OR (#status = :active AND current_token = :first)",
             vec![(":active", active()), (":first", s(&f.token_hash))],
         )?,
-        put(
+        conditional_put(
+            table,
             token,
             "attribute_not_exists(pk) OR #status = :active",
             vec![(":active", active())],
         )?,
-        put(
+        conditional_put(
+            table,
             session,
             "attribute_not_exists(pk) OR family_id = :family",
             vec![(":family", s(&f.family_id))],
         )?,
     ])
+}
+
+/// One put of a transaction, on `condition` with `values` (`#status` names `status`).
+pub(super) fn conditional_put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    values: Vec<(&str, AttributeValue)>,
+) -> Result<TransactWriteItem, ItemError> {
+    let mut p = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    if condition.contains("#status") {
+        p = p.expression_attribute_names("#status", "status");
+    }
+    for (k, v) in values {
+        p = p.expression_attribute_values(k, v);
+    }
+    p.build()
+        .map(|p| TransactWriteItem::builder().put(p).build())
+        .map_err(|e| ItemError::Build(e.into()))
 }
 
 /// The code's update: used by this family, on the condition that it exists and is unused or

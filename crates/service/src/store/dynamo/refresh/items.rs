@@ -62,6 +62,8 @@ pub(super) enum Kind {
     Token,
     Session,
     Code,
+    /// `legacy#<sha256>`: a legacy token's marker (`legacy`).
+    Legacy,
 }
 
 /// A family's `status`.

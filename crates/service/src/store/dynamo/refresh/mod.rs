@@ -4,6 +4,7 @@
 
 mod codes;
 mod items;
+mod legacy;
 mod sessions;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use items::{
     FamilyItem, SessionItem, TokenItem, client_key, client_prefix, from_item, subject_key, to_item,
 };
 pub use items::{family_key, token_key};
+pub use legacy::legacy_key;
 pub use sessions::Indexed;
 
 use super::{BoxError, Item, condition_failed, n, s, write_failed};
