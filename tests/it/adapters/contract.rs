@@ -31,6 +31,13 @@ async fn dynamo_refresh_keeps_the_code_store_contract() {
 }
 
 #[tokio::test]
+async fn dynamo_refresh_keeps_the_legacy_marker_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::legacy(&DynamoRefreshStore::new(db, &t.tokens)).await;
+}
+
+#[tokio::test]
 async fn dynamo_refresh_keeps_the_session_contract() {
     let db = dynamo().await;
     let t = create_tables(&db).await;

@@ -3,8 +3,10 @@
 //! adapter passes these before anything else trusts it. Test code: assertions panic.
 
 mod codes;
+mod legacy;
 
 pub use codes::codes;
+pub use legacy::legacy;
 use serde_json::Map;
 use tollgate_oauth::scope::Scopes;
 
@@ -652,6 +654,11 @@ mod tests {
     #[tokio::test]
     async fn memory_refresh_keeps_the_code_store_contract() {
         super::codes(&MemoryRefresh::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_refresh_keeps_the_legacy_marker_contract() {
+        super::legacy(&MemoryRefresh::default()).await;
     }
 
     #[tokio::test]
