@@ -101,6 +101,10 @@ export CLIENTS_TABLE=m-clients TOKENS_TABLE=m-tokens LOCKOUTS_TABLE=m-lockouts R
 SECRET=measure-secret-measure-secret-measure-secret
 # (The admin CLI's audit lines go to $RUN/admin.log.)
 "$BIN/tollgate-admin" create-tables >/dev/null 2>>"$RUN/admin.log"
+# Every process started below gets this script's environment plus its env file: the revocations
+# table stays unexported, so an authorizer is "revocation on" only through its env file (an
+# inherited REVOCATIONS_TABLE turned the "off" runs on).
+export -n REVOCATIONS_TABLE
 printf '%s' "$SECRET" | "$BIN/tollgate-admin" create-client \
   --id measure --secret-stdin --scopes "profile" --default-scopes profile >/dev/null 2>>"$RUN/admin.log"
 "$BIN/tollgate-admin" generate-key --out "$RUN/key.pem" >/dev/null 2>>"$RUN/admin.log"
