@@ -18,7 +18,7 @@ use crate::code::{Exchange, ExchangeWrite, Exchanged, StoredCode};
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::TokenError;
 use crate::refresh::grace;
-use crate::refresh::{NewFamily, RefreshStoreError};
+use crate::refresh::{NewFamily, RefreshStoreError, StoredToken};
 
 /// How the exchange's write ended.
 pub(super) enum Written {
@@ -75,6 +75,26 @@ impl TokenService {
         Err(last)
     }
 
+    /// A session's first refresh token, when it is still the session's unused current token:
+    /// what the retry of a write whose answer was lost (a code exchange, a legacy take-over)
+    /// may be given back. `None` once the session moved on or ended.
+    pub(super) async fn unused_first_token(
+        &self,
+        family_id: &str,
+        refresh: &Secret,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<Option<StoredToken>, TokenError> {
+        let hash = refresh.hash();
+        let family = self.family(family_id, deadline).await?;
+        let read = self.refresh.get_token(&hash);
+        let record = self
+            .within(deadline, "refresh-token store", read)
+            .await?
+            .map_err(store_unavailable)?;
+        Ok(record.filter(|t| grace::still_unused(family.as_ref(), Some(t), &hash, now).is_ok()))
+    }
+
     /// The answer again for the retry of an exchange whose answer was lost: the same session
     /// and its first refresh token (still unused), with a new access token. `None` when this is
     /// not such a retry: the exchange was confirmed, the window has passed, the verifier or
@@ -90,16 +110,9 @@ impl TokenService {
         let Some((ex, refresh)) = self.replay_candidate(client, req, stored, now) else {
             return Ok(None);
         };
-        let hash = refresh.hash();
-        let family = self.family(&ex.family_id, deadline).await?;
-        let read = self.refresh.get_token(&hash);
-        let record = self
-            .within(deadline, "refresh-token store", read)
+        let Some(token) = self
+            .unused_first_token(&ex.family_id, &refresh, now, deadline)
             .await?
-            .map_err(store_unavailable)?;
-        let Some(token) = record
-            .as_ref()
-            .filter(|t| grace::still_unused(family.as_ref(), Some(t), &hash, now).is_ok())
         else {
             return Ok(None);
         };

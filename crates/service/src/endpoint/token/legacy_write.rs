@@ -140,16 +140,9 @@ impl TokenService {
         else {
             return Ok(None);
         };
-        let hash = refresh.hash();
-        let family = self.family(&marker.family_id, deadline).await?;
-        let read = self.refresh.get_token(&hash);
-        let record = self
-            .within(deadline, "refresh-token store", read)
+        let Some(token) = self
+            .unused_first_token(&marker.family_id, &refresh, now, deadline)
             .await?
-            .map_err(store_unavailable)?;
-        let Some(token) = record
-            .as_ref()
-            .filter(|t| grace::still_unused(family.as_ref(), Some(t), &hash, now).is_ok())
         else {
             return Ok(None);
         };
