@@ -19,7 +19,7 @@ use tollgate_oauth::clock::{Clock, Deadline};
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::id_token::IdTokenClaims;
 use tollgate_oauth::scope::Scopes;
-use tollgate_oauth::secret::SecretHasher;
+use tollgate_oauth::secret::{Secret, SecretHasher, random_token};
 use tracing::warn;
 
 use crate::client::{self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore};
@@ -29,7 +29,7 @@ use crate::lockout::LockoutStore;
 use crate::password::PasswordVerifier;
 use crate::rate_limit::RateLimitStore;
 use crate::rate_limit::known::KnownLimits;
-use crate::refresh::{RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily};
+use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily};
 use crate::revocation::{self, Entry, RevocationStore};
 use crate::user_status::UserDirectory;
 
@@ -227,6 +227,33 @@ impl TokenService {
             })
             .map(Some)
             .map_err(|e| TokenError::Internal(Internal::Signing(Box::new(e))))
+    }
+
+    /// A new session for `grant`: the refresh-token family (its id the access token's `sid`),
+    /// its first refresh token and an access token for `scope` signed in it, not yet written.
+    /// What the password grant, the code exchange and a legacy take-over each write.
+    pub(crate) fn start_session(
+        &self,
+        grant: RefreshGrant,
+        scope: &Scopes,
+        lifetimes: Lifetimes,
+        now: u64,
+    ) -> Result<(NewFamily, IssuedAccessToken, Secret), TokenError> {
+        let family_id = random_token(16);
+        let family_expires_at = now.saturating_add(lifetimes.refresh_family);
+        let session = (family_id.as_str(), family_expires_at);
+        let access = self.sign(&grant, session, scope, lifetimes, now)?;
+        let refresh = Secret::generate();
+        let family = NewFamily {
+            family_id,
+            token_hash: refresh.hash(),
+            grant,
+            issued_at: now,
+            token_expires_at: now.saturating_add(lifetimes.refresh_token),
+            family_expires_at,
+            access_expires_at: now.saturating_add(access.expires_in),
+        };
+        Ok((family, access, refresh))
     }
 
     /// Signs an access token for `grant` in the session (refresh-token family) `sid`, which

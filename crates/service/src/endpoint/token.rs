@@ -22,7 +22,7 @@ use request::{GrantRequest, PasswordRequest, RefreshRequest};
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::error::{Description, ErrorCode, Fact, OAuthError};
 use tollgate_oauth::scope::Scopes;
-use tollgate_oauth::secret::{Secret, random_token};
+use tollgate_oauth::secret::Secret;
 use tollgate_telemetry::audit::Event;
 use tollgate_telemetry::observe;
 
@@ -30,7 +30,7 @@ use super::Handled;
 use super::TokenService;
 use crate::client::{self, GrantType, PasswordGrantSunset, ResponseProfile};
 use crate::error::{TokenError, Unavailable};
-use crate::refresh::{NewFamily, RefreshGrant};
+use crate::refresh::RefreshGrant;
 pub(in crate::endpoint) use password::{SignInAttempt, SignInCheck};
 pub use request::{RequestedGrant, TokenRequest};
 
@@ -185,21 +185,8 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<TokenResponse, TokenError> {
         let lifetimes = self.lifetimes(client);
-        // The family is the session: its id is the access token's `sid`.
-        let family_id = random_token(16);
-        let family_expires_at = now.saturating_add(lifetimes.refresh_family);
-        let session = (family_id.as_str(), family_expires_at);
-        let access = self.sign(&grant, session, &grant.scope, lifetimes, now)?;
-        let refresh = Secret::generate();
-        let family = NewFamily {
-            family_id,
-            token_hash: refresh.hash(),
-            grant,
-            issued_at: now,
-            token_expires_at: now.saturating_add(lifetimes.refresh_token),
-            family_expires_at,
-            access_expires_at: now.saturating_add(access.expires_in),
-        };
+        let scope = grant.scope.clone();
+        let (family, access, refresh) = self.start_session(grant, &scope, lifetimes, now)?;
         let create = self.refresh.create_family(&family);
         self.within(deadline, "refresh-token store", create)
             .await?

@@ -7,7 +7,6 @@
 
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::error::OAuthError;
-use tollgate_oauth::secret::{Secret, random_token};
 use tollgate_telemetry::audit::Event;
 use tollgate_telemetry::observe;
 use tracing::{info, warn};
@@ -19,7 +18,6 @@ use crate::client::{Client, GrantType};
 use crate::code::{StoredCode, Unexchangeable};
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::TokenError;
-use crate::refresh::NewFamily;
 
 /// The one answer every code that cannot be exchanged gets, whatever the reason (the log has
 /// it): a caller learns nothing about a code that is not its own.
@@ -65,23 +63,10 @@ impl TokenService {
     ) -> Result<TokenResponse, TokenError> {
         let lifetimes = self.lifetimes(client);
         let grant = stored.request.grant.clone();
-        // The family is the session: its id is the access token's `sid`.
-        let family_id = random_token(16);
-        let family_expires_at = now.saturating_add(lifetimes.refresh_family);
-        let session = (family_id.as_str(), family_expires_at);
-        let access = self.sign(&grant, session, &grant.scope, lifetimes, now)?;
+        let scope = grant.scope.clone();
+        let (family, access, refresh) = self.start_session(grant, &scope, lifetimes, now)?;
         let nonce = stored.request.nonce.as_deref();
-        let id_token = self.id_token(&grant, &family_id, nonce, &access, now)?;
-        let refresh = Secret::generate();
-        let family = NewFamily {
-            family_id,
-            token_hash: refresh.hash(),
-            grant,
-            issued_at: now,
-            token_expires_at: now.saturating_add(lifetimes.refresh_token),
-            family_expires_at,
-            access_expires_at: now.saturating_add(access.expires_in),
-        };
+        let id_token = self.id_token(&family.grant, &family.family_id, nonce, &access, now)?;
         let keys = (&req.code, req.code_verifier.as_str(), &refresh);
         match self
             .write_exchange(&stored.code_hash, &family, keys, now, deadline)

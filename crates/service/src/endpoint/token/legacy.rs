@@ -11,7 +11,7 @@
 use tollgate_oauth::access_token::allowed_details;
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::error::OAuthError;
-use tollgate_oauth::secret::{Secret, random_token};
+use tollgate_oauth::secret::Secret;
 use tollgate_telemetry::audit::Event;
 use tollgate_telemetry::hash::short_hash;
 use tollgate_telemetry::observe;
@@ -59,20 +59,7 @@ impl TokenService {
         // the legacy token usable.
         let scope = grant.refreshed_scope(client, req.scope.as_deref())?;
         let lifetimes = self.lifetimes(client);
-        let family_id = random_token(16);
-        let family_expires_at = now.saturating_add(lifetimes.refresh_family);
-        let session = (family_id.as_str(), family_expires_at);
-        let access = self.sign(&grant, session, &scope, lifetimes, now)?;
-        let refresh = Secret::generate();
-        let family = NewFamily {
-            family_id,
-            token_hash: refresh.hash(),
-            grant,
-            issued_at: now,
-            token_expires_at: now.saturating_add(lifetimes.refresh_token),
-            family_expires_at,
-            access_expires_at: now.saturating_add(access.expires_in),
-        };
+        let (family, access, refresh) = self.start_session(grant, &scope, lifetimes, now)?;
         let keys = (presented, &refresh);
         let written = self.write_take_over(legacy, &hash, &family, keys, now, deadline);
         if let Taken::ByAnother(marker) = written.await? {
