@@ -27,9 +27,15 @@ use tollgate_tests::stored_item;
 /// at their own items share it (read); the soak, which stalls everything, has it alone (write).
 static PROXY_USE: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
 
-/// The key of the token item of a refresh token: what a rotation's transaction names.
+/// The key of the token item of a refresh token.
 fn token_item(refresh_token: &str) -> String {
     token_key(&Secret::new(refresh_token).hash())
+}
+
+/// What a rotation's transaction names of the token it retires: its hash (the family's
+/// condition, and its record of the retired token).
+fn rotation_of(refresh_token: &str) -> String {
+    hash(refresh_token)
 }
 
 /// What DynamoDB holds for a session: its family item, found from one of its refresh tokens.
@@ -48,12 +54,17 @@ async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &s
     }
 }
 
-/// When the refresh token was rotated, as its item says (seconds since the epoch).
+/// When the refresh token was rotated (seconds since the epoch), as its family's record of
+/// the token it retired says.
 async fn rotated_at(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> u64 {
-    let item = stored_item(db, table, &token_item(refresh_token)).await;
-    let at = item.get("rotated_at").and_then(|v| v.as_n().ok());
+    let token = stored_item(db, table, &token_item(refresh_token)).await;
+    let family = stored_item(db, table, &family_key(token["family_id"].as_s().unwrap())).await;
+    let retired = family.get("retired").and_then(|v| v.as_m().ok());
+    let at = retired
+        .filter(|r| r["token_hash"].as_s().ok() == Some(&hash(refresh_token)))
+        .and_then(|r| r["rotated_at"].as_n().ok());
     at.and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the token was not rotated: {item:?}"))
+        .unwrap_or_else(|| panic!("the token was not rotated: {family:?}"))
 }
 
 fn hash(refresh_token: &str) -> String {

@@ -117,9 +117,13 @@ impl<P: RefreshStore, H: Hook<RefreshStoreError>> RefreshStore for Hooked<P, H> 
         let call = self.inner.create_family(family);
         self.hook.around("create_family", call).await
     }
-    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+    /// Hooked as `get_token`: the read every token lookup makes first.
+    async fn token_record(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredToken>, RefreshStoreError> {
         self.hook
-            .around("get_token", self.inner.get_token(token_hash))
+            .around("get_token", self.inner.token_record(token_hash))
             .await
     }
     async fn rotate(

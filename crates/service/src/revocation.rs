@@ -111,6 +111,7 @@ mod tests {
             refreshed_at,
             access_until,
             expires_at: 100_000,
+            retired: None,
         }
     }
 

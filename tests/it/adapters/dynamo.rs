@@ -243,6 +243,8 @@ async fn new_family_stores_only_the_token_hash_with_ttls() {
 
 /// Items exactly as the hand-written mapping wrote them before the serde shapes: a session, its
 /// token after a lost rotation, and the companion that finds it by client. The store reads them.
+/// Then today's rotation (the retirement recorded on the family, not on the token) moves the
+/// session on from its live token: the token retired in its own record still reads as it did.
 #[tokio::test]
 async fn items_in_the_earlier_hand_mapped_shape_read_back_through_the_store() {
     let db = dynamo().await;
@@ -287,6 +289,20 @@ async fn items_in_the_earlier_hand_mapped_shape_read_back_through_the_store() {
             ("unconfirmed", AttributeValue::Bool(true)),
         ],
         vec![
+            ("pk", s(&token_key("sha256:t2"))),
+            ("kind", s("token")),
+            ("family_id", s("fam1")),
+            ("client_id", s("c1")),
+            ("sub", s("u1")),
+            ("scope", s("a b")),
+            ("details", s(r#"{"email":"a@b"}"#)),
+            ("auth_time", n(100)),
+            ("status", s("active")),
+            ("issued_at", n(150)),
+            ("expires_at", n(far)),
+            ("family_expires_at", n(far)),
+        ],
+        vec![
             ("pk", s("session#fam1")),
             ("kind", s("session")),
             ("family_id", s("fam1")),
@@ -322,6 +338,55 @@ async fn items_in_the_earlier_hand_mapped_shape_read_back_through_the_store() {
         let found = store.list_sessions(&query).await.unwrap();
         assert_eq!(found, std::slice::from_ref(&family), "{query:?}");
     }
+    rotated_on_from_the_earlier_shape(&store).await;
+}
+
+async fn rotated_on_from_the_earlier_shape(store: &DynamoRefreshStore) {
+    use tollgate_service::refresh::{Rotation, Successor, TokenStatus};
+    let t2 = store.get_token("sha256:t2").await.unwrap().unwrap();
+    assert_eq!(t2.status, TokenStatus::Active);
+    let next = Successor {
+        token_hash: "sha256:t3".into(),
+        issued_at: 200,
+        expires_at: 4_000_000_000,
+        details: t2.grant.details.clone(),
+        sealed: Some("c2VhbGVkLWFnYWlu".into()),
+        unconfirmed: false,
+        access_until: 1_100,
+    };
+    assert_eq!(
+        store.rotate(&t2, &next, 200).await.unwrap(),
+        Rotation::Rotated
+    );
+    let t1 = store.get_token("sha256:t1").await.unwrap().unwrap();
+    assert_eq!(
+        (t1.status, t1.rotated_at, t1.successor_hash.as_deref()),
+        (TokenStatus::Rotated, Some(150), Some("sha256:t2")),
+        "retired in its own record: read as it was"
+    );
+    assert_eq!(
+        (t1.sealed_successor.as_deref(), t1.unconfirmed),
+        (Some("c2VhbGVk"), true)
+    );
+    let t2 = store.get_token("sha256:t2").await.unwrap().unwrap();
+    assert_eq!(
+        (t2.status, t2.rotated_at, t2.successor_hash.as_deref()),
+        (TokenStatus::Rotated, Some(200), Some("sha256:t3")),
+        "retired on the family"
+    );
+    assert_eq!(t2.sealed_successor.as_deref(), Some("c2VhbGVkLWFnYWlu"));
+    let t3 = store.get_token("sha256:t3").await.unwrap().unwrap();
+    assert_eq!((t3.status, t3.issued_at), (TokenStatus::Active, 200));
+    let family = store.get_family("fam1").await.unwrap().unwrap();
+    assert_eq!(
+        (family.current_token.as_str(), family.access_until),
+        ("sha256:t3", Some(1_100))
+    );
+    assert_eq!(
+        store.rotate(&t1, &next, 201).await.unwrap(),
+        Rotation::Refused,
+        "the token retired in its own record rotates no more"
+    );
 }
 
 fn policy() -> LockoutPolicy {

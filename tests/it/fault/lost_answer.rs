@@ -1,5 +1,6 @@
-//! A refresh whose `TransactWriteItems` lands but whose answer is lost (the proxy drops exactly
-//! the answers of that rotation's transaction): the client gets `503` with `Retry-After`, and its
+//! A refresh whose rotation lands but whose answer is lost (the proxy drops exactly the answers
+//! of that rotation's family update, the `UpdateItem` that makes the successor the live token,
+//! or of the successor's own `PutItem` before it): the client gets `503` with `Retry-After`, and its
 //! retry with the same token, as told, gets `200` with the very successor the landed write made
 //! current, and no theft alarm. Then either the successor is used (the session lives on, and the
 //! old token becomes reuse) or the lost-answer window passes with it unused (the old token is
@@ -15,7 +16,9 @@ use tollgate_ddb_proxy::{Action, RuleSpec};
 use tollgate_tests::fault::{FaultServed, post_as_told, retry_after};
 use tollgate_tests::{Answer, ClientSpec, dynamo, http, post_token, unique};
 
-use super::{PROXY_USE, audit_events, family_of, hash, reuse_metric, rotated_at, token_item};
+use super::{
+    PROXY_USE, audit_events, family_of, hash, reuse_metric, rotated_at, rotation_of, token_item,
+};
 
 /// One session's client and user on the fault instance.
 struct Session {
@@ -98,13 +101,11 @@ impl Session {
     }
 
     /// Signs in, then refreshes while the proxy drops every answer to that rotation's
-    /// transaction: the write lands, the client gets `503`.
+    /// family update: the write lands, the client gets `503`.
     async fn lose_a_rotation(&self) -> Lost {
         let first = self.sign_in().await;
         let proxy = &self.f.proxy;
-        let rule = proxy
-            .drop_answers("TransactWriteItems", &token_item(&first))
-            .await;
+        let rule = proxy.drop_answers("UpdateItem", &rotation_of(&first)).await;
         let answer = self.refresh(&first).await;
         let hits = proxy.rule(rule.id).await.hits;
         proxy.remove_rule(rule.id).await;
@@ -112,7 +113,7 @@ impl Session {
         retry_after(&answer);
         assert!(
             hits >= 1,
-            "the rotation's transaction went through the proxy"
+            "the rotation's family update went through the proxy"
         );
         // The write landed: the family moved on to a successor the client has not seen.
         let family = family_of(&self.db, &self.f.tokens_table, &first).await;
@@ -239,16 +240,32 @@ async fn answers_lost_a_few_times_are_made_good_inside_the_function() {
     let _shared = PROXY_USE.read().await;
     let s = Session::new(None).await;
     let first = s.sign_in().await;
+    answers_lost_then_given(&s, &first, "UpdateItem", rotation_of(&first)).await;
+}
+
+/// The same for the rotation's first write, the successor's record (a `PutItem` naming the
+/// session): sent again, it lands once, and the family then names it.
+#[tokio::test]
+async fn lost_answers_to_the_successors_write_are_made_good_inside_the_function() {
+    let _shared = PROXY_USE.read().await;
+    let s = Session::new(None).await;
+    let first = s.sign_in().await;
+    let token = tollgate_tests::stored_item(&s.db, &s.f.tokens_table, &token_item(&first)).await;
+    let family = token["family_id"].as_s().unwrap().clone();
+    answers_lost_then_given(&s, &first, "PutItem", family).await;
+}
+
+async fn answers_lost_then_given(s: &Session, first: &str, operation: &str, body: String) {
     let rule =
         s.f.proxy
             .add_rule(&RuleSpec {
                 action: Action::Drop,
-                target: Some("TransactWriteItems".into()),
-                body_contains: Some(token_item(&first)),
+                target: Some(operation.into()),
+                body_contains: Some(body),
                 count: Some(3),
             })
             .await;
-    let answer = s.refresh(&first).await;
+    let answer = s.refresh(first).await;
     let hits = s.f.proxy.rule(rule.id).await.hits;
     s.f.proxy.remove_rule(rule.id).await;
     assert_eq!(answer.status, 200, "{answer:?}");

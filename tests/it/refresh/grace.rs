@@ -192,11 +192,13 @@ async fn assert_one_successor_stored(
     successor: &Secret,
 ) {
     let item = |pk: String| async move { stored_item(db, table, &pk).await };
-    let old = item(token_key(&old.hash())).await;
-    assert_eq!(old["status"].as_s().unwrap(), "rotated");
-    let sealed = old["sealed_successor"].as_s().unwrap();
-    assert!(!sealed.contains(successor.expose()), "sealed, not in clear");
+    let old_hash = old.hash();
+    let old = item(token_key(&old_hash)).await;
     let family = item(family_key(old["family_id"].as_s().unwrap())).await;
+    let retired = family["retired"].as_m().unwrap();
+    assert_eq!(retired["token_hash"].as_s().unwrap(), &old_hash, "retired");
+    let sealed = retired["sealed_successor"].as_s().unwrap();
+    assert!(!sealed.contains(successor.expose()), "sealed, not in clear");
     assert_eq!(family["status"].as_s().unwrap(), "active");
     assert_eq!(family["current_token"].as_s().unwrap(), &successor.hash());
     let items = db

@@ -432,16 +432,23 @@ async fn concurrent_refreshes_of_one_token_give_exactly_one_success() {
     assert_eq!(winners.len(), 1, "exactly one of {N} refreshes succeeds");
     let winner = winners[0].hash();
 
-    // Read the table: the old token is retired, the winner's successor is the family's current
-    // token, and the losers revoked the family.
+    // Read the table: the old token is retired (its family records it), the winner's
+    // successor is the family's current token, and the losers revoked the family.
     let item = |pk: String| {
         let (db, table) = (db.clone(), t.tokens.clone());
         async move { stored_item(&db, &table, &pk).await }
     };
-    let old = item(token_key(&Secret::new(presented).hash())).await;
-    assert_eq!(old["status"].as_s().unwrap(), "rotated", "{old:?}");
+    let old_hash = Secret::new(presented).hash();
+    let old = item(token_key(&old_hash)).await;
     let family_id = old["family_id"].as_s().unwrap().clone();
     let family = item(family_key(&family_id)).await;
+    let retired = family["retired"].as_m().unwrap();
+    assert_eq!(
+        retired["token_hash"].as_s().unwrap(),
+        &old_hash,
+        "{family:?}"
+    );
+    assert_eq!(retired["successor_hash"].as_s().unwrap(), &winner);
     assert_eq!(family["current_token"].as_s().unwrap(), &winner);
     assert_eq!(
         family["status"].as_s().unwrap(),

@@ -227,8 +227,8 @@ impl TokenService {
     ) -> Result<Introspection, TokenError> {
         let now = self.clock.now();
         let hash = token.hash();
-        let lookup = self.refresh.get_token(&hash);
-        let Some(stored) = self
+        let lookup = self.refresh.get_presented(&hash);
+        let Some((stored, family)) = self
             .within(deadline, "refresh-token store", lookup)
             .await?
             .map_err(store_unavailable)?
@@ -246,7 +246,6 @@ impl TokenService {
         {
             return Ok(Introspection::inactive());
         }
-        let family = self.family(&stored.family_id, deadline).await?;
         if !refresh_active(&stored, family.as_ref(), now) {
             return Ok(Introspection::inactive());
         }

@@ -80,7 +80,8 @@ impl TokenService {
     ) -> Result<(), TokenError> {
         let now = self.clock.now();
         let hash = token.hash();
-        let lookup = self.refresh.get_token(&hash);
+        // Whose token it is and its family: its record says both, live or not.
+        let lookup = self.refresh.token_record(&hash);
         match self
             .within(deadline, "refresh-token store", lookup)
             .await?

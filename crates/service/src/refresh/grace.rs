@@ -240,6 +240,7 @@ mod tests {
             refreshed_at: Some(5),
             access_until: Some(905),
             expires_at: 2_000,
+            retired: None,
         };
         let mut next = token(TokenStatus::Active, None);
         next.token_hash = "h-next".into();

@@ -6,6 +6,9 @@
 //! are single conditional writes, never read-then-write.
 
 pub mod grace;
+mod retired;
+
+pub use retired::RetiredToken;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -219,6 +222,9 @@ pub struct StoredFamily {
     /// before it was recorded (`StoredFamily::access_tokens_until` then assumes the longest).
     pub access_until: Option<u64>,
     pub expires_at: u64,
+    /// The token its latest rotation retired (`retired`); `None` before its first rotation,
+    /// and on families last rotated before retirements were recorded here.
+    pub retired: Option<RetiredToken>,
 }
 
 impl StoredFamily {
@@ -323,12 +329,35 @@ pub enum RefreshStoreError {
 pub trait RefreshStore: Send + Sync {
     /// Stores a new family and its first token in one transaction.
     async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError>;
-    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError>;
-    /// In one transaction, on the conditions that `old` is still active, its family still active,
-    /// unexpired and naming `old` as current: retire `old`, make `new` the family's current
-    /// token, and store `new`. Of concurrent rotations of one token at most one succeeds.
-    /// Idempotent: the same `new` sent again after the first was applied (and before `new` was
-    /// used) succeeds again, so a write whose answer was lost can be repeated.
+    /// A token's record as written when it was issued (or retired, in the shape written before
+    /// retirements moved to the family): whose it is and its family, one read. Whether it is
+    /// still live is its family's to say: [`RefreshStore::get_token`].
+    async fn token_record(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredToken>, RefreshStoreError>;
+    /// A token as it stands: its record read with its family ([`StoredToken::as_of`]).
+    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+        Ok(self.get_presented(token_hash).await?.map(|(t, _)| t))
+    }
+    /// A token as it stands, and its family as read for it (`None` when the family is gone):
+    /// two reads, the record and then its family.
+    async fn get_presented(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(StoredToken, Option<StoredFamily>)>, RefreshStoreError> {
+        let Some(record) = self.token_record(token_hash).await? else {
+            return Ok(None);
+        };
+        let family = self.get_family(&record.family_id).await?;
+        Ok(Some((record.as_of(family.as_ref()), family)))
+    }
+    /// In one transaction, on the conditions that `old`'s family is active, unexpired and names
+    /// `old` as current: make `new` the family's current token, record `old` as the token it
+    /// retired ([`RetiredToken`]), and store `new`. Of concurrent rotations of one token at
+    /// most one succeeds. Idempotent: the same `new` sent again after the first was applied
+    /// (and before `new` was used) succeeds again, so a write whose answer was lost can be
+    /// repeated.
     async fn rotate(
         &self,
         old: &StoredToken,

@@ -17,8 +17,8 @@ use crate::client::{
 use crate::lockout::{LockoutPolicy, LockoutStore, Reservation};
 use crate::rate_limit::{RateLimitStore, Window};
 use crate::refresh::{
-    NewFamily, RefreshGrant, RefreshStore, Rotation, SessionQuery, StoredFamily, Successor,
-    TokenStatus,
+    NewFamily, RefreshGrant, RefreshStore, RetiredToken, Rotation, SessionQuery, StoredFamily,
+    Successor, TokenStatus,
 };
 use crate::revocation::{Entry, Key, RevocationStore, client_cut_off, user_cut_off};
 
@@ -352,6 +352,23 @@ async fn rotation_sent_again(
         .await
         .expect("get family");
     assert_eq!(fam.map(|f| f.current_token), Some("contract-g4".into()));
+    let (two_back, one_back) = (
+        store.get_token("contract-g2").await.expect("get"),
+        store.get_token("contract-g3").await.expect("get"),
+    );
+    assert_eq!(
+        two_back.map(|t| (t.status, t.sealed_successor)),
+        Some((TokenStatus::Rotated, None)),
+        "a token two rotations back reads rotated, with nothing to give back"
+    );
+    assert_eq!(
+        one_back.map(|t| (t.status, t.rotated_at, t.successor_hash)),
+        Some((
+            TokenStatus::Rotated,
+            Some(now + 1),
+            Some("contract-g4".into())
+        ))
+    );
 }
 
 fn session(id: &str, sub: &str, client_id: &str, now: u64) -> NewFamily {
@@ -431,6 +448,7 @@ async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
         refreshed_at: None,
         access_until: Some(now + 300),
         expires_at: now + 3_600,
+        retired: None,
     };
     let got = store.get_family("contract-s1").await.expect("get family");
     assert_eq!(got, Some(expected.clone()));
@@ -453,6 +471,14 @@ async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
         refreshed_at: Some(now + 7),
         // The rotation records when the access token it came with expires.
         access_until: Some(now + 7 + 300),
+        // And the token it retired, which reads as rotated from then on.
+        retired: Some(RetiredToken {
+            token_hash: "contract-s1-t1".into(),
+            rotated_at: now + 7,
+            successor_hash: "contract-s1-t2".into(),
+            sealed_successor: None,
+            unconfirmed: false,
+        }),
         ..expected.clone()
     };
     assert_eq!(after, Some(refreshed.clone()));

@@ -72,6 +72,16 @@ pub struct MemoryRefresh {
     pub markers: Mutex<HashMap<String, StoredMarker>>,
 }
 
+impl MemoryRefresh {
+    /// The token of `hash` as it stands (its record read with its family), as
+    /// [`RefreshStore::get_token`] reads it, without awaiting.
+    pub fn token_as_it_stands(&self, hash: &str) -> Option<StoredToken> {
+        let record = lock(&self.tokens).get(hash).cloned()?;
+        let family = lock(&self.families).get(&record.family_id).cloned();
+        Some(record.as_of(family.as_ref()))
+    }
+}
+
 #[async_trait]
 impl LegacyStore for MemoryRefresh {
     async fn get_marker(&self, hash: &str) -> Result<Option<StoredMarker>, RefreshStoreError> {
@@ -211,13 +221,14 @@ impl RefreshStore for MemoryRefresh {
                 refreshed_at: None,
                 access_until: Some(f.access_expires_at),
                 expires_at: f.family_expires_at,
+                retired: None,
             },
         );
         lock(&self.tokens).insert(f.token_hash.clone(), f.first_token());
         Ok(())
     }
 
-    async fn get_token(&self, hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+    async fn token_record(&self, hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
         Ok(lock(&self.tokens).get(hash).cloned())
     }
 
@@ -229,35 +240,30 @@ impl RefreshStore for MemoryRefresh {
     ) -> Result<Rotation, RefreshStoreError> {
         let mut families = lock(&self.families);
         let mut tokens = lock(&self.tokens);
-        // As the DynamoDB adapter: the same successor written again finds its own work done.
-        let at = |h: &str| h == old.token_hash || h == new.token_hash;
+        // As the DynamoDB adapter: the family is the compare-and-swap (the same successor
+        // written again finds its own work done), the old token's record is not written, and
+        // a successor of that hash already retired in its own record is not written over.
+        let at = |f: &StoredFamily| {
+            f.current_token == old.token_hash
+                || (f.current_token == new.token_hash
+                    && f.retired
+                        .as_ref()
+                        .is_some_and(|r| r.token_hash == old.token_hash))
+        };
         let family_ok = families
             .get(&old.family_id)
-            .is_some_and(|f| !f.revoked && at(&f.current_token) && f.expires_at > now);
-        let token_ok = tokens.get(&old.token_hash).is_some_and(|t| {
-            t.status == TokenStatus::Active
-                || (t.status == TokenStatus::Rotated
-                    && t.successor_hash.as_deref() == Some(new.token_hash.as_str()))
-        });
+            .is_some_and(|f| !f.revoked && at(f) && f.expires_at > now);
         let successor_ok = tokens
             .get(&new.token_hash)
             .is_none_or(|t| t.status == TokenStatus::Active);
-        if !family_ok || !token_ok || !successor_ok {
+        if !family_ok || !successor_ok {
             return Ok(Rotation::Refused);
         }
         if let Some(f) = families.get_mut(&old.family_id) {
             f.current_token = new.token_hash.clone();
             f.refreshed_at = Some(now);
             f.access_until = Some(new.access_until);
-        }
-        if let Some(t) = tokens.get_mut(&old.token_hash) {
-            t.status = TokenStatus::Rotated;
-            t.rotated_at = Some(now);
-            if new.sealed.is_some() {
-                t.sealed_successor.clone_from(&new.sealed);
-            }
-            t.successor_hash = Some(new.token_hash.clone());
-            t.unconfirmed |= new.unconfirmed;
+            f.retired = Some(new.retiring(old, now));
         }
         tokens.insert(new.token_hash.clone(), new.record(old));
         Ok(Rotation::Rotated)

@@ -86,13 +86,17 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<Option<StoredToken>, TokenError> {
         let hash = refresh.hash();
-        let family = self.family(family_id, deadline).await?;
-        let read = self.refresh.get_token(&hash);
-        let record = self
+        let read = self.refresh.get_presented(&hash);
+        let Some((record, family)) = self
             .within(deadline, "refresh-token store", read)
             .await?
-            .map_err(store_unavailable)?;
-        Ok(record.filter(|t| grace::still_unused(family.as_ref(), Some(t), &hash, now).is_ok()))
+            .map_err(store_unavailable)?
+        else {
+            return Ok(None);
+        };
+        let unused = record.family_id == family_id
+            && grace::still_unused(family.as_ref(), Some(&record), &hash, now).is_ok();
+        Ok(unused.then_some(record))
     }
 
     /// The answer again for the retry of an exchange whose answer was lost: the same session

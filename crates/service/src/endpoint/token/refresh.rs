@@ -92,16 +92,10 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<Option<(StoredToken, Option<StoredFamily>)>, TokenError> {
         let hash = presented.hash();
-        let lookup = self.refresh.get_token(&hash);
-        let Some(old) = self
-            .within(deadline, "refresh-token store", lookup)
+        let lookup = self.refresh.get_presented(&hash);
+        self.within(deadline, "refresh-token store", lookup)
             .await?
-            .map_err(store_unavailable)?
-        else {
-            return Ok(None);
-        };
-        let family = self.family(&old.family_id, deadline).await?;
-        Ok(Some((old, family)))
+            .map_err(store_unavailable)
     }
 
     /// Revokes the family of a token used again (`cause`), and says so: what the caller gets
@@ -174,11 +168,13 @@ impl TokenService {
             return Ok(Err(NoReplay::NotSealed));
         };
         let hash = successor.hash();
-        let record = self.refresh.get_token(&hash);
+        // The family was just read: the successor's own record is the one read more.
+        let record = self.refresh.token_record(&hash);
         let record = self
             .within(deadline, "refresh-token store", record)
             .await?
-            .map_err(store_unavailable)?;
+            .map_err(store_unavailable)?
+            .map(|r| r.as_of(family));
         let expires_at = record.as_ref().map_or(0, |r| r.expires_at);
         Ok(
             grace::still_unused(family, record.as_ref(), &hash, now).map(|()| Handed {

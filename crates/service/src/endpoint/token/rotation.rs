@@ -189,13 +189,12 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<LostRace, TokenError> {
-        let read = self.refresh.get_token(&old.token_hash);
-        let now_stored = self
+        let read = self.refresh.get_presented(&old.token_hash);
+        let Some((t, family)) = self
             .within(deadline, "refresh-token store", read)
             .await?
-            .map_err(store_unavailable)?;
-        let family = self.family(&old.family_id, deadline).await?;
-        let Some(t) = now_stored else {
+            .map_err(store_unavailable)?
+        else {
             return Ok(LostRace::Ended(Unusable::FamilyExpired));
         };
         match t.usable_by(client, family.as_ref(), now) {

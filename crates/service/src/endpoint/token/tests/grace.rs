@@ -51,8 +51,7 @@ async fn the_successor_is_stored_sealed_never_in_clear() {
     let f = with_grace(10).await;
     let first = login(&f, None).await;
     let second = refresh(&f, APP, rt(&first), None).await.unwrap();
-    let tokens = f.refresh.tokens.lock().unwrap();
-    let old = &tokens[&rt(&first).hash()];
+    let old = f.refresh.token_as_it_stands(&rt(&first).hash()).unwrap();
     let sealed = old.sealed_successor.as_deref().expect("sealed successor");
     assert!(!sealed.contains(rt(&second).expose()));
     assert_eq!(

@@ -67,7 +67,7 @@ fn revoked(l: &Lossy) -> bool {
 }
 
 fn retired(l: &Lossy, token: &Secret) -> crate::refresh::StoredToken {
-    l.refresh.inner.tokens.lock().unwrap()[&token.hash()].clone()
+    l.refresh.inner.token_as_it_stands(&token.hash()).unwrap()
 }
 
 #[tokio::test]

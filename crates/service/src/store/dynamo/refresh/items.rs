@@ -16,7 +16,9 @@ use tollgate_oauth::scope::Scopes;
 use tollgate_oauth::secret::hash_str;
 
 use super::super::Item;
-use crate::refresh::{NewFamily, RefreshGrant, StoredFamily, StoredToken, TokenStatus};
+use crate::refresh::{
+    NewFamily, RefreshGrant, RetiredToken, StoredFamily, StoredToken, TokenStatus,
+};
 
 pub fn family_key(family_id: &str) -> String {
     format!("family#{family_id}")
@@ -107,10 +109,49 @@ pub(super) struct FamilyItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access_until: Option<u64>,
     expires_at: u64,
+    /// The token the latest rotation retired; absent before the first rotation and on
+    /// families last rotated before retirements were recorded on the family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retired: Option<RetiredItem>,
 }
 
-/// `token#<sha256>`. `rotated_at`, `successor_hash`, `sealed_successor` and `unconfirmed` are
-/// set by the rotation that retires it.
+/// A family's `retired` map: [`RetiredToken`] as stored.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+pub(super) struct RetiredItem {
+    token_hash: String,
+    rotated_at: u64,
+    successor_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_successor: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unconfirmed: bool,
+}
+
+impl RetiredItem {
+    pub(super) fn new(r: RetiredToken) -> Self {
+        Self {
+            token_hash: r.token_hash,
+            rotated_at: r.rotated_at,
+            successor_hash: r.successor_hash,
+            sealed_successor: r.sealed_successor,
+            unconfirmed: r.unconfirmed,
+        }
+    }
+
+    fn retired(self) -> RetiredToken {
+        RetiredToken {
+            token_hash: self.token_hash,
+            rotated_at: self.rotated_at,
+            successor_hash: self.successor_hash,
+            sealed_successor: self.sealed_successor,
+            unconfirmed: self.unconfirmed,
+        }
+    }
+}
+
+/// `token#<sha256>`, written once when the token is issued. `rotated_at`, `successor_hash`,
+/// `sealed_successor` and `unconfirmed` are on tokens retired before retirements moved to the
+/// family (`crate::refresh::RetiredToken`): read, never written now.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct TokenItem {
     pk: String,
@@ -168,6 +209,7 @@ impl FamilyItem {
             revoked_at: None,
             access_until: Some(f.access_expires_at),
             expires_at: f.family_expires_at,
+            retired: None,
         }
     }
 
@@ -186,6 +228,7 @@ impl FamilyItem {
             refreshed_at: self.refreshed_at,
             access_until: self.access_until,
             expires_at: self.expires_at,
+            retired: self.retired.map(RetiredItem::retired),
         })
     }
 }

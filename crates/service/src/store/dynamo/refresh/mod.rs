@@ -5,14 +5,14 @@
 mod codes;
 mod items;
 mod legacy;
+mod rotation;
 mod sessions;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 pub use codes::code_key;
 use items::{
@@ -22,15 +22,16 @@ pub use items::{family_key, token_key};
 pub use legacy::legacy_key;
 pub use sessions::Indexed;
 
-use super::{BoxError, Item, condition_failed, n, s, write_failed};
+use super::{BoxError, Item, condition_failed, n, s};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
-    Successor, TokenStatus,
+    Successor,
 };
 
 /// Refresh-token families and tokens, in one table keyed by `pk`:
-/// `family#<id>` holds the family's state and the hash of its one live token;
-/// `token#<sha256>` holds what the token stands for. Both expire through TTL (`expires_at`).
+/// `family#<id>` holds the family's state, the hash of its one live token and the token its
+/// latest rotation retired; `token#<sha256>` holds what the token stands for, written once.
+/// Both expire through TTL (`expires_at`).
 /// Family items and their `session#<id>` companions alone carry `session_pk`/`session_sk`, the
 /// keys of the sparse index that finds a user's or a client's sessions without a scan.
 #[derive(Debug, Clone)]
@@ -93,7 +94,10 @@ impl RefreshStore for DynamoRefreshStore {
         Ok(())
     }
 
-    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+    async fn token_record(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StoredToken>, RefreshStoreError> {
         let item = self.get(token_key(token_hash)).await?;
         item.map(|i| {
             from_item::<TokenItem>(i)
@@ -109,32 +113,7 @@ impl RefreshStore for DynamoRefreshStore {
         new: &Successor,
         now: u64,
     ) -> Result<Rotation, RefreshStoreError> {
-        let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
-        let retire = retire_token(&self.table, old, new, now).map_err(unavailable)?;
-        let advance = advance_family(&self.table, old, new, now).map_err(unavailable)?;
-        let successor = new.record(old);
-        let items = vec![
-            TransactWriteItem::builder().update(retire).build(),
-            TransactWriteItem::builder().update(advance).build(),
-            put_successor(
-                &self.table,
-                to_item(&TokenItem::new(&successor)).map_err(RefreshStoreError::Malformed)?,
-            )
-            .map_err(unavailable)?,
-        ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Rotation::Rotated),
-            // A failed condition, or a concurrent transaction on the same items, means this
-            // token lost: it was used already, or is being used right now by someone else.
-            Err(e) if lost_the_race(&e) => Ok(Rotation::Refused),
-            Err(e) => Err(write_failed(e)),
-        }
+        self.rotate_on_family(old, new, now).await
     }
 
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError> {
@@ -194,83 +173,8 @@ fn family_from_item(item: Item) -> Result<StoredFamily, RefreshStoreError> {
         .map_err(RefreshStoreError::Malformed)
 }
 
-/// Marks `old` rotated (with the sealed successor, when there is one), if it is still active, or
-/// already rotated to this very successor (the same write sent again after its answer was lost).
-fn retire_token(
-    table: &str,
-    old: &StoredToken,
-    new: &Successor,
-    now: u64,
-) -> Result<Update, BoxError> {
-    let mut set = "SET #status = :rotated, rotated_at = :now, successor_hash = :next".to_owned();
-    if new.sealed.is_some() {
-        set.push_str(", sealed_successor = :sealed");
-    }
-    if new.unconfirmed {
-        set.push_str(", unconfirmed = :unconfirmed");
-    }
-    let mut update = Update::builder()
-        .table_name(table)
-        .key("pk", s(token_key(&old.token_hash)))
-        .update_expression(set)
-        .condition_expression(
-            "#status = :active OR (#status = :rotated AND successor_hash = :next)",
-        )
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":rotated", s(TokenStatus::Rotated.as_str()))
-        .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
-        .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":next", s(&new.token_hash));
-    if let Some(sealed) = &new.sealed {
-        update = update.expression_attribute_values(":sealed", s(sealed));
-    }
-    if new.unconfirmed {
-        update = update.expression_attribute_values(":unconfirmed", AttributeValue::Bool(true));
-    }
-    Ok(update.build()?)
-}
-
-/// Moves the family's live token from `old` to `new`, if the family is active, unexpired and
-/// still at `old` (or already at `new`: the same write sent again).
-fn advance_family(
-    table: &str,
-    old: &StoredToken,
-    new: &Successor,
-    now: u64,
-) -> Result<Update, BoxError> {
-    Ok(Update::builder()
-        .table_name(table)
-        .key("pk", s(family_key(&old.family_id)))
-        .update_expression(
-            "SET current_token = :new, refreshed_at = :now, access_until = :access_until",
-        )
-        .condition_expression(
-            "#status = :active AND (current_token = :old OR current_token = :new) \
-             AND expires_at > :now",
-        )
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":new", s(&new.token_hash))
-        .expression_attribute_values(":old", s(&old.token_hash))
-        .expression_attribute_values(":active", s("active"))
-        .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":access_until", n(new.access_until))
-        .build()?)
-}
-
-/// Stores the successor, unless a successor of that hash exists and was used already.
-fn put_successor(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk) OR #status = :active")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":active", s(TokenStatus::Active.as_str()))
-        .build()?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-/// Whether the rotation transaction was cancelled because a condition failed or another
-/// transaction held the same items (as opposed to DynamoDB being unavailable).
+/// Whether a transaction was cancelled because a condition failed or another transaction held
+/// the same items (as opposed to DynamoDB being unavailable).
 fn lost_the_race<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
     let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
     else {
