@@ -161,19 +161,28 @@ def metric_lines(metrics_log):
 
 
 def per_request(metrics_log):
-    """The dependency calls of each request: `[(dependency, ms), ...]` per request, split at
-    each request's own `Requests` line (written when the request ends, after its calls). How
+    """The dependency calls of each request: `[(dependency, ms), ...]` per request in the order
+    they ended, split at each request's own `Requests` line (written when the request ends,
+    after its calls' lines: one per dependency, a value per call). How
     many calls a request makes is not fixed: a client this instance knows to be unlimited is
     not counted, and a lockout counter is reset only when something was counted."""
     out, calls = [], []
     for m in metric_lines(metrics_log):
         if "DependencyLatency" in m:
-            calls.append((m["Dependency"], float(m["DependencyLatency"])))
+            latency = m["DependencyLatency"]
+            if isinstance(latency, list):
+                # A request's calls of one dependency: one line, a value per call, and each
+                # call's place among all the request's calls (`Order`).
+                order = m.get("Order", list(range(len(latency))))
+                calls.extend((i, m["Dependency"], float(x)) for i, x in zip(order, latency))
+            else:
+                # One call on its own line (a cold start's, before any request): first.
+                calls.append((-1, m["Dependency"], float(latency)))
         elif "Requests" in m:
-            out.append(calls)
+            out.append([(d, x) for _, d, x in sorted(calls, key=lambda c: c[0])])
             calls = []
     if calls:
-        raise SystemExit(f"{len(calls)} dependency lines after the last request's line")
+        raise SystemExit(f"{len(calls)} dependency calls after the last request's line")
     return out
 
 

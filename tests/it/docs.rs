@@ -66,6 +66,8 @@ const KNOWN_NAMES: &[&str] = &[
     "Location",
     "OAuth2Session",
     "Html",
+    // The log field of a request's dependency line: each call's place (operations.md).
+    "Order",
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",

@@ -1,6 +1,7 @@
 //! One forwarding wrapper over every port: [`Hooked`] is a port whose every call passes through
-//! a [`Hook`]. The token function measures its adapters with it ([`Measured`]: one
-//! `DependencyCalls`/`DependencyFailures`/`DependencyLatency` line per call, wrapped once at cold
+//! a [`Hook`]. The token function measures its adapters with it ([`Measured`]: each call a
+//! `DependencyCalls`/`DependencyFailures`/`DependencyLatency` value, written with the request's
+//! other calls of that dependency on one line when the request ends; wrapped once at cold
 //! start, so no adapter or rule knows); tests fail or lose the calls they name with it
 //! (`crate::testkit::failing`). A port's methods are forwarded here once, for every hook. The
 //! code store shares the refresh-token store's errors (one table), hence its hooks.
@@ -276,10 +277,10 @@ mod tests {
     #[tokio::test]
     async fn each_call_through_a_measured_port_writes_one_line_a_domain_answer_is_no_failure() {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let scope = Scope {
-            origin: Origin::default(),
-            metrics: Metrics::with_sink("fn", Sink::Memory(lines.clone())),
-        };
+        let scope = Scope::new(
+            Origin::default(),
+            Metrics::with_sink("fn", Sink::Memory(lines.clone())),
+        );
         let store = Measured::new(Dependency::DynamoDb, MemoryRefresh::default());
         serve(scope, async {
             assert!(store.get_token("no-such-token").await.unwrap().is_none());

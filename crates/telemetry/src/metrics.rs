@@ -7,10 +7,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod calls;
 mod catalogue;
 mod line;
 pub mod spec;
 
+pub use calls::CallRecord;
 pub use catalogue::*;
 
 use line::Line;
@@ -218,7 +220,8 @@ impl Metrics {
         line.finish()
     }
 
-    /// One call to a dependency ended.
+    /// One call to a dependency ended, outside a request (a cold start's): its own line. A
+    /// request's calls are written together ([`Metrics::dependency_calls`]).
     pub fn dependency(&self, dep: Dependency, ok: bool, latency: Duration) {
         self.write(&self.render_dependency(now_ms(), dep, ok, latency));
     }

@@ -5,11 +5,13 @@
 //! only served requests are audited this way.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::audit::{self, Event, Origin};
 use crate::metrics::{
-    Dependency, LOCKOUTS, Metrics, RATE_LIMITED, REFRESH_REUSE, REVOCATIONS, SESSIONS_ENDED,
+    CallRecord, Dependency, LOCKOUTS, Metrics, RATE_LIMITED, REFRESH_REUSE, REVOCATIONS,
+    SESSIONS_ENDED,
 };
 
 /// What every event of one request shares.
@@ -17,15 +19,50 @@ use crate::metrics::{
 pub struct Scope {
     pub origin: Origin,
     pub metrics: Metrics,
+    /// The request's dependency calls not written yet ([`write_calls`]).
+    calls: Arc<Mutex<Vec<CallRecord>>>,
+}
+
+impl Scope {
+    pub fn new(origin: Origin, metrics: Metrics) -> Self {
+        Self {
+            origin,
+            metrics,
+            calls: Arc::default(),
+        }
+    }
 }
 
 tokio::task_local! {
     static REQUEST: Scope;
 }
 
-/// Runs `f` (one request) with `scope` as the request being served.
+/// Runs `f` (one request) with `scope` as the request being served; the calls it made and
+/// did not write yet are written when it ends.
 pub async fn serve<F: Future>(scope: Scope, f: F) -> F::Output {
-    REQUEST.scope(scope, f).await
+    REQUEST
+        .scope(scope, async {
+            let out = f.await;
+            write_calls();
+            out
+        })
+        .await
+}
+
+/// Writes the dependency calls of the request being served so far, one line per dependency
+/// (`Metrics::dependency_calls`). The handler calls it before the request's own lines, so a
+/// request's lines stay together in the order they always had.
+pub fn write_calls() {
+    let _ = REQUEST.try_with(|s| {
+        let calls = s
+            .calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
+        if !calls.is_empty() {
+            s.metrics.dependency_calls(&calls);
+        }
+    });
 }
 
 /// Records a security event of the request being served: its audit line, and its metric when
@@ -82,8 +119,18 @@ impl Drop for Call {
     }
 }
 
+/// Keeps the call for the request's calls line ([`write_calls`]); outside a request nothing
+/// is recorded.
 fn record_call(dependency: Dependency, ok: bool, latency: Duration) {
-    let _ = REQUEST.try_with(|s| s.metrics.dependency(dependency, ok, latency));
+    let _ = REQUEST.try_with(|s| {
+        if let Ok(mut calls) = s.calls.lock() {
+            calls.push(CallRecord {
+                dependency,
+                ok,
+                latency,
+            });
+        }
+    });
 }
 
 /// Times `call`, whose `Err` is a dependency failure.
@@ -106,10 +153,10 @@ mod tests {
 
     fn scope() -> (Scope, Arc<Mutex<Vec<String>>>) {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let scope = Scope {
-            origin: Origin::new(Some("192.0.2.1"), Some("test-agent")),
-            metrics: Metrics::with_sink("fn", Sink::Memory(lines.clone())),
-        };
+        let scope = Scope::new(
+            Origin::new(Some("192.0.2.1"), Some("test-agent")),
+            Metrics::with_sink("fn", Sink::Memory(lines.clone())),
+        );
         (scope, lines)
     }
 
@@ -224,14 +271,23 @@ mod tests {
             );
         })
         .await;
-        let failures: Vec<(String, f64)> = taken(&lines)
+        // One line per dependency, a value per call; `Order` puts the calls back in order.
+        let mut failures: Vec<(u64, String, f64)> = taken(&lines)
             .iter()
-            .map(|l| {
+            .flat_map(|l| {
                 let p = spec::validate(&l.to_string()).unwrap();
                 let f = p.iter().find(|p| p.name == "DependencyFailures").unwrap();
-                (l["Dependency"].as_str().unwrap().to_owned(), f.values[0])
+                let order = l["Order"].as_array().unwrap().clone();
+                let dep = l["Dependency"].as_str().unwrap().to_owned();
+                assert_eq!(order.len(), f.values.len(), "{l}");
+                order
+                    .into_iter()
+                    .zip(f.values.clone())
+                    .map(move |(i, v)| (i.as_u64().unwrap(), dep.clone(), v))
             })
             .collect();
+        failures.sort_by_key(|(i, _, _)| *i);
+        let failures: Vec<(String, f64)> = failures.into_iter().map(|(_, d, v)| (d, v)).collect();
         assert_eq!(
             failures,
             [

@@ -35,10 +35,7 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
     let started = Instant::now();
     trace!(method = %req.method(), "request received");
     let route = Route::of(req.uri().path());
-    let scope = Scope {
-        origin: origin(&req),
-        metrics: state.metrics.clone(),
-    };
+    let scope = Scope::new(origin(&req), state.metrics.clone());
     // Every audit line of the request, the domain's and its own refusal, is written in its scope.
     Ok(observe::serve(scope, served(state, &req, route, started)).await)
 }
@@ -53,6 +50,8 @@ async fn served(state: &AppState, req: &Request, route: Route, started: Instant)
         client_id = field::Empty
     );
     let Served { resp, outcome } = serve(state, req, route).instrument(span).await;
+    // Its dependency calls, one line per dependency, before the lines that end it.
+    observe::write_calls();
     info!(
         route = route.name(),
         method = %req.method(),

@@ -71,6 +71,35 @@ impl Line {
         let _ = write!(self.buf, ":{v}");
     }
 
+    /// A metric with one value per sample (EMF takes up to 100).
+    pub(super) fn values(&mut self, key: &str, vs: impl Iterator<Item = f64>) {
+        self.buf.push(',');
+        string(&mut self.buf, key);
+        self.buf.push_str(":[");
+        for (i, v) in vs.enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
+            let _ = write!(self.buf, "{v}");
+        }
+        self.buf.push(']');
+    }
+
+    /// A log field holding whole numbers (not a metric: no directive names it).
+    pub(super) fn integers(&mut self, key: &str, vs: impl Iterator<Item = u64>) {
+        self.buf.push(',');
+        string(&mut self.buf, key);
+        self.buf.push_str(":[");
+        for (i, v) in vs.enumerate() {
+            if i > 0 {
+                self.buf.push(',');
+            }
+            let _ = write!(self.buf, "{v}");
+        }
+        self.buf.push(']');
+    }
+
     /// A member that is neither a dimension nor a metric: CloudWatch keeps it as a log field.
     pub(super) fn text(&mut self, key: &str, value: &str) {
         self.buf.push(',');

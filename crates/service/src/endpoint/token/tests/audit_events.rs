@@ -13,10 +13,10 @@ use super::*;
 /// Runs `f` as one served request; its output and the audit lines it wrote.
 pub(super) async fn audited<F: Future>(f: F) -> (F::Output, Vec<serde_json::Value>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let scope = Scope {
-        origin: Origin::new(Some("192.0.2.1"), Some("test-agent")),
-        metrics: Metrics::with_sink("fn", Sink::Memory(lines.clone())),
-    };
+    let scope = Scope::new(
+        Origin::new(Some("192.0.2.1"), Some("test-agent")),
+        Metrics::with_sink("fn", Sink::Memory(lines.clone())),
+    );
     let out = observe::serve(scope, f).await;
     let events = lines
         .lock()
