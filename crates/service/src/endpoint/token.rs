@@ -14,6 +14,7 @@ mod legacy_write;
 mod password;
 mod refresh;
 mod request;
+mod resend;
 mod rotation;
 #[cfg(test)]
 mod tests;

@@ -12,13 +12,12 @@ use tracing::{info, warn};
 
 use super::TokenResponse;
 use super::request::CodeExchangeRequest;
-use super::rotation::{FIRST_RESEND_PAUSE, LONGEST_RESEND_PAUSE, RESENDS};
 use crate::client::{Client, GrantType};
 use crate::code::{Exchange, ExchangeWrite, Exchanged, StoredCode};
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::TokenError;
 use crate::refresh::grace;
-use crate::refresh::{NewFamily, RefreshStoreError, StoredToken};
+use crate::refresh::{NewFamily, StoredToken};
 
 /// How the exchange's write ended.
 pub(super) enum Written {
@@ -49,30 +48,16 @@ impl TokenService {
             sealed_refresh: None,
             now,
         };
-        let halfway = deadline.halfway(self.clock.as_ref());
-        let first = self.codes.exchange(&write);
-        let mut last = match self.within(halfway, "refresh-token store", first).await {
-            Ok(Ok(exchange)) => return Ok(written(exchange)),
-            Ok(Err(e @ RefreshStoreError::OutcomeUnknown(_))) => store_unavailable(e),
-            Ok(Err(e)) => return Err(store_unavailable(e)),
-            Err(no_answer) => no_answer,
+        let mark = |w: &mut ExchangeWrite<'_>| {
+            warn!(family = %family.family_id, "authorization code exchange got no answer: sending it again");
+            w.unconfirmed = true;
+            let key = StoredCode::sealing_key(code, verifier);
+            w.sealed_refresh = Some(grace::seal(&key, &family.family_id, refresh));
         };
-        warn!(family = %family.family_id, "authorization code exchange got no answer: sending it again");
-        write.unconfirmed = true;
-        let key = StoredCode::sealing_key(code, verifier);
-        write.sealed_refresh = Some(grace::seal(&key, &family.family_id, refresh));
-        let mut pause = FIRST_RESEND_PAUSE;
-        for _ in 0..RESENDS {
-            let nap = tokio::time::sleep(pause);
-            self.within(deadline, "refresh-token store", nap).await?;
-            pause = (pause * 2).min(LONGEST_RESEND_PAUSE);
-            let again = self.codes.exchange(&write);
-            match self.within(deadline, "refresh-token store", again).await? {
-                Ok(exchange) => return Ok(written(exchange)),
-                Err(e) => last = store_unavailable(e),
-            }
-        }
-        Err(last)
+        let exchange = self
+            .send_until_answered(&mut write, |w, _| self.codes.exchange(w), mark, deadline)
+            .await?;
+        Ok(written(exchange))
     }
 
     /// A session's first refresh token, when it is still the session's unused current token:

@@ -17,12 +17,11 @@ use tollgate_telemetry::observe;
 use tracing::{info, warn};
 
 use super::TokenResponse;
-use super::rotation::{FIRST_RESEND_PAUSE, LONGEST_RESEND_PAUSE, RESENDS};
 use crate::client::{Client, GrantType};
-use crate::endpoint::{TokenService, store_unavailable};
+use crate::endpoint::TokenService;
 use crate::error::{TokenError, Unavailable};
 use crate::legacy::{LegacyPorts, StoredMarker, TakeOver, TakenOver};
-use crate::refresh::{NewFamily, RefreshStoreError, grace};
+use crate::refresh::{NewFamily, grace};
 
 /// Tries of a take-over that found no marker after losing (a concurrent one not landed yet).
 const TAKE_OVER_ATTEMPTS: u32 = 5;
@@ -78,41 +77,22 @@ impl TokenService {
         Err(Unavailable::LegacyContended.into())
     }
 
-    /// Sends the take-over. While its outcome is unknown (no answer came: it may have landed),
-    /// sends it again, marked unconfirmed and with the refresh token sealed under the legacy
-    /// token, until an answer comes or the time runs out. The first send gets at most half the
-    /// time left. A store that answers with an error wrote nothing: `503` at once.
-    async fn send_take_over(
-        &self,
-        legacy: &LegacyPorts,
-        write: &mut TakeOver<'_>,
+    /// Sends the take-over (`send_until_answered`); a re-send is marked unconfirmed, with the
+    /// session's refresh token sealed under the legacy token.
+    async fn send_take_over<'c>(
+        &'c self,
+        legacy: &'c LegacyPorts,
+        write: &mut TakeOver<'c>,
         (presented, refresh): (&Secret, &Secret),
         deadline: Deadline,
     ) -> Result<TakenOver, TokenError> {
-        let halfway = deadline.halfway(self.clock.as_ref());
-        let first = legacy.store.take_over(write);
-        let mut last = match self.within(halfway, "refresh-token store", first).await {
-            Ok(Ok(outcome)) => return Ok(outcome),
-            Ok(Err(e @ RefreshStoreError::OutcomeUnknown(_))) => store_unavailable(e),
-            Ok(Err(e)) => return Err(store_unavailable(e)),
-            Err(no_answer) => no_answer,
+        let mark = |w: &mut TakeOver<'_>| {
+            warn!(family = %w.family.family_id, "legacy refresh token take-over got no answer: sending it again");
+            w.unconfirmed = true;
+            w.sealed_refresh = Some(grace::seal(presented, &w.family.family_id, refresh));
         };
-        warn!(family = %write.family.family_id, "legacy refresh token take-over got no answer: sending it again");
-        write.unconfirmed = true;
-        let sealed = grace::seal(presented, &write.family.family_id, refresh);
-        write.sealed_refresh = Some(sealed);
-        let mut pause = FIRST_RESEND_PAUSE;
-        for _ in 0..RESENDS {
-            let nap = tokio::time::sleep(pause);
-            self.within(deadline, "refresh-token store", nap).await?;
-            pause = (pause * 2).min(LONGEST_RESEND_PAUSE);
-            let again = legacy.store.take_over(write);
-            match self.within(deadline, "refresh-token store", again).await? {
-                Ok(outcome) => return Ok(outcome),
-                Err(e) => last = store_unavailable(e),
-            }
-        }
-        Err(last)
+        self.send_until_answered(write, |w, _| legacy.store.take_over(w), mark, deadline)
+            .await
     }
 
     /// The answer again for the retry of a take-over whose answer was lost: the same session and

@@ -16,20 +16,12 @@ use crate::client::Client;
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::{TokenError, Unavailable};
 use crate::refresh::grace;
-use crate::refresh::{
-    RefreshGrant, RefreshStoreError, Rotation, StoredToken, Successor, TokenStatus, Unusable,
-};
+use crate::refresh::{RefreshGrant, Rotation, StoredToken, Successor, TokenStatus, Unusable};
 
 /// How often a rotation that lost to a transaction still in flight is tried again (grace window
 /// on only), and the first pause between tries (doubling).
 const ROTATION_ATTEMPTS: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(10);
-
-/// How often a rotation whose answer was lost is sent again, and the pauses between sends
-/// (doubling from the first, at most the longest); the function's deadline ends it sooner.
-pub(super) const RESENDS: u32 = 8;
-pub(super) const FIRST_RESEND_PAUSE: Duration = Duration::from_millis(50);
-pub(super) const LONGEST_RESEND_PAUSE: Duration = Duration::from_secs(1);
 
 /// A successor refresh token handed to the client, with its end (seconds since the epoch).
 pub(super) struct Handed {
@@ -138,11 +130,9 @@ impl TokenService {
         }
     }
 
-    /// Sends the rotation. While its outcome is unknown (no answer came: it may have landed),
-    /// sends the same successor again, marked unconfirmed, until an answer comes or the time
-    /// runs out. The first send gets at most half the time left, so a lost answer leaves time
-    /// to send it again. A store that answers with an error wrote nothing: `503` at once, the
-    /// token untouched.
+    /// Sends the rotation (`send_until_answered`); a re-send is marked unconfirmed, with the
+    /// successor sealed under the old token whatever the grace window, so the client told `503`
+    /// can get it back.
     async fn write_rotation(
         &self,
         old: &StoredToken,
@@ -151,32 +141,20 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<Rotation, TokenError> {
-        let first = self.refresh.rotate(old, successor, now);
-        let halfway = deadline.halfway(self.clock.as_ref());
-        let mut last = match self.within(halfway, "refresh-token store", first).await {
-            Ok(Ok(rotation)) => return Ok(rotation),
-            Ok(Err(e @ RefreshStoreError::OutcomeUnknown(_))) => store_unavailable(e),
-            Ok(Err(e)) => return Err(store_unavailable(e)),
-            Err(no_answer) => no_answer,
-        };
-        warn!(family = %old.family_id, "refresh-token rotation got no answer: sending it again");
-        // Sealed now whatever the grace window, so the client told 503 can get it back.
-        successor.unconfirmed = true;
-        if successor.sealed.is_none() {
-            successor.sealed = Some(grace::seal(presented, &old.family_id, next));
-        }
-        let mut pause = FIRST_RESEND_PAUSE;
-        for _ in 0..RESENDS {
-            let nap = tokio::time::sleep(pause);
-            self.within(deadline, "refresh-token store", nap).await?;
-            pause = (pause * 2).min(LONGEST_RESEND_PAUSE);
-            let again = self.refresh.rotate(old, successor, now);
-            match self.within(deadline, "refresh-token store", again).await? {
-                Ok(rotation) => return Ok(rotation),
-                Err(e) => last = store_unavailable(e),
+        let mark = |s: &mut Successor| {
+            warn!(family = %old.family_id, "refresh-token rotation got no answer: sending it again");
+            s.unconfirmed = true;
+            if s.sealed.is_none() {
+                s.sealed = Some(grace::seal(presented, &old.family_id, next));
             }
-        }
-        Err(last)
+        };
+        self.send_until_answered(
+            successor,
+            |s, _| self.refresh.rotate(old, s, now),
+            mark,
+            deadline,
+        )
+        .await
     }
 
     /// Why a rotation of `old` was refused, read again: a concurrent use won (replay its
