@@ -352,10 +352,12 @@ pub trait RefreshStore: Send + Sync {
         let family = self.get_family(&record.family_id).await?;
         Ok(Some((record.as_of(family.as_ref()), family)))
     }
-    /// In one transaction, on the conditions that `old`'s family is active, unexpired and names
-    /// `old` as current: make `new` the family's current token, record `old` as the token it
-    /// retired ([`RetiredToken`]), and store `new`. Of concurrent rotations of one token at
-    /// most one succeeds. Idempotent: the same `new` sent again after the first was applied
+    /// On the conditions that `old`'s family is active, unexpired and names `old` as current:
+    /// make `new` the family's current token, record `old` as the token it retired
+    /// ([`RetiredToken`]), and store `new`, which is never the family's live token before its
+    /// record is stored. A refused rotation leaves no record of `new` (the DynamoDB adapter
+    /// deletes the one it wrote; one it could not delete is never live). Of concurrent
+    /// rotations of one token at most one succeeds. Idempotent: the same `new` sent again after the first was applied
     /// (and before `new` was used) succeeds again, so a write whose answer was lost can be
     /// repeated.
     async fn rotate(

@@ -18,7 +18,7 @@ use crate::error::{TokenError, Unavailable};
 use crate::refresh::grace;
 use crate::refresh::{RefreshGrant, Rotation, StoredToken, Successor, TokenStatus, Unusable};
 
-/// How often a rotation that lost to a transaction still in flight is tried again (grace window
+/// How often a rotation that lost to a write still in flight is tried again (grace window
 /// on only), and the first pause between tries (doubling).
 const ROTATION_ATTEMPTS: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(10);
@@ -45,7 +45,7 @@ enum LostRace {
     Reused,
     /// The session ended meanwhile (revoked or expired): refused quietly.
     Ended(Unusable),
-    /// The winner's transaction has not landed yet: try again.
+    /// The winner's write has not landed yet: try again.
     InFlight,
 }
 
