@@ -145,28 +145,11 @@ pub fn open(old: &Secret, family_id: &str, sealed: &str) -> Option<Secret> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refresh::RefreshGrant;
-    use tollgate_oauth::scope::Scopes;
 
     fn token(status: TokenStatus, rotated_at: Option<u64>) -> StoredToken {
         StoredToken {
-            token_hash: "h-old".into(),
-            family_id: "f".into(),
-            grant: RefreshGrant {
-                client_id: "app".into(),
-                sub: "u".into(),
-                scope: Scopes::default(),
-                details: serde_json::Map::new(),
-                auth_time: 0,
-            },
-            status,
-            issued_at: 0,
-            expires_at: 1_000,
-            family_expires_at: 2_000,
             rotated_at,
-            sealed_successor: None,
-            successor_hash: None,
-            unconfirmed: false,
+            ..crate::refresh::retired::test_token("h-old", status)
         }
     }
 

@@ -73,32 +73,39 @@ impl StoredToken {
     }
 }
 
+/// A token of family `f` for the domain's unit tests: active unless told otherwise, issued at
+/// 0, expiring at 1,000 (its family at 2,000).
+#[cfg(test)]
+pub(crate) fn test_token(hash: &str, status: TokenStatus) -> StoredToken {
+    use crate::refresh::RefreshGrant;
+    use tollgate_oauth::scope::Scopes;
+    StoredToken {
+        token_hash: hash.into(),
+        family_id: "f".into(),
+        grant: RefreshGrant {
+            client_id: "app".into(),
+            sub: "u".into(),
+            scope: Scopes::default(),
+            details: serde_json::Map::new(),
+            auth_time: 0,
+        },
+        status,
+        issued_at: 0,
+        expires_at: 1_000,
+        family_expires_at: 2_000,
+        rotated_at: None,
+        sealed_successor: None,
+        successor_hash: None,
+        unconfirmed: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::refresh::RefreshGrant;
-    use tollgate_oauth::scope::Scopes;
 
     fn token(hash: &str, status: TokenStatus) -> StoredToken {
-        StoredToken {
-            token_hash: hash.into(),
-            family_id: "f".into(),
-            grant: RefreshGrant {
-                client_id: "app".into(),
-                sub: "u".into(),
-                scope: Scopes::default(),
-                details: serde_json::Map::new(),
-                auth_time: 0,
-            },
-            status,
-            issued_at: 0,
-            expires_at: 1_000,
-            family_expires_at: 2_000,
-            rotated_at: None,
-            sealed_successor: None,
-            successor_hash: None,
-            unconfirmed: false,
-        }
+        test_token(hash, status)
     }
 
     fn family(current: &str, retired: Option<RetiredToken>) -> StoredFamily {

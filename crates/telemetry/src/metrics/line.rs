@@ -73,21 +73,19 @@ impl Line {
 
     /// A metric with one value per sample (EMF takes up to 100).
     pub(super) fn values(&mut self, key: &str, vs: impl Iterator<Item = f64>) {
-        self.buf.push(',');
-        string(&mut self.buf, key);
-        self.buf.push_str(":[");
-        for (i, v) in vs.enumerate() {
-            if i > 0 {
-                self.buf.push(',');
-            }
-            let v = if v.is_finite() { v.max(0.0) } else { 0.0 };
-            let _ = write!(self.buf, "{v}");
-        }
-        self.buf.push(']');
+        // JSON has no NaN or infinity; a metric value is never negative.
+        self.list(
+            key,
+            vs.map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }),
+        );
     }
 
     /// A log field holding whole numbers (not a metric: no directive names it).
     pub(super) fn integers(&mut self, key: &str, vs: impl Iterator<Item = u64>) {
+        self.list(key, vs);
+    }
+
+    fn list<V: std::fmt::Display>(&mut self, key: &str, vs: impl Iterator<Item = V>) {
         self.buf.push(',');
         string(&mut self.buf, key);
         self.buf.push_str(":[");
