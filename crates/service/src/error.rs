@@ -47,8 +47,8 @@ pub enum Unavailable {
     UserStatus(#[source] BoxError),
     #[error("revocation store failed")]
     RevocationStore(#[source] BoxError),
-    #[error("refresh token rotation still contended after retries")]
-    RotationContended,
+    #[error("refresh token rotation refused with its family unchanged")]
+    RotationRefused,
     #[error("legacy refresh endpoint failed")]
     LegacyRefresh(#[source] BoxError),
     #[error("legacy refresh token take-over still contended after retries")]

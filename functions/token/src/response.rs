@@ -66,8 +66,8 @@ pub fn log_cause(e: &TokenError) {
             Unavailable::RevocationStore(s) => {
                 warn!(error = cause(s.as_ref()), "revocation store failed");
             }
-            Unavailable::RotationContended => {
-                warn!("refresh token rotation still contended after retries");
+            Unavailable::RotationRefused => {
+                warn!("refresh token rotation refused with its family unchanged");
             }
             Unavailable::LegacyRefresh(s) => {
                 warn!(error = cause(s.as_ref()), "legacy refresh endpoint failed");
@@ -258,7 +258,7 @@ mod tests {
             || Unavailable::NewFamily(cause()),
             || Unavailable::RateLimitStore(cause()),
             || Unavailable::UserStatus(cause()),
-            || Unavailable::RotationContended,
+            || Unavailable::RotationRefused,
             || Unavailable::LegacyRefresh(cause()),
             || Unavailable::LegacyContended,
         ];

@@ -6,8 +6,6 @@
 //! the successor that landed (`crate::refresh::grace::replay_window`), whatever its grace window: a
 //! retry done as told is never taken for theft.
 
-use std::time::Duration;
-
 use tollgate_oauth::clock::Deadline;
 use tollgate_oauth::secret::Secret;
 use tracing::warn;
@@ -17,11 +15,6 @@ use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::{TokenError, Unavailable};
 use crate::refresh::grace;
 use crate::refresh::{RefreshGrant, Rotation, StoredToken, Successor, TokenStatus, Unusable};
-
-/// How often a rotation that lost to a write still in flight is tried again (grace window
-/// on only), and the first pause between tries (doubling).
-const ROTATION_ATTEMPTS: u32 = 5;
-const FIRST_PAUSE: Duration = Duration::from_millis(10);
 
 /// A successor refresh token handed to the client, with its end (seconds since the epoch).
 pub(super) struct Handed {
@@ -45,8 +38,10 @@ enum LostRace {
     Reused,
     /// The session ended meanwhile (revoked or expired): refused quietly.
     Ended(Unusable),
-    /// The winner's write has not landed yet: try again.
-    InFlight,
+    /// The family still names the presented token, active: nothing a concurrent use explains.
+    /// The rotation is one conditional write, never half-landed, so no winner can be in
+    /// flight; it is not taken for reuse either.
+    Unchanged,
 }
 
 impl TokenService {
@@ -62,51 +57,35 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<Rotated, TokenError> {
-        let grace = self.grace(client);
         let refresh = Secret::generate();
         let mut successor = self.successor(client, old, (presented, &refresh), grant, now);
         successor.access_until = access_until;
-        let mut pause = FIRST_PAUSE;
-        let mut contended = grace > 0;
-        for _ in 0..ROTATION_ATTEMPTS {
-            if self
-                .write_rotation(old, &mut successor, (presented, &refresh), now, deadline)
-                .await?
-                == Rotation::Rotated
-            {
-                return Ok(Rotated::New(Handed {
-                    token: refresh,
-                    expires_at: successor.expires_at,
-                }));
-            }
-            match self
-                .lost_race(client, old, presented, now, deadline)
-                .await?
-            {
-                LostRace::Replay(s) => return Ok(Rotated::Replayed(s)),
-                LostRace::Ended(why) => {
-                    return Err(self.refuse(client, old, why, now, deadline).await);
-                }
-                LostRace::InFlight if grace > 0 => {
-                    let nap = tokio::time::sleep(pause);
-                    self.within(deadline, "refresh-token store", nap).await?;
-                    pause *= 2;
-                }
-                LostRace::Reused | LostRace::InFlight => {
-                    contended = false;
-                    break;
-                }
+        if self
+            .write_rotation(old, &mut successor, (presented, &refresh), now, deadline)
+            .await?
+            == Rotation::Rotated
+        {
+            return Ok(Rotated::New(Handed {
+                token: refresh,
+                expires_at: successor.expires_at,
+            }));
+        }
+        match self
+            .lost_race(client, old, presented, now, deadline)
+            .await?
+        {
+            LostRace::Replay(s) => Ok(Rotated::Replayed(s)),
+            LostRace::Ended(why) => Err(self.refuse(client, old, why, now, deadline).await),
+            // Nobody is signed out for a refusal no use explains: `503`, nothing revoked.
+            LostRace::Unchanged => Err(Unavailable::RotationRefused.into()),
+            LostRace::Reused => {
+                // Used already or concurrently: nobody should hold a working token of this family.
+                warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
+                Err(self
+                    .revoke_reused(client, old, "lost_rotation", now, deadline)
+                    .await)
             }
         }
-        if contended {
-            // Still active after every try, its family still at it: contention, not reuse.
-            return Err(Unavailable::RotationContended.into());
-        }
-        // Used already or concurrently: nobody should hold a working token of this family.
-        warn!(client_id = %client.client_id, family = %old.family_id, "refresh token lost its rotation: revoking its family");
-        Err(self
-            .revoke_reused(client, old, "lost_rotation", now, deadline)
-            .await)
     }
 
     /// The successor `next` of `old`, sealed under the presented token when the client's grace
@@ -158,7 +137,7 @@ impl TokenService {
     }
 
     /// Why a rotation of `old` was refused, read again: a concurrent use won (replay its
-    /// successor if the rules allow), the session ended, or the winner is still in flight.
+    /// successor if the rules allow), or the session ended.
     async fn lost_race(
         &self,
         client: &Client,
@@ -189,7 +168,7 @@ impl TokenService {
                 if t.status == TokenStatus::Active
                     && family.is_some_and(|f| f.current_token == old.token_hash) =>
             {
-                Ok(LostRace::InFlight)
+                Ok(LostRace::Unchanged)
             }
             Ok(()) => Ok(LostRace::Reused),
         }

@@ -2,6 +2,10 @@
 //! failure-counter reset and the new refresh family are in flight together.
 
 use super::*;
+use crate::refresh::{
+    NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
+    Successor,
+};
 
 /// The memory lockout store whose `reset` finishes only once a refresh family exists: run one
 /// after the other (reset first, as before), the grant would never finish.
@@ -93,4 +97,56 @@ async fn counter_reset_and_new_family_run_concurrently() {
         None
     );
     assert!(f.service.token(&r).await.is_ok());
+}
+
+/// The memory refresh store whose rotations are all refused, leaving the family as it was: a
+/// refusal no concurrent use explains (the DynamoDB adapter's compare-and-swap cannot give one).
+struct RefusingRotations(Arc<MemoryRefresh>);
+
+#[async_trait::async_trait]
+impl RefreshStore for RefusingRotations {
+    async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError> {
+        self.0.create_family(family).await
+    }
+    async fn token_record(&self, hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
+        self.0.token_record(hash).await
+    }
+    async fn rotate(
+        &self,
+        _: &StoredToken,
+        _: &Successor,
+        _: u64,
+    ) -> Result<Rotation, RefreshStoreError> {
+        Ok(Rotation::Refused)
+    }
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError> {
+        self.0.revoke_family(family_id, now).await
+    }
+    async fn get_family(&self, id: &str) -> Result<Option<StoredFamily>, RefreshStoreError> {
+        self.0.get_family(id).await
+    }
+    async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+    ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
+        self.0.list_sessions(query).await
+    }
+}
+
+/// A refused rotation whose family still names the presented token is answered `503`, never
+/// taken for reuse: nothing is revoked, and the same token refreshes once the store rotates.
+#[tokio::test]
+async fn a_rotation_refused_with_its_family_unchanged_is_503_and_revokes_nothing() {
+    let mut f = fixture().await;
+    let first = login(&f, None).await;
+    let token = first.refresh_token.as_ref().unwrap();
+    let working = f.service.refresh.clone();
+    f.service.refresh = Arc::new(RefusingRotations(f.refresh.clone()));
+    let refused = refresh(&f, APP, token, None).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::TemporarilyUnavailable);
+    let family = f.refresh.families.lock().unwrap().values().next().cloned();
+    assert!(family.is_some_and(|fam| !fam.revoked), "nothing revoked");
+    f.service.refresh = working;
+    let next = refresh(&f, APP, token, None).await.unwrap();
+    assert_ne!(next.refresh_token.as_ref(), Some(token));
 }
