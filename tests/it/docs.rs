@@ -363,6 +363,7 @@ fn parameter_names_in_the_docs_exist_in_the_template() {
     let mut known: BTreeSet<String> = params.clone();
     known.extend(keys(&t["Outputs"]));
     known.extend(keys(&t["Resources"]));
+    known.extend(keys(&t["Conditions"]));
     known.extend(KNOWN_NAMES.iter().map(|s| (*s).to_owned()));
     // The metrics the functions write: namespace, names, dimensions (operations.md#metrics).
     known.insert(tollgate_telemetry::metrics::NAMESPACE.to_owned());
@@ -379,7 +380,7 @@ fn parameter_names_in_the_docs_exist_in_the_template() {
         let text = read(&file);
         for word in backticked(&text).iter().filter(|w| is_camel(w)) {
             if !known.contains(word) {
-                problems.push(format!("{file}: `{word}` is no template parameter, output or resource (an AWS name? add it to KNOWN_NAMES)"));
+                problems.push(format!("{file}: `{word}` is no template parameter, output, resource or condition (an AWS name? add it to KNOWN_NAMES)"));
             }
         }
         for after in text.split("--parameter-overrides").skip(1) {

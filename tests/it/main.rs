@@ -64,6 +64,7 @@ mod revocation {
 
 /// `template.yaml`: its tables, its IAM grants, the session route's resource policy.
 mod template {
+    mod http_api;
     mod least_privilege;
     mod sessions_policy;
     mod tables;

@@ -1,8 +1,9 @@
-//! The two ways the tests reach the served token function, so that one test body covers both
-//! event shapes: `cargo lambda watch`'s function-URL path (plain HTTP), and REST API
-//! `aws_proxy` (payload 1.0) events with the stage in `requestContext.path`, built from the
-//! recorded `sam-rest-proxy.json` and sent through the Lambda Invoke API: what API Gateway
-//! sends the function in production.
+//! The ways the tests reach the served token function, so that one test body covers every
+//! event shape: `cargo lambda watch`'s function-URL path (plain HTTP); REST API `aws_proxy`
+//! (payload 1.0) events with the stage in `requestContext.path`, built from the recorded
+//! `sam-rest-proxy.json`; and HTTP API payload 2.0 events of the `$default` stage
+//! (`OAuthHttpApi=on`), built from the recorded `sam-http-api-proxy.json`. The events go
+//! through the Lambda Invoke API: what API Gateway sends the function in production.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -18,14 +19,18 @@ pub enum Transport {
     /// A REST API proxy event under stage `prod`, through the Lambda Invoke API; with `base64`,
     /// the body is base64-encoded as API Gateway does for binary media types.
     RestProxy { base64: bool },
+    /// An HTTP API payload 2.0 event of the `$default` stage, through the Lambda Invoke API;
+    /// its header names in lower case and its body base64-encoded, as API Gateway sends a form.
+    HttpApi,
 }
 
 impl Transport {
     /// Every shape: the tests of the main flows loop over these.
-    pub const ALL: [Transport; 3] = [
+    pub const ALL: [Transport; 4] = [
         Transport::FunctionUrl,
         Transport::RestProxy { base64: false },
         Transport::RestProxy { base64: true },
+        Transport::HttpApi,
     ];
 
     /// Sends `method path` with these headers and body; `path` is the function's own path
@@ -52,6 +57,9 @@ impl Transport {
             }
             Transport::RestProxy { base64 } => {
                 invoke_rest(served, &rest_event(method, path, headers, body, base64)).await
+            }
+            Transport::HttpApi => {
+                invoke_rest(served, &http_api_event(method, path, headers, body)).await
             }
         }
     }
@@ -118,8 +126,67 @@ pub fn rest_event(
     e
 }
 
-/// Invokes the token function with a REST proxy event; its proxy response as an `Answer`.
-/// A header in both `headers` and `multiValueHeaders` counts once, with the multi values.
+/// An HTTP API (payload 2.0) event for `method path` under the `$default` stage, as API Gateway
+/// sends one of `OAuthHttpApi`'s routes: the route key names the method and path, header names
+/// are in lower case (repeated ones joined with commas), the body is base64-encoded, and
+/// there is no authorizer (the routes have none).
+pub fn http_api_event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Value {
+    let mut e = event_fixture("sam-http-api-proxy.json");
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let route = format!("{method} {path}");
+    let o = e.as_object_mut().expect("an event");
+    for absent in [
+        "cookies",
+        "queryStringParameters",
+        "pathParameters",
+        "stageVariables",
+    ] {
+        o.remove(absent);
+    }
+    e["routeKey"] = route.clone().into();
+    e["rawPath"] = path.into();
+    e["rawQueryString"] = query.into();
+    let c = &mut e["requestContext"];
+    c.as_object_mut().expect("a context").remove("authorizer");
+    c.as_object_mut()
+        .expect("a context")
+        .remove("authentication");
+    c["routeKey"] = route.into();
+    c["stage"] = "$default".into();
+    c["http"]["method"] = method.into();
+    c["http"]["path"] = path.into();
+    c["http"]["sourceIp"] = "192.0.2.10".into();
+    let mut joined = serde_json::Map::new();
+    for (k, v) in headers {
+        let k = k.to_ascii_lowercase();
+        let value = match joined.get(&k).and_then(Value::as_str) {
+            Some(before) => format!("{before},{v}"),
+            None => (*v).to_owned(),
+        };
+        joined.insert(k, value.into());
+    }
+    e["headers"] = joined.into();
+    match body {
+        Some(b) => {
+            e["body"] = STANDARD.encode(b).into();
+            e["isBase64Encoded"] = true.into();
+        }
+        None => {
+            e.as_object_mut().expect("an event").remove("body");
+            e["isBase64Encoded"] = false.into();
+        }
+    }
+    e
+}
+
+/// Invokes the token function with an API Gateway event (REST or HTTP API); its proxy response
+/// as an `Answer`. A header in both `headers` and `multiValueHeaders` counts once, with the
+/// multi values; a payload 2.0 response's `cookies` are its `Set-Cookie` headers.
 pub async fn invoke_rest(served: &Served, event: &Value) -> Answer {
     let (status, resp) = served.invoke("token", event.to_string().as_bytes()).await;
     assert_eq!(status, 200, "the function answered, not failed: {resp}");
@@ -134,6 +201,9 @@ pub async fn invoke_rest(served: &Served, event: &Value) -> Answer {
         for v in vs.as_array().expect("a list of values") {
             headers.append(name(k), value(v));
         }
+    }
+    for cookie in resp["cookies"].as_array().into_iter().flatten() {
+        headers.append(http::header::SET_COOKIE, value(cookie));
     }
     let raw = resp["body"].as_str().unwrap_or_default();
     let text = if resp["isBase64Encoded"] == true {

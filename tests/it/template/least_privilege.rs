@@ -548,10 +548,30 @@ fn iam_resources_have_no_wildcards() {
 #[test]
 fn lambda_permissions_are_scoped_to_this_api() {
     let api = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TokenApi}";
+    let http_api =
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${OAuthHttpApiGateway}";
+    // Each permission by its name: the function it lets API Gateway invoke, and from where.
     let expected = [
-        ("TokenFunction", format!("{api}/*")),
-        ("WhoamiFunction", format!("{api}/*/GET/whoami")),
-        ("AuthorizerFunction", format!("{api}/authorizers/*")),
+        (
+            "TokenFunctionApiPermission",
+            "TokenFunction",
+            format!("{api}/*"),
+        ),
+        (
+            "WhoamiFunctionApiPermission",
+            "WhoamiFunction",
+            format!("{api}/*/GET/whoami"),
+        ),
+        (
+            "AuthorizerFunctionApiPermission",
+            "AuthorizerFunction",
+            format!("{api}/authorizers/*"),
+        ),
+        (
+            "TokenFunctionHttpApiPermission",
+            "TokenFunction",
+            format!("{http_api}/*"),
+        ),
     ];
     let t = template();
     let mut seen = Vec::new();
@@ -559,25 +579,26 @@ fn lambda_permissions_are_scoped_to_this_api() {
         if r["Type"] != "AWS::Lambda::Permission" {
             continue;
         }
+        let name = name.as_str().unwrap();
         let p = &r["Properties"];
-        assert_eq!(p["Action"], "lambda:InvokeFunction", "{name:?}");
-        assert_eq!(p["Principal"], "apigateway.amazonaws.com", "{name:?}");
+        assert_eq!(p["Action"], "lambda:InvokeFunction", "{name}");
+        assert_eq!(p["Principal"], "apigateway.amazonaws.com", "{name}");
         let (_, function) = tagged(&p["FunctionName"]).expect("FunctionName is a !Ref");
         let (tag, arn) = tagged(&p["SourceArn"])
-            .unwrap_or_else(|| panic!("{name:?}: a permission without a SourceArn"));
-        assert_eq!(tag, "!Sub", "{name:?}");
-        let (_, want) = expected
+            .unwrap_or_else(|| panic!("{name}: a permission without a SourceArn"));
+        assert_eq!(tag, "!Sub", "{name}");
+        let (_, want_function, want_arn) = expected
             .iter()
-            .find(|(f, _)| *f == function)
-            .unwrap_or_else(|| panic!("{name:?}: a permission for {function}"));
-        assert_eq!(&arn, want, "{name:?}");
-        seen.push(function);
+            .find(|(n, _, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name}: a permission this test does not know"));
+        assert_eq!(&function, want_function, "{name}");
+        assert_eq!(&arn, want_arn, "{name}");
+        seen.push(name.to_owned());
     }
     seen.sort();
-    assert_eq!(
-        seen,
-        ["AuthorizerFunction", "TokenFunction", "WhoamiFunction"]
-    );
+    let mut all: Vec<&str> = expected.iter().map(|(n, _, _)| *n).collect();
+    all.sort();
+    assert_eq!(seen, all);
 }
 
 /// Every secret the token function is told about (an `*_SECRET_ARN` variable) is one it may

@@ -362,9 +362,10 @@ fn cases(c: &Clients, t: Transport, h: &str, n: &str) -> Vec<Case> {
             body: Some(format!("{en}={eh}")),
             refused: true,
         });
-        // The function URL carries a query; the REST event of this helper has none.
+        // The function URL and the HTTP API event carry a query; the REST event of this
+        // helper has none.
         let query = match t {
-            Transport::FunctionUrl => format!("?{en}={eh}"),
+            Transport::FunctionUrl | Transport::HttpApi => format!("?{en}={eh}"),
             Transport::RestProxy { .. } => String::new(),
         };
         all.push(Case {
