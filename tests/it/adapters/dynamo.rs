@@ -224,14 +224,39 @@ async fn new_family_stores_only_the_token_hash_with_ttls() {
     assert_eq!(session["family_id"].as_s().unwrap(), "fam1");
     assert_eq!(session["session_pk"].as_s().unwrap(), "client#c1");
     assert_eq!(session["expires_at"].as_n().unwrap(), "300");
-    assert!(fam["session_pk"].as_s().unwrap().starts_with("sub#sha256:"));
+    // The companion that finds it by its user. The family item carries no index keys, so its
+    // rotations and its revocation write no index entry.
+    let by_user = db
+        .get_item()
+        .table_name(&t.tokens)
+        .key("pk", AttributeValue::S("usersession#fam1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(by_user["family_id"].as_s().unwrap(), "fam1");
+    assert_eq!(by_user["session_sk"].as_s().unwrap(), "client#c1#fam1");
+    assert_eq!(by_user["expires_at"].as_n().unwrap(), "300");
     assert!(
-        !fam["session_pk"].as_s().unwrap().contains("u1"),
+        by_user["session_pk"]
+            .as_s()
+            .unwrap()
+            .starts_with("user#sha256:")
+    );
+    assert!(
+        !by_user["session_pk"].as_s().unwrap().contains("u1"),
         "the sub is hashed in the index key"
     );
+    assert!(!fam.contains_key("session_pk") && !fam.contains_key("session_sk"));
+    assert_eq!(fam["companions"].as_bool().ok(), Some(&true));
 
     let all = db.scan().table_name(&t.tokens).send().await.unwrap();
-    assert_eq!(all.count(), 3, "family, token and the session's companion");
+    assert_eq!(
+        all.count(),
+        4,
+        "family, token and the session's two companions"
+    );
     assert!(
         !format!("{:?}", all.items()).contains(token.expose()),
         "the plain token must never be stored"

@@ -288,7 +288,7 @@ async fn the_admin_cli_revokes_a_clients_sessions_and_audits_it() {
     );
 }
 
-/// Sessions written before the sessions index existed (no index keys, no `session#` item):
+/// Sessions written before the sessions index existed (no index keys, no companion items):
 /// `index-sessions` gives them their keys once, and then they are listed and revoked like any
 /// other.
 #[tokio::test]
@@ -299,19 +299,23 @@ async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
     let (access, refresh) = c.login(&served, "alice", "alice-password").await;
     let sid = jwt_claims(&access)["sid"].as_str().unwrap().to_owned();
     let db = dynamo().await;
+    // As a release before the index wrote it: no index keys, no `companions`, and neither
+    // companion item.
     db.update_item()
         .table_name(&served.tokens_table)
         .key("pk", S(format!("family#{sid}")))
-        .update_expression("REMOVE session_pk, session_sk")
+        .update_expression("REMOVE session_pk, session_sk, companions")
         .send()
         .await
         .unwrap();
-    db.delete_item()
-        .table_name(&served.tokens_table)
-        .key("pk", S(format!("session#{sid}")))
-        .send()
-        .await
-        .unwrap();
+    for companion in ["session", "usersession"] {
+        db.delete_item()
+            .table_name(&served.tokens_table)
+            .key("pk", S(format!("{companion}#{sid}")))
+            .send()
+            .await
+            .unwrap();
+    }
     let mine = ["--sub", "user-0002", "--client", c.id.as_str()];
     assert!(listed(&served, &mine).is_empty(), "not found before");
     assert!(listed(&served, &["--client", &c.id]).is_empty());
@@ -333,6 +337,54 @@ async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
     c.refresh(&served, &refresh)
         .await
         .assert_error(400, "invalid_grant");
+}
+
+/// `index-sessions --before-rollback`, through the admin CLI: a session begun now (found
+/// through its companions) gets the index keys of its own that an earlier release finds a
+/// user's sessions by, and is still listed once. Other tests' sessions get theirs too, so no
+/// count is asserted here (`adapters::dynamo_sessions` asserts them on a table of its own).
+#[tokio::test]
+async fn index_sessions_before_rollback_gives_a_new_session_keys_of_its_own() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let served = Served::from_env();
+    let c = TestClient::new(&served).await;
+    let (access, refresh) = c.login(&served, "alice", "alice-password").await;
+    let sid = jwt_claims(&access)["sid"].as_str().unwrap().to_owned();
+    let db = dynamo().await;
+    let family = async || {
+        db.get_item()
+            .table_name(&served.tokens_table)
+            .key("pk", S(format!("family#{sid}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap()
+    };
+    assert!(
+        !family().await.contains_key("session_pk"),
+        "found through companions"
+    );
+    let out = admin(&served, &["index-sessions", "--before-rollback"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("session(s) indexed"),
+        "{said}"
+    );
+    let keys = family().await;
+    let pk = keys["session_pk"].as_s().unwrap();
+    assert!(
+        pk.starts_with("sub#sha256:") && !pk.contains("user-0002"),
+        "{pk}"
+    );
+    let mine = ["--sub", "user-0002", "--client", c.id.as_str()];
+    let found = listed(&served, &mine);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["session"], json!(sid));
+    // The session goes on.
+    let refreshed = c.refresh(&served, &refresh).await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
 }
 
 /// `revoke-sessions --sub` ends every active session of that user, whichever client holds it

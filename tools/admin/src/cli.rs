@@ -291,6 +291,10 @@ See docs/apigee-migration.md.")]
     /// keys, so list-sessions and revoke-sessions do not find them. This scans the tokens table
     /// once, gives each such family its keys, and prints how many it indexed; running it again
     /// indexes nothing. Needs dynamodb:Scan, UpdateItem and PutItem on the table.
+    ///
+    /// With --before-rollback, run before rolling back to a release without the sessions'
+    /// usersession# companions: every session begun since gets the index keys that release
+    /// finds a user's sessions by (UPGRADING.md).
     IndexSessions(sessions::TokensTable),
 
     /// A username's lockout: show it, or clear it (the helpdesk's "unlock this user").

@@ -36,18 +36,29 @@ impl Sessions {
     }
 }
 
-/// The tokens table alone (`index-sessions`).
+/// The tokens table (`index-sessions`).
 #[derive(Args)]
 pub(crate) struct TokensTable {
     /// Name of the refresh-token table (in AWS: the stack output TokensTableName).
     #[arg(long, env = "TOKENS_TABLE")]
     tokens_table: String,
+    /// Before rolling back to a release without the `usersession#` companions: give every
+    /// session begun since the upgrade the index keys that release finds a user's sessions by
+    /// (UPGRADING.md).
+    #[arg(long)]
+    before_rollback: bool,
 }
 
-/// `index-sessions`: the families older than the sessions index get their index keys.
+/// `index-sessions`: the families older than the sessions index get their index keys; with
+/// `--before-rollback`, the families found through their companions get keys of their own.
 pub(crate) async fn index_sessions(table: TokensTable) -> anyhow::Result<()> {
     let store = DynamoRefreshStore::new(sdk_client(AWS_TIMEOUT).await, &table.tokens_table);
-    let done = store.index_sessions().await.map_err(store_error)?;
+    let done = if table.before_rollback {
+        store.index_sessions_for_rollback().await
+    } else {
+        store.index_sessions().await
+    }
+    .map_err(store_error)?;
     if done.indexed > 0 {
         crate::audit::record("index_sessions", &table.tokens_table, &["sessions"]).await;
     }

@@ -184,8 +184,8 @@ impl From<ItemError> for RefreshStoreError {
     }
 }
 
-/// The exchange's four writes: the code consumed by the family (unless another family consumed
-/// it), then the family, its first token and its `session#` item ([`new_session_puts`]).
+/// The exchange's five writes: the code consumed by the family (unless another family consumed
+/// it), then the family, its first token and its two companions ([`new_session_puts`]).
 fn exchange_items(table: &str, w: &ExchangeWrite<'_>) -> Result<Vec<TransactWriteItem>, ItemError> {
     let mut items = vec![
         TransactWriteItem::builder()
@@ -196,9 +196,10 @@ fn exchange_items(table: &str, w: &ExchangeWrite<'_>) -> Result<Vec<TransactWrit
     Ok(items)
 }
 
-/// A new session's three puts, each new or exactly as this very write made it before (the
+/// A new session's four puts, each new or exactly as this very write made it before (the
 /// family still at its first token and active), so the transaction they are part of can be sent
-/// again after a lost answer: the family, its first token, its `session#` item.
+/// again after a lost answer: the family, its first token, its `session#` and `usersession#`
+/// companions.
 pub(super) fn new_session_puts(
     table: &str,
     f: &NewFamily,
@@ -206,8 +207,8 @@ pub(super) fn new_session_puts(
     let shape = ItemError::Shape;
     let family = to_item(&FamilyItem::new(f)).map_err(shape)?;
     let token = to_item(&TokenItem::new(&f.first_token())).map_err(shape)?;
-    let session = SessionItem::new(&f.family_id, &f.grant.client_id, f.family_expires_at);
-    let session = to_item(&session).map_err(shape)?;
+    let by_client = to_item(&SessionItem::client_of(f)).map_err(shape)?;
+    let by_user = to_item(&SessionItem::by_user(f)).map_err(shape)?;
     let active = || s("active");
     Ok(vec![
         conditional_put(
@@ -224,7 +225,13 @@ pub(super) fn new_session_puts(
         )?,
         conditional_put(
             table,
-            session,
+            by_client,
+            "attribute_not_exists(pk) OR family_id = :family",
+            vec![(":family", s(&f.family_id))],
+        )?,
+        conditional_put(
+            table,
+            by_user,
             "attribute_not_exists(pk) OR family_id = :family",
             vec![(":family", s(&f.family_id))],
         )?,

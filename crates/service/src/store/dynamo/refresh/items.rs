@@ -1,11 +1,18 @@
 //! The refresh-token table's items, as stored: their serde shapes (read and written with
 //! `serde_dynamo`) and the keys they are found by. Three kinds share the table:
 //!
-//! - `family#<id>`: a session's state and the hash of its one live token, carrying the sessions
-//!   index keys (`session_pk` = the user, `session_sk` = client and family);
+//! - `family#<id>`: a session's state and the hash of its one live token. Families written
+//!   before this release carry the sessions index keys themselves (`session_pk` = the user,
+//!   `session_sk` = client and family); newer ones carry none (`companions`), so a rotation
+//!   writes no index entry;
 //! - `token#<sha256>`: what a refresh token stands for (its scope as one space-separated string,
 //!   the user details as one JSON string);
-//! - `session#<id>`: a family's companion, indexed by its client.
+//! - `session#<id>`: a family's companion, indexed by its client;
+//! - `usersession#<id>`: a newer family's companion, indexed by its user (`user#<sha256>`,
+//!   sorted by client and family as a family's own keys are).
+//!
+//! The companions are written once, with the family, and never change: the index entries of a
+//! session cost one write each at sign-in and nothing at a refresh.
 //!
 //! Attribute names and types are those the hand-written mapping used, so items written before
 //! read back unchanged (the tests below hold fixtures of that shape).
@@ -32,10 +39,21 @@ fn session_key(family_id: &str) -> String {
     format!("session#{family_id}")
 }
 
+fn user_session_key(family_id: &str) -> String {
+    format!("usersession#{family_id}")
+}
+
 /// The index key of a user's sessions: the sub's SHA-256, so a long or odd `sub` never exceeds
 /// DynamoDB's key limits and no user id is an index key.
 pub(super) fn subject_key(sub: &str) -> String {
     format!("sub#{}", hash_str(sub))
+}
+
+/// The index key of a user's sessions found through `usersession#` companions: the sub's SHA-256
+/// as in [`subject_key`], under its own prefix, so a release that reads only family items in
+/// the index never meets a companion.
+pub(super) fn user_key(sub: &str) -> String {
+    format!("user#{}", hash_str(sub))
 }
 
 pub(super) fn client_key(client_id: &str) -> String {
@@ -63,6 +81,7 @@ pub(super) enum Kind {
     Family,
     Token,
     Session,
+    UserSession,
     Code,
     /// `legacy#<sha256>`: a legacy token's marker (`legacy`).
     Legacy,
@@ -85,8 +104,9 @@ enum Status {
 }
 
 /// `family#<id>`. Families written before the sessions index existed have no index keys until
-/// `index_sessions` gives them theirs; `refreshed_at` and `revoked_at` appear with the first
-/// rotation and the revocation.
+/// `index_sessions` gives them theirs; families written since the companions (`companions`)
+/// have none and need none. `refreshed_at` and `revoked_at` appear with the first rotation and
+/// the revocation.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct FamilyItem {
     pk: String,
@@ -97,6 +117,9 @@ pub(super) struct FamilyItem {
     session_pk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     session_sk: Option<String>,
+    /// Found through its `session#` and `usersession#` companions, not index keys of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    companions: bool,
     status: FamilyStatus,
     current_token: String,
     created_at: u64,
@@ -178,8 +201,9 @@ pub(super) struct TokenItem {
     unconfirmed: bool,
 }
 
-/// `session#<id>`: finds a family by its client (the family item's own index entry is by
-/// subject). No token in it; gone by TTL with the family.
+/// `session#<id>`: finds a family by its client; `usersession#<id>`: by its user (a family
+/// written before the companions is in the index by its user itself). No token in either;
+/// gone by TTL with the family.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub(super) struct SessionItem {
     pk: String,
@@ -191,17 +215,17 @@ pub(super) struct SessionItem {
 }
 
 impl FamilyItem {
-    /// A new family, with its index keys.
+    /// A new family: in the index through its companions only.
     pub(super) fn new(f: &NewFamily) -> Self {
         let g = &f.grant;
-        let (spk, ssk) = family_index_keys(&g.sub, &g.client_id, &f.family_id);
         Self {
             pk: family_key(&f.family_id),
             kind: Kind::Family,
             client_id: g.client_id.clone(),
             sub: g.sub.clone(),
-            session_pk: Some(spk),
-            session_sk: Some(ssk),
+            session_pk: None,
+            session_sk: None,
+            companions: true,
             status: FamilyStatus::Active,
             current_token: f.token_hash.clone(),
             created_at: f.issued_at,
@@ -290,7 +314,8 @@ impl TokenItem {
 }
 
 impl SessionItem {
-    pub(super) fn new(family_id: &str, client_id: &str, expires_at: u64) -> Self {
+    /// The companion that finds the family by its client.
+    pub(super) fn by_client(family_id: &str, client_id: &str, expires_at: u64) -> Self {
         Self {
             pk: session_key(family_id),
             kind: Kind::Session,
@@ -298,6 +323,46 @@ impl SessionItem {
             session_pk: client_key(client_id),
             session_sk: family_key(family_id),
             expires_at,
+        }
+    }
+
+    /// The companion that finds the family by its user, sorted by client as a family's own
+    /// index keys are ([`family_index_keys`]).
+    pub(super) fn by_user(f: &NewFamily) -> Self {
+        let g = &f.grant;
+        let (_, sort) = family_index_keys(&g.sub, &g.client_id, &f.family_id);
+        Self {
+            pk: user_session_key(&f.family_id),
+            kind: Kind::UserSession,
+            family_id: f.family_id.clone(),
+            session_pk: user_key(&g.sub),
+            session_sk: sort,
+            expires_at: f.family_expires_at,
+        }
+    }
+
+    /// The companion that finds `f` by its client.
+    pub(super) fn client_of(f: &NewFamily) -> Self {
+        Self::by_client(&f.family_id, &f.grant.client_id, f.family_expires_at)
+    }
+}
+
+/// An item the sessions index found: a family written before the companions (its own entry),
+/// or a companion naming one.
+pub(super) enum IndexEntry {
+    Family(Box<FamilyItem>),
+    Companion(String),
+}
+
+impl IndexEntry {
+    pub(super) fn read(item: Item) -> Result<Self, String> {
+        match item
+            .get("kind")
+            .and_then(|k| k.as_s().ok())
+            .map(String::as_str)
+        {
+            Some("family") => Ok(Self::Family(Box::new(from_item(item)?))),
+            _ => Ok(Self::Companion(from_item::<SessionItem>(item)?.family_id)),
         }
     }
 }

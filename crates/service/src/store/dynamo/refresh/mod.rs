@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 pub use codes::code_key;
 use items::{
-    FamilyItem, SessionItem, TokenItem, client_key, client_prefix, from_item, subject_key, to_item,
+    FamilyItem, IndexEntry, SessionItem, TokenItem, client_key, client_prefix, from_item,
+    subject_key, to_item, user_key,
 };
 pub use items::{family_key, token_key};
 pub use legacy::legacy_key;
@@ -32,8 +33,10 @@ use crate::refresh::{
 /// `family#<id>` holds the family's state, the hash of its one live token and the token its
 /// latest rotation retired; `token#<sha256>` holds what the token stands for, written once.
 /// Both expire through TTL (`expires_at`).
-/// Family items and their `session#<id>` companions alone carry `session_pk`/`session_sk`, the
-/// keys of the sparse index that finds a user's or a client's sessions without a scan.
+/// The `session#<id>` and `usersession#<id>` companions (and families written before them)
+/// alone carry `session_pk`/`session_sk`, the keys of the sparse index that finds a user's or a
+/// client's sessions without a scan; a family item written now carries none, so its rotations
+/// and revocation write no index entry.
 #[derive(Debug, Clone)]
 pub struct DynamoRefreshStore {
     client: Client,
@@ -63,6 +66,7 @@ impl DynamoRefreshStore {
     }
 }
 
+/// A put of a new item (its key unused) in a transaction.
 fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
     let put = Put::builder()
         .table_name(table)
@@ -78,13 +82,13 @@ impl RefreshStore for DynamoRefreshStore {
         let malformed = RefreshStoreError::Malformed;
         let family = to_item(&FamilyItem::new(f)).map_err(malformed)?;
         let token = to_item(&TokenItem::new(&f.first_token())).map_err(malformed)?;
-        let session = SessionItem::new(&f.family_id, &f.grant.client_id, f.family_expires_at);
-        let by_client = to_item(&session).map_err(malformed)?;
-        let items = vec![
-            put_new(&self.table, family).map_err(RefreshStoreError::Unavailable)?,
-            put_new(&self.table, token).map_err(RefreshStoreError::Unavailable)?,
-            put_new(&self.table, by_client).map_err(RefreshStoreError::Unavailable)?,
-        ];
+        let by_client = to_item(&SessionItem::client_of(f)).map_err(malformed)?;
+        let by_user = to_item(&SessionItem::by_user(f)).map_err(malformed)?;
+        let items = [family, token, by_client, by_user]
+            .into_iter()
+            .map(|item| put_new(&self.table, item))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(RefreshStoreError::Unavailable)?;
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -149,9 +153,30 @@ impl RefreshStore for DynamoRefreshStore {
     ) -> Result<Vec<StoredFamily>, RefreshStoreError> {
         match query {
             SessionQuery::Subject { sub, client_id } => {
+                // Families written before the companions are in the index themselves (by
+                // `sub#`); newer ones through their `usersession#` companion (by `user#`).
                 let prefix = client_id.as_deref().map(client_prefix);
-                let items = self.query_sessions(&subject_key(sub), prefix).await?;
-                items.into_iter().map(family_from_item).collect()
+                let mut items = self
+                    .query_sessions(&subject_key(sub), prefix.clone())
+                    .await?;
+                items.extend(self.query_sessions(&user_key(sub), prefix).await?);
+                let mut found = Vec::new();
+                let mut ids = Vec::new();
+                for item in items {
+                    match IndexEntry::read(item).map_err(RefreshStoreError::Malformed)? {
+                        IndexEntry::Family(f) => {
+                            found.push(f.family().map_err(RefreshStoreError::Malformed)?)
+                        }
+                        IndexEntry::Companion(id) => ids.push(id),
+                    }
+                }
+                // A family given its own keys before a rollback (`index-sessions
+                // --before-rollback`) has both entries: listed once.
+                ids.sort();
+                ids.dedup();
+                ids.retain(|id| !found.iter().any(|f| &f.family_id == id));
+                found.extend(self.families(&ids).await?);
+                Ok(found)
             }
             SessionQuery::Client { client_id } => {
                 let items = self.query_sessions(&client_key(client_id), None).await?;

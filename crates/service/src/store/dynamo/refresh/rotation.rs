@@ -3,8 +3,9 @@
 //!
 //! DynamoDB bills a transaction two write units per item, and the family's index entry again:
 //! the three-item transaction this replaces (retire the old token, advance the family, put the
-//! successor) was 8 units by the pricing rules; these two writes are 3 (the successor, the
-//! family, its index entry). The order keeps every guarantee:
+//! successor) was 8 units by the pricing rules; these two writes are 2 (the successor, the
+//! family; 3 for a family written before the companions, which rewrites its own index entry).
+//! The order keeps every guarantee:
 //!
 //! - Nothing is live until the family names it, and only the family's conditional update
 //!   names a successor, so of concurrent rotations of one token exactly one wins.

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update}
 use super::items::{SessionItem, family_index_keys, family_key, to_item};
 use super::{DynamoRefreshStore, family_from_item};
 use crate::refresh::{RefreshStoreError, StoredFamily};
-use crate::store::dynamo::{BoxError, Item, s};
+use crate::store::dynamo::{BoxError, Item, condition_failed, s};
 use crate::store::tables::SESSIONS;
 
 impl DynamoRefreshStore {
@@ -104,14 +104,43 @@ impl DynamoRefreshStore {
     /// Gives every refresh-token family written before the sessions index existed its index keys
     /// and its `session#` companion, so `list-sessions` and `revoke-sessions` find it. A one-off
     /// after upgrading: it scans the table (the only scan anywhere, and only from the admin
-    /// CLI), and running it again finds nothing left to do.
+    /// CLI), and running it again finds nothing left to do. Families written with their
+    /// companions (`companions`) have no keys of their own and are not touched.
     pub async fn index_sessions(&self) -> Result<Indexed, RefreshStoreError> {
+        self.each_family(
+            "attribute_not_exists(session_pk) AND attribute_not_exists(companions)",
+            async |f| self.index_one(&f).await,
+        )
+        .await
+    }
+
+    /// Before rolling back to a release that finds a user's sessions only by the family items'
+    /// own index entries (any release before the `usersession#` companions): gives every family
+    /// written with companions the keys it would have had then, so that release finds it by
+    /// user too. This release reads both entries and lists such a family once. A scan, from
+    /// the admin CLI only; running it again finds nothing left to do. From then on those
+    /// families' rotations write their index entry again, as before the companions.
+    pub async fn index_sessions_for_rollback(&self) -> Result<Indexed, RefreshStoreError> {
+        self.each_family(
+            "attribute_exists(companions) AND attribute_not_exists(session_pk)",
+            async |f| self.own_keys(&f).await,
+        )
+        .await
+    }
+
+    /// Scans the family items that also match `filter`, and counts what `index` says it did
+    /// with each (`true`: indexed; `false`: found indexed or gone meanwhile).
+    async fn each_family(
+        &self,
+        filter: &str,
+        mut index: impl AsyncFnMut(StoredFamily) -> Result<bool, RefreshStoreError>,
+    ) -> Result<Indexed, RefreshStoreError> {
         let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
         let mut pages = self
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("begins_with(pk, :family) AND attribute_not_exists(session_pk)")
+            .filter_expression(format!("begins_with(pk, :family) AND {filter}"))
             .expression_attribute_values(":family", s("family#"))
             .into_paginator()
             .items()
@@ -119,14 +148,34 @@ impl DynamoRefreshStore {
         let mut done = Indexed::default();
         while let Some(item) = pages.next().await {
             let item = item.map_err(|e| unavailable(e.into()))?;
-            let family = family_from_item(item)?;
-            if self.index_one(&family).await? {
+            if index(family_from_item(item)?).await? {
                 done.indexed += 1;
             } else {
                 done.skipped += 1;
             }
         }
         Ok(done)
+    }
+
+    /// A family's own index keys, unless it has them (or is gone) by now: `false` then.
+    async fn own_keys(&self, f: &StoredFamily) -> Result<bool, RefreshStoreError> {
+        let (spk, ssk) = family_index_keys(&f.sub, &f.client_id, &f.family_id);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(family_key(&f.family_id)))
+            .update_expression("SET session_pk = :spk, session_sk = :ssk")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(session_pk)")
+            .expression_attribute_values(":spk", s(spk))
+            .expression_attribute_values(":ssk", s(ssk))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
+        }
     }
 
     /// The index keys on the family item and its `session#` companion, in one transaction that
@@ -157,7 +206,7 @@ impl DynamoRefreshStore {
             .expression_attribute_values(":ssk", s(ssk))
             .build()
             .map_err(|e| unavailable(e.into()))?;
-        let session = SessionItem::new(&f.family_id, &f.client_id, f.expires_at);
+        let session = SessionItem::by_client(&f.family_id, &f.client_id, f.expires_at);
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(

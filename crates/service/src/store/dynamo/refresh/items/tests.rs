@@ -42,7 +42,7 @@ fn rotated_token() -> Item {
     item
 }
 
-/// `family#…` as `create_family` wrote it.
+/// `family#…` as `create_family` wrote it before the companions: in the index itself.
 fn new_family() -> Item {
     Item::from([
         ("pk".into(), s("family#fam1")),
@@ -56,6 +56,25 @@ fn new_family() -> Item {
         ("created_at".into(), n(100)),
         ("expires_at".into(), n(300)),
     ])
+}
+
+/// The family of [`new_family`], as the grant creates it.
+fn created() -> NewFamily {
+    NewFamily {
+        family_id: "fam1".into(),
+        token_hash: "sha256:t1".into(),
+        grant: RefreshGrant {
+            client_id: "c1".into(),
+            sub: "u1".into(),
+            scope: Scopes::parse("a b").unwrap(),
+            details: Map::new(),
+            auth_time: 100,
+        },
+        issued_at: 100,
+        token_expires_at: 200,
+        family_expires_at: 300,
+        access_expires_at: 160,
+    }
 }
 
 #[test]
@@ -89,29 +108,27 @@ fn a_stored_family_reads_back_and_a_new_one_is_written_in_that_shape() {
     // then outlives any token since its last rotation.
     assert_eq!(family.access_until, None);
     assert_eq!(family.access_tokens_until(), 100 + 86_400);
-    let created = NewFamily {
-        family_id: "fam1".into(),
-        token_hash: "sha256:t1".into(),
-        grant: RefreshGrant {
-            client_id: "c1".into(),
-            sub: "u1".into(),
-            scope: Scopes::parse("a b").unwrap(),
-            details: Map::new(),
-            auth_time: 100,
-        },
-        issued_at: 100,
-        token_expires_at: 200,
-        family_expires_at: 300,
-        access_expires_at: 160,
-    };
-    // Written now: the earlier shape and `access_until`, nothing else.
+    let created = created();
+    // Written now: the earlier shape without the index keys (its companions carry them),
+    // with `companions` and `access_until`.
     let mut written = new_family();
+    written.remove("session_pk");
+    written.remove("session_sk");
+    written.insert("companions".into(), AttributeValue::Bool(true));
     written.insert("access_until".into(), n(160));
     assert_eq!(to_item(&FamilyItem::new(&created)).unwrap(), written);
     let read = from_item::<FamilyItem>(written)
         .and_then(FamilyItem::family)
         .unwrap();
     assert_eq!(read.access_until, Some(160));
+    // The earlier shape with `access_until` (written by the release before the companions)
+    // reads the same.
+    let mut indexed = new_family();
+    indexed.insert("access_until".into(), n(160));
+    let indexed = from_item::<FamilyItem>(indexed)
+        .and_then(FamilyItem::family)
+        .unwrap();
+    assert_eq!(indexed, read);
     // Rotated, then revoked; and a family from before the sessions index, without its keys.
     let mut later = new_family();
     later.insert("refreshed_at".into(), n(150));
@@ -143,11 +160,48 @@ fn a_session_item_is_written_in_its_stored_shape() {
         ("expires_at".into(), n(300)),
     ]);
     assert_eq!(
-        to_item(&SessionItem::new("fam1", "c1", 300)).unwrap(),
+        to_item(&SessionItem::by_client("fam1", "c1", 300)).unwrap(),
+        stored
+    );
+    assert_eq!(
+        to_item(&SessionItem::client_of(&created())).unwrap(),
         stored
     );
     let read: SessionItem = from_item(stored).unwrap();
     assert_eq!(read.family_id, "fam1");
+}
+
+/// The companion that finds a family by its user: the sort key of the family's own entry
+/// (client, then family), under `user#` where the family's own entries are under `sub#`.
+#[test]
+fn a_user_session_item_is_written_in_its_shape_and_the_index_reads_both_kinds() {
+    let stored = Item::from([
+        ("pk".into(), s("usersession#fam1")),
+        ("kind".into(), s("usersession")),
+        ("family_id".into(), s("fam1")),
+        ("session_pk".into(), s(&user_key("u1"))),
+        ("session_sk".into(), s("client#c1#fam1")),
+        ("expires_at".into(), n(300)),
+    ]);
+    assert_eq!(to_item(&SessionItem::by_user(&created())).unwrap(), stored);
+    assert_eq!(
+        user_key("u1").strip_prefix("user#"),
+        subject_key("u1").strip_prefix("sub#")
+    );
+    assert_ne!(user_key("u1"), subject_key("u1"));
+    for companion in [
+        stored,
+        to_item(&SessionItem::client_of(&created())).unwrap(),
+    ] {
+        match IndexEntry::read(companion).unwrap() {
+            IndexEntry::Companion(id) => assert_eq!(id, "fam1"),
+            IndexEntry::Family(_) => panic!("a companion read as a family"),
+        }
+    }
+    match IndexEntry::read(new_family()).unwrap() {
+        IndexEntry::Family(f) => assert_eq!(f.family().unwrap().family_id, "fam1"),
+        IndexEntry::Companion(_) => panic!("a family read as a companion"),
+    }
 }
 
 #[test]
