@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 use tollgate_oauth::pkce::CodeChallenge;
 use tollgate_oauth::scope::Scopes;
 
+use super::DynamoRefreshStore;
 use super::items::{
     FamilyItem, Kind, SessionItem, TokenItem, from_item, json_text, scope_text, to_item,
 };
-use super::{DynamoRefreshStore, lost_the_race};
 use crate::code::{
     CODE_TTL, CONSUMED_CODE_MEMORY, CodeRequest, CodeStore, Exchange, ExchangeWrite, Exchanged,
     NewCode, StoredCode,
@@ -148,19 +148,11 @@ impl CodeStore for DynamoRefreshStore {
 
     async fn exchange(&self, w: &ExchangeWrite<'_>) -> Result<Exchange, RefreshStoreError> {
         let items = exchange_items(&self.table, w)?;
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Exchange::Done),
-            // A failed condition or a concurrent transaction on the same items: another
-            // exchange of this code is done or under way.
-            Err(e) if lost_the_race(&e) => Ok(Exchange::Refused),
-            Err(e) => Err(write_failed(e)),
-        }
+        // Refused: another exchange of this code is done or under way.
+        Ok(match self.send_transaction(items).await? {
+            true => Exchange::Done,
+            false => Exchange::Refused,
+        })
     }
 }
 

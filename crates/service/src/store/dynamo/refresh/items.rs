@@ -1,5 +1,6 @@
 //! The refresh-token table's items, as stored: their serde shapes (read and written with
-//! `serde_dynamo`) and the keys they are found by. Three kinds share the table:
+//! `serde_dynamo`) and the keys they are found by. These kinds share the table (with `code#`
+//! and `legacy#` items, `codes` and `legacy`):
 //!
 //! - `family#<id>`: a session's state and the hash of its one live token. Families written
 //!   before this release carry the sessions index keys themselves (`session_pk` = the user,
@@ -377,37 +378,8 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, S
     serde_dynamo::from_item(item).map_err(|e| format!("refresh-token item: {e}"))
 }
 
-/// A scope stored as one space-separated string, read back through [`Scopes::parse`].
-pub(super) mod scope_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use tollgate_oauth::scope::Scopes;
-
-    pub fn serialize<S: Serializer>(scope: &Scopes, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(scope)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Scopes, D::Error> {
-        let text = String::deserialize(d)?;
-        Scopes::parse(&text).map_err(|_| serde::de::Error::custom("scope is invalid"))
-    }
-}
-
-/// User details stored as the text of one JSON object.
-pub(super) mod json_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use serde_json::{Map, Value};
-
-    pub fn serialize<S: Serializer>(details: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-        let text = serde_json::to_string(details).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(&text)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
-        let text = String::deserialize(d)?;
-        serde_json::from_str(&text)
-            .map_err(|_| serde::de::Error::custom("details is not a JSON object"))
-    }
-}
+pub(super) mod json_text;
+pub(super) mod scope_text;
 
 #[cfg(test)]
 mod tests;

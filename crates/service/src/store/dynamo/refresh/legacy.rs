@@ -6,12 +6,12 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::DynamoRefreshStore;
 use super::codes::{conditional_put, new_session_puts};
 use super::items::{Kind, from_item, to_item};
-use super::{DynamoRefreshStore, lost_the_race};
 use crate::legacy::{LegacyStore, MARKER_MEMORY, StoredMarker, TakeOver, TakenOver};
 use crate::refresh::RefreshStoreError;
-use crate::store::dynamo::{s, write_failed};
+use crate::store::dynamo::s;
 
 pub fn legacy_key(token_hash: &str) -> String {
     format!("legacy#{token_hash}")
@@ -84,19 +84,11 @@ impl LegacyStore for DynamoRefreshStore {
             vec![(":family", s(&w.family.family_id))],
         )?];
         items.extend(new_session_puts(&self.table, w.family)?);
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(TakenOver::Done),
-            // A failed condition or a concurrent transaction on the same items: another use of
-            // this legacy token is done or under way.
-            Err(e) if lost_the_race(&e) => Ok(TakenOver::Refused),
-            Err(e) => Err(write_failed(e)),
-        }
+        // Refused: another use of this legacy token is done or under way.
+        Ok(match self.send_transaction(items).await? {
+            true => TakenOver::Done,
+            false => TakenOver::Refused,
+        })
     }
 }
 

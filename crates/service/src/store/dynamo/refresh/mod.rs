@@ -23,7 +23,7 @@ pub use items::{family_key, token_key};
 pub use legacy::legacy_key;
 pub use sessions::Indexed;
 
-use super::{BoxError, Item, condition_failed, n, s};
+use super::{BoxError, Item, condition_failed, n, s, write_failed};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
     Successor,
@@ -196,6 +196,28 @@ fn family_from_item(item: Item) -> Result<StoredFamily, RefreshStoreError> {
     from_item::<FamilyItem>(item)
         .and_then(FamilyItem::family)
         .map_err(RefreshStoreError::Malformed)
+}
+
+impl DynamoRefreshStore {
+    /// Sends a transaction whose conditions another write may have met first: `Ok(false)` when
+    /// it was refused for that ([`lost_the_race`]); a failure whose answer was lost is
+    /// `OutcomeUnknown` ([`write_failed`]), so the caller may send it again.
+    async fn send_transaction(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<bool, RefreshStoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if lost_the_race(&e) => Ok(false),
+            Err(e) => Err(write_failed(e)),
+        }
+    }
 }
 
 /// Whether a transaction was cancelled because a condition failed or another transaction held
