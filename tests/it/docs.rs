@@ -229,8 +229,13 @@ fn the_decision_line_is_documented_member_by_member() {
         figures,
         record,
     );
-    let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
-    let written: BTreeSet<String> = line.keys().cloned().collect();
+    // And a batch of allows' line (`ALLOW_LINES=batched`).
+    let batch = Metrics::new("stack-authorizer").render_allows(1, &[100, 200]);
+    let mut written = BTreeSet::new();
+    for line in [line, batch] {
+        let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
+        written.extend(line.keys().cloned());
+    }
     let ops = read("docs/operations.md");
     let documented: BTreeSet<String> = sections(&ops, "decision line")
         .iter()

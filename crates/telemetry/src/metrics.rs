@@ -5,8 +5,10 @@
 //!
 //! Spec: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod allows;
 mod calls;
 mod catalogue;
 mod line;
@@ -15,6 +17,7 @@ pub mod spec;
 pub use calls::CallRecord;
 pub use catalogue::*;
 
+use allows::AllowBatch;
 use line::Line;
 
 /// The CloudWatch namespace of every Tollgate metric.
@@ -146,6 +149,8 @@ impl Sink {
 pub struct Metrics {
     function: String,
     sink: Sink,
+    /// The allows not yet written, when they are batched ([`allows`]).
+    allows: Option<Arc<Mutex<AllowBatch>>>,
 }
 
 impl Metrics {
@@ -158,7 +163,15 @@ impl Metrics {
         Self {
             function: dimension_value(function).into_owned(),
             sink,
+            allows: None,
         }
+    }
+
+    /// This writer, with the authorizer's allows counted per instance ([`allows`]) rather than
+    /// written a line each.
+    pub fn batching_allows(mut self) -> Self {
+        self.allows = Some(Arc::default());
+        self
     }
 
     /// Writes a line (an EMF document, or an audit event) where this writer's lines go.
@@ -253,6 +266,26 @@ impl Metrics {
         revocation: RevocationFigures,
         record: DecisionRecord<'_>,
     ) {
+        if let Some(batch) = &self.allows {
+            // Only a plain allow waits: a refusal, or an allow with a revocation figure or age
+            // to report, has its own line. A poisoned batch: every decision its own line.
+            let plain = decision == "allow"
+                && revocation == RevocationFigures::default()
+                && record.revocation_age_ms.is_none();
+            let now = Instant::now();
+            let due = batch.lock().ok().map(|mut b| match plain {
+                true => b.add(micros(latency), now),
+                false => b.take_if_due(now),
+            });
+            if let Some(due) = due {
+                if let Some(latencies) = due {
+                    self.write(&self.render_allows(now_ms(), &latencies));
+                }
+                if plain {
+                    return;
+                }
+            }
+        }
         let line =
             self.render_authorization(now_ms(), (decision, reason), latency, revocation, record);
         self.write(&line);
@@ -284,10 +317,7 @@ impl Metrics {
         line.dimension("Decision", decision);
         line.dimension("Reason", reason);
         line.value(AUTHORIZATIONS.name, 1.0);
-        line.value(
-            AUTHORIZER_LATENCY.name,
-            u32::try_from(latency.as_micros()).map_or(f64::from(u32::MAX), f64::from),
-        );
+        line.value(AUTHORIZER_LATENCY.name, f64::from(micros(latency)));
         for (metric, v) in figures {
             line.value(metric.name, v);
         }
@@ -302,6 +332,11 @@ impl Metrics {
         }
         line.finish()
     }
+}
+
+/// Whole microseconds, at most `u32::MAX` (71 minutes).
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
 }
 
 /// Milliseconds with microsecond precision.

@@ -151,6 +151,14 @@ impl State {
             &env.opt("AWS_LAMBDA_FUNCTION_NAME")
                 .unwrap_or_else(|| "authorizer".into()),
         );
+        // A line per decision by default; `batched`: allows counted per instance
+        // (`tollgate_telemetry::metrics::allows`).
+        let batched = env.choice("ALLOW_LINES", false, &[("each", false), ("batched", true)])?;
+        let metrics = if batched {
+            metrics.batching_allows()
+        } else {
+            metrics
+        };
         Ok(Self {
             metrics,
             verifier,

@@ -296,6 +296,11 @@ mod tests {
 
     /// A REST TOKEN event with a token signed by a new ES256 key, and a state that trusts it.
     fn signed_event() -> (State, Vec<u8>) {
+        signed_event_with(&[])
+    }
+
+    /// [`signed_event`], the state configured with `more` variables too.
+    fn signed_event_with(more: &[(&str, &str)]) -> (State, Vec<u8>) {
         use tollgate_oauth::access_token::{AccessTokenClaims, AccessTokenIssuer};
         use tollgate_oauth::keys::{SigningAlg, SigningKey, generate_pem};
         let alg = SigningAlg::Es256;
@@ -319,12 +324,13 @@ mod tests {
             .unwrap()
             .token;
         let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
-        let vars = [
+        let mut vars = vec![
             ("ISSUER", "https://i"),
             ("AUDIENCE", "api"),
             ("JWKS", jwks.as_str()),
             ("ROUTE_SCOPES", "GET /orders/*=orders:read"),
         ];
+        vars.extend_from_slice(more);
         let state = State::from_lookup(|k| {
             vars.iter()
                 .find(|(n, _)| *n == k)
@@ -392,6 +398,28 @@ mod tests {
             }
             assert!(line.get("revocation_age_ms").is_none(), "{line}");
         }
+    }
+
+    /// `ALLOW_LINES=batched`: allows write nothing until the hundredth, whose write is the
+    /// batch's one line; a refusal still writes its own line at once.
+    #[test]
+    fn batched_allows_write_one_line_per_hundred_and_refusals_their_own() {
+        use tollgate_telemetry::metrics::allows::MAX_BATCH;
+        let (state, event) = signed_event_with(&[("ALLOW_LINES", "batched")]);
+        for _ in 1..MAX_BATCH {
+            assert!(written(&state, &event).is_empty(), "an allow waits");
+        }
+        let refused = written(&state, b"{}");
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert_eq!(refused[0]["Decision"], "unauthorized");
+        let batch = written(&state, &event);
+        assert_eq!(batch.len(), 1, "{batch:?}");
+        assert_eq!(batch[0]["Decision"], "allow");
+        assert_eq!(batch[0]["allows"], MAX_BATCH);
+        assert_eq!(
+            batch[0]["Authorizations"].as_array().map(Vec::len),
+            Some(MAX_BATCH)
+        );
     }
 
     #[test]

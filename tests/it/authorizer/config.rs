@@ -1,6 +1,7 @@
 //! The authorizer's cold start and its allow-lists, on its own configuration (in this process):
 //! a symmetric or encryption key stops the cold start naming it, `ALLOWED_APIS` refuses every
-//! other API and stage, and `MAX_TOKEN_LIFETIME_SECONDS` bounds the tokens it accepts.
+//! other API and stage, `MAX_TOKEN_LIFETIME_SECONDS` bounds the tokens it accepts, and
+//! `ALLOW_LINES` is `each` or `batched`.
 
 use serde_json::json;
 use tollgate_tests::authorizer::{allowed, rest_token};
@@ -158,5 +159,34 @@ fn max_token_lifetime_seconds_bounds_the_tokens_the_authorizer_accepts() {
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
         assert!(msg.contains("MAX_TOKEN_LIFETIME_SECONDS"), "{bad}: {msg}");
+    }
+}
+
+/// `ALLOW_LINES` is `each` (the default) or `batched`; anything else stops the cold start,
+/// naming the variable.
+#[test]
+fn allow_lines_is_each_or_batched() {
+    let key = signing_key();
+    let jwks = json!({ "keys": [key.public_jwk()] }).to_string();
+    let base = |extra: Option<&str>| {
+        let mut vars = vec![
+            ("ISSUER", "https://i".to_owned()),
+            ("AUDIENCE", "a".to_owned()),
+            ("JWKS", jwks.clone()),
+        ];
+        if let Some(v) = extra {
+            vars.push(("ALLOW_LINES", v.to_owned()));
+        }
+        config(&vars)
+    };
+    for ok in [None, Some("each"), Some("batched")] {
+        assert!(base(ok).is_ok(), "{ok:?}");
+    }
+    for bad in ["Batched", "some", "each,batched"] {
+        let e = base(Some(bad))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("ALLOW_LINES"), "{bad:?}: {e}");
     }
 }
