@@ -41,6 +41,22 @@ pub struct State {
 }
 
 /// `ROUTE_SCOPES`, `UNLISTED_ROUTES` (default deny) and `PATH_CASE` (default lower).
+/// The metrics writer: named after the function (`AWS_LAMBDA_FUNCTION_NAME`, set by Lambda and
+/// cargo lambda: the `FunctionName` dimension), a line per decision by default; with
+/// `ALLOW_LINES=batched`, allows counted per instance (`tollgate_telemetry::metrics::allows`).
+fn read_metrics<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> anyhow::Result<Metrics> {
+    let metrics = Metrics::new(
+        &env.opt("AWS_LAMBDA_FUNCTION_NAME")
+            .unwrap_or_else(|| "authorizer".into()),
+    );
+    let batched = env.choice("ALLOW_LINES", false, &[("each", false), ("batched", true)])?;
+    Ok(if batched {
+        metrics.batching_allows()
+    } else {
+        metrics
+    })
+}
+
 fn read_routes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> anyhow::Result<RouteRules> {
     let unlisted = env.choice(
         "UNLISTED_ROUTES",
@@ -146,21 +162,8 @@ impl State {
             .opt("ALLOWED_APIS")
             .map(|raw| ApiStage::parse_list(&raw))
             .transpose()?;
-        // Set by Lambda (and cargo lambda); the metrics' FunctionName dimension.
-        let metrics = Metrics::new(
-            &env.opt("AWS_LAMBDA_FUNCTION_NAME")
-                .unwrap_or_else(|| "authorizer".into()),
-        );
-        // A line per decision by default; `batched`: allows counted per instance
-        // (`tollgate_telemetry::metrics::allows`).
-        let batched = env.choice("ALLOW_LINES", false, &[("each", false), ("batched", true)])?;
-        let metrics = if batched {
-            metrics.batching_allows()
-        } else {
-            metrics
-        };
         Ok(Self {
-            metrics,
+            metrics: read_metrics(&env)?,
             verifier,
             verified: VerifiedTokens::default(),
             policies: Policies::default(),
