@@ -1,6 +1,6 @@
 //! Authorization codes in the refresh-token table: `code#<sha256>`, read and written through the
 //! serde shape [`CodeItem`]. The exchange consumes the code and creates the session (family,
-//! first token, `session#` item) in one transaction whose conditions also accept the same
+//! first token, its two companions) in one transaction whose conditions also accept the same
 //! exchange sent again, so a write whose answer was lost can be repeated.
 
 use async_trait::async_trait;

@@ -1,6 +1,6 @@
 //! Legacy tokens' markers in the refresh-token table: `legacy#<sha256>`, read and written
 //! through the serde shape [`MarkerItem`]. The take-over writes the marker and the new session
-//! (family, first token, `session#` item) in one transaction whose conditions also accept the
+//! (family, first token, its two companions) in one transaction whose conditions also accept the
 //! same take-over sent again, so a write whose answer was lost can be repeated.
 
 use async_trait::async_trait;
