@@ -121,15 +121,16 @@ def timed(db, table, way, rotations):
     return statistics.median(times)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--endpoint", required=True)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--rotations", type=int, default=300)
-    args = ap.parse_args()
-    db = boto3.client("dynamodb", endpoint_url=args.endpoint, region_name="us-east-1",
-                      aws_access_key_id="measure", aws_secret_access_key="measure")
-    table = f"measure-rotation-{uuid.uuid4().hex[:8]}"
+def connect(endpoint):
+    """A DynamoDB client for DynamoDB Local at `endpoint` (any region and alphanumeric key)."""
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="measure", aws_secret_access_key="measure")
+
+
+def tokens_table(db, prefix):
+    """A new table shaped like Tollgate's tokens table (key `pk`, the `sessions` index with
+    projection ALL), named `prefix` and a random suffix; the caller drops it."""
+    table = f"{prefix}-{uuid.uuid4().hex[:8]}"
     db.create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
@@ -140,6 +141,17 @@ def main():
             "KeySchema": [{"AttributeName": "session_pk", "KeyType": "HASH"},
                           {"AttributeName": "session_sk", "KeyType": "RANGE"}]}],
     )
+    return table
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rotations", type=int, default=300)
+    args = ap.parse_args()
+    db = connect(args.endpoint)
+    table = tokens_table(db, "measure-rotation")
     try:
         for name, way in (("three-item transaction", transaction), ("two single writes", two_writes)):
             family, first = session(db, table)

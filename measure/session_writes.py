@@ -20,9 +20,8 @@ import statistics
 import time
 import uuid
 
-import boto3
-
-from rotation_writes import N, S, advance, successor_put, token_item, units
+from rotation_writes import (N, S, advance, connect, successor_put, token_item, tokens_table,
+                             units)
 
 SUB = "sha256:abc"
 
@@ -90,19 +89,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--count", type=int, default=300)
     args = ap.parse_args()
-    db = boto3.client("dynamodb", endpoint_url=args.endpoint, region_name="us-east-1",
-                      aws_access_key_id="measure", aws_secret_access_key="measure")
-    table = f"measure-sessions-{uuid.uuid4().hex[:8]}"
-    db.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
-                              for a in ("pk", "session_pk", "session_sk")],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[{
-            "IndexName": "sessions", "Projection": {"ProjectionType": "ALL"},
-            "KeySchema": [{"AttributeName": "session_pk", "KeyType": "HASH"},
-                          {"AttributeName": "session_sk", "KeyType": "RANGE"}]}],
-    )
+    db = connect(args.endpoint)
+    table = tokens_table(db, "measure-sessions")
     ways = (("keys on the family", True), ("keys on companions", False))
     try:
         for name, own_keys in ways:

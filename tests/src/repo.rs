@@ -23,6 +23,20 @@ pub fn template() -> serde_yaml::Value {
     serde_yaml::from_str(&read("template.yaml")).unwrap()
 }
 
+/// A template value as YAML text: how the template tests compare intrinsic functions (`!If`,
+/// `!Sub`), which `serde_yaml` keeps as tagged values.
+pub fn yaml_text(v: &serde_yaml::Value) -> String {
+    serde_yaml::to_string(v).unwrap()
+}
+
+/// `!Ref X` / `!GetAtt X.Arn` / `!Sub "..."` as `(tag, value)`; `None` for anything else.
+pub fn tagged(v: &serde_yaml::Value) -> Option<(String, String)> {
+    match v {
+        serde_yaml::Value::Tagged(t) => Some((t.tag.to_string(), t.value.as_str()?.to_owned())),
+        _ => None,
+    }
+}
+
 /// README.md, CONTRIBUTING.md and every docs/*.md, as paths relative to the root.
 pub fn doc_files() -> Vec<String> {
     let mut files = vec!["README.md".to_owned(), "CONTRIBUTING.md".to_owned()];

@@ -7,19 +7,7 @@
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
-use tollgate_tests::repo::template;
-
-fn yaml(v: &Value) -> String {
-    serde_yaml::to_string(v).unwrap()
-}
-
-/// `!Ref X` / `!GetAtt X.Arn` as `(tag, value)`.
-fn tagged(v: &Value) -> Option<(String, String)> {
-    match v {
-        Value::Tagged(t) => Some((t.tag.to_string(), t.value.as_str()?.to_owned())),
-        _ => None,
-    }
-}
+use tollgate_tests::repo::{tagged, template, yaml_text as yaml};
 
 /// `(path, method)` of every operation of an OpenAPI or Swagger body.
 fn operations(body: &Value) -> BTreeSet<(String, String)> {

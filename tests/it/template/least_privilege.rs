@@ -5,19 +5,7 @@
 
 use serde_yaml::Value;
 use tollgate_service::store::tables;
-use tollgate_tests::repo::template;
-
-fn yaml(v: &Value) -> String {
-    serde_yaml::to_string(v).unwrap()
-}
-
-/// `!Ref X` / `!GetAtt X.Arn` as `(tag, value)`.
-fn tagged(v: &Value) -> Option<(String, String)> {
-    match v {
-        Value::Tagged(t) => Some((t.tag.to_string(), t.value.as_str()?.to_owned())),
-        _ => None,
-    }
-}
+use tollgate_tests::repo::{tagged, template, yaml_text as yaml};
 
 /// What a function's `Policies` grant, or, for a function with its own `Role` in this template,
 /// that role's inline policies: inline statements (both branches of an `!If`), and any policy

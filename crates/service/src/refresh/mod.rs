@@ -357,9 +357,9 @@ pub trait RefreshStore: Send + Sync {
     /// ([`RetiredToken`]), and store `new`, which is never the family's live token before its
     /// record is stored. A refused rotation leaves no record of `new` (the DynamoDB adapter
     /// deletes the one it wrote; one it could not delete is never live). Of concurrent
-    /// rotations of one token at most one succeeds. Idempotent: the same `new` sent again after the first was applied
-    /// (and before `new` was used) succeeds again, so a write whose answer was lost can be
-    /// repeated.
+    /// rotations of one token at most one succeeds. Idempotent: the same `new` sent again after
+    /// the first was applied (and before `new` was used) succeeds again, so a write whose
+    /// answer was lost can be repeated.
     async fn rotate(
         &self,
         old: &StoredToken,

@@ -2,9 +2,11 @@
 //! client's refresh-token families (their sessions) without a scan (its keys are `items`), and
 //! the one-off that indexes families written before it.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::items::{SessionItem, family_index_keys, family_key, to_item};
 use super::{DynamoRefreshStore, family_from_item};
@@ -90,6 +92,18 @@ impl DynamoRefreshStore {
     }
 }
 
+/// Sets a family's own index keys ([`own_keys`]), as families written before the companions
+/// have them: the pre-index one-off and `--before-rollback` both write them so.
+const SET_OWN_KEYS: &str = "SET session_pk = :spk, session_sk = :ssk";
+/// Only on a family that still exists and has no index keys of its own yet.
+const WITHOUT_OWN_KEYS: &str = "attribute_exists(pk) AND attribute_not_exists(session_pk)";
+
+/// The values of [`SET_OWN_KEYS`] for `f`: by its user, sorted by client and family.
+fn own_keys(f: &StoredFamily) -> HashMap<String, AttributeValue> {
+    let (spk, ssk) = family_index_keys(&f.sub, &f.client_id, &f.family_id);
+    HashMap::from([(":spk".to_owned(), s(spk)), (":ssk".to_owned(), s(ssk))])
+}
+
 /// What [`DynamoRefreshStore::index_sessions`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Indexed {
@@ -123,7 +137,7 @@ impl DynamoRefreshStore {
     pub async fn index_sessions_for_rollback(&self) -> Result<Indexed, RefreshStoreError> {
         self.each_family(
             "attribute_exists(companions) AND attribute_not_exists(session_pk)",
-            async |f| self.own_keys(&f).await,
+            async |f| self.give_own_keys(&f).await,
         )
         .await
     }
@@ -158,17 +172,15 @@ impl DynamoRefreshStore {
     }
 
     /// A family's own index keys, unless it has them (or is gone) by now: `false` then.
-    async fn own_keys(&self, f: &StoredFamily) -> Result<bool, RefreshStoreError> {
-        let (spk, ssk) = family_index_keys(&f.sub, &f.client_id, &f.family_id);
+    async fn give_own_keys(&self, f: &StoredFamily) -> Result<bool, RefreshStoreError> {
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(family_key(&f.family_id)))
-            .update_expression("SET session_pk = :spk, session_sk = :ssk")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(session_pk)")
-            .expression_attribute_values(":spk", s(spk))
-            .expression_attribute_values(":ssk", s(ssk))
+            .update_expression(SET_OWN_KEYS)
+            .condition_expression(WITHOUT_OWN_KEYS)
+            .set_expression_attribute_values(Some(own_keys(f)))
             .send()
             .await;
         match res {
@@ -196,14 +208,12 @@ impl DynamoRefreshStore {
     /// One try of [`Self::index_one`]; `None` when it conflicted with another transaction.
     async fn try_index(&self, f: &StoredFamily) -> Result<Option<bool>, RefreshStoreError> {
         let unavailable = |e: BoxError| RefreshStoreError::Unavailable(e);
-        let (spk, ssk) = family_index_keys(&f.sub, &f.client_id, &f.family_id);
         let keys = Update::builder()
             .table_name(&self.table)
             .key("pk", s(family_key(&f.family_id)))
-            .update_expression("SET session_pk = :spk, session_sk = :ssk")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(session_pk)")
-            .expression_attribute_values(":spk", s(spk))
-            .expression_attribute_values(":ssk", s(ssk))
+            .update_expression(SET_OWN_KEYS)
+            .condition_expression(WITHOUT_OWN_KEYS)
+            .set_expression_attribute_values(Some(own_keys(f)))
             .build()
             .map_err(|e| unavailable(e.into()))?;
         let session = SessionItem::by_client(&f.family_id, &f.client_id, f.expires_at);
