@@ -19,18 +19,13 @@ use std::sync::LazyLock;
 use serde_json::Value;
 use tokio::sync::RwLock;
 use tollgate_oauth::secret::Secret;
-use tollgate_service::store::dynamo::{family_key, token_key};
+use tollgate_service::store::dynamo::family_key;
 use tollgate_tests::logs::{json_lines, log_since};
-use tollgate_tests::stored_item;
+use tollgate_tests::{family_id_of, stored_item};
 
 /// The proxy is shared: a stall holds every request of the fault instance. Tests that aim a rule
 /// at their own items share it (read); the soak, which stalls everything, has it alone (write).
 static PROXY_USE: LazyLock<RwLock<()>> = LazyLock::new(|| RwLock::new(()));
-
-/// The key of the token item of a refresh token.
-fn token_item(refresh_token: &str) -> String {
-    token_key(&Secret::new(refresh_token).hash())
-}
 
 /// What a rotation's transaction names of the token it retires: its hash (the family's
 /// condition, and its record of the retired token).
@@ -46,8 +41,8 @@ struct Family {
 }
 
 async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> Family {
-    let token = stored_item(db, table, &token_item(refresh_token)).await;
-    let family = stored_item(db, table, &family_key(token["family_id"].as_s().unwrap())).await;
+    let family_id = family_id_of(db, table, refresh_token).await;
+    let family = stored_item(db, table, &family_key(&family_id)).await;
     Family {
         status: family["status"].as_s().unwrap().clone(),
         current_token: family["current_token"].as_s().unwrap().clone(),
@@ -57,8 +52,8 @@ async fn family_of(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &s
 /// When the refresh token was rotated (seconds since the epoch), as its family's record of
 /// the token it retired says.
 async fn rotated_at(db: &aws_sdk_dynamodb::Client, table: &str, refresh_token: &str) -> u64 {
-    let token = stored_item(db, table, &token_item(refresh_token)).await;
-    let family = stored_item(db, table, &family_key(token["family_id"].as_s().unwrap())).await;
+    let family_id = family_id_of(db, table, refresh_token).await;
+    let family = stored_item(db, table, &family_key(&family_id)).await;
     let retired = family.get("retired").and_then(|v| v.as_m().ok());
     let at = retired
         .filter(|r| r["token_hash"].as_s().ok() == Some(&hash(refresh_token)))

@@ -10,6 +10,7 @@ mod adapters {
     mod auth_endpoint_tls;
     mod contract;
     mod dynamo;
+    mod dynamo_in_family;
     mod dynamo_sessions;
     mod secrets_manager;
     mod user_status;

@@ -214,6 +214,24 @@ pub async fn stored_item(
         .unwrap_or_else(|| panic!("no item {pk} in {table}"))
 }
 
+/// The family id of a refresh token Tollgate issued: the one it carries (the shape issued now,
+/// `tollgate_service::refresh::in_family`), or its own record's (a token issued before).
+pub async fn family_id_of(
+    db: &aws_sdk_dynamodb::Client,
+    table: &str,
+    refresh_token: &str,
+) -> String {
+    use tollgate_oauth::secret::Secret;
+    use tollgate_service::refresh::in_family::parts;
+    use tollgate_service::store::dynamo::token_key;
+    if let Some((family_id, _)) = parts(refresh_token) {
+        return family_id.to_owned();
+    }
+    let pk = token_key(&Secret::new(refresh_token).hash());
+    let record = stored_item(db, table, &pk).await;
+    record["family_id"].as_s().expect("family_id").clone()
+}
+
 /// The users file the tests' auth endpoints serve.
 pub fn test_users() -> Vec<User> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/users.json");

@@ -22,7 +22,7 @@ use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier};
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
-    Successor,
+    Successor, TokenRef,
 };
 use crate::revocation::{Entry, Key, RevocationStore, RevocationStoreError};
 use crate::user_status::{UserDirectory, UserStatus};
@@ -118,7 +118,17 @@ impl<P: RefreshStore, H: Hook<RefreshStoreError>> RefreshStore for Hooked<P, H> 
         let call = self.inner.create_family(family);
         self.hook.around("create_family", call).await
     }
-    /// Hooked as `get_token`: the read every token lookup makes first.
+    /// Hooked as `get_token`: the lookup of a presented token, through its family or its
+    /// record (the inner store's reads are not hooked again).
+    async fn get_presented(
+        &self,
+        token: &TokenRef,
+    ) -> Result<Option<(StoredToken, Option<StoredFamily>)>, RefreshStoreError> {
+        self.hook
+            .around("get_token", self.inner.get_presented(token))
+            .await
+    }
+    /// Hooked as `get_token`: the read every lookup of a token issued before makes first.
     async fn token_record(
         &self,
         token_hash: &str,

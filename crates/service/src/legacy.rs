@@ -17,7 +17,7 @@ use tollgate_oauth::scope::Scopes;
 use tollgate_oauth::secret::Secret;
 
 use crate::password::AuthEndpointError;
-use crate::refresh::{NewFamily, RefreshStoreError};
+use crate::refresh::{NewFamily, RefreshStoreError, in_family};
 
 /// The legacy endpoint and the markers, wired together: present only when `LEGACY_REFRESH_URL`
 /// is set.
@@ -31,15 +31,17 @@ pub struct LegacyPorts {
 /// system whose tokens live longer is retired (its URL emptied) within that year.
 pub const MARKER_MEMORY: u64 = 365 * 24 * 3600;
 
-/// Whether `token` has the shape of a refresh token Tollgate issues (32 random bytes,
-/// base64url without padding: 43 characters). Such a token is never sent to the legacy
-/// endpoint, even when no record has its hash: a forged or expired Tollgate token is refused
-/// as it always was, and Tollgate's own tokens never leave it.
+/// Whether `token` has the shape of a refresh token Tollgate issues: `<family id>~<tag>~<secret>`
+/// (`crate::refresh::in_family`), or, issued before, 32 random bytes in base64url without
+/// padding (43 characters). Such a token is never sent to the legacy endpoint, even when no
+/// record has its hash: a forged or expired Tollgate token is refused as it always was, and
+/// Tollgate's own tokens never leave it.
 pub fn tollgate_shaped(token: &str) -> bool {
-    token.len() == 43
-        && URL_SAFE_NO_PAD
-            .decode(token)
-            .is_ok_and(|bytes| bytes.len() == 32)
+    in_family::parts(token).is_some()
+        || token.len() == 43
+            && URL_SAFE_NO_PAD
+                .decode(token)
+                .is_ok_and(|bytes| bytes.len() == 32)
 }
 
 /// What the legacy endpoint says a token stood for.
@@ -160,6 +162,9 @@ mod tests {
     fn only_tollgates_own_shape_is_kept_from_the_legacy_endpoint() {
         let ours = Secret::generate();
         assert!(tollgate_shaped(ours.expose()));
+        let now = in_family::mint("AAAAAAAAAAAAAAAAAAAAAA", &in_family::new_tag());
+        assert!(tollgate_shaped(now.expose()), "the shape issued now");
+        assert!(!tollgate_shaped(&now.expose().replace('~', ".")));
         // Apigee's refresh tokens: 32 alphanumeric characters.
         assert!(!tollgate_shaped("gM6DWHxr9cqhyWPgkEHaxDmUahPcJq7A"));
         // 43 characters that are not base64url of 32 bytes, or padded, or too long.

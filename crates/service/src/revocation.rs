@@ -112,6 +112,7 @@ mod tests {
             access_until,
             expires_at: 100_000,
             retired: None,
+            live: None,
         }
     }
 

@@ -24,6 +24,13 @@ async fn dynamo_refresh_keeps_the_refresh_store_contract() {
 }
 
 #[tokio::test]
+async fn dynamo_refresh_keeps_the_in_family_contract() {
+    let db = dynamo().await;
+    let t = create_tables(&db).await;
+    contract::in_family(&DynamoRefreshStore::new(db, &t.tokens)).await;
+}
+
+#[tokio::test]
 async fn dynamo_refresh_keeps_the_code_store_contract() {
     let db = dynamo().await;
     let t = create_tables(&db).await;

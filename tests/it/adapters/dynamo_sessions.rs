@@ -30,6 +30,7 @@ async fn create(store: &DynamoRefreshStore, id: &str, sub: &str, client: &str) {
         token_expires_at: 4_000_000_000,
         family_expires_at: 4_000_000_000,
         access_expires_at: 160,
+        tag_hash: Some(hash_str("tag")),
     };
     store.create_family(&family).await.unwrap();
 }

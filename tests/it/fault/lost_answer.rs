@@ -16,9 +16,10 @@ use tollgate_ddb_proxy::{Action, RuleSpec};
 use tollgate_tests::fault::{FaultServed, post_as_told, retry_after};
 use tollgate_tests::{Answer, ClientSpec, dynamo, http, post_token, unique};
 
-use super::{
-    PROXY_USE, audit_events, family_of, hash, reuse_metric, rotated_at, rotation_of, token_item,
-};
+use super::{PROXY_USE, audit_events, family_of, hash, reuse_metric, rotated_at, rotation_of};
+use tollgate_oauth::secret::Secret;
+use tollgate_service::refresh::{NewFamily, RefreshStore, TokenRef};
+use tollgate_service::store::dynamo::DynamoRefreshStore;
 
 /// One session's client and user on the fault instance.
 struct Session {
@@ -98,6 +99,33 @@ impl Session {
             .await;
         assert_eq!(a.status, 200, "{a:?}");
         a.refresh_token()
+    }
+
+    /// Signs in, and starts a second session of the same user and client in the shape written
+    /// before families held their tokens (the first token's own `token#` record): its first
+    /// refresh token and family id.
+    async fn session_of_the_earlier_shape(&self) -> (String, String) {
+        let signed_in = Secret::new(self.sign_in().await);
+        let store = DynamoRefreshStore::new(self.db.clone(), &self.f.tokens_table);
+        let (t, _) = store
+            .get_presented(&TokenRef::of(&signed_in))
+            .await
+            .expect("read")
+            .expect("the signed-in session");
+        let token = Secret::generate();
+        let family_id = unique("earlier-shape");
+        let family = NewFamily {
+            family_id: family_id.clone(),
+            token_hash: token.hash(),
+            grant: t.grant,
+            issued_at: t.issued_at,
+            token_expires_at: t.expires_at,
+            family_expires_at: t.family_expires_at,
+            access_expires_at: t.issued_at + 900,
+            tag_hash: None,
+        };
+        store.create_family(&family).await.expect("create family");
+        (token.expose().to_owned(), family_id)
     }
 
     /// Signs in, then refreshes while the proxy drops every answer to that rotation's
@@ -244,14 +272,14 @@ async fn answers_lost_a_few_times_are_made_good_inside_the_function() {
 }
 
 /// The same for the rotation's first write, the successor's record (a `PutItem` naming the
-/// session): sent again, it lands once, and the family then names it.
+/// session): sent again, it lands once, and the family then names it. Only a session started
+/// before families held their tokens writes one; such a session is made here from a signed-in
+/// one, in the shape written then.
 #[tokio::test]
 async fn lost_answers_to_the_successors_write_are_made_good_inside_the_function() {
     let _shared = PROXY_USE.read().await;
     let s = Session::new(None).await;
-    let first = s.sign_in().await;
-    let token = tollgate_tests::stored_item(&s.db, &s.f.tokens_table, &token_item(&first)).await;
-    let family = token["family_id"].as_s().unwrap().clone();
+    let (first, family) = s.session_of_the_earlier_shape().await;
     answers_lost_then_given(&s, &first, "PutItem", family).await;
 }
 

@@ -9,7 +9,8 @@ use tokio::sync::Barrier;
 use tollgate_oauth::secret::Secret;
 use tollgate_service::client::ClientCredentials;
 use tollgate_service::endpoint::{TokenRequest, TokenResponse, TokenService};
-use tollgate_service::store::dynamo::{family_key, token_key};
+use tollgate_service::refresh::in_family::parts;
+use tollgate_service::store::dynamo::family_key;
 use tollgate_tests::admin::admin;
 use tollgate_tests::{
     Answer, ClientSpec, Served, TestClient, alice_only, create_tables, dynamo, dynamo_service,
@@ -184,7 +185,7 @@ async fn all_at_once(
 }
 
 /// The table after the rotation: the old token rotated with its successor sealed (not in clear),
-/// the family active at the successor, and exactly two token records.
+/// the family active at the successor, which holds both (no token has a record of its own).
 async fn assert_one_successor_stored(
     db: &aws_sdk_dynamodb::Client,
     table: &str,
@@ -193,8 +194,13 @@ async fn assert_one_successor_stored(
 ) {
     let item = |pk: String| async move { stored_item(db, table, &pk).await };
     let old_hash = old.hash();
-    let old = item(token_key(&old_hash)).await;
-    let family = item(family_key(old["family_id"].as_s().unwrap())).await;
+    let family_id = parts(old.expose()).expect("the shape issued now").0;
+    assert_eq!(
+        parts(successor.expose()),
+        parts(old.expose()),
+        "the same family"
+    );
+    let family = item(family_key(family_id)).await;
     let retired = family["retired"].as_m().unwrap();
     assert_eq!(retired["token_hash"].as_s().unwrap(), &old_hash, "retired");
     let sealed = retired["sealed_successor"].as_s().unwrap();
@@ -213,7 +219,10 @@ async fn assert_one_successor_stored(
         .iter()
         .filter(|i| i["kind"].as_s().unwrap() == "token")
         .count();
-    assert_eq!(tokens, 2, "the old token and one successor");
+    assert_eq!(
+        tokens, 0,
+        "the family holds the old token and its one successor"
+    );
 }
 
 /// `tollgate-admin update-client --refresh-reuse-grace`: 0 to 60 seconds or `default`, stored as

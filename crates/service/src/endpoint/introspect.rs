@@ -16,7 +16,7 @@ use tracing::warn;
 use crate::client::{Client, ClientCredentials};
 use crate::endpoint::{Answer, Handled, TokenService, store_unavailable};
 use crate::error::{TokenError, Unavailable};
-use crate::refresh::{StoredFamily, StoredToken, TokenStatus};
+use crate::refresh::{StoredFamily, StoredToken, TokenRef, TokenStatus};
 use crate::revocation::{self, Facts};
 
 /// What the caller says the token is (RFC 7662 §2.1); only a hint: both kinds are tried.
@@ -226,8 +226,8 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<Introspection, TokenError> {
         let now = self.clock.now();
-        let hash = token.hash();
-        let lookup = self.refresh.get_presented(&hash);
+        let token = TokenRef::of(token);
+        let lookup = self.refresh.get_presented(&token);
         let Some((stored, family)) = self
             .within(deadline, "refresh-token store", lookup)
             .await?

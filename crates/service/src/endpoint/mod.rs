@@ -19,7 +19,7 @@ use tollgate_oauth::clock::{Clock, Deadline};
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::id_token::IdTokenClaims;
 use tollgate_oauth::scope::Scopes;
-use tollgate_oauth::secret::{Secret, SecretHasher, random_token};
+use tollgate_oauth::secret::{Secret, SecretHasher, hash_str, random_token};
 use tracing::warn;
 
 use crate::client::{self, AuthenticateError, ClientCredentials, ClientRejection, ClientStore};
@@ -29,7 +29,9 @@ use crate::lockout::LockoutStore;
 use crate::password::PasswordVerifier;
 use crate::rate_limit::RateLimitStore;
 use crate::rate_limit::known::KnownLimits;
-use crate::refresh::{NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily};
+use crate::refresh::{
+    NewFamily, RefreshGrant, RefreshStore, RefreshStoreError, StoredFamily, in_family,
+};
 use crate::revocation::{self, Entry, RevocationStore};
 use crate::user_status::UserDirectory;
 
@@ -243,7 +245,9 @@ impl TokenService {
         let family_expires_at = now.saturating_add(lifetimes.refresh_family);
         let session = (family_id.as_str(), family_expires_at);
         let access = self.sign(&grant, session, scope, lifetimes, now)?;
-        let refresh = Secret::generate();
+        // The family holds its tokens: each names it and carries its tag (`in_family`).
+        let tag = in_family::new_tag();
+        let refresh = in_family::mint(&family_id, &tag);
         let family = NewFamily {
             family_id,
             token_hash: refresh.hash(),
@@ -252,6 +256,7 @@ impl TokenService {
             token_expires_at: now.saturating_add(lifetimes.refresh_token),
             family_expires_at,
             access_expires_at: now.saturating_add(access.expires_in),
+            tag_hash: Some(hash_str(&tag)),
         };
         Ok((family, access, refresh))
     }

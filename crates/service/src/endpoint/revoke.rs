@@ -16,6 +16,7 @@ use crate::client::ClientCredentials;
 use crate::endpoint::introspect::Introspector;
 use crate::endpoint::{Answer, Handled, TokenService, store_unavailable};
 use crate::error::TokenError;
+use crate::refresh::TokenRef;
 use crate::revocation::Entry;
 
 /// `POST /revoke` (RFC 7009 §2.1) after form parsing: the client's credentials and the token.
@@ -79,9 +80,9 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<(), TokenError> {
         let now = self.clock.now();
-        let hash = token.hash();
-        // Whose token it is and its family: its record says both, live or not.
-        let lookup = self.refresh.token_record(&hash);
+        // Whose token it is and its family: its record (or its family) says both, live or not.
+        let token = TokenRef::of(token);
+        let lookup = self.refresh.record_of(&token);
         match self
             .within(deadline, "refresh-token store", lookup)
             .await?

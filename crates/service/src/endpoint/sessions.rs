@@ -180,6 +180,7 @@ mod tests {
             token_expires_at: expires,
             family_expires_at: expires,
             access_expires_at: expires.min(1_000),
+            tag_hash: None,
         };
         assert!(store.create_family(&family).await.is_ok());
     }

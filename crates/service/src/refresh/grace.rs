@@ -224,6 +224,7 @@ mod tests {
             access_until: Some(905),
             expires_at: 2_000,
             retired: None,
+            live: None,
         };
         let mut next = token(TokenStatus::Active, None);
         next.token_hash = "h-next".into();

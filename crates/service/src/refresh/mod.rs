@@ -6,11 +6,14 @@
 //! are single conditional writes, never read-then-write.
 
 pub mod grace;
+pub mod in_family;
 mod retired;
+mod store;
 
+pub use in_family::{LiveToken, TokenRef};
 pub use retired::RetiredToken;
+pub use store::{RefreshStore, RefreshStoreError, Rotation};
 
-use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tollgate_oauth::error::OAuthError;
 use tollgate_oauth::scope::Scopes;
@@ -40,6 +43,10 @@ pub struct NewFamily {
     pub family_expires_at: u64,
     /// When the access token issued with it expires (the family's `access_until`).
     pub access_expires_at: u64,
+    /// The hash of the family's tag when the family holds its tokens (every family started
+    /// now: `in_family`); `None` writes the first token's own record, the shape of families
+    /// started before, which the adapters' tests still write.
+    pub tag_hash: Option<String>,
 }
 
 impl NewFamily {
@@ -58,7 +65,18 @@ impl NewFamily {
             sealed_successor: None,
             successor_hash: None,
             unconfirmed: false,
+            in_family: self.tag_hash.is_some(),
         }
+    }
+
+    /// What the family records of its first token, when it holds its tokens.
+    pub fn live(&self) -> Option<LiveToken> {
+        Some(LiveToken {
+            tag_hash: self.tag_hash.clone()?,
+            grant: self.grant.clone(),
+            issued_at: self.issued_at,
+            expires_at: self.token_expires_at,
+        })
     }
 }
 
@@ -85,6 +103,9 @@ pub struct StoredToken {
     /// timeout, a dropped connection) and the client was told `503`. A retry within
     /// `lost_answer_window` then gets the same successor (`crate::refresh::grace`).
     pub unconfirmed: bool,
+    /// Recorded on its family, not in a record of its own ([`in_family`]): its rotation is
+    /// one write, of the family.
+    pub in_family: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +246,9 @@ pub struct StoredFamily {
     /// The token its latest rotation retired (`retired`); `None` before its first rotation,
     /// and on families last rotated before retirements were recorded here.
     pub retired: Option<RetiredToken>,
+    /// What the live token stands for, when the family holds its tokens ([`in_family`]);
+    /// `None` on families started before, whose tokens have records of their own.
+    pub live: Option<LiveToken>,
 }
 
 impl StoredFamily {
@@ -298,83 +322,7 @@ impl Successor {
             sealed_successor: None,
             successor_hash: None,
             unconfirmed: false,
+            in_family: old.in_family,
         }
     }
-}
-
-/// How a rotation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    /// The old token is retired and the successor is the family's one live token.
-    Rotated,
-    /// A condition failed: the old token was already used, the family was revoked or expired,
-    /// or another use of the same token won the race. Nothing was written.
-    Refused,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshStoreError {
-    /// The store refused or failed the call: nothing was written.
-    #[error("failed to read or write refresh tokens")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// No answer came back (a timeout, a dropped connection, an unreadable answer): a write may
-    /// or may not have been applied.
-    #[error("no answer from the refresh-token store; the write may have been applied")]
-    OutcomeUnknown(#[source] Box<dyn std::error::Error + Send + Sync>),
-    #[error("refresh token record is malformed: {0}")]
-    Malformed(String),
-}
-
-#[async_trait]
-pub trait RefreshStore: Send + Sync {
-    /// Stores a new family and its first token in one transaction.
-    async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError>;
-    /// A token's record as written when it was issued (or retired, in the shape written before
-    /// retirements moved to the family): whose it is and its family, one read. Whether it is
-    /// still live is its family's to say: [`RefreshStore::get_token`].
-    async fn token_record(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<StoredToken>, RefreshStoreError>;
-    /// A token as it stands: its record read with its family ([`StoredToken::as_of`]).
-    async fn get_token(&self, token_hash: &str) -> Result<Option<StoredToken>, RefreshStoreError> {
-        Ok(self.get_presented(token_hash).await?.map(|(t, _)| t))
-    }
-    /// A token as it stands, and its family as read for it (`None` when the family is gone):
-    /// two reads, the record and then its family.
-    async fn get_presented(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<(StoredToken, Option<StoredFamily>)>, RefreshStoreError> {
-        let Some(record) = self.token_record(token_hash).await? else {
-            return Ok(None);
-        };
-        let family = self.get_family(&record.family_id).await?;
-        Ok(Some((record.as_of(family.as_ref()), family)))
-    }
-    /// On the conditions that `old`'s family is active, unexpired and names `old` as current:
-    /// make `new` the family's current token, record `old` as the token it retired
-    /// ([`RetiredToken`]), and store `new`, which is never the family's live token before its
-    /// record is stored. A refused rotation leaves no record of `new` (the DynamoDB adapter
-    /// deletes the one it wrote; one it could not delete is never live). Of concurrent
-    /// rotations of one token at most one succeeds. Idempotent: the same `new` sent again after
-    /// the first was applied (and before `new` was used) succeeds again, so a write whose
-    /// answer was lost can be repeated.
-    async fn rotate(
-        &self,
-        old: &StoredToken,
-        new: &Successor,
-        now: u64,
-    ) -> Result<Rotation, RefreshStoreError>;
-    /// Marks the family revoked: none of its tokens works again. Revoking twice is harmless.
-    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<(), RefreshStoreError>;
-    /// One family (session) by id, strongly consistent: a session just revoked reads as revoked.
-    async fn get_family(&self, family_id: &str) -> Result<Option<StoredFamily>, RefreshStoreError>;
-    /// The sessions `query` names, revoked and expired ones included (the caller decides), in
-    /// no particular order. Served by an index, never a scan; the index is eventually
-    /// consistent, so a family created a moment ago may be missing.
-    async fn list_sessions(
-        &self,
-        query: &SessionQuery,
-    ) -> Result<Vec<StoredFamily>, RefreshStoreError>;
 }

@@ -97,6 +97,7 @@ pub(crate) fn test_token(hash: &str, status: TokenStatus) -> StoredToken {
         sealed_successor: None,
         successor_hash: None,
         unconfirmed: false,
+        in_family: false,
     }
 }
 
@@ -120,6 +121,7 @@ mod tests {
             access_until: None,
             expires_at: 2_000,
             retired,
+            live: None,
         }
     }
 

@@ -3,9 +3,11 @@
 //! adapter passes these before anything else trusts it. Test code: assertions panic.
 
 mod codes;
+mod in_family;
 mod legacy;
 
 pub use codes::codes;
+pub use in_family::in_family;
 pub use legacy::legacy;
 use serde_json::Map;
 use tollgate_oauth::scope::Scopes;
@@ -121,6 +123,7 @@ fn family(id: &str, token: &str, now: u64) -> NewFamily {
         token_expires_at: now + 600,
         family_expires_at: now + 3_600,
         access_expires_at: now + 300,
+        tag_hash: None,
     }
 }
 
@@ -449,6 +452,7 @@ async fn session_lifecycle(store: &dyn RefreshStore, now: u64) {
         access_until: Some(now + 300),
         expires_at: now + 3_600,
         retired: None,
+        live: None,
     };
     let got = store.get_family("contract-s1").await.expect("get family");
     assert_eq!(got, Some(expected.clone()));
@@ -670,6 +674,11 @@ mod tests {
     #[tokio::test]
     async fn memory_refresh_keeps_the_refresh_store_contract() {
         super::refresh(&MemoryRefresh::default()).await;
+    }
+
+    #[tokio::test]
+    async fn memory_refresh_keeps_the_in_family_contract() {
+        super::in_family(&MemoryRefresh::default()).await;
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use crate::password::{AuthEndpointError, PasswordCheck, PasswordVerifier, Verifi
 use crate::rate_limit::{RateLimitStore, RateLimitStoreError, Window};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
-    Successor, TokenStatus,
+    Successor, TokenRef, TokenStatus,
 };
 use crate::revocation::{Entry, Key, RevocationStore, RevocationStoreError};
 use crate::user_status::{UserDirectory, UserStatus};
@@ -73,12 +73,36 @@ pub struct MemoryRefresh {
 }
 
 impl MemoryRefresh {
-    /// The token of `hash` as it stands (its record read with its family), as
-    /// [`RefreshStore::get_token`] reads it, without awaiting.
-    pub fn token_as_it_stands(&self, hash: &str) -> Option<StoredToken> {
-        let record = lock(&self.tokens).get(hash).cloned()?;
+    /// A presented token as it stands (found through its family, or its record read with its
+    /// family), as [`RefreshStore::get_presented`] reads it, without awaiting.
+    pub fn token_as_it_stands(&self, token: &Secret) -> Option<StoredToken> {
+        let r = TokenRef::of(token);
+        if let Some((family_id, tag_hash)) = &r.family {
+            return lock(&self.families)
+                .get(family_id)?
+                .token(&r.token_hash, tag_hash);
+        }
+        let record = lock(&self.tokens).get(&r.token_hash).cloned()?;
         let family = lock(&self.families).get(&record.family_id).cloned();
         Some(record.as_of(family.as_ref()))
+    }
+
+    /// Whether `new` is the one successor of `old` written: the family of `old` is at `new`,
+    /// its latest retirement `old` for `new`, and no token has a record of its own (a family
+    /// that holds its tokens keeps only those two).
+    pub fn holds_one_successor(&self, old: &Secret, new: &Secret) -> bool {
+        let Some((family_id, _)) = TokenRef::of(old).family else {
+            return false;
+        };
+        let families = lock(&self.families);
+        let Some(f) = families.get(&family_id) else {
+            return false;
+        };
+        lock(&self.tokens).is_empty()
+            && f.current_token == new.hash()
+            && f.retired
+                .as_ref()
+                .is_some_and(|r| r.token_hash == old.hash() && r.successor_hash == new.hash())
     }
 }
 
@@ -222,9 +246,13 @@ impl RefreshStore for MemoryRefresh {
                 access_until: Some(f.access_expires_at),
                 expires_at: f.family_expires_at,
                 retired: None,
+                live: f.live(),
             },
         );
-        lock(&self.tokens).insert(f.token_hash.clone(), f.first_token());
+        // As the DynamoDB adapter: a family that holds its tokens has no record per token.
+        if f.tag_hash.is_none() {
+            lock(&self.tokens).insert(f.token_hash.clone(), f.first_token());
+        }
         Ok(())
     }
 
@@ -264,8 +292,15 @@ impl RefreshStore for MemoryRefresh {
             f.refreshed_at = Some(now);
             f.access_until = Some(new.access_until);
             f.retired = Some(new.retiring(old, now));
+            if let Some(live) = f.live.as_mut().filter(|_| old.in_family) {
+                live.grant.details.clone_from(&new.details);
+                live.issued_at = new.issued_at;
+                live.expires_at = new.expires_at;
+            }
         }
-        tokens.insert(new.token_hash.clone(), new.record(old));
+        if !old.in_family {
+            tokens.insert(new.token_hash.clone(), new.record(old));
+        }
         Ok(Rotation::Rotated)
     }
 

@@ -371,9 +371,12 @@ async fn a_refresh_token_of_a_revoked_or_moved_on_session_is_inactive() {
     let f = fixture().await;
     let (_, refresh) = login(&f).await;
     let hash = Secret::new(refresh.as_str()).hash();
-    let sid = f.refresh.inner.tokens.lock().unwrap()[&hash]
-        .family_id
-        .clone();
+    let sid = f
+        .refresh
+        .inner
+        .token_as_it_stands(&Secret::new(refresh.as_str()))
+        .unwrap()
+        .family_id;
     let set_current = |to: &str| {
         let mut families = f.refresh.inner.families.lock().unwrap();
         families.get_mut(&sid).unwrap().current_token = to.to_owned();

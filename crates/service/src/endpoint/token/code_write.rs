@@ -17,7 +17,7 @@ use crate::code::{Exchange, ExchangeWrite, Exchanged, StoredCode};
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::TokenError;
 use crate::refresh::grace;
-use crate::refresh::{NewFamily, StoredToken};
+use crate::refresh::{NewFamily, StoredToken, TokenRef};
 
 /// How the exchange's write ended.
 pub(super) enum Written {
@@ -70,8 +70,8 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<Option<StoredToken>, TokenError> {
-        let hash = refresh.hash();
-        let read = self.refresh.get_presented(&hash);
+        let token = TokenRef::of(refresh);
+        let read = self.refresh.get_presented(&token);
         let Some((record, family)) = self
             .within(deadline, "refresh-token store", read)
             .await?
@@ -80,7 +80,7 @@ impl TokenService {
             return Ok(None);
         };
         let unused = record.family_id == family_id
-            && grace::still_unused(family.as_ref(), Some(&record), &hash, now).is_ok();
+            && grace::still_unused(family.as_ref(), Some(&record), &token.token_hash, now).is_ok();
         Ok(unused.then_some(record))
     }
 

@@ -17,7 +17,7 @@ use crate::client::{Client, GrantType};
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::{TokenError, Unavailable};
 use crate::refresh::grace::{self, NoReplay};
-use crate::refresh::{RefreshGrant, StoredFamily, StoredToken, Unusable};
+use crate::refresh::{RefreshGrant, StoredFamily, StoredToken, TokenRef, Unusable};
 use crate::user_status::{UserStatus, claims_fresh_enough};
 
 impl TokenService {
@@ -91,8 +91,8 @@ impl TokenService {
         presented: &Secret,
         deadline: Deadline,
     ) -> Result<Option<(StoredToken, Option<StoredFamily>)>, TokenError> {
-        let hash = presented.hash();
-        let lookup = self.refresh.get_presented(&hash);
+        let token = TokenRef::of(presented);
+        let lookup = self.refresh.get_presented(&token);
         self.within(deadline, "refresh-token store", lookup)
             .await?
             .map_err(store_unavailable)
@@ -168,13 +168,17 @@ impl TokenService {
             return Ok(Err(NoReplay::NotSealed));
         };
         let hash = successor.hash();
-        // The family was just read: the successor's own record is the one read more.
-        let record = self.refresh.token_record(&hash);
-        let record = self
-            .within(deadline, "refresh-token store", record)
-            .await?
-            .map_err(store_unavailable)?
-            .map(|r| r.as_of(family));
+        let record = if old.in_family {
+            // The family was just read, and it holds its live token.
+            family.and_then(StoredFamily::live_token)
+        } else {
+            // The family was just read: the successor's own record is the one read more.
+            let record = self.refresh.token_record(&hash);
+            self.within(deadline, "refresh-token store", record)
+                .await?
+                .map_err(store_unavailable)?
+                .map(|r| r.as_of(family))
+        };
         let expires_at = record.as_ref().map_or(0, |r| r.expires_at);
         Ok(
             grace::still_unused(family, record.as_ref(), &hash, now).map(|()| Handed {

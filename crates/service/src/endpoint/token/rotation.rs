@@ -13,8 +13,8 @@ use tracing::warn;
 use crate::client::Client;
 use crate::endpoint::{TokenService, store_unavailable};
 use crate::error::{TokenError, Unavailable};
-use crate::refresh::grace;
 use crate::refresh::{RefreshGrant, Rotation, StoredToken, Successor, TokenStatus, Unusable};
+use crate::refresh::{TokenRef, grace, in_family};
 
 /// A successor refresh token handed to the client, with its end (seconds since the epoch).
 pub(super) struct Handed {
@@ -57,7 +57,7 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<Rotated, TokenError> {
-        let refresh = Secret::generate();
+        let refresh = in_family::successor_of(presented);
         let mut successor = self.successor(client, old, (presented, &refresh), grant, now);
         successor.access_until = access_until;
         if self
@@ -146,7 +146,8 @@ impl TokenService {
         now: u64,
         deadline: Deadline,
     ) -> Result<LostRace, TokenError> {
-        let read = self.refresh.get_presented(&old.token_hash);
+        let token = TokenRef::of(presented);
+        let read = self.refresh.get_presented(&token);
         let Some((t, family)) = self
             .within(deadline, "refresh-token store", read)
             .await?

@@ -27,6 +27,7 @@ mod client_credentials;
 mod code_flow;
 mod concurrency;
 mod grace;
+mod in_family;
 mod legacy;
 mod limits;
 mod lost_answers;
@@ -199,9 +200,16 @@ async fn password_grant_issues_tokens_with_default_scope_and_allowed_details() {
         .unwrap();
     assert_eq!(resp.scope.to_string(), "read");
     assert_eq!(resp.expires_in, 900);
-    let tokens = f.refresh.tokens.lock().unwrap();
-    assert_eq!(tokens.len(), 1);
-    let t = &tokens[&resp.refresh_token.as_ref().unwrap().hash()];
+    assert!(
+        f.refresh.tokens.lock().unwrap().is_empty(),
+        "the family holds its token: no record of its own"
+    );
+    assert_eq!(f.refresh.families.lock().unwrap().len(), 1);
+    let t = f
+        .refresh
+        .token_as_it_stands(resp.refresh_token.as_ref().unwrap())
+        .unwrap();
+    assert_eq!(t.status, crate::refresh::TokenStatus::Active);
     assert_eq!(t.grant.sub, "u-1");
     assert_eq!(
         serde_json::Value::Object(t.grant.details.clone()),

@@ -40,6 +40,7 @@ fn family_of(code: &NewCode, id: &str, token: &str, now: u64) -> NewFamily {
         token_expires_at: now + 600,
         family_expires_at: now + 3_600,
         access_expires_at: now + 300,
+        tag_hash: None,
     }
 }
 

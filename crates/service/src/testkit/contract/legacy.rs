@@ -26,6 +26,7 @@ fn family(id: &str, token: &str, now: u64) -> NewFamily {
         token_expires_at: now + 600,
         family_expires_at: now + 3_600,
         access_expires_at: now + 300,
+        tag_hash: None,
     }
 }
 

@@ -78,7 +78,7 @@ async fn a_legacy_tokens_first_use_is_a_session_that_refreshes_like_any_other() 
         crate::legacy::tollgate_shaped(rt.expose()),
         "a Tollgate token now"
     );
-    let stored = l.store.inner.tokens.lock().unwrap()[&rt.hash()].clone();
+    let stored = l.store.inner.token_as_it_stands(&rt).unwrap();
     assert_eq!(stored.grant.sub, "u-legacy");
     assert_eq!(stored.grant.client_id, "app");
     assert_eq!(
@@ -196,7 +196,7 @@ async fn scope_narrows_as_for_any_refresh_and_an_invalid_scope_uses_nothing_up()
             .unwrap();
     assert_eq!(narrow.scope.to_string(), "write");
     let rt = narrow.refresh_token.unwrap();
-    let stored = l.store.inner.tokens.lock().unwrap()[&rt.hash()].clone();
+    let stored = l.store.inner.token_as_it_stands(&rt).unwrap();
     assert_eq!(
         stored.grant.scope.to_string(),
         "read write",
@@ -309,7 +309,7 @@ async fn a_user_the_directory_ended_gets_no_session() {
         .unwrap()
         .refresh_token
         .unwrap();
-    let stored = l.store.inner.tokens.lock().unwrap()[&rt.hash()].clone();
+    let stored = l.store.inner.token_as_it_stands(&rt).unwrap();
     assert_eq!(
         stored.grant.details["email"], "new@b",
         "the directory's details win"

@@ -138,6 +138,7 @@ async fn a_failed_family_create_is_503_and_issues_nothing() {
         "{r:?}"
     );
     assert!(b.refresh.inner.tokens.lock().unwrap().is_empty());
+    assert!(b.refresh.inner.families.lock().unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -52,8 +52,10 @@ async fn refresh_carries_the_details_the_directory_has_now() {
         .unwrap();
     assert_eq!(email_claim(&second.access_token), "new@b");
     assert_eq!(directory.calls(), 1);
-    let tokens = f.refresh.tokens.lock().unwrap();
-    let stored = &tokens[&second.refresh_token.as_ref().unwrap().hash()];
+    let stored = f
+        .refresh
+        .token_as_it_stands(second.refresh_token.as_ref().unwrap())
+        .unwrap();
     assert_eq!(
         serde_json::Value::Object(stored.grant.details.clone()),
         serde_json::json!({"email": "new@b"}),

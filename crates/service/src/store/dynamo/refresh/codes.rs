@@ -198,11 +198,11 @@ pub(super) fn new_session_puts(
 ) -> Result<Vec<TransactWriteItem>, ItemError> {
     let shape = ItemError::Shape;
     let family = to_item(&FamilyItem::new(f)).map_err(shape)?;
-    let token = to_item(&TokenItem::new(&f.first_token())).map_err(shape)?;
     let by_client = to_item(&SessionItem::client_of(f)).map_err(shape)?;
     let by_user = to_item(&SessionItem::by_user(f)).map_err(shape)?;
     let active = || s("active");
-    Ok(vec![
+    let same_family = || vec![(":family", s(&f.family_id))];
+    let mut puts = vec![
         conditional_put(
             table,
             family,
@@ -211,23 +211,28 @@ pub(super) fn new_session_puts(
         )?,
         conditional_put(
             table,
-            token,
-            "attribute_not_exists(pk) OR #status = :active",
-            vec![(":active", active())],
-        )?,
-        conditional_put(
-            table,
             by_client,
             "attribute_not_exists(pk) OR family_id = :family",
-            vec![(":family", s(&f.family_id))],
+            same_family(),
         )?,
         conditional_put(
             table,
             by_user,
             "attribute_not_exists(pk) OR family_id = :family",
-            vec![(":family", s(&f.family_id))],
+            same_family(),
         )?,
-    ])
+    ];
+    // A family started before families held their tokens: its first token's own record.
+    if f.tag_hash.is_none() {
+        let token = to_item(&TokenItem::new(&f.first_token())).map_err(shape)?;
+        puts.push(conditional_put(
+            table,
+            token,
+            "attribute_not_exists(pk) OR #status = :active",
+            vec![(":active", active())],
+        )?);
+    }
+    Ok(puts)
 }
 
 /// One put of a transaction, on `condition` with `values` (`#status` names `status`).

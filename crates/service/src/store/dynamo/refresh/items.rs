@@ -6,8 +6,10 @@
 //!   before this release carry the sessions index keys themselves (`session_pk` = the user,
 //!   `session_sk` = client and family); newer ones carry none (`companions`), so a rotation
 //!   writes no index entry;
-//! - `token#<sha256>`: what a refresh token stands for (its scope as one space-separated string,
-//!   the user details as one JSON string);
+//!   A family started now holds its tokens (`live`: what its live token stands for), and its
+//!   tokens have no records of their own;
+//! - `token#<sha256>`: what a refresh token of a family started before stands for (its scope as
+//!   one space-separated string, the user details as one JSON string);
 //! - `session#<id>`: a family's companion, indexed by its client;
 //! - `usersession#<id>`: a newer family's companion, indexed by its user (`user#<sha256>`,
 //!   sorted by client and family as a family's own keys are).
@@ -137,6 +139,10 @@ pub(super) struct FamilyItem {
     /// families last rotated before retirements were recorded on the family.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     retired: Option<RetiredItem>,
+    /// What the live token stands for, on a family that holds its tokens (`live`); absent on
+    /// families started before, whose tokens have `token#` records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    live: Option<LiveItem>,
 }
 
 /// A family's `retired` map: [`RetiredToken`] as stored.
@@ -235,6 +241,7 @@ impl FamilyItem {
             access_until: Some(f.access_expires_at),
             expires_at: f.family_expires_at,
             retired: None,
+            live: f.live().map(LiveItem::new),
         }
     }
 
@@ -243,6 +250,7 @@ impl FamilyItem {
             .pk
             .strip_prefix("family#")
             .ok_or("pk is not a family key")?;
+        let live = self.live.map(|l| l.live(&self.client_id, &self.sub));
         Ok(StoredFamily {
             family_id: family_id.to_owned(),
             client_id: self.client_id,
@@ -254,6 +262,7 @@ impl FamilyItem {
             access_until: self.access_until,
             expires_at: self.expires_at,
             retired: self.retired.map(RetiredItem::retired),
+            live,
         })
     }
 }
@@ -310,6 +319,7 @@ impl TokenItem {
             sealed_successor: self.sealed_successor,
             successor_hash: self.successor_hash,
             unconfirmed: self.unconfirmed,
+            in_family: false,
         })
     }
 }
@@ -379,7 +389,10 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> Result<T, S
 }
 
 pub(super) mod json_text;
+mod live;
 pub(super) mod scope_text;
+
+pub(super) use live::LiveItem;
 
 #[cfg(test)]
 mod tests;

@@ -81,10 +81,14 @@ impl RefreshStore for DynamoRefreshStore {
     async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
         let malformed = RefreshStoreError::Malformed;
         let family = to_item(&FamilyItem::new(f)).map_err(malformed)?;
-        let token = to_item(&TokenItem::new(&f.first_token())).map_err(malformed)?;
         let by_client = to_item(&SessionItem::client_of(f)).map_err(malformed)?;
         let by_user = to_item(&SessionItem::by_user(f)).map_err(malformed)?;
-        let items = [family, token, by_client, by_user]
+        let mut items = vec![family, by_client, by_user];
+        // A family that holds its tokens has no record per token (`in_family`).
+        if f.tag_hash.is_none() {
+            items.push(to_item(&TokenItem::new(&f.first_token())).map_err(malformed)?);
+        }
+        let items = items
             .into_iter()
             .map(|item| put_new(&self.table, item))
             .collect::<Result<Vec<_>, _>>()

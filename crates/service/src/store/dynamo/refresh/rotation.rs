@@ -5,6 +5,8 @@
 //! the three-item transaction this replaces (retire the old token, advance the family, put the
 //! successor) was 8 units by the pricing rules; these two writes are 2 (the successor, the
 //! family; 3 for a family written before the companions, which rewrites its own index entry).
+//! A family that holds its tokens (`crate::refresh::in_family`) has no successor's record to
+//! write: its rotation is the family's compare-and-swap alone, 1 unit.
 //! The order keeps every guarantee:
 //!
 //! - Nothing is live until the family names it, and only the family's conditional update
@@ -31,6 +33,14 @@ impl DynamoRefreshStore {
         new: &Successor,
         now: u64,
     ) -> Result<Rotation, RefreshStoreError> {
+        if old.in_family {
+            // The family holds its tokens: its compare-and-swap is the whole rotation.
+            return match self.advance_family(old, new, now).await {
+                Ok(()) => Ok(Rotation::Rotated),
+                Err(Advance::Refused) => Ok(Rotation::Refused),
+                Err(Advance::Failed(e)) => Err(e),
+            };
+        }
         let Some(created) = self.put_successor(old, new).await? else {
             return Ok(Rotation::Refused);
         };
@@ -88,15 +98,27 @@ impl DynamoRefreshStore {
                     "refresh-token item: {e}"
                 )))
             })?;
-        let res = self
-            .client
-            .update_item()
+        let mut set = "SET current_token = :new, refreshed_at = :now, \
+                       access_until = :access_until, retired = :retired"
+            .to_owned();
+        let mut update = self.client.update_item();
+        if old.in_family {
+            // The live token's record, on the family: what the successor stands for.
+            set.push_str(
+                ", live.details = :details, live.issued_at = :issued, live.expires_at = :expires",
+            );
+            let details = serde_json::to_string(&new.details).map_err(|e| {
+                Advance::Failed(RefreshStoreError::Malformed(format!("details: {e}")))
+            })?;
+            update = update
+                .expression_attribute_values(":details", s(details))
+                .expression_attribute_values(":issued", n(new.issued_at))
+                .expression_attribute_values(":expires", n(new.expires_at));
+        }
+        let res = update
             .table_name(&self.table)
             .key("pk", s(family_key(&old.family_id)))
-            .update_expression(
-                "SET current_token = :new, refreshed_at = :now, \
-                 access_until = :access_until, retired = :retired",
-            )
+            .update_expression(set)
             .condition_expression(
                 "#status = :active AND expires_at > :now AND (current_token = :old \
                  OR (current_token = :new AND retired.token_hash = :old))",

@@ -74,6 +74,7 @@ fn created() -> NewFamily {
         token_expires_at: 200,
         family_expires_at: 300,
         access_expires_at: 160,
+        tag_hash: None,
     }
 }
 
