@@ -217,7 +217,14 @@ mod tests {
         );
         // Sealed twice, never the same text: the nonce is fresh.
         assert_ne!(field, key.seal(&req(), &browser, 1000));
-        assert!(!field.contains("spa") && !field.contains("xyz"));
+        // Encrypted, not encoded: the request's text is not in the sealed bytes. (Not a
+        // search of the base64 text for "spa": random base64 contains any three letters now
+        // and then.)
+        let sealed = URL_SAFE_NO_PAD.decode(&field).unwrap();
+        let plain = serde_json::to_vec(&req()).unwrap();
+        for part in [&plain[..], br#""client_id":"spa""#, br#""state":"xyz""#] {
+            assert!(!sealed.windows(part.len()).any(|w| w == part));
+        }
     }
 
     #[test]
