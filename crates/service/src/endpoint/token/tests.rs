@@ -647,6 +647,21 @@ fn requests_and_responses_redact_themselves_in_debug() {
     );
 }
 
+/// A response's refresh token.
+fn rt(r: &TokenResponse) -> &Secret {
+    r.refresh_token.as_ref().unwrap()
+}
+
+/// Whether a family of the fixture's store was revoked.
+fn revoked(f: &Fixture) -> bool {
+    f.refresh
+        .families
+        .lock()
+        .unwrap()
+        .values()
+        .any(|fam| fam.revoked)
+}
+
 async fn login(f: &Fixture, scope: Option<&str>) -> TokenResponse {
     let mut p = password("alice", "pw");
     if let Some(scope) = scope {

@@ -9,19 +9,6 @@ async fn with_grace(secs: u64) -> Fixture {
     f
 }
 
-fn rt(r: &TokenResponse) -> &Secret {
-    r.refresh_token.as_ref().unwrap()
-}
-
-fn family_revoked(f: &Fixture) -> bool {
-    f.refresh
-        .families
-        .lock()
-        .unwrap()
-        .values()
-        .any(|fam| fam.revoked)
-}
-
 #[tokio::test]
 async fn a_retry_within_the_window_gets_the_same_successor_and_a_fresh_access_token() {
     let f = with_grace(10).await;
@@ -40,7 +27,7 @@ async fn a_retry_within_the_window_gets_the_same_successor_and_a_fresh_access_to
         f.refresh.holds_one_successor(rt(&first), rt(&second)),
         "old and one successor"
     );
-    assert!(!family_revoked(&f));
+    assert!(!revoked(&f));
     let third = refresh(&f, APP, rt(&retry), None).await;
     assert!(third.is_ok(), "the successor still works");
 }
@@ -67,7 +54,7 @@ async fn a_retry_after_the_window_revokes_the_family() {
     f.clock.advance(11);
     let late = refresh(&f, APP, rt(&first), None).await.unwrap_err();
     assert_eq!(late.code, ErrorCode::InvalidGrant);
-    assert!(family_revoked(&f));
+    assert!(revoked(&f));
     let after = refresh(&f, APP, rt(&second), None).await.unwrap_err();
     assert_eq!(
         after.code,
@@ -84,7 +71,7 @@ async fn a_retry_after_the_successor_was_used_revokes_the_family() {
     let third = refresh(&f, APP, rt(&second), None).await.unwrap();
     let retry = refresh(&f, APP, rt(&first), None).await.unwrap_err();
     assert_eq!(retry.code, ErrorCode::InvalidGrant);
-    assert!(family_revoked(&f));
+    assert!(revoked(&f));
     let newest = refresh(&f, APP, rt(&third), None).await.unwrap_err();
     assert_eq!(newest.code, ErrorCode::InvalidGrant);
 }
@@ -96,7 +83,7 @@ async fn another_client_gets_nothing_and_the_family_lives_on() {
     let second = refresh(&f, APP, rt(&first), None).await.unwrap();
     let stolen = refresh(&f, ("other", "other-secret"), rt(&first), None).await;
     assert_eq!(stolen.unwrap_err().code, ErrorCode::InvalidGrant);
-    assert!(!family_revoked(&f));
+    assert!(!revoked(&f));
     assert!(refresh(&f, APP, rt(&second), None).await.is_ok());
 }
 
@@ -108,7 +95,7 @@ async fn a_token_rotated_while_the_window_was_off_is_reuse() {
     f.service.policy.refresh_reuse_grace = 60;
     let retry = refresh(&f, APP, rt(&first), None).await.unwrap_err();
     assert_eq!(retry.code, ErrorCode::InvalidGrant);
-    assert!(family_revoked(&f), "no sealed successor: reuse as before");
+    assert!(revoked(&f), "no sealed successor: reuse as before");
 }
 
 #[tokio::test]
@@ -132,7 +119,7 @@ async fn the_clients_override_wins_both_ways() {
         .unwrap();
     let retry = refresh(&off_for_client, APP, rt(&first), None).await;
     assert_eq!(retry.unwrap_err().code, ErrorCode::InvalidGrant);
-    assert!(family_revoked(&off_for_client));
+    assert!(revoked(&off_for_client));
 }
 
 async fn set_client_grace(f: &Fixture, grace: Option<u64>) {
@@ -167,5 +154,5 @@ async fn concurrent_refreshes_all_get_the_one_successor() {
         f.refresh
             .holds_one_successor(&Secret::new(token), &successor)
     );
-    assert!(!family_revoked(&f));
+    assert!(!revoked(&f));
 }

@@ -4,19 +4,6 @@
 use super::*;
 use crate::refresh::in_family::parts;
 
-fn rt(r: &TokenResponse) -> &Secret {
-    r.refresh_token.as_ref().unwrap()
-}
-
-fn revoked(f: &Fixture) -> bool {
-    f.refresh
-        .families
-        .lock()
-        .unwrap()
-        .values()
-        .any(|fam| fam.revoked)
-}
-
 /// A made-up token naming the session (its `sid` is in every access token) with another tag
 /// is nobody's: `invalid_grant`, and the session lives on.
 #[tokio::test]

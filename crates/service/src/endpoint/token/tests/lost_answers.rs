@@ -21,10 +21,6 @@ async fn lossy(grace: u64) -> Lossy {
     Lossy { f, refresh }
 }
 
-fn rt(r: &TokenResponse) -> &Secret {
-    r.refresh_token.as_ref().unwrap()
-}
-
 async fn sign_in(l: &Lossy) -> TokenResponse {
     let p = password("alice", "pw");
     l.f.service

@@ -29,15 +29,6 @@ fn email_claim(token: &str) -> serde_json::Value {
     claims["email"].clone()
 }
 
-fn revoked(f: &Fixture) -> bool {
-    f.refresh
-        .families
-        .lock()
-        .unwrap()
-        .values()
-        .any(|fam| fam.revoked)
-}
-
 #[tokio::test]
 async fn refresh_carries_the_details_the_directory_has_now() {
     let (f, directory) = with_directory().await;

@@ -21,7 +21,7 @@
 use aws_sdk_dynamodb::types::ReturnValue;
 use tracing::warn;
 
-use super::items::{RetiredItem, TokenItem, to_item};
+use super::items::{RetiredItem, TokenItem, json_text, to_item};
 use super::{DynamoRefreshStore, family_key, token_key};
 use crate::refresh::{RefreshStoreError, Rotation, StoredToken, Successor, TokenStatus};
 use crate::store::dynamo::{condition_failed, n, s, write_failed};
@@ -33,16 +33,15 @@ impl DynamoRefreshStore {
         new: &Successor,
         now: u64,
     ) -> Result<Rotation, RefreshStoreError> {
-        if old.in_family {
-            // The family holds its tokens: its compare-and-swap is the whole rotation.
-            return match self.advance_family(old, new, now).await {
-                Ok(()) => Ok(Rotation::Rotated),
-                Err(Advance::Refused) => Ok(Rotation::Refused),
-                Err(Advance::Failed(e)) => Err(e),
+        // A family that holds its tokens has no successor's record to write: its
+        // compare-and-swap is the whole rotation.
+        let created = if old.in_family {
+            false
+        } else {
+            let Some(created) = self.put_successor(old, new).await? else {
+                return Ok(Rotation::Refused);
             };
-        }
-        let Some(created) = self.put_successor(old, new).await? else {
-            return Ok(Rotation::Refused);
+            created
         };
         match self.advance_family(old, new, now).await {
             Ok(()) => Ok(Rotation::Rotated),
@@ -107,7 +106,7 @@ impl DynamoRefreshStore {
             set.push_str(
                 ", live.details = :details, live.issued_at = :issued, live.expires_at = :expires",
             );
-            let details = serde_json::to_string(&new.details).map_err(|e| {
+            let details = json_text::text(&new.details).map_err(|e| {
                 Advance::Failed(RefreshStoreError::Malformed(format!("details: {e}")))
             })?;
             update = update

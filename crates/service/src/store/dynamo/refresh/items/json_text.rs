@@ -4,8 +4,12 @@ use serde::{Deserialize, Deserializer, Serializer};
 use serde_json::{Map, Value};
 
 pub fn serialize<S: Serializer>(details: &Map<String, Value>, s: S) -> Result<S::Ok, S::Error> {
-    let text = serde_json::to_string(details).map_err(serde::ser::Error::custom)?;
-    s.serialize_str(&text)
+    s.serialize_str(&text(details).map_err(serde::ser::Error::custom)?)
+}
+
+/// The stored text of `details` (also what a rotation sets a family's `live.details` to).
+pub fn text(details: &Map<String, Value>) -> Result<String, serde_json::Error> {
+    serde_json::to_string(details)
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
