@@ -320,3 +320,42 @@ async fn without_a_grace_window_the_retry_after_a_lost_answer_gets_the_landed_su
 async fn with_a_short_grace_window_the_retry_after_a_lost_answer_gets_the_landed_successor() {
     a_lost_rotation_answer_is_never_held_against_the_retry(Some(2)).await;
 }
+
+/// A sign-in whose session was half written: the proxy drops the answer to its `usersession#`
+/// companion's put, which lands. The client gets `503` with `Retry-After` (its tokens reached
+/// nobody), and its retry as told signs in; the user's earlier session lives on, and nothing
+/// raises the theft alarm. The sign-in's items are single puts, not a transaction
+/// (docs/decisions.md, "What a lost answer costs").
+#[tokio::test]
+async fn a_sign_in_half_written_is_a_503_and_its_retry_signs_in() {
+    let _alone = PROXY_USE.write().await;
+    let s = Session::new(None).await;
+    let earlier = s.sign_in().await;
+    let rule =
+        s.f.proxy
+            .add_rule(&RuleSpec {
+                action: Action::Drop,
+                target: Some("PutItem".into()),
+                body_contains: Some("usersession#".into()),
+                count: Some(1),
+            })
+            .await;
+    let pairs = [
+        ("grant_type", "password"),
+        ("username", s.username.as_str()),
+        ("password", PASSWORD),
+    ];
+    let refused = s.post(&pairs).await;
+    let hits = s.f.proxy.rule(rule.id).await.hits;
+    s.f.proxy.remove_rule(rule.id).await;
+    assert_eq!(hits, 1, "the companion's answer was dropped");
+    retry_after(&refused);
+    assert!(refused.json.get("refresh_token").is_none(), "{refused:?}");
+    let again = s.post_as_told(&pairs).await;
+    assert_eq!(again.status, 200, "the retry signs in: {again:?}");
+    let next = s.refresh_as_told(&again.refresh_token()).await;
+    assert_eq!(next.status, 200, "its session works: {next:?}");
+    let kept = s.refresh_as_told(&earlier).await;
+    assert_eq!(kept.status, 200, "the earlier session lives on: {kept:?}");
+    s.assert_no_theft_alarm();
+}

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 pub use codes::code_key;
 use items::{
@@ -23,7 +23,7 @@ pub use items::{family_key, token_key};
 pub use legacy::legacy_key;
 pub use sessions::Indexed;
 
-use super::{BoxError, Item, condition_failed, n, s, write_failed};
+use super::{Item, condition_failed, n, s, write_failed};
 use crate::refresh::{
     NewFamily, RefreshStore, RefreshStoreError, Rotation, SessionQuery, StoredFamily, StoredToken,
     Successor,
@@ -64,42 +64,50 @@ impl DynamoRefreshStore {
             .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
         Ok(out.item)
     }
-}
 
-/// A put of a new item (its key unused) in a transaction.
-fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, BoxError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()?;
-    Ok(TransactWriteItem::builder().put(put).build())
+    /// A put of a new item (its key unused), on its own.
+    async fn put_new(&self, item: Item) -> Result<(), RefreshStoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| RefreshStoreError::Unavailable(e.into()))
+    }
 }
 
 #[async_trait]
 impl RefreshStore for DynamoRefreshStore {
+    /// A sign-in's items, each its own conditional put, all at once. No transaction (2 write
+    /// units an item): a sign-in whose puts did not all land answers `503`, so its tokens
+    /// reached nobody, and what landed is an orphan session, as a lost answer leaves one
+    /// (docs/decisions.md), until its TTL. Companions without their family list nothing.
     async fn create_family(&self, f: &NewFamily) -> Result<(), RefreshStoreError> {
         let malformed = RefreshStoreError::Malformed;
         let family = to_item(&FamilyItem::new(f)).map_err(malformed)?;
         let by_client = to_item(&SessionItem::client_of(f)).map_err(malformed)?;
         let by_user = to_item(&SessionItem::by_user(f)).map_err(malformed)?;
-        let mut items = vec![family, by_client, by_user];
         // A family that holds its tokens has no record per token (`in_family`).
-        if f.tag_hash.is_none() {
-            items.push(to_item(&TokenItem::new(&f.first_token())).map_err(malformed)?);
-        }
-        let items = items
-            .into_iter()
-            .map(|item| put_new(&self.table, item))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(RefreshStoreError::Unavailable)?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| RefreshStoreError::Unavailable(e.into()))?;
-        Ok(())
+        let token = match f.tag_hash {
+            None => Some(to_item(&TokenItem::new(&f.first_token())).map_err(malformed)?),
+            Some(_) => None,
+        };
+        let token = async {
+            match token {
+                Some(item) => self.put_new(item).await,
+                None => Ok(()),
+            }
+        };
+        let (family, by_client, by_user, token) = tokio::join!(
+            self.put_new(family),
+            self.put_new(by_client),
+            self.put_new(by_user),
+            token
+        );
+        family.and(by_client).and(by_user).and(token)
     }
 
     async fn token_record(
