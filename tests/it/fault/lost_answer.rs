@@ -325,7 +325,7 @@ async fn with_a_short_grace_window_the_retry_after_a_lost_answer_gets_the_landed
 /// companion's put, which lands. The client gets `503` with `Retry-After` (its tokens reached
 /// nobody), and its retry as told signs in; the user's earlier session lives on, and nothing
 /// raises the theft alarm. The sign-in's items are single puts, not a transaction
-/// (docs/decisions.md, "What a lost answer costs").
+/// (docs/decisions.md, "A sign-in in single puts").
 #[tokio::test]
 async fn a_sign_in_half_written_is_a_503_and_its_retry_signs_in() {
     let _alone = PROXY_USE.write().await;

@@ -171,8 +171,22 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<(), TokenError> {
         let family = self.family(family_id, deadline).await?;
+        self.end_session_as_read(client, family_id, family.as_ref(), now, deadline)
+            .await
+    }
+
+    /// [`Self::end_session`] with its family already read, strongly consistent, by the
+    /// caller (`None`: gone): one read less.
+    pub(crate) async fn end_session_as_read(
+        &self,
+        client: &client::Client,
+        family_id: &str,
+        family: Option<&StoredFamily>,
+        now: u64,
+        deadline: Deadline,
+    ) -> Result<(), TokenError> {
         let lifetime = self.lifetimes(client).access_token;
-        let ended = revocation::session_ended(family_id, family.as_ref(), lifetime, now);
+        let ended = revocation::session_ended(family_id, family, lifetime, now);
         self.record(&ended, deadline).await?;
         let call = self.refresh.revoke_family(family_id, now);
         self.within(deadline, "refresh-token store", call)

@@ -80,16 +80,17 @@ impl TokenService {
         deadline: Deadline,
     ) -> Result<(), TokenError> {
         let now = self.clock.now();
-        // Whose token it is and its family: its record (or its family) says both, live or not.
+        // Whose token it is and its family: the family (or the token's record, then the
+        // family) says both, live or not. The family read here is the one its end needs.
         let token = TokenRef::of(token);
-        let lookup = self.refresh.record_of(&token);
+        let lookup = self.refresh.get_presented(&token);
         match self
             .within(deadline, "refresh-token store", lookup)
             .await?
             .map_err(store_unavailable)?
         {
-            Some(t) if t.grant.client_id == client.client_id => {
-                self.end_session(client, &t.family_id, now, deadline)
+            Some((t, family)) if t.grant.client_id == client.client_id => {
+                self.end_session_as_read(client, &t.family_id, family.as_ref(), now, deadline)
                     .await?;
                 info!(client_id = %client.client_id, family = %t.family_id, "refresh-token family revoked");
                 observe::event(&Event::TokenRevoked {

@@ -29,7 +29,8 @@ pub enum RefreshStoreError {
 
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
-    /// Stores a new family and its first token in one transaction.
+    /// Stores a new family and its first token: all of it, or an error (what landed of it
+    /// is then an orphan no token reached).
     async fn create_family(&self, family: &NewFamily) -> Result<(), RefreshStoreError>;
     /// A token's record as written when it was issued (or retired, in the shape written before
     /// retirements moved to the family): whose it is and its family, one read. Whether it is
@@ -44,15 +45,8 @@ pub trait RefreshStore: Send + Sync {
         let by_record = TokenRef::by_record(token_hash);
         Ok(self.get_presented(&by_record).await?.map(|(t, _)| t))
     }
-    /// Whose a token is and its family, in one read: its family for a token of the current
-    /// shape (as it stands), its own record for one issued before (as written).
-    async fn record_of(&self, token: &TokenRef) -> Result<Option<StoredToken>, RefreshStoreError> {
-        match token.family {
-            Some(_) => Ok(self.get_presented(token).await?.map(|(t, _)| t)),
-            None => self.token_record(&token.token_hash).await,
-        }
-    }
-    /// A token as it stands, and its family as read for it (`None` when the family is gone).
+    /// A token as it stands, and its family as read for it (`None` when the family is gone):
+    /// also whose a token is and its family, live or not (`/revoke`).
     /// A token of the current shape is one read, its family ([`StoredFamily::token`]); one
     /// issued before is two, its record and then its family.
     async fn get_presented(
