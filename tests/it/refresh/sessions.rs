@@ -5,6 +5,7 @@
 //! signs in), so revoking never touches another test's sessions.
 
 use serde_json::{Value, json};
+use tollgate_oauth::secret::Secret;
 use tollgate_tests::admin::admin_served as admin;
 use tollgate_tests::transport::invoke_rest as invoke;
 use tollgate_tests::{
@@ -341,7 +342,8 @@ async fn index_sessions_makes_sessions_from_before_the_index_revocable() {
 
 /// `index-sessions --before-rollback`, through the admin CLI: a session begun now (found
 /// through its companions) gets the index keys of its own that an earlier release finds a
-/// user's sessions by, and is still listed once. Other tests' sessions get theirs too, so no
+/// user's sessions by, and is still listed once; its live token gets the `token#` record an
+/// earlier release finds it by. Other tests' sessions get theirs too, so no
 /// count is asserted here (`adapters::dynamo_sessions` asserts them on a table of its own).
 #[tokio::test]
 async fn index_sessions_before_rollback_gives_a_new_session_keys_of_its_own() {
@@ -372,6 +374,25 @@ async fn index_sessions_before_rollback_gives_a_new_session_keys_of_its_own() {
         out.status.success() && said.contains("session(s) indexed"),
         "{said}"
     );
+    assert!(
+        said.contains("live refresh token(s) recorded for the earlier release"),
+        "{said}"
+    );
+    // Its live token has the record an earlier release finds it by.
+    let record = db
+        .get_item()
+        .table_name(&served.tokens_table)
+        .key(
+            "pk",
+            S(format!("token#{}", Secret::new(refresh.clone()).hash())),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the live token's record");
+    assert_eq!(record["family_id"].as_s().unwrap(), &sid);
     let keys = family().await;
     let pk = keys["session_pk"].as_s().unwrap();
     assert!(

@@ -292,9 +292,11 @@ See docs/apigee-migration.md.")]
     /// once, gives each such family its keys, and prints how many it indexed; running it again
     /// indexes nothing. Needs dynamodb:Scan, UpdateItem and PutItem on the table.
     ///
-    /// With --before-rollback, run before rolling back to a release without the sessions'
-    /// usersession# companions: every session begun since gets the index keys that release
-    /// finds a user's sessions by (UPGRADING.md).
+    /// With --before-rollback, run before rolling back to an earlier release (and once more
+    /// when it serves): every session begun since the sessions' usersession# companions gets
+    /// the index keys a release without them finds a user's sessions by, and every live
+    /// refresh token of a family that holds its tokens gets the token# record a release
+    /// before those families finds it by (UPGRADING.md).
     IndexSessions(sessions::TokensTable),
 
     /// A username's lockout: show it, or clear it (the helpdesk's "unlock this user").

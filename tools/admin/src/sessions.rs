@@ -42,15 +42,17 @@ pub(crate) struct TokensTable {
     /// Name of the refresh-token table (in AWS: the stack output TokensTableName).
     #[arg(long, env = "TOKENS_TABLE")]
     tokens_table: String,
-    /// Before rolling back to a release without the `usersession#` companions: give every
-    /// session begun since the upgrade the index keys that release finds a user's sessions by
-    /// (UPGRADING.md).
+    /// Before rolling back to an earlier release: give every session begun since the upgrade
+    /// the index keys a release without the `usersession#` companions finds a user's sessions
+    /// by, and each live refresh token the `token#` record a release before families held
+    /// their tokens finds it by (UPGRADING.md).
     #[arg(long)]
     before_rollback: bool,
 }
 
 /// `index-sessions`: the families older than the sessions index get their index keys; with
-/// `--before-rollback`, the families found through their companions get keys of their own.
+/// `--before-rollback`, the families found through their companions get keys of their own,
+/// and the live tokens of families that hold their tokens get records of their own.
 pub(crate) async fn index_sessions(table: TokensTable) -> anyhow::Result<()> {
     let store = DynamoRefreshStore::new(sdk_client(AWS_TIMEOUT).await, &table.tokens_table);
     let done = if table.before_rollback {
@@ -59,13 +61,29 @@ pub(crate) async fn index_sessions(table: TokensTable) -> anyhow::Result<()> {
         store.index_sessions().await
     }
     .map_err(store_error)?;
-    if done.indexed > 0 {
+    let recorded = if table.before_rollback {
+        Some(
+            store
+                .record_live_tokens_for_rollback()
+                .await
+                .map_err(store_error)?,
+        )
+    } else {
+        None
+    };
+    if done.indexed > 0 || recorded.is_some_and(|r| r.indexed > 0) {
         crate::audit::record("index_sessions", &table.tokens_table, &["sessions"]).await;
     }
     println!(
         "{} session(s) indexed, {} skipped (indexed or expired meanwhile)",
         done.indexed, done.skipped
     );
+    if let Some(r) = recorded {
+        println!(
+            "{} live refresh token(s) recorded for the earlier release, {} skipped (recorded already, or revoked)",
+            r.indexed, r.skipped
+        );
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 mod codes;
 mod items;
 mod legacy;
+mod rollback;
 mod rotation;
 mod sessions;
 

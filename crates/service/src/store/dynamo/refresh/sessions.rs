@@ -144,7 +144,7 @@ impl DynamoRefreshStore {
 
     /// Scans the family items that also match `filter`, and counts what `index` says it did
     /// with each (`true`: indexed; `false`: found indexed or gone meanwhile).
-    async fn each_family(
+    pub(super) async fn each_family(
         &self,
         filter: &str,
         mut index: impl AsyncFnMut(StoredFamily) -> Result<bool, RefreshStoreError>,
