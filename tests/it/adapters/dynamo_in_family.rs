@@ -69,15 +69,7 @@ async fn a_session_is_one_family_item_and_its_two_companions() {
         .unwrap()
         .unwrap();
     let second = mint(fid, &tag);
-    let next = Successor {
-        token_hash: second.hash(),
-        issued_at: 150,
-        expires_at: 250,
-        details: Map::new(),
-        sealed: None,
-        unconfirmed: false,
-        access_until: 210,
-    };
+    let next = rotated_at_150(&second);
     assert_eq!(
         store.rotate(&old, &next, 150).await.unwrap(),
         Rotation::Rotated
@@ -163,15 +155,7 @@ async fn before_rollback_each_live_token_gets_the_record_an_earlier_release_find
         (TokenStatus::Active, false)
     );
     let successor = Secret::generate();
-    let next = Successor {
-        token_hash: successor.hash(),
-        issued_at: 150,
-        expires_at: 250,
-        details: Map::new(),
-        sealed: None,
-        unconfirmed: false,
-        access_until: 210,
-    };
+    let next = rotated_at_150(&successor);
     assert_eq!(
         store.rotate(&found, &next, 150).await.unwrap(),
         Rotation::Rotated
@@ -183,4 +167,17 @@ async fn before_rollback_each_live_token_gets_the_record_an_earlier_release_find
 
     let again = store.record_live_tokens_for_rollback().await.unwrap();
     assert_eq!((again.indexed, again.skipped), (0, 2), "{again:?}");
+}
+
+/// The successor of a rotation at 150: `token`, live until 250, with no details.
+fn rotated_at_150(token: &Secret) -> Successor {
+    Successor {
+        token_hash: token.hash(),
+        issued_at: 150,
+        expires_at: 250,
+        details: Map::new(),
+        sealed: None,
+        unconfirmed: false,
+        access_until: 210,
+    }
 }

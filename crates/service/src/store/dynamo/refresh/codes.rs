@@ -19,7 +19,7 @@ use crate::code::{
     NewCode, StoredCode,
 };
 use crate::refresh::{NewFamily, RefreshGrant, RefreshStoreError};
-use crate::store::dynamo::{BoxError, Item, n, s, write_failed};
+use crate::store::dynamo::{BoxError, Item, n, s};
 
 pub fn code_key(code_hash: &str) -> String {
     format!("code#{code_hash}")
@@ -125,15 +125,7 @@ impl CodeItem {
 impl CodeStore for DynamoRefreshStore {
     async fn put_code(&self, code: &NewCode) -> Result<(), RefreshStoreError> {
         let item = to_item(&CodeItem::new(code)).map_err(RefreshStoreError::Malformed)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(write_failed)?;
-        Ok(())
+        self.put_new(item).await
     }
 
     async fn get_code(&self, code_hash: &str) -> Result<Option<StoredCode>, RefreshStoreError> {

@@ -66,17 +66,33 @@ impl DynamoRefreshStore {
         Ok(out.item)
     }
 
-    /// A put of a new item (its key unused), on its own.
-    async fn put_new(&self, item: Item) -> Result<(), RefreshStoreError> {
-        self.client
+    /// Puts `item` unless an item has its key: `Ok(false)` then. A failure whose answer was
+    /// lost is `OutcomeUnknown` ([`write_failed`]).
+    async fn put_if_absent(&self, item: Item) -> Result<bool, RefreshStoreError> {
+        let res = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| RefreshStoreError::Unavailable(e.into()))
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(write_failed(e)),
+        }
+    }
+
+    /// A put of a new item, whose key (random) no item may have.
+    async fn put_new(&self, item: Item) -> Result<(), RefreshStoreError> {
+        if self.put_if_absent(item).await? {
+            Ok(())
+        } else {
+            Err(RefreshStoreError::Unavailable(
+                "an item with this key exists".into(),
+            ))
+        }
     }
 }
 

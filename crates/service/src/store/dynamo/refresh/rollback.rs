@@ -2,9 +2,9 @@
 //! begun since: each live token's own `token#` record, the only place such a release finds a
 //! token (`tollgate-admin index-sessions --before-rollback`, UPGRADING.md).
 
+use super::DynamoRefreshStore;
 use super::items::{TokenItem, to_item};
 use super::sessions::Indexed;
-use super::{DynamoRefreshStore, condition_failed};
 use crate::refresh::{RefreshStoreError, StoredFamily};
 
 impl DynamoRefreshStore {
@@ -27,18 +27,6 @@ impl DynamoRefreshStore {
             return Ok(false);
         };
         let item = to_item(&TokenItem::new(&token)).map_err(RefreshStoreError::Malformed)?;
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(RefreshStoreError::Unavailable(e.into())),
-        }
+        self.put_if_absent(item).await
     }
 }

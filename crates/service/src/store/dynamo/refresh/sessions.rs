@@ -104,7 +104,8 @@ fn own_keys(f: &StoredFamily) -> HashMap<String, AttributeValue> {
     HashMap::from([(":spk".to_owned(), s(spk)), (":ssk".to_owned(), s(ssk))])
 }
 
-/// What [`DynamoRefreshStore::index_sessions`] did.
+/// What a one-off scan of the families did ([`DynamoRefreshStore::index_sessions`], and
+/// `record_live_tokens_for_rollback`, whose `indexed` are the tokens it recorded).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Indexed {
     /// Families that had no index keys and now have them.
