@@ -68,6 +68,13 @@ const KNOWN_NAMES: &[&str] = &[
     "Html",
     // The log field of a request's dependency line: each call's place (operations.md).
     "Order",
+    // The log fields of the token function's `Requests` document (operations.md).
+    "Route",
+    "Method",
+    "Status",
+    "Error",
+    "ClientIdHash",
+    "RequestId",
     "Duration",
     "EnableFunctionDefaultPermissions",
     "EnableSimpleResponses",
@@ -243,6 +250,44 @@ fn the_decision_line_is_documented_member_by_member() {
         .flat_map(|r| backticked(&r[0]))
         .collect();
     assert_eq!(documented, written, "operations.md, the decision line");
+}
+
+/// The token function's `Requests` document (its metrics and a counted request's log line),
+/// with every optional member written, has exactly the members operations.md documents for it.
+#[test]
+fn the_request_document_is_documented_member_by_member() {
+    use tollgate_telemetry::metrics::{Metrics, RequestLog};
+    let m = Metrics::new("stack-token");
+    let log = RequestLog {
+        route: "token",
+        method: "POST",
+        status: 400,
+        error: Some("invalid_grant"),
+        client_id: None,
+        client_id_hash: Some("0123456789ab"),
+        request_id: Some("r"),
+    };
+    let ms = std::time::Duration::from_millis(5);
+    let token = m.render_request(1, false, ms, Some(("c", "password", "invalid_grant")), &log);
+    // A route without a grant: its client as a member.
+    let other = RequestLog {
+        route: "revoke",
+        client_id: Some("c"),
+        ..log
+    };
+    let revoke = m.render_request(1, false, ms, None, &other);
+    let mut written = BTreeSet::new();
+    for line in [token, revoke] {
+        let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
+        written.extend(line.keys().cloned());
+    }
+    let ops = read("docs/operations.md");
+    let documented: BTreeSet<String> = sections(&ops, "request document")
+        .iter()
+        .flat_map(|s| table_rows(s))
+        .flat_map(|r| backticked(&r[0]))
+        .collect();
+    assert_eq!(documented, written, "operations.md, the request's document");
 }
 
 #[test]

@@ -12,10 +12,12 @@ pub mod allows;
 mod calls;
 mod catalogue;
 mod line;
+mod request;
 pub mod spec;
 
 pub use calls::CallRecord;
 pub use catalogue::*;
+pub use request::RequestLog;
 
 use allows::AllowBatch;
 use line::Line;
@@ -182,38 +184,6 @@ impl Metrics {
     /// The function's own name from the Lambda environment, or `fallback` outside Lambda.
     pub fn from_env(fallback: &str) -> Self {
         Self::new(&std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| fallback.into()))
-    }
-
-    /// A `/token` or `/revoke` request ended. `grant` is `(client, grant type, outcome)` for
-    /// `/token`, `None` for `/revoke`.
-    pub fn request(&self, unavailable: bool, latency: Duration, grant: Option<(&str, &str, &str)>) {
-        self.write(&self.render_request(now_ms(), unavailable, latency, grant));
-    }
-
-    pub fn render_request(
-        &self,
-        ts: u64,
-        unavailable: bool,
-        latency: Duration,
-        grant: Option<(&str, &str, &str)>,
-    ) -> String {
-        let mut line = Line::new(ts);
-        line.directive(&[&REQUESTS, &UNAVAILABLE, &LATENCY]);
-        if grant.is_some() {
-            line.directive(&[&GRANTS]);
-        }
-        line.close_metadata();
-        line.dimension(FUNCTION_NAME, &self.function);
-        if let Some((client, grant_type, outcome)) = grant {
-            line.dimension("ClientId", client);
-            line.dimension("GrantType", grant_type);
-            line.dimension("Outcome", outcome);
-            line.value(GRANTS.name, 1.0);
-        }
-        line.value(REQUESTS.name, 1.0);
-        line.value(UNAVAILABLE.name, if unavailable { 1.0 } else { 0.0 });
-        line.value(LATENCY.name, millis(latency));
-        line.finish()
     }
 
     /// One count of `metric` (LOCKOUTS, REVOCATIONS, REFRESH_REUSE), with its extra dimensions.

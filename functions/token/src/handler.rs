@@ -24,13 +24,14 @@ use crate::response::{
     announce_sunset, error_response, error_with_status, json, revoked, success, token_error,
 };
 use crate::route::Route;
-use crate::served::{Served, account};
+use crate::served::{Asked, Served, account};
 use crate::sessions;
 use crate::state::AppState;
 
 /// The Lambda entry point. It never fails: every outcome is a response. Lines logged while the
 /// request runs carry the `request` span (its route, and the client once it authenticated); the
-/// request ends with one `request` line that says what it came to.
+/// request ends with one line that says what it came to: a counted route's `Requests` document
+/// (its metrics and its log line in one), any other route's `request` log line.
 pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, lambda_http::Error> {
     let started = Instant::now();
     trace!(method = %req.method(), "request received");
@@ -40,8 +41,8 @@ pub async fn handle(state: &AppState, req: Request) -> Result<Response<Body>, la
     Ok(observe::serve(scope, served(state, &req, route, started)).await)
 }
 
-/// Serves the request, then says what it came to: its `request` line, its metrics and, for a
-/// refused `/token` request, its audit line.
+/// Serves the request, then says what it came to: its `Requests` document (or its `request`
+/// line) and, for a refused `/token` request, its audit line.
 async fn served(state: &AppState, req: &Request, route: Route, started: Instant) -> Response<Body> {
     let span = info_span!(
         "request",
@@ -52,20 +53,25 @@ async fn served(state: &AppState, req: &Request, route: Route, started: Instant)
     let Served { resp, outcome } = serve(state, req, route).instrument(span).await;
     // Its dependency calls, one line per dependency, before the lines that end it.
     observe::write_calls();
-    info!(
-        route = route.name(),
-        method = %req.method(),
-        status = resp.status().as_u16(),
-        error = outcome.error,
-        client_id = outcome.client_id.as_deref(),
-        client_id_hash = outcome.client_id_hash.as_deref(),
-        grant_type = outcome.grant_type,
-        latency_ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
+    if !route.counted() {
+        info!(
+            route = route.name(),
+            method = %req.method(),
+            status = resp.status().as_u16(),
+            error = outcome.error,
+            latency_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        return resp;
+    }
+    let asked = Asked {
+        route,
+        method: req.method().as_str(),
+        request_id: req.lambda_context_ref().map(|c| c.request_id.as_str()),
+    };
     account(
         &state.metrics,
-        route,
+        asked,
         &outcome,
         resp.status(),
         started.elapsed(),

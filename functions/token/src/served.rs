@@ -1,6 +1,7 @@
 //! What a request came to: each endpoint returns its answer with an [`Outcome`], and the
-//! handler turns that into the request's one `request` log line, its metrics, and the audit line
-//! of a refused `/token` request. Nothing is filled in through a reference: the log context of
+//! handler turns that into the line that ends the request (a counted route's `Requests`
+//! document, which is its log line too; any other route's `request` log line), and the audit
+//! line of a refused `/token` request. Nothing is filled in through a reference: the log context of
 //! lines written while the request runs is the `request` span (see `handler`).
 
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use tollgate_telemetry::audit::{Client, Event, UsernameHash};
-use tollgate_telemetry::metrics::Metrics;
+use tollgate_telemetry::metrics::{Metrics, RequestLog};
 use tollgate_telemetry::observe;
 
 use crate::route::Route;
@@ -54,19 +55,28 @@ impl Served {
     }
 }
 
-/// The endpoints that are counted: their metrics, and for `/token` the audit line of a refusal
-/// (the domain records the other events where it decides them), written as every audit line
-/// is, through the request's scope (`observe::event`).
+/// How a request was asked: what its line says besides its outcome.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub route: Route,
+    pub method: &'a str,
+    /// Lambda's id of the invocation (absent outside Lambda).
+    pub request_id: Option<&'a str>,
+}
+
+/// A counted endpoint's request ended: its `Requests` document (its metrics and its log line),
+/// and for `/token` the audit line of a refusal (the domain records the other events where it
+/// decides them), written as every audit line is, through the request's scope
+/// (`observe::event`). The caller logs the other routes' `request` line.
 pub fn account(
     metrics: &Metrics,
-    route: Route,
+    asked: Asked<'_>,
     outcome: &Outcome,
     status: StatusCode,
     latency: Duration,
 ) {
-    if !route.counted() {
-        return;
-    }
+    let route = asked.route;
+    debug_assert!(route.counted(), "{route:?} has no Requests document");
     let token = route == Route::Token;
     let grant_type = outcome.grant_type.unwrap_or("none");
     let grant = token.then(|| {
@@ -76,7 +86,16 @@ pub fn account(
             outcome.error.unwrap_or("issued"),
         )
     });
-    metrics.request(status.is_server_error(), latency, grant);
+    let log = RequestLog {
+        route: route.name(),
+        method: asked.method,
+        status: status.as_u16(),
+        error: outcome.error,
+        client_id: outcome.client_id.as_deref(),
+        client_id_hash: outcome.client_id_hash.as_deref(),
+        request_id: asked.request_id,
+    };
+    metrics.request(status.is_server_error(), latency, grant, &log);
     let Some(reason) = outcome.error.filter(|_| token) else {
         return;
     };

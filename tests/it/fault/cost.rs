@@ -98,16 +98,8 @@ fn add_capacity(record: &Record, into: &mut BTreeMap<String, f64>) {
     }
 }
 
-/// A JSON log line's message: tracing's JSON lines carry it in `fields`.
-fn message(line: &Value) -> &str {
-    line["fields"]["message"]
-        .as_str()
-        .or_else(|| line["message"].as_str())
-        .unwrap_or_default()
-}
-
-/// The line an operation ends with: the token function's `request` log line, or the
-/// authorizer's decision line (its EMF document, which is also its log record).
+/// The line an operation ends with: the token function's `Requests` document, or the
+/// authorizer's decision line (each an EMF document which is also the request's log record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
     Request,
@@ -117,7 +109,7 @@ enum End {
 impl End {
     fn is(self, line: &Value) -> bool {
         match self {
-            Self::Request => message(line) == "request",
+            Self::Request => line.get("Requests").is_some(),
             Self::Decision => line.get("Authorizations").is_some(),
         }
     }
@@ -125,7 +117,7 @@ impl End {
     /// The function's own measure of the operation, in milliseconds.
     fn latency_ms(self, line: &Value) -> f64 {
         match self {
-            Self::Request => line["fields"]["latency_ms"].as_f64(),
+            Self::Request => line["Latency"].as_f64(),
             Self::Decision => line["AuthorizerLatency"].as_f64().map(|us| us / 1000.0),
         }
         .unwrap_or(0.0)
@@ -209,7 +201,19 @@ impl Meter {
             };
             add_capacity(r, into);
         }
-        let latency_ms = end.latency_ms(lines.iter().find(|l| end.is(l)).unwrap());
+        let last = lines.iter().find(|l| end.is(l)).unwrap();
+        if end == End::Request {
+            // The document is the request's log line: no `request` line besides it.
+            assert!(
+                last["Route"].is_string() && last["Status"].is_u64(),
+                "{last}"
+            );
+            assert!(
+                !lines.iter().any(|l| l["fields"]["message"] == "request"),
+                "{lines:#?}"
+            );
+        }
+        let latency_ms = end.latency_ms(last);
         let cost = Cost {
             operation: operation.to_owned(),
             read,
@@ -455,23 +459,25 @@ const SIGN_IN_WRITES: &[(&str, f64)] =
     &[("lockouts", 2.0), ("tokens", 3.0), ("tokens.sessions", 2.0)];
 
 /// Each operation's log lines, and the most log bytes they may take: `make cost`'s figure on
-/// 2026-12-07 (issue 23, docs/performance.md) and about 3 % for ids and latencies of other
+/// 2026-12-08 (issue 23, docs/performance.md) and about 4 % for ids and latencies of other
 /// lengths. A line added to an operation (the authorizer's second line back, an EMF or audit
 /// line more on a grant) fails here, and so does a line grown past the margin. A request's
 /// dependency calls are one line per dependency (a value per call), not one per call: a
 /// password grant's five calls are two lines, a refresh's four one.
 const LOGS: &[(&str, (usize, usize))] = &[
-    ("password grant", (5, 2_130)),
-    ("refresh", (5, 1_940)),
-    ("client credentials", (3, 1_380)),
-    ("introspect", (3, 1_140)),
+    // A `/token` request's lines: its `Requests` document (also its log record), its audit
+    // line(s), and one line per dependency it called.
+    ("password grant", (4, 1_880)),
+    ("refresh", (4, 1_680)),
+    ("client credentials", (2, 1_160)),
+    ("introspect", (2, 970)),
     // One line per decision: its EMF document is its log record. 492 bytes, and 554 when a
     // revocation read came since the previous decision (its `RevocationReads`): either may be
     // measured here, so the ceiling is the larger.
     ("authorizer, fresh", (1, 580)),
     ("authorizer, cached", (1, 580)),
-    ("revoke", (6, 1_940)),
-    ("password grant, rate-limited client", (5, 2_160)),
+    ("revoke", (5, 1_740)),
+    ("password grant, rate-limited client", (4, 1_900)),
 ];
 
 /// A run on an instance that did not know the client's limit costs the warm run's calls and

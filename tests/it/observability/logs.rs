@@ -114,19 +114,27 @@ async fn logs_of_successful_and_failed_requests_hold_no_secrets() {
     .await;
     assert_eq!(revoked.status, 200, "{revoked:?}");
 
-    // The function logs each request as it ends: wait for the revocation's line.
-    let revoke_line = format!("route=\"revoke\" method=POST status=200 client_id=\"{id}\"");
-    let mut seen = Vec::new();
-    let last = tail
-        .next_line(|l| {
-            seen.push(l.to_owned());
-            l.contains(&revoke_line)
+    // The function logs each request as it ends, in its `Requests` document: wait for the
+    // revocation's.
+    let ended = |l: &str, route: &str, grant_type: &str| {
+        json_lines(l).first().is_some_and(|v| {
+            v["Requests"] == 1
+                && v["Route"] == route
+                && v["Method"] == "POST"
+                && v["Status"] == 200
+                && v["ClientId"] == id.as_str()
+                && (grant_type.is_empty() || v["GrantType"] == grant_type)
+                && v["RequestId"].as_str().is_some_and(|r| !r.is_empty())
         })
-        .await;
-    assert!(last.contains("INFO"), "{last}");
-    let refresh_line = format!("status=200 client_id=\"{id}\" grant_type=\"refresh_token\"");
+    };
+    let mut seen = Vec::new();
+    tail.next_line(|l| {
+        seen.push(l.to_owned());
+        ended(l, "revoke", "")
+    })
+    .await;
     assert!(
-        seen.iter().any(|l| l.contains(&refresh_line)),
+        seen.iter().any(|l| ended(l, "token", "refresh_token")),
         "the refresh is logged: {}",
         served.log_path
     );

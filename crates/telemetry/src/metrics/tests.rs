@@ -52,6 +52,7 @@ fn a_granted_token_request_publishes_requests_latency_and_grants_by_client() {
         false,
         Duration::from_micros(12_345),
         Some(("client-1", "password", "issued")),
+        &RequestLog::default(),
     );
     let p = validate(&line).unwrap();
     assert_catalogued(&p);
@@ -72,11 +73,71 @@ fn a_granted_token_request_publishes_requests_latency_and_grants_by_client() {
 
 #[test]
 fn an_unavailable_revocation_counts_one_and_publishes_no_grant() {
-    let line = m().render_request(TS, true, Duration::from_millis(3), None);
+    let line = m().render_request(
+        TS,
+        true,
+        Duration::from_millis(3),
+        None,
+        &RequestLog::default(),
+    );
     let p = validate(&line).unwrap();
     assert_catalogued(&p);
     assert_eq!(find(&p, "Unavailable", &[FUNCTION_NAME]).values, [1.0]);
     assert!(p.iter().all(|x| x.name != "Grants"));
+}
+
+/// The document is the request's log line too: what the request came to, as plain members
+/// that publish nothing, and a client that did not authenticate only as its hash.
+#[test]
+fn the_requests_document_says_what_the_request_came_to_and_publishes_nothing_more() {
+    let json = |line: &str| serde_json::from_str::<serde_json::Value>(line).unwrap();
+    let refused = RequestLog {
+        route: "token",
+        method: "POST",
+        status: 401,
+        error: Some("invalid_client"),
+        client_id: None,
+        client_id_hash: Some("0123456789ab"),
+        request_id: Some("req-1"),
+    };
+    let grant = Some(("unauthenticated", "password", "invalid_client"));
+    let line = m().render_request(TS, false, Duration::from_millis(4), grant, &refused);
+    let p = validate(&line).unwrap();
+    assert_catalogued(&p);
+    assert_eq!(
+        p.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+        ["Requests", "Unavailable", "Latency", "Grants", "Grants"]
+    );
+    let v = json(&line);
+    assert_eq!(v["Route"], "token");
+    assert_eq!(v["Method"], "POST");
+    assert_eq!(v["Status"], 401);
+    assert_eq!(v["Error"], "invalid_client");
+    assert_eq!(v["ClientIdHash"], "0123456789ab");
+    assert_eq!(v["RequestId"], "req-1");
+    assert_eq!(v["ClientId"], "unauthenticated", "the Grants dimension");
+
+    // A route without a grant names its client as a member, not a dimension; an
+    // authenticated client is never also hashed.
+    let revoke = RequestLog {
+        route: "revoke",
+        method: "POST",
+        status: 200,
+        client_id: Some("client-1"),
+        client_id_hash: Some("0123456789ab"),
+        ..RequestLog::default()
+    };
+    let line = m().render_request(TS, false, Duration::from_millis(4), None, &revoke);
+    let p = validate(&line).unwrap();
+    assert_catalogued(&p);
+    assert!(p.iter().all(|x| x.dimensions.len() == 1), "{p:#?}");
+    let v = json(&line);
+    assert_eq!(v["ClientId"], "client-1");
+    assert!(v.get("GrantType").is_none(), "{line}");
+    assert_eq!(v["Status"], 200);
+    for absent in ["ClientIdHash", "Error", "RequestId"] {
+        assert!(v.get(absent).is_none(), "{absent}: {line}");
+    }
 }
 
 #[test]
@@ -202,10 +263,16 @@ fn counts_dependencies_and_decisions_are_valid_emf() {
     seen.extend(names.iter().map(|n| (*n).to_owned()));
     // Together with the request line, every catalogued metric has a writer.
     seen.extend(
-        validate(&m().render_request(TS, false, Duration::ZERO, Some(("c", "password", "issued"))))
-            .unwrap()
-            .into_iter()
-            .map(|x| x.name),
+        validate(&m().render_request(
+            TS,
+            false,
+            Duration::ZERO,
+            Some(("c", "password", "issued")),
+            &RequestLog::default(),
+        ))
+        .unwrap()
+        .into_iter()
+        .map(|x| x.name),
     );
     let all: std::collections::BTreeSet<String> = ALL.iter().map(|s| s.name.to_owned()).collect();
     assert_eq!(seen, all);
@@ -229,7 +296,13 @@ fn the_catalogue_stays_within_the_spec_limits() {
 #[test]
 fn dimension_values_are_escaped_bounded_and_never_empty() {
     let nasty = "a\"b\\c\nd\u{1}e\u{2028}";
-    let line = m().render_request(TS, false, Duration::ZERO, Some((nasty, "", "issued")));
+    let line = m().render_request(
+        TS,
+        false,
+        Duration::ZERO,
+        Some((nasty, "", "issued")),
+        &RequestLog::default(),
+    );
     assert!(!line.contains('\n'), "one line: {line}");
     let p = validate(&line).unwrap();
     let g = find(
