@@ -12,6 +12,8 @@ figures into the tables it prints. Standard library only.
   exchange-events FIXTURE RESPONSES CLIENT VERIFIER REDIRECT > e.jsonl  one exchange per code
   page-figures HARNESS_JSON METRICS_LOG                          the page next to its one read
   exchange-chain HARNESS_JSON METRICS_LOG                        the exchange next to its I/O chain
+  refresh-events FIXTURE RESPONSES CLIENT SECRET > e.jsonl       one refresh per grant answered
+  vs-table OP:REVISION:ROUND=HARNESS_JSON...                     warm medians, after / before
 """
 
 import base64
@@ -23,8 +25,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 
 def grant_event(fixture, client, secret, user, password):
-    e = json.load(open(fixture))
     body = f"grant_type=password&username={user}&password={password}"
+    print(json.dumps(token_event(fixture, client, secret, body)))
+
+
+def token_event(fixture, client, secret, body):
+    """A REST proxy event of `POST /token` under stage `prod`, the client in HTTP Basic."""
+    e = json.load(open(fixture))
     basic = base64.b64encode(f"{client}:{secret}".encode()).decode()
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
@@ -39,7 +46,36 @@ def grant_event(fixture, client, secret, user, password):
         body=body, isBase64Encoded=False,
     )
     e["requestContext"].update(path="/prod/token", stage="prod", httpMethod="POST", resourcePath="/token")
-    print(json.dumps(e))
+    return e
+
+
+def refresh_events(fixture, responses, client, secret):
+    """One refresh event per grant answered in `responses` (coldstart.py's --responses-out), each
+    presenting that grant's refresh token: a sequence of refreshes of different sessions."""
+    for line in open(responses):
+        answer = json.loads(line)
+        if answer.get("statusCode") != 200:
+            raise SystemExit(f"a grant was not answered with tokens: {answer}")
+        token = json.loads(answer["body"])["refresh_token"]
+        body = urlencode({"grant_type": "refresh_token", "refresh_token": token})
+        print(json.dumps(token_event(fixture, client, secret, body)))
+
+
+def vs_table(pairs):
+    """`label=file ...` of coldstart.py's output, each label `<operation>:<revision>:<round>`:
+    per operation and revision the warm medians of the rounds, their median, and after/before."""
+    rows = {}
+    for pair in pairs:
+        label, path = pair.split("=", 1)
+        op, rev, _ = label.split(":")
+        rows.setdefault(op, {}).setdefault(rev, []).append(json.load(open(path))["warm_median_ms"])
+    for op, revs in rows.items():
+        med = {rev: statistics.median(v) for rev, v in revs.items()}
+        for rev, v in revs.items():
+            rounds = ", ".join(f"{x:.2f}" for x in v)
+            print(f"  {op:<15} {rev:<7} median of round medians {med[rev]:6.2f} ms (rounds: {rounds})")
+        if "before" in med and "after" in med:
+            print(f"  {op:<15} after / before: {med['after'] / med['before']:.2f}")
 
 
 def proxy_event(fixture, method, path, headers, body=None, query=None):
@@ -265,6 +301,10 @@ def main():
         page_figures(*args)
     elif cmd == "exchange-chain":
         exchange_chain(*args)
+    elif cmd == "refresh-events":
+        refresh_events(*args)
+    elif cmd == "vs-table":
+        vs_table(args)
     else:
         raise SystemExit(__doc__)
 
