@@ -14,7 +14,9 @@ mod links;
 mod rust_lexer;
 mod stack_outputs;
 use rust_lexer::{log_messages, string_literals, tokens};
-use tollgate_tests::repo::{backticked, doc_files, read, root, sections, table_rows, template};
+use tollgate_tests::repo::{
+    backticked, doc_files, first_column_names, read, root, sections, table_rows, template,
+};
 
 /// CamelCase names the docs may use that are not Tollgate's: AWS properties, metrics, errors.
 /// A name neither here nor in template.yaml fails the test, so a renamed parameter is caught.
@@ -238,18 +240,12 @@ fn the_decision_line_is_documented_member_by_member() {
     );
     // And a batch of allows' line (`ALLOW_LINES=batched`).
     let batch = Metrics::new("stack-authorizer").render_allows(1, &[100, 200]);
-    let mut written = BTreeSet::new();
-    for line in [line, batch] {
-        let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
-        written.extend(line.keys().cloned());
-    }
-    let ops = read("docs/operations.md");
-    let documented: BTreeSet<String> = sections(&ops, "decision line")
-        .iter()
-        .flat_map(|s| table_rows(s))
-        .flat_map(|r| backticked(&r[0]))
-        .collect();
-    assert_eq!(documented, written, "operations.md, the decision line");
+    let documented = first_column_names(&read("docs/operations.md"), "decision line");
+    assert_eq!(
+        documented,
+        members(&[line, batch]),
+        "operations.md, the decision line"
+    );
 }
 
 /// The token function's `Requests` document (its metrics and a counted request's log line),
@@ -276,29 +272,29 @@ fn the_request_document_is_documented_member_by_member() {
         ..log
     };
     let revoke = m.render_request(1, false, ms, None, &other);
-    let mut written = BTreeSet::new();
-    for line in [token, revoke] {
-        let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line).unwrap();
-        written.extend(line.keys().cloned());
-    }
-    let ops = read("docs/operations.md");
-    let documented: BTreeSet<String> = sections(&ops, "request document")
+    let documented = first_column_names(&read("docs/operations.md"), "request document");
+    assert_eq!(
+        documented,
+        members(&[token, revoke]),
+        "operations.md, the request's document"
+    );
+}
+
+/// Every top-level member of these JSON lines.
+fn members(lines: &[String]) -> BTreeSet<String> {
+    lines
         .iter()
-        .flat_map(|s| table_rows(s))
-        .flat_map(|r| backticked(&r[0]))
-        .collect();
-    assert_eq!(documented, written, "operations.md, the request's document");
+        .flat_map(|l| {
+            let line: serde_json::Map<String, serde_json::Value> = serde_json::from_str(l).unwrap();
+            line.into_iter().map(|(k, _)| k)
+        })
+        .collect()
 }
 
 #[test]
 fn documented_refusal_reasons_exist_in_the_code() {
     let literals = all_code_literals();
-    let ops = read("docs/operations.md");
-    let reasons: Vec<String> = sections(&ops, "reasons")
-        .iter()
-        .flat_map(|s| table_rows(s))
-        .flat_map(|r| backticked(&r[0]))
-        .collect();
+    let reasons = first_column_names(&read("docs/operations.md"), "reasons");
     assert!(reasons.len() >= 10, "{reasons:?}");
     let stale: Vec<_> = reasons.iter().filter(|r| !literals.contains(*r)).collect();
     assert!(

@@ -72,6 +72,15 @@ pub fn sections<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
     out
 }
 
+/// The backticked names in the first column of the tables of `text`'s `name` drift sections.
+pub fn first_column_names(text: &str, name: &str) -> std::collections::BTreeSet<String> {
+    sections(text, name)
+        .iter()
+        .flat_map(|s| table_rows(s))
+        .flat_map(|r| backticked(&r[0]))
+        .collect()
+}
+
 /// The body rows of the markdown tables in `text`, split into cells.
 pub fn table_rows(text: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use tollgate_telemetry::metrics;
-use tollgate_tests::repo::{backticked, read, sections, table_rows};
+use tollgate_tests::repo::{backticked, first_column_names, read, sections, table_rows};
 
 /// A table cell's backticked names outside parentheses (inside them are example values).
 fn names_outside_parentheses(cell: &str) -> Vec<String> {
@@ -26,11 +26,7 @@ fn names_outside_parentheses(cell: &str) -> Vec<String> {
 fn audit_doc_lists_every_event_with_exactly_its_members() {
     use tollgate_telemetry::audit::{COMMON_FIELDS, SCHEMA};
     let doc = read("docs/audit.md");
-    let common: BTreeSet<String> = sections(&doc, "audit common")
-        .iter()
-        .flat_map(|s| table_rows(s))
-        .flat_map(|r| backticked(&r[0]))
-        .collect();
+    let common = first_column_names(&doc, "audit common");
     let expected: BTreeSet<String> = COMMON_FIELDS.iter().map(|s| (*s).to_owned()).collect();
     assert_eq!(common, expected, "docs/audit.md: members every event has");
     let mut documented = Vec::new();
